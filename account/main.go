@@ -1,0 +1,21 @@
+// Command account runs the Rose Ash account service.
+package main
+
+import (
+	"context"
+	"io"
+	"net/http"
+
+	"rose-ash.com/platform/account/internal"
+	"rose-ash.com/platform/shared/boot"
+)
+
+func main() { boot.Main("account", run) }
+
+// run starts the account service and blocks until ctx ends.
+func run(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
+	opts := boot.Options{Service: "account", MayMigrate: false}
+	return boot.Run(ctx, opts, getenv, stdout, func(d boot.Deps) http.Handler {
+		return internal.NewServer(d.Site)
+	})
+}

@@ -1,0 +1,21 @@
+// Command blog runs the Rose Ash blog service.
+package main
+
+import (
+	"context"
+	"io"
+	"net/http"
+
+	"rose-ash.com/platform/blog/internal"
+	"rose-ash.com/platform/shared/boot"
+)
+
+func main() { boot.Main("blog", run) }
+
+// run starts the blog service and blocks until ctx ends.
+func run(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
+	opts := boot.Options{Service: "blog", MayMigrate: true}
+	return boot.Run(ctx, opts, getenv, stdout, func(d boot.Deps) http.Handler {
+		return internal.NewServer(d.Site)
+	})
+}

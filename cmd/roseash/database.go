@@ -1,0 +1,112 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"strings"
+	"time"
+
+	"rose-ash.com/platform/shared/demo"
+	"rose-ash.com/platform/shared/postgres"
+)
+
+// databaseURL returns DATABASE_URL; these commands need nothing else of the
+// config, so they work before the rest is set.
+func databaseURL(getenv func(string) string) (string, error) {
+	u := getenv("DATABASE_URL")
+	if u == "" {
+		return "", errors.New("DATABASE_URL is not set (e.g. postgres://postgres@127.0.0.1:5432/roseash?sslmode=disable)")
+	}
+	return u, nil
+}
+
+// prepareDatabase creates the database if needed, applies migrations and
+// seeds the demo records.
+func prepareDatabase(ctx context.Context, dbURL string, stdout io.Writer) error {
+	if err := postgres.CreateDatabase(ctx, dbURL); err != nil {
+		return err
+	}
+	if err := postgres.Migrate(ctx, dbURL); err != nil {
+		return err
+	}
+	v, _, err := postgres.MigrationVersion(ctx, dbURL)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "database %s at migration %d\n", databaseName(dbURL), v)
+	return seed(ctx, dbURL, stdout)
+}
+
+func seed(ctx context.Context, dbURL string, stdout io.Writer) error {
+	pool, err := postgres.Open(ctx, dbURL, 2)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	if err := demo.Seed(ctx, pool); err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, "demo content seeded")
+	return nil
+}
+
+func migrateCmd(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
+	dbURL, err := databaseURL(getenv)
+	if err != nil {
+		return err
+	}
+	if err := postgres.CreateDatabase(ctx, dbURL); err != nil {
+		return err
+	}
+	if err := postgres.Migrate(ctx, dbURL); err != nil {
+		return err
+	}
+	v, _, err := postgres.MigrationVersion(ctx, dbURL)
+	fmt.Fprintf(stdout, "database %s at migration %d\n", databaseName(dbURL), v)
+	return err
+}
+
+func seedCmd(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
+	dbURL, err := databaseURL(getenv)
+	if err != nil {
+		return err
+	}
+	return seed(ctx, dbURL, stdout)
+}
+
+// schemaCmd migrates a scratch database and prints its schema.
+func schemaCmd(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
+	dbURL, err := databaseURL(getenv)
+	if err != nil {
+		return err
+	}
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		return err
+	}
+	u.Path = fmt.Sprintf("/roseash_schema_%d", time.Now().UnixNano())
+	scratch := u.String()
+	if err := postgres.CreateDatabase(ctx, scratch); err != nil {
+		return err
+	}
+	defer postgres.DropDatabase(context.WithoutCancel(ctx), scratch) //nolint:errcheck // best effort
+	if err := postgres.Migrate(ctx, scratch); err != nil {
+		return err
+	}
+	dump, err := postgres.DumpSchema(ctx, scratch)
+	if err != nil {
+		return err
+	}
+	_, err = io.WriteString(stdout, dump)
+	return err
+}
+
+func databaseName(dbURL string) string {
+	if u, err := url.Parse(dbURL); err == nil {
+		return strings.TrimPrefix(u.Path, "/")
+	}
+	return "?"
+}

@@ -1,0 +1,63 @@
+// Command roseash is the operator's tool for development and admin tasks:
+//
+//	roseash up [--bin DIR]   create the database, migrate, seed, run all six services
+//	roseash migrate          apply pending migrations
+//	roseash seed             insert the demo records that are missing
+//	roseash schema           print the schema after all migrations (schema.sql)
+//
+// It reads the same configuration as the services (_config/app-config.yaml
+// and the environment: DATABASE_URL, REDIS_URL, SECRET_KEY...).
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "roseash:", err)
+		os.Exit(1)
+	}
+}
+
+const usage = `usage: roseash <command> [flags]
+
+commands:
+  up [--bin DIR]   create the database, migrate, seed demo content and run the six
+                   services from the binaries in DIR (default .dev/bin) until Ctrl-C;
+                   set BLOG_PORT, MARKET_PORT... to move a service off 8001-8006
+  migrate          apply pending migrations to DATABASE_URL
+  seed             insert the demo records that are missing (idempotent)
+  schema           print the schema after all migrations, as schema.sql holds it
+`
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errors.New("no command given")
+	}
+	switch args[0] {
+	case "up":
+		return up(ctx, args[1:], getenv, stdout)
+	case "migrate":
+		return migrateCmd(ctx, getenv, stdout)
+	case "seed":
+		return seedCmd(ctx, getenv, stdout)
+	case "schema":
+		return schemaCmd(ctx, getenv, stdout)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("unknown command %q", args[0])
+}

@@ -1,0 +1,193 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"rose-ash.com/platform/shared/config"
+)
+
+// up prepares the database and runs the six services until ctx ends, then
+// stops them with SIGTERM and waits for them. A service that dies on its own
+// stops the others and makes up fail.
+func up(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	started := time.Now()
+	if ms, err := strconv.ParseInt(getenv("ROSEASH_UP_STARTED_MS"), 10, 64); err == nil {
+		started = time.UnixMilli(ms) // the wrapper script's start, to include the build
+	}
+	fs := flag.NewFlagSet("up", flag.ContinueOnError)
+	bin := fs.String("bin", ".dev/bin", "directory holding the service binaries")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+
+	// Port overrides change each service's listen address and URLs, for
+	// every service, so that the links between them stay right.
+	env := map[string]string{}
+	for _, name := range config.Services {
+		p := getenv(strings.ToUpper(name) + "_PORT")
+		if p == "" {
+			continue
+		}
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return fmt.Errorf("%s_PORT=%q is not a port number", strings.ToUpper(name), p)
+		}
+		prefix := strings.ToUpper(name) + "_"
+		env[prefix+"LISTEN_ADDR"] = "127.0.0.1:" + p
+		env[prefix+"PUBLIC_URL"] = "http://" + name + ".localhost:" + p
+		env[prefix+"INTERNAL_URL"] = "http://127.0.0.1:" + p
+	}
+	lookup := func(k string) string {
+		if v, ok := env[k]; ok {
+			return v
+		}
+		return getenv(k)
+	}
+	cfg, err := config.Load(lookup)
+	if err != nil {
+		return err
+	}
+	if err := prepareDatabase(ctx, cfg.DatabaseURL, stdout); err != nil {
+		return err
+	}
+
+	out := &lineWriter{w: stdout}
+	procs := make([]*exec.Cmd, 0, len(config.Services))
+	exited := make(chan string, len(config.Services))
+	var wg sync.WaitGroup
+	for _, name := range config.Services {
+		path := filepath.Join(*bin, name)
+		if _, err := os.Stat(path); err != nil {
+			stopAll(procs, &wg)
+			return fmt.Errorf("no %s binary in %s (build it with: go build -o %s/ ./%s)", name, *bin, *bin, name)
+		}
+		cmd := exec.Command(path)
+		cmd.Env = os.Environ()
+		for k, v := range env {
+			cmd.Env = append(cmd.Env, k+"="+v)
+		}
+		cmd.Stdout = out.prefixed(name)
+		cmd.Stderr = out.prefixed(name)
+		if err := cmd.Start(); err != nil {
+			stopAll(procs, &wg)
+			return fmt.Errorf("start %s: %w", name, err)
+		}
+		procs = append(procs, cmd)
+		wg.Go(func() {
+			_ = cmd.Wait()
+			exited <- name
+		})
+	}
+
+	if err := waitHealthy(ctx, cfg, exited); err != nil {
+		stopAll(procs, &wg)
+		return err
+	}
+	out.printf("\nRose Ash is running (ready %.1fs after start):\n", time.Since(started).Seconds())
+	for _, name := range config.Services {
+		out.printf("  %-11s %s\n", name, cfg.Service(name).PublicURL)
+	}
+	out.printf("Press Ctrl-C to stop.\n\n")
+
+	select {
+	case <-ctx.Done():
+		out.printf("stopping the six services...\n")
+		stopAll(procs, &wg)
+		out.printf("stopped.\n")
+		return nil
+	case name := <-exited:
+		stopAll(procs, &wg)
+		return fmt.Errorf("%s exited unexpectedly; stopped the others", name)
+	}
+}
+
+// waitHealthy polls every service's /healthz until all answer, a service
+// exits, ctx ends, or two minutes pass.
+func waitHealthy(ctx context.Context, cfg *config.Config, exited <-chan string) error {
+	client := &http.Client{Timeout: time.Second}
+	deadline := time.Now().Add(2 * time.Minute)
+	pending := append([]string(nil), config.Services...)
+	for len(pending) > 0 {
+		var still []string
+		for _, name := range pending {
+			resp, err := client.Get(cfg.Service(name).InternalURL + "/healthz")
+			if err == nil {
+				resp.Body.Close()
+			}
+			if err != nil || resp.StatusCode != http.StatusOK {
+				still = append(still, name)
+			}
+		}
+		pending = still
+		if len(pending) == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("not healthy after 2 minutes: %s", strings.Join(pending, ", "))
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case name := <-exited:
+			return fmt.Errorf("%s exited during start-up (see its log above)", name)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	return nil
+}
+
+// stopAll sends SIGTERM to every running service, waits up to 20 seconds for
+// them to drain, then kills what is left.
+func stopAll(procs []*exec.Cmd, wg *sync.WaitGroup) {
+	for _, p := range procs {
+		_ = p.Process.Signal(syscall.SIGTERM)
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		for _, p := range procs {
+			_ = p.Process.Kill()
+		}
+		<-done
+	}
+}
+
+// lineWriter interleaves the services' output line by line, each line
+// prefixed with the service's name.
+type lineWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lineWriter) printf(format string, args ...any) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	fmt.Fprintf(l.w, format, args...)
+}
+
+func (l *lineWriter) prefixed(name string) io.Writer {
+	pr, pw := io.Pipe()
+	go func() {
+		sc := bufio.NewScanner(pr)
+		sc.Buffer(make([]byte, 64*1024), 1024*1024)
+		for sc.Scan() {
+			l.printf("%-10s | %s\n", name, sc.Text())
+		}
+		_, _ = io.Copy(io.Discard, pr)
+	}()
+	return pw
+}

@@ -1,0 +1,21 @@
+// Command events runs the Rose Ash events service.
+package main
+
+import (
+	"context"
+	"io"
+	"net/http"
+
+	"rose-ash.com/platform/events/internal"
+	"rose-ash.com/platform/shared/boot"
+)
+
+func main() { boot.Main("events", run) }
+
+// run starts the events service and blocks until ctx ends.
+func run(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
+	opts := boot.Options{Service: "events", MayMigrate: false}
+	return boot.Run(ctx, opts, getenv, stdout, func(d boot.Deps) http.Handler {
+		return internal.NewServer(d.Site)
+	})
+}

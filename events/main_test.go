@@ -1,0 +1,13 @@
+package main
+
+import (
+	"testing"
+
+	"rose-ash.com/platform/shared/servicetest"
+)
+
+// The events service starts through run and serves what every service must.
+func TestRun(t *testing.T) {
+	s := servicetest.Start(t, "events", run, servicetest.Options{})
+	servicetest.CheckPlatform(t, s)
+}

@@ -1,0 +1,13 @@
+package main
+
+import (
+	"testing"
+
+	"rose-ash.com/platform/shared/servicetest"
+)
+
+// The federation service starts through run and serves what every service must.
+func TestRun(t *testing.T) {
+	s := servicetest.Start(t, "federation", run, servicetest.Options{})
+	servicetest.CheckPlatform(t, s)
+}

@@ -1,0 +1,119 @@
+// Package boot runs one service process: it loads the config, builds the
+// logger, opens PostgreSQL and Redis, applies migrations where asked, serves
+// HTTP, and shuts down cleanly when its context ends.
+package boot
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/redis/go-redis/v9"
+
+	"rose-ash.com/platform/shared/cache"
+	"rose-ash.com/platform/shared/config"
+	"rose-ash.com/platform/shared/layout"
+	"rose-ash.com/platform/shared/logging"
+	"rose-ash.com/platform/shared/postgres"
+	"rose-ash.com/platform/shared/web"
+)
+
+// Options describe the service being started.
+type Options struct {
+	// Service is the service's name, one of config.Services.
+	Service string
+	// Static holds the service's own static files (nil for none); they
+	// override the shared layout's files of the same name.
+	Static fs.FS
+	// MayMigrate lets this service apply migrations at start-up when the
+	// config's run_migrations is true. Only the blog sets it.
+	MayMigrate bool
+}
+
+// Deps are what a service's NewServer is built from.
+type Deps struct {
+	Config *config.Config
+	Logger *slog.Logger
+	DB     *pgxpool.Pool
+	Redis  *redis.Client
+	Site   *web.Site
+}
+
+// Run starts the service and blocks until ctx is done, then drains requests
+// and closes its connections. It returns an error when the config is invalid,
+// migrations fail, or the listen address cannot be bound. Logs go to stdout.
+func Run(ctx context.Context, opts Options, getenv func(string) string, stdout io.Writer, newServer func(Deps) http.Handler) error {
+	cfg, err := config.Load(getenv)
+	if err != nil {
+		return err
+	}
+	logger := logging.New(stdout, cfg.Log.Format, cfg.LogLevel(), opts.Service)
+
+	if opts.MayMigrate && cfg.RunMigrations {
+		if err := migrateWithRetry(ctx, cfg.DatabaseURL, logger); err != nil {
+			return err
+		}
+	}
+	db, err := postgres.Open(ctx, cfg.DatabaseURL, cfg.Database.MaxConns)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	rdb, err := cache.Open(cfg.RedisURL)
+	if err != nil {
+		return err
+	}
+	defer rdb.Close()
+
+	layers := []fs.FS{}
+	if opts.Static != nil {
+		layers = append(layers, opts.Static)
+	}
+	shared, err := fs.Sub(layout.Static, "static")
+	if err != nil {
+		return err
+	}
+	assets, err := web.NewAssets("/static/", append(layers, shared)...)
+	if err != nil {
+		return err
+	}
+	site := &web.Site{
+		Service: opts.Service, Config: cfg, Logger: logger, Assets: assets, Metrics: web.NewMetrics(),
+		Checks: []web.Check{
+			{Name: "postgres", Ping: db.Ping},
+			{Name: "redis", Ping: func(ctx context.Context) error { return rdb.Ping(ctx).Err() }},
+		},
+	}
+	h := newServer(Deps{Config: cfg, Logger: logger, DB: db, Redis: rdb, Site: site})
+	svc := cfg.Service(opts.Service)
+	logger.Info("starting", "public_url", svc.PublicURL, "environment", cfg.Environment)
+	return web.Serve(ctx, svc.ListenAddr, h, cfg.HTTP.ShutdownTimeout.Std(), logger)
+}
+
+// migrateWithRetry applies migrations, waiting up to a minute for PostgreSQL
+// to accept connections (in a fresh stack the blog may start first).
+func migrateWithRetry(ctx context.Context, databaseURL string, logger *slog.Logger) error {
+	deadline := time.Now().Add(time.Minute)
+	for {
+		err := postgres.Migrate(ctx, databaseURL)
+		if err == nil {
+			v, _, _ := postgres.MigrationVersion(ctx, databaseURL)
+			logger.Info("migrations applied", "version", v)
+			return nil
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return fmt.Errorf("apply migrations: %w", err)
+		}
+		logger.Warn("migrations not applied yet; retrying", "error", err)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(2 * time.Second):
+		}
+	}
+}

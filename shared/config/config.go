@@ -1,0 +1,320 @@
+// Package config loads the platform's runtime configuration: the YAML file
+// _config/app-config.yaml, then environment variables on top of it. It is
+// loaded once at start-up and passed down; nothing else reads the environment.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/goccy/go-yaml"
+)
+
+// Services lists the six services in the order they are shown to users.
+var Services = []string{"blog", "market", "cart", "events", "federation", "account"}
+
+// DefaultFile is where the config file is looked for when CONFIG_FILE is unset,
+// relative to the working directory.
+const DefaultFile = "_config/app-config.yaml"
+
+// Config is the whole runtime configuration.
+type Config struct {
+	// Environment is "development" or "production".
+	Environment string `yaml:"environment"`
+	// Log selects the log format and level.
+	Log Log `yaml:"log"`
+	// HTTP holds server timeouts and the proxies trusted for client addresses.
+	HTTP HTTP `yaml:"http"`
+	// Database holds pool settings; its URL comes from the environment only.
+	Database Database `yaml:"database"`
+	// RunMigrations makes the blog apply migrations at start-up. Other services ignore it.
+	RunMigrations bool `yaml:"run_migrations"`
+	// Services holds each service's addresses, keyed by service name.
+	Services map[string]Service `yaml:"services"`
+
+	// DatabaseURL is the PostgreSQL connection string (DATABASE_URL or DATABASE_URL_FILE).
+	DatabaseURL string `yaml:"-"`
+	// RedisURL is the Redis connection string (REDIS_URL or REDIS_URL_FILE).
+	RedisURL string `yaml:"-"`
+	// SecretKey signs sessions and internal headers (SECRET_KEY or SECRET_KEY_FILE).
+	SecretKey string `yaml:"-"`
+}
+
+// Log configures logging.
+type Log struct {
+	// Format is "text" or "json".
+	Format string `yaml:"format"`
+	// Level is "debug", "info", "warn" or "error".
+	Level string `yaml:"level"`
+}
+
+// HTTP configures every service's HTTP server.
+type HTTP struct {
+	// RequestTimeout bounds the time a handler may take.
+	RequestTimeout Duration `yaml:"request_timeout"`
+	// ShutdownTimeout bounds the graceful drain on SIGTERM.
+	ShutdownTimeout Duration `yaml:"shutdown_timeout"`
+	// TrustedProxies lists the networks whose X-Forwarded-For is believed.
+	TrustedProxies []string `yaml:"trusted_proxies"`
+}
+
+// Database configures the PostgreSQL pool.
+type Database struct {
+	// MaxConns is the pool size per service replica.
+	MaxConns int32 `yaml:"max_conns"`
+}
+
+// Service is one service's addresses.
+type Service struct {
+	// Title is the service's name as users see it.
+	Title string `yaml:"title"`
+	// ListenAddr is the host:port the service's HTTP server binds.
+	ListenAddr string `yaml:"listen_addr"`
+	// PublicURL is the base URL browsers use.
+	PublicURL string `yaml:"public_url"`
+	// InternalURL is the base URL other services use to reach it.
+	InternalURL string `yaml:"internal_url"`
+}
+
+// Duration is a time.Duration written as "30s" in YAML and in the environment.
+type Duration time.Duration
+
+// UnmarshalText parses a Go duration string.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return err
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// Std returns the value as a time.Duration.
+func (d Duration) Std() time.Duration { return time.Duration(d) }
+
+// Load reads the config file (CONFIG_FILE, default DefaultFile), applies the
+// environment overrides read through getenv, and validates the result. The
+// error names every missing or malformed setting, by its YAML path and its
+// environment variable.
+func Load(getenv func(string) string) (*Config, error) {
+	path := getenv("CONFIG_FILE")
+	if path == "" {
+		path = DefaultFile
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: cannot read config file %s (set CONFIG_FILE to its path): %w", path, err)
+	}
+	var c Config
+	if err := yaml.UnmarshalWithOptions(raw, &c, yaml.Strict()); err != nil {
+		return nil, fmt.Errorf("config: %s is malformed:\n%s", path, yaml.FormatError(err, false, true))
+	}
+	var errs []error
+	c.applyEnv(getenv, &errs)
+	c.validate(&errs)
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("config: %w", errors.Join(errs...))
+	}
+	return &c, nil
+}
+
+func (c *Config) applyEnv(getenv func(string) string, errs *[]error) {
+	str := func(dst *string, name string) {
+		if v := getenv(name); v != "" {
+			*dst = v
+		}
+	}
+	secret := func(dst *string, name string) {
+		if v := getenv(name); v != "" {
+			*dst = v
+			return
+		}
+		if file := getenv(name + "_FILE"); file != "" {
+			b, err := os.ReadFile(file)
+			if err != nil {
+				*errs = append(*errs, fmt.Errorf("%s_FILE: cannot read %s: %w", name, file, err))
+				return
+			}
+			*dst = strings.TrimSpace(string(b))
+		}
+	}
+	parse := func(name string, set func(string) error) {
+		if v := getenv(name); v != "" {
+			if err := set(v); err != nil {
+				*errs = append(*errs, fmt.Errorf("%s=%q is malformed: %w", name, v, err))
+			}
+		}
+	}
+
+	str(&c.Environment, "APP_ENV")
+	str(&c.Log.Format, "LOG_FORMAT")
+	str(&c.Log.Level, "LOG_LEVEL")
+	parse("HTTP_REQUEST_TIMEOUT", func(v string) error { return c.HTTP.RequestTimeout.UnmarshalText([]byte(v)) })
+	parse("HTTP_SHUTDOWN_TIMEOUT", func(v string) error { return c.HTTP.ShutdownTimeout.UnmarshalText([]byte(v)) })
+	if v := getenv("TRUSTED_PROXIES"); v != "" {
+		c.HTTP.TrustedProxies = strings.Split(v, ",")
+	}
+	parse("DATABASE_MAX_CONNS", func(v string) error {
+		n, err := strconv.ParseInt(v, 10, 32)
+		c.Database.MaxConns = int32(n)
+		return err
+	})
+	parse("RUN_MIGRATIONS", func(v string) (err error) {
+		c.RunMigrations, err = strconv.ParseBool(v)
+		return err
+	})
+	secret(&c.DatabaseURL, "DATABASE_URL")
+	secret(&c.RedisURL, "REDIS_URL")
+	secret(&c.SecretKey, "SECRET_KEY")
+	if c.Services == nil {
+		c.Services = map[string]Service{}
+	}
+	for _, name := range Services {
+		s := c.Services[name]
+		prefix := strings.ToUpper(name) + "_"
+		str(&s.ListenAddr, prefix+"LISTEN_ADDR")
+		str(&s.PublicURL, prefix+"PUBLIC_URL")
+		str(&s.InternalURL, prefix+"INTERNAL_URL")
+		c.Services[name] = s
+	}
+}
+
+func (c *Config) validate(errs *[]error) {
+	bad := func(yamlPath, env, format string, args ...any) {
+		*errs = append(*errs, fmt.Errorf("%s (%s): %s", yamlPath, env, fmt.Sprintf(format, args...)))
+	}
+	switch c.Environment {
+	case "development", "production":
+	case "":
+		bad("environment", "APP_ENV", "is missing; use development or production")
+	default:
+		bad("environment", "APP_ENV", "%q is not development or production", c.Environment)
+	}
+	if c.Log.Format != "text" && c.Log.Format != "json" {
+		bad("log.format", "LOG_FORMAT", "%q is not text or json", c.Log.Format)
+	}
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(c.Log.Level)); err != nil {
+		bad("log.level", "LOG_LEVEL", "%q is not debug, info, warn or error", c.Log.Level)
+	}
+	if c.HTTP.RequestTimeout <= 0 {
+		bad("http.request_timeout", "HTTP_REQUEST_TIMEOUT", "is missing or not positive")
+	}
+	if c.HTTP.ShutdownTimeout <= 0 {
+		bad("http.shutdown_timeout", "HTTP_SHUTDOWN_TIMEOUT", "is missing or not positive")
+	}
+	for _, p := range c.HTTP.TrustedProxies {
+		if _, err := parsePrefix(p); err != nil {
+			bad("http.trusted_proxies", "TRUSTED_PROXIES", "%q is not an IP address or CIDR network", p)
+		}
+	}
+	if c.Database.MaxConns < 1 {
+		bad("database.max_conns", "DATABASE_MAX_CONNS", "must be at least 1")
+	}
+	if c.DatabaseURL == "" {
+		bad("database url", "DATABASE_URL", "is missing; set DATABASE_URL or DATABASE_URL_FILE")
+	} else if u, err := url.Parse(c.DatabaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		bad("database url", "DATABASE_URL", "is not a postgres:// URL")
+	}
+	if c.RedisURL == "" {
+		bad("redis url", "REDIS_URL", "is missing; set REDIS_URL or REDIS_URL_FILE")
+	} else if u, err := url.Parse(c.RedisURL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") {
+		bad("redis url", "REDIS_URL", "is not a redis:// URL")
+	}
+	if len(c.SecretKey) < 32 {
+		bad("secret key", "SECRET_KEY", "is missing or shorter than 32 characters; set SECRET_KEY or SECRET_KEY_FILE")
+	}
+	for _, name := range Services {
+		s := c.Services[name]
+		env := strings.ToUpper(name) + "_"
+		if s.Title == "" {
+			bad("services."+name+".title", "(file only)", "is missing")
+		}
+		if s.ListenAddr == "" {
+			bad("services."+name+".listen_addr", env+"LISTEN_ADDR", "is missing")
+		} else if _, port, err := splitHostPort(s.ListenAddr); err != nil || port == "" {
+			bad("services."+name+".listen_addr", env+"LISTEN_ADDR", "%q is not host:port", s.ListenAddr)
+		}
+		for key, v := range map[string]string{"public_url": s.PublicURL, "internal_url": s.InternalURL} {
+			if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || strings.TrimSuffix(u.Path, "/") != "" {
+				bad("services."+name+"."+key, env+strings.ToUpper(key), "%q is not an http(s) base URL", v)
+			}
+		}
+	}
+	for name := range c.Services {
+		if !isService(name) {
+			bad("services."+name, "(file only)", "is not one of %s", strings.Join(Services, ", "))
+		}
+	}
+}
+
+func isService(name string) bool {
+	for _, s := range Services {
+		if s == name {
+			return true
+		}
+	}
+	return false
+}
+
+func splitHostPort(addr string) (host, port string, err error) {
+	i := strings.LastIndexByte(addr, ':')
+	if i < 0 {
+		return "", "", errors.New("missing port")
+	}
+	port = addr[i+1:]
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		return "", "", err
+	}
+	return addr[:i], port, nil
+}
+
+func parsePrefix(s string) (netip.Prefix, error) {
+	s = strings.TrimSpace(s)
+	if strings.Contains(s, "/") {
+		return netip.ParsePrefix(s)
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	return netip.PrefixFrom(a, a.BitLen()), nil
+}
+
+// TrustedProxyPrefixes returns the trusted proxy networks, parsed. Load has
+// already validated them.
+func (c *Config) TrustedProxyPrefixes() []netip.Prefix {
+	out := make([]netip.Prefix, 0, len(c.HTTP.TrustedProxies))
+	for _, p := range c.HTTP.TrustedProxies {
+		if pre, err := parsePrefix(p); err == nil {
+			out = append(out, pre.Masked())
+		}
+	}
+	return out
+}
+
+// Service returns the named service's settings; it panics on a name that is
+// not one of Services, which is a programming error.
+func (c *Config) Service(name string) Service {
+	if !isService(name) {
+		panic("config: unknown service " + name)
+	}
+	return c.Services[name]
+}
+
+// Production reports whether the platform runs in production.
+func (c *Config) Production() bool { return c.Environment == "production" }
+
+// LogLevel returns the configured log level.
+func (c *Config) LogLevel() slog.Level {
+	var lvl slog.Level
+	_ = lvl.UnmarshalText([]byte(c.Log.Level))
+	return lvl
+}

@@ -1,0 +1,149 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func repoConfig(t *testing.T) string {
+	t.Helper()
+	p, err := filepath.Abs("../../_config/app-config.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func envOf(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func validEnv(t *testing.T) map[string]string {
+	return map[string]string{
+		"CONFIG_FILE":  repoConfig(t),
+		"DATABASE_URL": "postgres://postgres@127.0.0.1:5432/roseash?sslmode=disable",
+		"REDIS_URL":    "redis://127.0.0.1:6379/0",
+		"SECRET_KEY":   strings.Repeat("k", 32),
+	}
+}
+
+func TestLoadRepoConfig(t *testing.T) {
+	c, err := Load(envOf(validEnv(t)))
+	if err != nil {
+		t.Fatalf("the checked-in config does not load: %v", err)
+	}
+	if got := c.Service("blog").PublicURL; got != "http://blog.localhost:8001" {
+		t.Errorf("blog public URL = %q", got)
+	}
+	if c.HTTP.RequestTimeout.Std() != 30*time.Second {
+		t.Errorf("request timeout = %v", c.HTTP.RequestTimeout.Std())
+	}
+	if len(c.Services) != 6 {
+		t.Errorf("services = %d, want 6", len(c.Services))
+	}
+}
+
+func TestEnvOverrides(t *testing.T) {
+	env := validEnv(t)
+	env["BLOG_PUBLIC_URL"] = "https://blog.rose-ash.com"
+	env["MARKET_LISTEN_ADDR"] = "0.0.0.0:8000"
+	env["HTTP_REQUEST_TIMEOUT"] = "5s"
+	env["RUN_MIGRATIONS"] = "true"
+	env["TRUSTED_PROXIES"] = "10.0.0.0/8,192.168.1.1"
+	env["APP_ENV"] = "production"
+	c, err := Load(envOf(env))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Service("blog").PublicURL != "https://blog.rose-ash.com" || c.Service("market").ListenAddr != "0.0.0.0:8000" {
+		t.Errorf("service overrides not applied: %+v", c.Services)
+	}
+	if c.HTTP.RequestTimeout.Std() != 5*time.Second || !c.RunMigrations || !c.Production() {
+		t.Errorf("overrides not applied: %+v", c)
+	}
+	if got := c.TrustedProxyPrefixes(); len(got) != 2 || got[1].String() != "192.168.1.1/32" {
+		t.Errorf("trusted proxies = %v", got)
+	}
+}
+
+func TestSecretFromFile(t *testing.T) {
+	env := validEnv(t)
+	delete(env, "SECRET_KEY")
+	f := filepath.Join(t.TempDir(), "secret")
+	if err := os.WriteFile(f, []byte(strings.Repeat("s", 40)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env["SECRET_KEY_FILE"] = f
+	c, err := Load(envOf(env))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.SecretKey != strings.Repeat("s", 40) {
+		t.Errorf("secret key from file = %q", c.SecretKey)
+	}
+}
+
+// Each bad setting must stop start-up with a message naming it.
+func TestLoadErrorsNameTheSetting(t *testing.T) {
+	tests := []struct {
+		name  string
+		edit  func(map[string]string)
+		wants []string
+	}{
+		{"missing database url", func(e map[string]string) { delete(e, "DATABASE_URL") }, []string{"DATABASE_URL", "missing"}},
+		{"malformed database url", func(e map[string]string) { e["DATABASE_URL"] = "mysql://x" }, []string{"DATABASE_URL", "postgres://"}},
+		{"missing redis url", func(e map[string]string) { delete(e, "REDIS_URL") }, []string{"REDIS_URL"}},
+		{"short secret", func(e map[string]string) { e["SECRET_KEY"] = "short" }, []string{"SECRET_KEY", "32"}},
+		{"unreadable secret file", func(e map[string]string) { delete(e, "SECRET_KEY"); e["SECRET_KEY_FILE"] = "/nonexistent/secret" }, []string{"SECRET_KEY_FILE", "/nonexistent/secret"}},
+		{"bad duration", func(e map[string]string) { e["HTTP_REQUEST_TIMEOUT"] = "soon" }, []string{"HTTP_REQUEST_TIMEOUT", "soon"}},
+		{"bad bool", func(e map[string]string) { e["RUN_MIGRATIONS"] = "perhaps" }, []string{"RUN_MIGRATIONS"}},
+		{"bad environment", func(e map[string]string) { e["APP_ENV"] = "staging" }, []string{"environment", "APP_ENV", "staging"}},
+		{"bad log format", func(e map[string]string) { e["LOG_FORMAT"] = "xml" }, []string{"log.format", "LOG_FORMAT"}},
+		{"bad public url", func(e map[string]string) { e["CART_PUBLIC_URL"] = "cart.localhost" }, []string{"services.cart.public_url", "CART_PUBLIC_URL"}},
+		{"bad listen addr", func(e map[string]string) { e["EVENTS_LISTEN_ADDR"] = "localhost" }, []string{"services.events.listen_addr", "EVENTS_LISTEN_ADDR"}},
+		{"bad proxy", func(e map[string]string) { e["TRUSTED_PROXIES"] = "not-an-ip" }, []string{"TRUSTED_PROXIES", "not-an-ip"}},
+		{"missing file", func(e map[string]string) { e["CONFIG_FILE"] = "/nonexistent.yaml" }, []string{"/nonexistent.yaml", "CONFIG_FILE"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := validEnv(t)
+			tt.edit(env)
+			_, err := Load(envOf(env))
+			if err == nil {
+				t.Fatal("Load succeeded, want an error")
+			}
+			for _, w := range tt.wants {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not mention %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestMalformedFile(t *testing.T) {
+	cases := map[string]string{
+		"unknown key":  "environment: development\nlogg:\n  format: text\n",
+		"wrong type":   "environment: development\ndatabase:\n  max_conns: many\n",
+		"broken yaml":  "environment: [development\n",
+		"missing keys": "environment: development\n",
+	}
+	for name, body := range cases {
+		t.Run(name, func(t *testing.T) {
+			f := filepath.Join(t.TempDir(), "app-config.yaml")
+			if err := os.WriteFile(f, []byte(body), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			env := validEnv(t)
+			env["CONFIG_FILE"] = f
+			if _, err := Load(envOf(env)); err == nil {
+				t.Fatalf("Load accepted a malformed file:\n%s", body)
+			} else if name == "missing keys" && !strings.Contains(err.Error(), "services.blog.public_url") {
+				t.Errorf("error does not name the missing service settings: %v", err)
+			}
+		})
+	}
+}

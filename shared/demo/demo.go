@@ -1,0 +1,42 @@
+// Package demo seeds a development database with a few realistic records so
+// that every page has something to show. Seeding is idempotent: running it
+// again adds nothing that is already there.
+package demo
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"rose-ash.com/platform/shared/postgres"
+)
+
+// Users are the demo accounts: one admin and a few members.
+var Users = []struct {
+	Email, DisplayName string
+	Admin              bool
+}{
+	{"admin@rose-ash.localhost", "Rose Ash Admin", true},
+	{"maya.okafor@example.org", "Maya Okafor", false},
+	{"tom.bright@example.org", "Tom Bright", false},
+	{"lena.fischer@example.org", "Lena Fischer", false},
+}
+
+const insertUser = `
+INSERT INTO users (email, display_name, is_admin)
+VALUES ($1, $2, $3)
+ON CONFLICT ((lower(email))) DO NOTHING`
+
+// Seed inserts the demo records that are missing, in one transaction.
+func Seed(ctx context.Context, db *pgxpool.Pool) error {
+	return postgres.InTx(ctx, db, func(tx pgx.Tx) error {
+		for _, u := range Users {
+			if _, err := tx.Exec(ctx, insertUser, u.Email, u.DisplayName, u.Admin); err != nil {
+				return fmt.Errorf("demo: seed user %s: %w", u.Email, err)
+			}
+		}
+		return nil
+	})
+}

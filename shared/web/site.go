@@ -1,0 +1,216 @@
+// Package web is the platform's HTTP kit: the router and middleware every
+// service uses, rendering through the shared layout, error pages from domain
+// error codes, static files, health checks and metrics.
+package web
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/a-h/templ"
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+
+	"rose-ash.com/platform/shared/config"
+	"rose-ash.com/platform/shared/layout"
+	"rose-ash.com/platform/shared/logging"
+	"rose-ash.com/platform/shared/models"
+)
+
+// Check is one dependency /readyz verifies.
+type Check struct {
+	// Name is what the readiness report calls it ("postgres").
+	Name string
+	// Ping returns nil when the dependency answers.
+	Ping func(context.Context) error
+}
+
+// Site is one service's web identity and kit: its name, the platform config,
+// its logger, static files, metrics and readiness checks. Handlers get it as
+// an argument.
+type Site struct {
+	Service string
+	Config  *config.Config
+	Logger  *slog.Logger
+	Assets  *Assets
+	Metrics *Metrics
+	Checks  []Check
+}
+
+// Router returns a chi router with the platform's middleware in order:
+// request id, real client address (from trusted proxies only), access log,
+// panic recovery, security headers, metrics, cross-origin form protection
+// and the request timeout; plus the platform's 404 and 405 pages.
+func (s *Site) Router() chi.Router {
+	trusted := s.Config.TrustedProxyPrefixes()
+	r := chi.NewRouter()
+	r.Use(RealIP(trusted), RequestID(trusted), AccessLog(s.Logger), s.Recover,
+		SecurityHeaders(s.Config.Production()), s.Metrics.Middleware,
+		http.NewCrossOriginProtection().Handler,
+		middleware.Timeout(s.Config.HTTP.RequestTimeout.Std()))
+	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+		s.Error(w, r, models.Errorf(models.ENotFound, "There is nothing at %s.", r.URL.Path))
+	})
+	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+		s.Error(w, r, &models.Error{Code: errMethod, Message: "That method is not allowed here."})
+	})
+	return r
+}
+
+// errMethod is the web layer's own code for 405; domain code never uses it.
+const errMethod models.ErrorCode = "method_not_allowed"
+
+// Title returns the service's name as users see it.
+func (s *Site) Title() string { return s.Config.Service(s.Service).Title }
+
+// URL returns the public URL of path on the named service.
+func (s *Site) URL(service, path string) string {
+	return strings.TrimSuffix(s.Config.Service(service).PublicURL, "/") + path
+}
+
+// Nav returns the six services as navigation links, this one marked current.
+func (s *Site) Nav() []layout.Link {
+	links := make([]layout.Link, 0, len(config.Services))
+	for _, name := range config.Services {
+		links = append(links, layout.Link{Name: name, Title: s.Config.Service(name).Title,
+			URL: s.URL(name, "/"), Current: name == s.Service})
+	}
+	return links
+}
+
+// OtherServices returns navigation links to the five other services.
+func (s *Site) OtherServices() []layout.Link {
+	var out []layout.Link
+	for _, l := range s.Nav() {
+		if !l.Current {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// Page returns the layout settings for a page of this service with the
+// given title.
+func (s *Site) Page(title string) layout.Page {
+	return layout.Page{Title: title, Service: s.Service, ServiceTitle: s.Title(), Nav: s.Nav(),
+		Stylesheet: s.Assets.URL("site.css")}
+}
+
+// Render writes c as an HTML page with the given status. The component is
+// rendered into a buffer first, so a failure yields a clean error page
+// rather than half a page.
+func (s *Site) Render(w http.ResponseWriter, r *http.Request, status int, c templ.Component) {
+	var buf bytes.Buffer
+	if err := c.Render(r.Context(), &buf); err != nil {
+		if r.Context().Err() != nil {
+			return // the client went away or the request timed out
+		}
+		s.Error(w, r, models.Wrap(models.EInternal, "", err))
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+// Status returns the HTTP status for a domain error code.
+func Status(code models.ErrorCode) int {
+	switch code {
+	case models.ENotFound:
+		return http.StatusNotFound
+	case models.EInvalid:
+		return http.StatusUnprocessableEntity
+	case models.EConflict:
+		return http.StatusConflict
+	case models.EForbidden:
+		return http.StatusForbidden
+	case models.EUnauthenticated:
+		return http.StatusUnauthorized
+	case models.EUnavailable:
+		return http.StatusServiceUnavailable
+	case errMethod:
+		return http.StatusMethodNotAllowed
+	}
+	return http.StatusInternalServerError
+}
+
+// Error answers a request with the page (or, for clients asking for JSON, the
+// RFC 9457 problem document) for err's domain code. Only internal errors are
+// logged, with their cause; users see the code's safe message and the
+// request id to quote.
+func (s *Site) Error(w http.ResponseWriter, r *http.Request, err error) {
+	code := models.Code(err)
+	status := Status(code)
+	msg := models.Message(err)
+	reqID := logging.RequestID(r.Context())
+	if status >= 500 {
+		s.Logger.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "error", err)
+	}
+	if wantsJSON(r) {
+		w.Header().Set("Content-Type", "application/problem+json")
+		w.WriteHeader(status)
+		_ = json.NewEncoder(w).Encode(map[string]any{
+			"type": "about:blank", "title": http.StatusText(status), "status": status,
+			"detail": msg, "code": code, "request_id": reqID,
+		})
+		return
+	}
+	var buf bytes.Buffer
+	if err := layout.ErrorPage(s.Page(http.StatusText(status)), status, http.StatusText(status), msg, reqID).Render(r.Context(), &buf); err != nil {
+		http.Error(w, msg, status)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+func wantsJSON(r *http.Request) bool {
+	accept := r.Header.Get("Accept")
+	return strings.Contains(accept, "application/json") || strings.Contains(accept, "application/problem+json") ||
+		strings.Contains(accept, "application/activity+json") || strings.Contains(accept, "application/ld+json")
+}
+
+// Healthz answers 200 while the process is alive; it checks nothing else.
+func (s *Site) Healthz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = w.Write([]byte("ok\n"))
+}
+
+// Readyz checks every dependency at once, each within two seconds, and
+// answers 200 when all answer or 503 naming those that do not. Details of a
+// failure go to the log, not to the (possibly public) response.
+func (s *Site) Readyz(w http.ResponseWriter, r *http.Request) {
+	results := make([]error, len(s.Checks))
+	var wg sync.WaitGroup
+	for i, c := range s.Checks {
+		wg.Go(func() {
+			ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+			defer cancel()
+			results[i] = c.Ping(ctx)
+		})
+	}
+	wg.Wait()
+	status := http.StatusOK
+	var body strings.Builder
+	for i, c := range s.Checks {
+		if results[i] != nil {
+			status = http.StatusServiceUnavailable
+			body.WriteString(c.Name + ": unreachable\n")
+			s.Logger.WarnContext(r.Context(), "not ready", "dependency", c.Name, "error", results[i])
+		} else {
+			body.WriteString(c.Name + ": ok\n")
+		}
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write([]byte(body.String()))
+}
