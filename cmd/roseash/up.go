@@ -49,6 +49,14 @@ func up(ctx context.Context, args []string, getenv func(string) string, stdout i
 		env[prefix+"PUBLIC_URL"] = "http://" + name + ".localhost:" + p
 		env[prefix+"INTERNAL_URL"] = "http://127.0.0.1:" + p
 	}
+	// The services read the environment up was given, with the overrides.
+	for _, k := range []string{"CONFIG_FILE", "DATABASE_URL", "REDIS_URL", "SECRET_KEY", "APP_ENV", "LOG_FORMAT", "LOG_LEVEL"} {
+		if v := getenv(k); v != "" {
+			if _, set := env[k]; !set {
+				env[k] = v
+			}
+		}
+	}
 	lookup := func(k string) string {
 		if v, ok := env[k]; ok {
 			return v

@@ -1,0 +1,150 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"rose-ash.com/platform/shared/config"
+	"rose-ash.com/platform/shared/demo"
+	"rose-ash.com/platform/shared/postgres/pgtest"
+	"rose-ash.com/platform/shared/servicetest"
+)
+
+// up builds nothing itself: this test builds the six binaries, then checks
+// that up creates and seeds the database, brings all six services up on
+// the ports it is given, prints their URLs, and on cancellation (Ctrl-C)
+// stops every one of them and returns nil.
+func TestUpRunsAndStopsTheWholePlatform(t *testing.T) {
+	root := servicetest.RepoRoot(t)
+	bin := t.TempDir()
+	build := exec.Command("go", append([]string{"build", "-o", bin + "/"}, prefixed("./", config.Services)...)...)
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+
+	dbURL := pgtest.MustEmptyDatabaseURL(t) // up must migrate it itself
+	env := map[string]string{
+		"CONFIG_FILE":  filepath.Join(root, config.DefaultFile),
+		"DATABASE_URL": dbURL,
+		"REDIS_URL":    "redis://127.0.0.1:6379/0",
+		"SECRET_KEY":   strings.Repeat("s", 32),
+	}
+	ports := map[string]string{}
+	for _, name := range config.Services {
+		ports[name] = servicetest.FreePort(t)
+		env[strings.ToUpper(name)+"_PORT"] = ports[name]
+	}
+	getenv := func(k string) string { return env[k] }
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	out := &servicetest.SyncBuffer{}
+	done := make(chan error, 1)
+	go func() { done <- up(ctx, []string{"--bin", bin}, getenv, out) }()
+
+	deadline := time.Now().Add(90 * time.Second)
+	for !strings.Contains(out.String(), "Press Ctrl-C to stop.") {
+		select {
+		case err := <-done:
+			t.Fatalf("up returned early: %v\n%s", err, out)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("up did not report ready within 90s:\n%s", out)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	for _, name := range config.Services {
+		want := fmt.Sprintf("http://%s.localhost:%s", name, ports[name])
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("up did not print %s", want)
+		}
+		resp, err := http.Get("http://127.0.0.1:" + ports[name] + "/")
+		if err != nil {
+			t.Fatalf("%s home: %v", name, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Errorf("%s home = %d", name, resp.StatusCode)
+		}
+	}
+	if n := countUsers(t, dbURL); n != len(demo.Users) {
+		t.Errorf("%d users after up, want the %d demo users", n, len(demo.Users))
+	}
+
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("up returned %v after Ctrl-C, want nil\n%s", err, out)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("up did not stop within 30s of Ctrl-C")
+	}
+	for _, name := range config.Services {
+		if c, err := net.DialTimeout("tcp", "127.0.0.1:"+ports[name], time.Second); err == nil {
+			c.Close()
+			t.Errorf("%s still listening after up stopped", name)
+		}
+	}
+
+	// A second run of the preparation step duplicates nothing.
+	if err := prepareDatabase(context.Background(), dbURL, &servicetest.SyncBuffer{}); err != nil {
+		t.Fatal(err)
+	}
+	if n := countUsers(t, dbURL); n != len(demo.Users) {
+		t.Errorf("%d users after preparing twice, want %d", n, len(demo.Users))
+	}
+}
+
+func TestUpRejectsBadPort(t *testing.T) {
+	err := up(context.Background(), nil, func(k string) string {
+		if k == "CART_PORT" {
+			return "eighty"
+		}
+		return ""
+	}, &servicetest.SyncBuffer{})
+	if err == nil || !strings.Contains(err.Error(), "CART_PORT") {
+		t.Fatalf("err = %v, want one naming CART_PORT", err)
+	}
+}
+
+func TestUnknownCommand(t *testing.T) {
+	var stderr strings.Builder
+	if err := run(context.Background(), []string{"frobnicate"}, func(string) string { return "" }, &strings.Builder{}, &stderr); err == nil ||
+		!strings.Contains(stderr.String(), "usage") {
+		t.Fatalf("err=%v stderr=%q", err, stderr.String())
+	}
+}
+
+func countUsers(t *testing.T, dbURL string) int {
+	t.Helper()
+	conn, err := pgx.Connect(context.Background(), dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	var n int
+	if err := conn.QueryRow(context.Background(), `SELECT count(*) FROM users`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func prefixed(p string, names []string) []string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = p + n
+	}
+	return out
+}
