@@ -226,13 +226,18 @@ _rd_pg_state() {
 	return 3
 }
 
-# _rd_pg_run cmd...: run a server program, as the postgres user when root
-# (initdb and pg_ctl refuse to run as root).
+# _rd_pg_run out cmd...: run a server program, as the postgres user when root
+# (initdb and pg_ctl refuse to run as root), its stdout and stderr appended
+# to out. The redirection belongs to the subshell, not to this shell, so
+# that a trap running meanwhile (stop_started_deps on Ctrl-C) still writes
+# its messages to the real stderr.
 _rd_pg_run() {
+	local out=$1
+	shift
 	if _rd_is_root; then
-		(cd / && runuser -u postgres -- "$@")
+		(cd / && exec runuser -u postgres -- "$@") >>"$out" 2>&1
 	else
-		"$@"
+		("$@") >>"$out" 2>&1
 	fi
 }
 
@@ -322,18 +327,18 @@ _rd_pg_start() {
 			return 1
 		fi
 	else
-		_rd_pg_run rm -rf "$data"
-		if ! _rd_pg_run "$bindir/initdb" -D "$data" -U postgres --auth=trust --encoding=UTF8 --locale=C.UTF-8 >>"$log.init" 2>&1 &&
-			! _rd_pg_run "$bindir/initdb" -D "$data" -U postgres --auth=trust --encoding=UTF8 --no-locale >>"$log.init" 2>&1; then
+		_rd_pg_run /dev/null rm -rf "$data"
+		if ! _rd_pg_run "$log.init" "$bindir/initdb" -D "$data" -U postgres --auth=trust --encoding=UTF8 --locale=C.UTF-8 &&
+			! _rd_pg_run "$log.init" "$bindir/initdb" -D "$data" -U postgres --auth=trust --encoding=UTF8 --no-locale; then
 			_rd_err "initdb failed"
 			_rd_tail_log "$log.init"
 			return 1
 		fi
-		printf "\ninclude_if_exists = 'roseash.conf'\n" | _rd_pg_run tee -a "$data/postgresql.conf" >/dev/null
+		printf "\ninclude_if_exists = 'roseash.conf'\n" | _rd_pg_run /dev/null tee -a "$data/postgresql.conf"
 	fi
 	# Written on every start: the port may differ from last time. This is a
 	# disposable dev/test server, so durability is traded for speed.
-	_rd_pg_run tee "$data/roseash.conf" >/dev/null <<EOF
+	_rd_pg_run /dev/null tee "$data/roseash.conf" <<EOF
 # written by scripts/deps.sh on every start
 listen_addresses = '127.0.0.1'
 port = $port
@@ -343,16 +348,20 @@ fsync = off
 synchronous_commit = off
 full_page_writes = off
 EOF
-	if ! _rd_pg_run "$bindir/pg_ctl" -D "$data" -l "$log" -w -t 60 -s start >/dev/null 2>&1; then
-		_rd_err "could not start PostgreSQL on 127.0.0.1:$port"
-		_rd_tail_log "$log"
-		return 1
-	fi
+	# Recorded first, so that a signal arriving while pg_ctl runs still
+	# leads stop_started_deps to this server.
 	ROSEASH_STARTED_POSTGRES=1
 	_RD_PG_BINDIR=$bindir
 	_RD_PG_ROOT=$root
 	_RD_PG_PORT=$port
 	echo "$$" >"$root/owner"
+	if ! _rd_pg_run /dev/null "$bindir/pg_ctl" -D "$data" -l "$log" -w -t 60 -s start; then
+		ROSEASH_STARTED_POSTGRES=0
+		rm -f "$root/owner"
+		_rd_err "could not start PostgreSQL on 127.0.0.1:$port"
+		_rd_tail_log "$log"
+		return 1
+	fi
 	if ! _rd_pg_state "$port"; then
 		_rd_err "PostgreSQL started in $data but does not accept connections on 127.0.0.1:$port"
 		_rd_tail_log "$log"
@@ -444,7 +453,7 @@ ensure_postgres() {
 _rd_pg_stop() {
 	[[ $ROSEASH_STARTED_POSTGRES == 1 ]] || return 0
 	ROSEASH_STARTED_POSTGRES=0
-	if _rd_pg_run "$_RD_PG_BINDIR/pg_ctl" -D "$_RD_PG_ROOT/data" -m fast -w -t 60 -s stop >/dev/null 2>&1; then
+	if _rd_pg_run /dev/null "$_RD_PG_BINDIR/pg_ctl" -D "$_RD_PG_ROOT/data" -m fast -w -t 60 -s stop; then
 		_rd_say "stopped private PostgreSQL on 127.0.0.1:$_RD_PG_PORT"
 	else
 		_rd_err "could not stop the private PostgreSQL in $_RD_PG_ROOT/data"
@@ -541,8 +550,12 @@ ensure_redis() {
 	}
 	mkdir -p "$dir"
 	rm -f "$dir/redis.pid"
+	# Recorded first, so that a signal arriving now still leads
+	# stop_started_deps to this server (through its pidfile).
+	_rd_redis_started "" "$port" "$dir"
 	if ! "$server" --bind 127.0.0.1 --port "$port" --save "" --appendonly no --daemonize yes \
 		--pidfile "$dir/redis.pid" --logfile "$dir/redis.log" --dir "$dir" >/dev/null 2>&1; then
+		ROSEASH_STARTED_REDIS=0
 		_rd_err "could not start Redis on 127.0.0.1:$port"
 		_rd_tail_log "$dir/redis.log"
 		return 1
@@ -551,10 +564,11 @@ ensure_redis() {
 		if _rd_redis_state "$port"; then
 			pid=$(_rd_first_line "$dir/redis.pid")
 			if ! _rd_is_redis_pid "$pid"; then
+				ROSEASH_STARTED_REDIS=0
 				_rd_err "Redis answers on 127.0.0.1:$port but $dir/redis.pid does not name it"
 				return 1
 			fi
-			_rd_redis_started "$pid" "$port" "$dir"
+			_RD_REDIS_PID=$pid
 			_rd_say "started private Redis on 127.0.0.1:$port (files in $dir)"
 			return 0
 		fi
@@ -562,10 +576,7 @@ ensure_redis() {
 	done
 	_rd_err "Redis did not come up on 127.0.0.1:$port"
 	_rd_tail_log "$dir/redis.log"
-	pid=$(_rd_first_line "$dir/redis.pid")
-	if _rd_is_redis_pid "$pid"; then
-		kill "$pid" 2>/dev/null || true
-	fi
+	_rd_redis_stop >/dev/null 2>&1 || true
 	return 1
 }
 
@@ -573,6 +584,13 @@ _rd_redis_stop() {
 	local _
 	[[ $ROSEASH_STARTED_REDIS == 1 ]] || return 0
 	ROSEASH_STARTED_REDIS=0
+	if [[ -z $_RD_REDIS_PID ]]; then # interrupted while starting
+		for _ in $(seq 1 20); do
+			_RD_REDIS_PID=$(_rd_first_line "$_RD_REDIS_DIR/redis.pid")
+			[[ -z $_RD_REDIS_PID ]] || break
+			sleep 0.1
+		done
+	fi
 	if _rd_is_redis_pid "$_RD_REDIS_PID"; then
 		kill -TERM "$_RD_REDIS_PID" 2>/dev/null || true
 		for _ in $(seq 1 100); do
@@ -582,9 +600,9 @@ _rd_redis_stop() {
 		if _rd_is_redis_pid "$_RD_REDIS_PID"; then
 			kill -KILL "$_RD_REDIS_PID" 2>/dev/null || true
 		fi
+		_rd_say "stopped private Redis on 127.0.0.1:$_RD_REDIS_PORT"
 	fi
 	rm -f "$_RD_REDIS_DIR/owner"
-	_rd_say "stopped private Redis on 127.0.0.1:$_RD_REDIS_PORT"
 }
 
 # --- Chromium --------------------------------------------------------------
@@ -601,6 +619,23 @@ ensure_chromium() {
 		return 0
 	fi
 	_rd_apt_install chromium
+}
+
+# --- other tools -------------------------------------------------------------
+
+# ensure_tools cmd...: each command must be on PATH; missing ones are
+# installed from the Debian package of the same name when we may install.
+ensure_tools() {
+	local c missing=() reason
+	for c in "$@"; do
+		command -v "$c" >/dev/null 2>&1 || missing+=("$c")
+	done
+	((${#missing[@]})) || return 0
+	if reason=$(_rd_no_install_reason); then
+		_rd_err "${missing[*]} not installed and $reason: sudo apt-get install ${missing[*]}"
+		return 1
+	fi
+	_rd_apt_install "${missing[@]}"
 }
 
 # --- stopping ----------------------------------------------------------------

@@ -13,25 +13,47 @@
 #                  (when set, no local PostgreSQL is started; its server must answer)
 #   REDIS_URL      default redis://127.0.0.1:$REDIS_PORT/0 (likewise)
 #   SECRET_KEY     default: generated once into $ROSEASH_STATE/secret-key
+#   DATABASE_URL_FILE, REDIS_URL_FILE, SECRET_KEY_FILE  read instead when the
+#                  variable itself is unset
 #   PGPORT, REDIS_PORT, ROSEASH_STATE, ROSEASH_NO_INSTALL: see scripts/deps.sh
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# roseash up reports start-up time from here, so the build is counted.
+export ROSEASH_UP_STARTED_MS="${ROSEASH_UP_STARTED_MS:-$(date +%s%3N)}"
 # shellcheck source=scripts/deps.sh
 source scripts/deps.sh
 STATE=$ROSEASH_STATE
 
+# Before roseash runs, a signal ends this script (the EXIT trap stops the
+# servers it started). Afterwards it is passed on to roseash as SIGTERM: a
+# command started with & from a script has SIGINT ignored, and roseash treats
+# SIGINT and SIGTERM alike.
 child=
-forward() { # signal
+# shellcheck disable=SC2317 # invoked by trap
+forward() {
 	if [[ -n $child ]] && kill -0 "$child" 2>/dev/null; then
-		kill -s "$1" "$child" 2>/dev/null || true
+		kill -TERM "$child" 2>/dev/null || true
 	else
 		exit 130
 	fi
 }
 trap stop_started_deps EXIT
-trap 'forward INT' INT
-trap 'forward TERM' TERM HUP QUIT
+trap forward INT TERM HUP QUIT
+
+# NAME_FILE (Docker-secret style, as the services accept it) stands for NAME,
+# so that no default below overrides it.
+for name in DATABASE_URL REDIS_URL SECRET_KEY; do
+	file_var=${name}_FILE
+	if [[ -z ${!name:-} && -n ${!file_var:-} ]]; then
+		if [[ ! -r ${!file_var} ]]; then
+			echo "error: $file_var names ${!file_var}, which can not be read" >&2
+			exit 1
+		fi
+		printf -v "$name" '%s' "$(<"${!file_var}")"
+		export "${name?}"
+	fi
+done
 
 ensure_go
 ensure_postgres "${DATABASE_URL:-}"
