@@ -80,10 +80,12 @@ fi
 mkdir -p "$STATE/bin"
 go build -o "$STATE/bin/" ./cmd/roseash ./blog ./market ./cart ./events ./federation ./account
 
-# roseash runs in its own session, so a Ctrl-C on the terminal reaches it
-# once (forwarded from here) rather than twice, and this shell stays to stop
-# the servers after it.
-setsid "$STATE/bin/roseash" up --bin "$STATE/bin" "$@" </dev/null &
+# roseash stays in this process group, so a Ctrl-C on the terminal or a
+# SIGINT to the group reaches it (and the services) directly, even when this
+# script was started in the background with SIGINT ignored, which bash cannot
+# trap; Go's signal handling un-ignores it. A signal sent to this script alone
+# is forwarded by the trap above. A SIGKILL to the group ends everything.
+"$STATE/bin/roseash" up --bin "$STATE/bin" "$@" </dev/null &
 child=$!
 
 status=0
