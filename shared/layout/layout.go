@@ -40,6 +40,9 @@ type Page struct {
 	// Stylesheet is the URL of the shared stylesheet (content-hashed; the
 	// caller computes it). No stylesheet link is written when empty.
 	Stylesheet string
+	// Icon is the URL of the site icon (content-hashed, like Stylesheet);
+	// no icon link is written when empty.
+	Icon string
 	// Description is the optional meta description.
 	Description string
 	// Head is optional extra content appended to <head>, such as a feed

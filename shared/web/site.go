@@ -99,7 +99,7 @@ func (s *Site) OtherServices() []layout.Link {
 // given title.
 func (s *Site) Page(title string) layout.Page {
 	return layout.Page{Title: title, Service: s.Service, ServiceTitle: s.Title(), Nav: s.Nav(),
-		Stylesheet: s.Assets.URL("site.css")}
+		Stylesheet: s.Assets.URL("site.css"), Icon: s.Assets.URL("favicon.svg")}
 }
 
 // Render writes c as an HTML page with the given status. The component is

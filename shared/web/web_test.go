@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"rose-ash.com/platform/shared/config"
 	"rose-ash.com/platform/shared/models"
@@ -217,5 +218,21 @@ func TestSecurityHeaders(t *testing.T) {
 	}
 	if csp := rec.Header().Get("Content-Security-Policy"); strings.Contains(csp, "unsafe-inline") {
 		t.Errorf("CSP allows inline code: %s", csp)
+	}
+}
+
+func TestSlowHandlerTimesOut(t *testing.T) {
+	site := testSite(t, io.Discard)
+	site.Config.HTTP.RequestTimeout = config.Duration(20 * time.Millisecond)
+	r := site.Router()
+	r.Get("/slow", func(w http.ResponseWriter, req *http.Request) {
+		select {
+		case <-req.Context().Done():
+		case <-time.After(5 * time.Second):
+			w.WriteHeader(200)
+		}
+	})
+	if rec := do(r, "GET", "/slow", nil); rec.Code != http.StatusGatewayTimeout {
+		t.Fatalf("slow handler = %d, want 504", rec.Code)
 	}
 }
