@@ -8,6 +8,9 @@ import (
 
 	"rose-ash.com/platform/events/internal"
 	"rose-ash.com/platform/shared/boot"
+	"rose-ash.com/platform/shared/internalnet"
+	"rose-ash.com/platform/shared/oauth"
+	"rose-ash.com/platform/shared/services/identity"
 )
 
 func main() { boot.Main("events", run) }
@@ -16,6 +19,7 @@ func main() { boot.Main("events", run) }
 func run(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
 	opts := boot.Options{Service: "events", MayMigrate: false}
 	return boot.Run(ctx, opts, getenv, stdout, func(d boot.Deps) http.Handler {
-		return internal.NewServer(d.Site)
+		auth := oauth.NewClient(d.Site, d.Sessions, identity.New(d.DB), d.Redis, internalnet.Client(d.Config))
+		return internal.NewServer(d.Site, auth)
 	})
 }

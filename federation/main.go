@@ -1,4 +1,5 @@
-// Command federation runs the Rose Ash federation service.
+// Command federation runs the Rose Ash federation service: sign-in, the
+// OAuth2 authorization server for the other services, and the social hub.
 package main
 
 import (
@@ -8,14 +9,23 @@ import (
 
 	"rose-ash.com/platform/federation/internal"
 	"rose-ash.com/platform/shared/boot"
+	"rose-ash.com/platform/shared/ratelimit"
+	"rose-ash.com/platform/shared/services/identity"
 )
 
 func main() { boot.Main("federation", run) }
 
 // run starts the federation service and blocks until ctx ends.
 func run(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
-	opts := boot.Options{Service: "federation", MayMigrate: false}
+	opts := boot.Options{Service: "federation"}
 	return boot.Run(ctx, opts, getenv, stdout, func(d boot.Deps) http.Handler {
-		return internal.NewServer(d.Site)
+		var devMail = d.DevMail
+		if d.Config.Production() {
+			devMail = nil
+		}
+		return internal.NewServer(internal.Deps{
+			Site: d.Site, Identity: identity.New(d.DB), Sessions: d.Sessions, Redis: d.Redis,
+			Mail: d.Mail, DevMail: devMail, Limiter: ratelimit.New(d.Redis),
+		})
 	})
 }

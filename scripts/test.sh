@@ -46,5 +46,5 @@ if ((bench)); then
 	go test -count=1 -p 1 -run '^$' -bench . -benchmem ./... "$@"
 else
 	go vet ./...
-	go test -count=1 -p 2 ./... "$@"
+	go test -count=1 -p 2 -timeout 5m ./... "$@"
 fi

@@ -9,6 +9,7 @@ import (
 // showHome renders the account service's home page.
 func showHome(site *web.Site) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		site.Render(w, r, http.StatusOK, HomePage(site.Page(""), site.OtherServices()))
+		site.Render(w, r, http.StatusOK, HomePage(site.Page(r, ""), site.OtherServices()))
 	}
 }
+

@@ -1,21 +1,68 @@
-// Package internal is the federation service's HTTP layer: its routes, handlers and
-// page components.
+// Package internal is the federation service's HTTP layer: sign-in by magic
+// link, the OAuth2 authorization server every other service signs in
+// through, and (later) the social hub.
 package internal
 
 import (
 	"net/http"
 
+	"github.com/alexedwards/scs/v2"
+	"github.com/redis/go-redis/v9"
+
+	"rose-ash.com/platform/shared/mail"
+	"rose-ash.com/platform/shared/ratelimit"
+	"rose-ash.com/platform/shared/services/identity"
 	"rose-ash.com/platform/shared/web"
 )
 
-// NewServer returns the federation service's HTTP handler; every route it serves is
-// listed here.
-func NewServer(site *web.Site) http.Handler {
+// Deps are what the federation service's handlers need.
+type Deps struct {
+	Site     *web.Site
+	Identity *identity.Store
+	Sessions *scs.SessionManager
+	Redis    *redis.Client
+	Mail     mail.Sender
+	// DevMail is the development mail sink shown at /dev/mail; nil in
+	// production or with the smtp transport.
+	DevMail *mail.DirSink
+	Limiter *ratelimit.Limiter
+}
+
+// NewServer returns the federation service's HTTP handler; every route it
+// serves is listed here.
+func NewServer(d Deps) http.Handler {
+	site := d.Site
+	site.SignInPath = "/auth/signin"
+	as := newAuthServer(d)
 	r := site.Router()
+	r.Use(d.Sessions.LoadAndSave, as.viewer)
+
 	r.Get("/healthz", site.Healthz)
 	r.Get("/readyz", site.Readyz)
 	r.Handle("/metrics", site.Metrics.Handler())
 	r.Handle("/static/*", site.Assets)
-	r.Get("/", showHome(site))
+	r.Get("/", as.showHome)
+
+	// Sign-in by magic link, at federation itself.
+	r.Get("/auth/signin", as.showSignIn)
+	r.Post("/auth/signin", as.sendSignInLink)
+	r.Get("/auth/magic", as.useMagicLink)
+	r.With(site.RequireUser).Get("/auth/welcome", as.showWelcome)
+	r.With(site.RequireUser).Post("/auth/welcome", as.saveWelcome)
+	r.Post("/auth/logout", as.signOut)
+
+	// The OAuth2 authorization server for the other services.
+	r.Get("/.well-known/oauth-authorization-server", as.showMetadata)
+	r.Get("/oauth/authorize", as.authorize)
+	r.Post("/oauth/token", as.token)
+	r.Post("/oauth/revoke", as.revoke)
+	r.Get("/oauth/userinfo", as.userinfo)
+
+	r.With(site.RequireAdmin).Get("/admin", as.showAdminUsers)
+
+	if d.DevMail != nil {
+		r.Get("/dev/mail", as.showDevMail)
+		r.Get("/dev/mail/{name}", as.showDevMessage)
+	}
 	return r
 }

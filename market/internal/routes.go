@@ -5,17 +5,26 @@ package internal
 import (
 	"net/http"
 
+	"rose-ash.com/platform/shared/oauth"
 	"rose-ash.com/platform/shared/web"
 )
 
 // NewServer returns the market service's HTTP handler; every route it serves is
 // listed here.
-func NewServer(site *web.Site) http.Handler {
+func NewServer(site *web.Site, auth *oauth.Client) http.Handler {
+	site.SignInPath = "/auth/login"
 	r := site.Router()
+	r.Use(auth.Middleware)
+
 	r.Get("/healthz", site.Healthz)
 	r.Get("/readyz", site.Readyz)
 	r.Handle("/metrics", site.Metrics.Handler())
 	r.Handle("/static/*", site.Assets)
 	r.Get("/", showHome(site))
+
+	r.Get("/auth/login", auth.Login)
+	r.Get("/auth/callback", auth.Callback)
+	r.Post("/auth/logout", auth.Logout)
+	r.With(site.RequireAdmin).Get("/admin", site.ShowAdminHome)
 	return r
 }

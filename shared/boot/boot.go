@@ -10,7 +10,10 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
+
+	"github.com/alexedwards/scs/v2"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
@@ -19,7 +22,9 @@ import (
 	"rose-ash.com/platform/shared/config"
 	"rose-ash.com/platform/shared/layout"
 	"rose-ash.com/platform/shared/logging"
+	"rose-ash.com/platform/shared/mail"
 	"rose-ash.com/platform/shared/postgres"
+	"rose-ash.com/platform/shared/sessions"
 	"rose-ash.com/platform/shared/web"
 )
 
@@ -42,6 +47,12 @@ type Deps struct {
 	DB     *pgxpool.Pool
 	Redis  *redis.Client
 	Site   *web.Site
+	// Sessions is the service's own first-party session (cookie + Redis).
+	Sessions *scs.SessionManager
+	// Mail sends email as the config says; DevMail is the development sink
+	// behind it when mail.transport is dir (nil otherwise).
+	Mail    mail.Sender
+	DevMail *mail.DirSink
 }
 
 // Run starts the service and blocks until ctx is done, then drains requests
@@ -89,10 +100,29 @@ func Run(ctx context.Context, opts Options, getenv func(string) string, stdout i
 			{Name: "redis", Ping: func(ctx context.Context) error { return rdb.Ping(ctx).Err() }},
 		},
 	}
-	h := newServer(Deps{Config: cfg, Logger: logger, DB: db, Redis: rdb, Site: site})
 	svc := cfg.Service(opts.Service)
+	secure := strings.HasPrefix(svc.PublicURL, "https://")
+	sm := sessions.New(rdb, opts.Service, secure, cfg.Auth.SessionTTL.Std(), logger, site.Error)
+	sender, devMail, err := openMail(cfg)
+	if err != nil {
+		return err
+	}
+	h := newServer(Deps{Config: cfg, Logger: logger, DB: db, Redis: rdb, Site: site, Sessions: sm,
+		Mail: sender, DevMail: devMail})
 	logger.Info("starting", "public_url", svc.PublicURL, "environment", cfg.Environment)
 	return web.Serve(ctx, svc.ListenAddr, h, cfg.HTTP.ShutdownTimeout.Std(), logger)
+}
+
+// openMail returns the sender the config asks for.
+func openMail(cfg *config.Config) (mail.Sender, *mail.DirSink, error) {
+	m := cfg.Mail
+	if m.Transport == "dir" {
+		sink, err := mail.NewDirSink(m.Dir, m.From)
+		return sink, sink, err
+	}
+	s, err := mail.NewSMTP(mail.SMTPConfig{Host: m.SMTPHost, Port: m.SMTPPort, Username: m.SMTPUsername,
+		Password: cfg.SMTPPassword, From: m.From, TLS: m.SMTPTLS})
+	return s, nil, err
 }
 
 // migrateWithRetry applies migrations, waiting up to a minute for PostgreSQL

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/mail"
 	"net/netip"
 	"net/url"
 	"os"
@@ -38,6 +39,10 @@ type Config struct {
 	RunMigrations bool `yaml:"run_migrations"`
 	// Services holds each service's addresses, keyed by service name.
 	Services map[string]Service `yaml:"services"`
+	// Auth holds sign-in lifetimes and limits.
+	Auth Auth `yaml:"auth"`
+	// Mail selects how email is sent.
+	Mail Mail `yaml:"mail"`
 
 	// DatabaseURL is the PostgreSQL connection string (DATABASE_URL or DATABASE_URL_FILE).
 	DatabaseURL string `yaml:"-"`
@@ -45,6 +50,47 @@ type Config struct {
 	RedisURL string `yaml:"-"`
 	// SecretKey signs sessions and internal headers (SECRET_KEY or SECRET_KEY_FILE).
 	SecretKey string `yaml:"-"`
+	// SMTPPassword authenticates to the SMTP relay (SMTP_PASSWORD or SMTP_PASSWORD_FILE).
+	SMTPPassword string `yaml:"-"`
+}
+
+// Auth configures sign-in: federation's authorization server and every
+// service's session.
+type Auth struct {
+	// MagicLinkTTL is how long an emailed sign-in link works (at most 15m).
+	MagicLinkTTL Duration `yaml:"magic_link_ttl"`
+	// CodeTTL is how long an authorization code works (at most 60s).
+	CodeTTL Duration `yaml:"code_ttl"`
+	// AccessTokenTTL is an access token's lifetime; services refresh after it.
+	AccessTokenTTL Duration `yaml:"access_token_ttl"`
+	// RefreshTokenTTL is a refresh token's lifetime.
+	RefreshTokenTTL Duration `yaml:"refresh_token_ttl"`
+	// SessionTTL is how long a sign-in lasts, at federation and in each service's cookie.
+	SessionTTL Duration `yaml:"session_ttl"`
+	// GrantCheckCache is how long a service trusts a grant check; it bounds
+	// how late a sign-out elsewhere takes effect (at most 10s).
+	GrantCheckCache Duration `yaml:"grant_check_cache"`
+	// SignInPerEmail and SignInPerIP cap sign-in link requests per window.
+	SignInPerEmail int `yaml:"signin_per_email"`
+	SignInPerIP    int `yaml:"signin_per_ip"`
+	// SignInWindow is the rate-limit window.
+	SignInWindow Duration `yaml:"signin_window"`
+}
+
+// Mail configures outgoing email.
+type Mail struct {
+	// Transport is "dir" (write .eml files into Dir; development) or "smtp".
+	Transport string `yaml:"transport"`
+	// From is the sender address.
+	From string `yaml:"from"`
+	// Dir is where the "dir" transport writes messages.
+	Dir string `yaml:"dir"`
+	// SMTPHost, SMTPPort, SMTPUsername and SMTPTLS configure the "smtp"
+	// transport; SMTPTLS is starttls, tls or none.
+	SMTPHost     string `yaml:"smtp_host"`
+	SMTPPort     int    `yaml:"smtp_port"`
+	SMTPUsername string `yaml:"smtp_username"`
+	SMTPTLS      string `yaml:"smtp_tls"`
 }
 
 // Log configures logging.
@@ -173,6 +219,18 @@ func (c *Config) applyEnv(getenv func(string) string, errs *[]error) {
 	secret(&c.DatabaseURL, "DATABASE_URL")
 	secret(&c.RedisURL, "REDIS_URL")
 	secret(&c.SecretKey, "SECRET_KEY")
+	secret(&c.SMTPPassword, "SMTP_PASSWORD")
+	str(&c.Mail.Transport, "MAIL_TRANSPORT")
+	str(&c.Mail.From, "MAIL_FROM")
+	str(&c.Mail.Dir, "MAIL_DIR")
+	str(&c.Mail.SMTPHost, "SMTP_HOST")
+	parse("SMTP_PORT", func(v string) (err error) {
+		c.Mail.SMTPPort, err = strconv.Atoi(v)
+		return err
+	})
+	str(&c.Mail.SMTPUsername, "SMTP_USERNAME")
+	str(&c.Mail.SMTPTLS, "SMTP_TLS")
+	parse("AUTH_GRANT_CHECK_CACHE", func(v string) error { return c.Auth.GrantCheckCache.UnmarshalText([]byte(v)) })
 	if c.Services == nil {
 		c.Services = map[string]Service{}
 	}
@@ -230,6 +288,48 @@ func (c *Config) validate(errs *[]error) {
 	}
 	if len(c.SecretKey) < 32 {
 		bad("secret key", "SECRET_KEY", "is missing or shorter than 32 characters; set SECRET_KEY or SECRET_KEY_FILE")
+	}
+	durations := []struct {
+		path     string
+		v        Duration
+		min, max time.Duration
+	}{
+		{"auth.magic_link_ttl", c.Auth.MagicLinkTTL, time.Minute, 15 * time.Minute},
+		{"auth.code_ttl", c.Auth.CodeTTL, time.Second, time.Minute},
+		{"auth.access_token_ttl", c.Auth.AccessTokenTTL, time.Minute, 24 * time.Hour},
+		{"auth.refresh_token_ttl", c.Auth.RefreshTokenTTL, time.Hour, 365 * 24 * time.Hour},
+		{"auth.session_ttl", c.Auth.SessionTTL, time.Hour, 365 * 24 * time.Hour},
+		{"auth.grant_check_cache", c.Auth.GrantCheckCache, 0, 10 * time.Second},
+		{"auth.signin_window", c.Auth.SignInWindow, time.Minute, 24 * time.Hour},
+	}
+	for _, d := range durations {
+		if d.v.Std() < d.min || d.v.Std() > d.max || (d.min > 0 && d.v == 0) {
+			bad(d.path, "(file only)", "%s is missing or outside %s..%s", d.v.Std(), d.min, d.max)
+		}
+	}
+	if c.Auth.SignInPerEmail < 1 || c.Auth.SignInPerIP < 1 {
+		bad("auth.signin_per_email / signin_per_ip", "(file only)", "must be at least 1")
+	}
+	if _, err := mail.ParseAddress(c.Mail.From); err != nil {
+		bad("mail.from", "MAIL_FROM", "%q is not an email address", c.Mail.From)
+	}
+	switch c.Mail.Transport {
+	case "dir":
+		if c.Mail.Dir == "" {
+			bad("mail.dir", "MAIL_DIR", "is missing")
+		}
+	case "smtp":
+		if c.Mail.SMTPHost == "" {
+			bad("mail.smtp_host", "SMTP_HOST", "is missing")
+		}
+		if c.Mail.SMTPPort < 1 || c.Mail.SMTPPort > 65535 {
+			bad("mail.smtp_port", "SMTP_PORT", "%d is not a port", c.Mail.SMTPPort)
+		}
+		if c.Mail.SMTPTLS != "starttls" && c.Mail.SMTPTLS != "tls" && c.Mail.SMTPTLS != "none" {
+			bad("mail.smtp_tls", "SMTP_TLS", "%q is not starttls, tls or none", c.Mail.SMTPTLS)
+		}
+	default:
+		bad("mail.transport", "MAIL_TRANSPORT", "%q is not dir or smtp", c.Mail.Transport)
 	}
 	for _, name := range Services {
 		s := c.Services[name]

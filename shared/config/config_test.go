@@ -105,6 +105,10 @@ func TestLoadErrorsNameTheSetting(t *testing.T) {
 		{"bad public url", func(e map[string]string) { e["CART_PUBLIC_URL"] = "cart.localhost" }, []string{"services.cart.public_url", "CART_PUBLIC_URL"}},
 		{"bad listen addr", func(e map[string]string) { e["EVENTS_LISTEN_ADDR"] = "localhost" }, []string{"services.events.listen_addr", "EVENTS_LISTEN_ADDR"}},
 		{"bad proxy", func(e map[string]string) { e["TRUSTED_PROXIES"] = "not-an-ip" }, []string{"TRUSTED_PROXIES", "not-an-ip"}},
+		{"bad mail transport", func(e map[string]string) { e["MAIL_TRANSPORT"] = "pigeon" }, []string{"mail.transport", "MAIL_TRANSPORT"}},
+		{"bad mail from", func(e map[string]string) { e["MAIL_FROM"] = "nobody" }, []string{"mail.from", "MAIL_FROM"}},
+		{"smtp without host", func(e map[string]string) { e["MAIL_TRANSPORT"] = "smtp" }, []string{"mail.smtp_host", "SMTP_HOST"}},
+		{"grant cache too long", func(e map[string]string) { e["AUTH_GRANT_CHECK_CACHE"] = "30s" }, []string{"auth.grant_check_cache"}},
 		{"missing file", func(e map[string]string) { e["CONFIG_FILE"] = "/nonexistent.yaml" }, []string{"/nonexistent.yaml", "CONFIG_FILE"}},
 	}
 	for _, tt := range tests {

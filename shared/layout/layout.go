@@ -25,6 +25,14 @@ type Link struct {
 	Current bool
 }
 
+// Viewer is what the layout shows of the signed-in user.
+type Viewer struct {
+	// Name is how the user is greeted.
+	Name string
+	// IsAdmin shows the admin link.
+	IsAdmin bool
+}
+
 // Page is what every page passes to the base layout.
 type Page struct {
 	// Title is the page title; the <title> becomes
@@ -48,6 +56,11 @@ type Page struct {
 	// Head is optional extra content appended to <head>, such as a feed
 	// <link> or a script a service needs; nil adds nothing.
 	Head templ.Component
+	// Viewer is the signed-in user, nil when signed out.
+	Viewer *Viewer
+	// SignInURL, SignOutURL (a form post target) and AdminURL drive the
+	// header's account controls; empty ones are not shown.
+	SignInURL, SignOutURL, AdminURL string
 	// Header and Footer optionally replace the default site header and
 	// footer; nil renders the defaults.
 	Header, Footer templ.Component

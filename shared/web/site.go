@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -41,6 +42,57 @@ type Site struct {
 	Assets  *Assets
 	Metrics *Metrics
 	Checks  []Check
+	// SignInPath is where "Sign in" goes (e.g. /auth/login); empty hides
+	// the header's account controls. Sign-out posts to /auth/logout.
+	SignInPath string
+}
+
+type viewerKey struct{}
+
+// WithViewer returns a context carrying the signed-in user.
+func WithViewer(ctx context.Context, u models.User) context.Context {
+	return context.WithValue(ctx, viewerKey{}, u)
+}
+
+// Viewer returns the signed-in user of the request's context, if any.
+func Viewer(ctx context.Context) (models.User, bool) {
+	u, ok := ctx.Value(viewerKey{}).(models.User)
+	return u, ok
+}
+
+// RequireUser sends visitors who are not signed in to sign in, coming back
+// to the page they asked for.
+func (s *Site) RequireUser(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, ok := Viewer(r.Context()); !ok {
+			http.Redirect(w, r, s.signInURL(r), http.StatusSeeOther)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// RequireAdmin lets only admins through: visitors who are not signed in are
+// sent to sign in, other users get 403.
+func (s *Site) RequireAdmin(next http.Handler) http.Handler {
+	return s.RequireUser(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if u, _ := Viewer(r.Context()); !u.IsAdmin {
+			s.Error(w, r, models.Errorf(models.EForbidden, "This page is for administrators."))
+			return
+		}
+		next.ServeHTTP(w, r)
+	}))
+}
+
+func (s *Site) signInURL(r *http.Request) string {
+	if s.SignInPath == "" {
+		return "/"
+	}
+	next := r.URL.RequestURI()
+	if r.Method != http.MethodGet {
+		next = "/"
+	}
+	return s.SignInPath + "?next=" + url.QueryEscape(next)
 }
 
 // Router returns a chi router with the platform's middleware in order:
@@ -96,10 +148,20 @@ func (s *Site) OtherServices() []layout.Link {
 }
 
 // Page returns the layout settings for a page of this service with the
-// given title.
-func (s *Site) Page(title string) layout.Page {
-	return layout.Page{Title: title, Service: s.Service, ServiceTitle: s.Title(), Nav: s.Nav(),
+// given title, showing the request's signed-in user.
+func (s *Site) Page(r *http.Request, title string) layout.Page {
+	p := layout.Page{Title: title, Service: s.Service, ServiceTitle: s.Title(), Nav: s.Nav(),
 		Stylesheet: s.Assets.URL("site.css"), Icon: s.Assets.URL("favicon.svg")}
+	if s.SignInPath != "" {
+		if u, ok := Viewer(r.Context()); ok {
+			p.Viewer = &layout.Viewer{Name: u.Name(), IsAdmin: u.IsAdmin}
+			p.SignOutURL = "/auth/logout"
+			p.AdminURL = "/admin"
+		} else {
+			p.SignInURL = s.signInURL(r)
+		}
+	}
+	return p
 }
 
 // Render writes c as an HTML page with the given status. The component is
@@ -162,7 +224,7 @@ func (s *Site) Error(w http.ResponseWriter, r *http.Request, err error) {
 		return
 	}
 	var buf bytes.Buffer
-	if err := layout.ErrorPage(s.Page(http.StatusText(status)), status, http.StatusText(status), msg, reqID).Render(r.Context(), &buf); err != nil {
+	if err := layout.ErrorPage(s.Page(r, http.StatusText(status)), status, http.StatusText(status), msg, reqID).Render(r.Context(), &buf); err != nil {
 		http.Error(w, msg, status)
 		return
 	}
@@ -213,4 +275,10 @@ func (s *Site) Readyz(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	_, _ = w.Write([]byte(body.String()))
+}
+
+// ShowAdminHome renders the service's administration landing page. Mount it
+// behind RequireAdmin.
+func (s *Site) ShowAdminHome(w http.ResponseWriter, r *http.Request) {
+	s.Render(w, r, http.StatusOK, layout.AdminHome(s.Page(r, "Administration"), s.URL("federation", "/admin")))
 }

@@ -1,0 +1,261 @@
+// Package oauth is the client side of sign-in, shared by every service that
+// signs users in through federation (blog, market, cart, events, account):
+// the /auth/login, /auth/callback and /auth/logout handlers, and the
+// middleware that checks on every request that the session's grant is live.
+package oauth
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/alexedwards/scs/v2"
+	"github.com/google/uuid"
+	"github.com/redis/go-redis/v9"
+	"golang.org/x/oauth2"
+
+	"rose-ash.com/platform/shared/config"
+	"rose-ash.com/platform/shared/contracts"
+	"rose-ash.com/platform/shared/models"
+	"rose-ash.com/platform/shared/web"
+)
+
+// Session keys.
+const (
+	keyUser     = "user_id"
+	keyAccess   = "access_token"
+	keyRefresh  = "refresh_token"
+	keyExpiry   = "token_expiry"
+	keyState    = "oauth_state"
+	keyVerifier = "oauth_verifier"
+	keyNext     = "oauth_next"
+)
+
+// ClientSecret derives a first-party client's secret from the platform's
+// secret key, so that federation and the client agree on it without another
+// setting.
+func ClientSecret(secretKey, clientID string) string {
+	m := hmac.New(sha256.New, []byte(secretKey))
+	m.Write([]byte("oauth-client-secret:" + clientID))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// Client signs users of one service in through federation.
+type Client struct {
+	site     *web.Site
+	sessions *scs.SessionManager
+	grants   contracts.Grants
+	rdb      *redis.Client
+	http     *http.Client
+	conf     oauth2.Config
+	cacheTTL time.Duration
+}
+
+// NewClient returns the sign-in client of site's service. httpClient reaches
+// federation's token endpoint (internalnet.Client).
+func NewClient(site *web.Site, sm *scs.SessionManager, grants contracts.Grants, rdb *redis.Client, httpClient *http.Client) *Client {
+	cfg := site.Config
+	fed := strings.TrimSuffix(cfg.Service("federation").PublicURL, "/")
+	return &Client{
+		site: site, sessions: sm, grants: grants, rdb: rdb, http: httpClient,
+		cacheTTL: cfg.Auth.GrantCheckCache.Std(),
+		conf: oauth2.Config{
+			ClientID:     site.Service,
+			ClientSecret: ClientSecret(cfg.SecretKey, site.Service),
+			RedirectURL:  site.URL(site.Service, "/auth/callback"),
+			Endpoint: oauth2.Endpoint{
+				AuthURL: fed + "/oauth/authorize", TokenURL: fed + "/oauth/token",
+				AuthStyle: oauth2.AuthStyleInHeader,
+			},
+		},
+	}
+}
+
+// RedirectURI returns the callback URL federation must have registered.
+func RedirectURI(cfg *config.Config, service string) string {
+	return strings.TrimSuffix(cfg.Service(service).PublicURL, "/") + "/auth/callback"
+}
+
+// Login starts sign-in: it remembers where to return (a local path only),
+// a random state and a PKCE verifier in the session, and sends the browser
+// to federation. A user already signed in there comes straight back.
+func (c *Client) Login(w http.ResponseWriter, r *http.Request) {
+	next := SafeNext(r.URL.Query().Get("next"))
+	if _, ok := web.Viewer(r.Context()); ok {
+		http.Redirect(w, r, next, http.StatusSeeOther)
+		return
+	}
+	state := randomString()
+	verifier := oauth2.GenerateVerifier()
+	ctx := r.Context()
+	c.sessions.Put(ctx, keyState, state)
+	c.sessions.Put(ctx, keyVerifier, verifier)
+	c.sessions.Put(ctx, keyNext, next)
+	http.Redirect(w, r, c.conf.AuthCodeURL(state, oauth2.S256ChallengeOption(verifier)), http.StatusSeeOther)
+}
+
+// Callback finishes sign-in: it checks the state, exchanges the code (with
+// the PKCE verifier) for tokens, starts a fresh session (new id) for the
+// user, and returns to the page sign-in started from.
+func (c *Client) Callback(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	q := r.URL.Query()
+	want := c.sessions.PopString(ctx, keyState)
+	verifier := c.sessions.PopString(ctx, keyVerifier)
+	next := SafeNext(c.sessions.PopString(ctx, keyNext))
+	if e := q.Get("error"); e != "" {
+		c.site.Error(w, r, models.Errorf(models.EUnauthenticated, "Sign-in did not complete (%s). Please try again.", e))
+		return
+	}
+	if want == "" || q.Get("state") == "" || !hmac.Equal([]byte(q.Get("state")), []byte(want)) || verifier == "" {
+		c.site.Error(w, r, models.Errorf(models.EInvalid,
+			"This sign-in could not be verified: it may have been started in another browser or tab, or taken too long. Please sign in again."))
+		return
+	}
+	tok, err := c.conf.Exchange(context.WithValue(ctx, oauth2.HTTPClient, c.http), q.Get("code"), oauth2.VerifierOption(verifier))
+	if err != nil {
+		var re *oauth2.RetrieveError
+		if errors.As(err, &re) {
+			c.site.Error(w, r, models.Wrap(models.EUnauthenticated, "Sign-in was refused. Please try again.", err))
+			return
+		}
+		c.site.Error(w, r, models.Wrap(models.EUnavailable, "Sign-in is unavailable right now. Please try again in a moment.", err))
+		return
+	}
+	user, err := c.grants.CheckAccessToken(ctx, tok.AccessToken)
+	if err != nil {
+		c.site.Error(w, r, err)
+		return
+	}
+	if err := c.sessions.RenewToken(ctx); err != nil {
+		c.site.Error(w, r, models.Wrap(models.EUnavailable, "Sign-in is unavailable right now. Please try again in a moment.", err))
+		return
+	}
+	c.store(ctx, user.ID, tok)
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+func (c *Client) store(ctx context.Context, userID uuid.UUID, tok *oauth2.Token) {
+	c.sessions.Put(ctx, keyUser, userID.String())
+	c.sessions.Put(ctx, keyAccess, tok.AccessToken)
+	c.sessions.Put(ctx, keyRefresh, tok.RefreshToken)
+	c.sessions.Put(ctx, keyExpiry, tok.Expiry.Unix())
+}
+
+// Logout signs the browser out everywhere: it revokes the single-sign-on
+// session behind this session's grant (so every service drops the user
+// within the grant-check cache time) and forgets the session here.
+func (c *Client) Logout(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	tok := c.sessions.GetString(ctx, keyAccess)
+	_ = c.sessions.Destroy(ctx)
+	if tok != "" {
+		c.rdb.Del(ctx, cacheKey(tok))
+		if err := c.grants.SignOut(ctx, tok); err != nil {
+			c.site.Error(w, r, models.Wrap(models.EUnavailable,
+				"You are signed out here, but signing out of the other services failed. Please try again.", err))
+			return
+		}
+	}
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+// Middleware puts the signed-in user in the request context after checking
+// that the session's grant is live and belongs to the session's user. Any
+// doubt (no token, a dead or foreign grant, a database or Redis error) means
+// signed out, and the session is cleared so it cannot come back later.
+// It loads and saves the service's session around the request itself.
+func (c *Client) Middleware(next http.Handler) http.Handler {
+	return c.sessions.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		uid := c.sessions.GetString(ctx, keyUser)
+		if uid == "" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		user, err := c.check(ctx, uid)
+		if err != nil {
+			c.site.Logger.InfoContext(ctx, "session dropped", "reason", err)
+			_ = c.sessions.Destroy(ctx)
+			next.ServeHTTP(w, r)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(web.WithViewer(ctx, user)))
+	}))
+}
+
+var errNoToken = errors.New("session has a user but no grant token")
+
+func (c *Client) check(ctx context.Context, uid string) (models.User, error) {
+	tok := c.sessions.GetString(ctx, keyAccess)
+	if tok == "" {
+		return models.User{}, errNoToken
+	}
+	key := cacheKey(tok)
+	if c.cacheTTL > 0 {
+		b, err := c.rdb.Get(ctx, key).Bytes()
+		switch {
+		case err == nil:
+			var u models.User
+			if json.Unmarshal(b, &u) == nil && u.ID.String() == uid {
+				return u, nil
+			}
+			return models.User{}, errors.New("cached grant belongs to another user")
+		case !errors.Is(err, redis.Nil):
+			return models.User{}, err // fail safe
+		}
+	}
+	user, err := c.grants.CheckAccessToken(ctx, tok)
+	if contracts.IsTokenExpired(err) {
+		user, tok, err = c.refresh(ctx)
+		key = cacheKey(tok)
+	}
+	if err != nil {
+		return models.User{}, err
+	}
+	if user.ID.String() != uid {
+		return models.User{}, errors.New("grant belongs to another user")
+	}
+	if c.cacheTTL > 0 {
+		b, _ := json.Marshal(user)
+		if err := c.rdb.Set(ctx, key, b, c.cacheTTL).Err(); err != nil {
+			return models.User{}, err
+		}
+	}
+	return user, nil
+}
+
+// refresh trades the session's refresh token for a new pair (rotation) and
+// stores it.
+func (c *Client) refresh(ctx context.Context) (models.User, string, error) {
+	old := &oauth2.Token{RefreshToken: c.sessions.GetString(ctx, keyRefresh), Expiry: time.Unix(1, 0)}
+	tok, err := c.conf.TokenSource(context.WithValue(ctx, oauth2.HTTPClient, c.http), old).Token()
+	if err != nil {
+		return models.User{}, "", err
+	}
+	user, err := c.grants.CheckAccessToken(ctx, tok.AccessToken)
+	if err != nil {
+		return models.User{}, "", err
+	}
+	c.store(ctx, user.ID, tok)
+	return user, tok.AccessToken, nil
+}
+
+func cacheKey(token string) string {
+	h := sha256.Sum256([]byte(token))
+	return "grantcheck:" + hex.EncodeToString(h[:])
+}
+
+func randomString() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}

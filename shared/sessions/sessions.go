@@ -1,0 +1,83 @@
+// Package sessions gives each service its own first-party session cookie,
+// host-only (no Domain attribute, so sibling subdomains never share it),
+// HttpOnly and SameSite=Lax, with the session data in Redis under a
+// per-service prefix (a cookie from one service means nothing to another).
+package sessions
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/alexedwards/scs/goredisstore"
+	"github.com/alexedwards/scs/v2"
+	"github.com/redis/go-redis/v9"
+
+	"rose-ash.com/platform/shared/models"
+)
+
+// New returns the session manager of the named service. secure marks the
+// cookie Secure (when the public URL is https); lifetime bounds a session.
+// onError renders the page shown when a session cannot be saved.
+func New(rdb *redis.Client, service string, secure bool, lifetime time.Duration, logger *slog.Logger,
+	onError func(http.ResponseWriter, *http.Request, error)) *scs.SessionManager {
+	sm := scs.New()
+	sm.Store = failSafeStore{inner: goredisstore.NewWithPrefix(rdb, "session:"+service+":"), logger: logger}
+	sm.Lifetime = lifetime
+	sm.IdleTimeout = 0
+	sm.Cookie.Name = "roseash_session"
+	if secure {
+		sm.Cookie.Name = "__Host-roseash_session" // the prefix makes browsers enforce host-only, Secure, Path=/
+	}
+	sm.Cookie.Domain = ""
+	sm.Cookie.Path = "/"
+	sm.Cookie.HttpOnly = true
+	sm.Cookie.SameSite = http.SameSiteLaxMode
+	sm.Cookie.Secure = secure
+	sm.Cookie.Persist = true
+	sm.ErrorFunc = func(w http.ResponseWriter, r *http.Request, err error) {
+		onError(w, r, models.Wrap(models.EUnavailable,
+			"Your session could not be saved just now. Please try again in a moment.", err))
+	}
+	return sm
+}
+
+// failSafeStore makes Redis trouble mean "signed out", never an error page
+// for every visitor and never an old state: a session that cannot be read
+// is no session, and one that cannot be deleted is still forgotten by the
+// browser (scs clears the cookie once Delete returns).
+type failSafeStore struct {
+	inner  *goredisstore.RedisStore
+	logger *slog.Logger
+}
+
+func (s failSafeStore) Find(token string) ([]byte, bool, error) {
+	return s.FindCtx(context.Background(), token)
+}
+
+func (s failSafeStore) Commit(token string, b []byte, expiry time.Time) error {
+	return s.CommitCtx(context.Background(), token, b, expiry)
+}
+
+func (s failSafeStore) Delete(token string) error { return s.DeleteCtx(context.Background(), token) }
+
+func (s failSafeStore) FindCtx(ctx context.Context, token string) ([]byte, bool, error) {
+	b, ok, err := s.inner.FindCtx(ctx, token)
+	if err != nil {
+		s.logger.WarnContext(ctx, "session store unreadable; treating the visitor as signed out", "error", err)
+		return nil, false, nil
+	}
+	return b, ok, nil
+}
+
+func (s failSafeStore) CommitCtx(ctx context.Context, token string, b []byte, expiry time.Time) error {
+	return s.inner.CommitCtx(ctx, token, b, expiry)
+}
+
+func (s failSafeStore) DeleteCtx(ctx context.Context, token string) error {
+	if err := s.inner.DeleteCtx(ctx, token); err != nil {
+		s.logger.WarnContext(ctx, "session store delete failed; the cookie is cleared anyway", "error", err)
+	}
+	return nil
+}
