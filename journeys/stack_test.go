@@ -93,6 +93,7 @@ func StartStack(t *testing.T, names ...string) *Stack {
 		"MAIL_TRANSPORT=smtp", "SMTP_HOST="+st.Mail.Host(), fmt.Sprintf("SMTP_PORT=%d", st.Mail.Port()), "SMTP_TLS=none",
 		"AUTH_GRANT_CHECK_CACHE="+GrantCheckCache.String(),
 		"LOG_LEVEL=debug",
+		fmt.Sprintf("REDIS_KEY_PREFIX=journey%d", time.Now().UnixNano()),
 	)
 	for _, name := range config.Services {
 		port := servicetest.FreePort(t)

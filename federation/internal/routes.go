@@ -9,9 +9,11 @@ import (
 	"github.com/alexedwards/scs/v2"
 	"github.com/redis/go-redis/v9"
 
+	"rose-ash.com/platform/shared/cache"
 	"rose-ash.com/platform/shared/mail"
 	"rose-ash.com/platform/shared/ratelimit"
 	"rose-ash.com/platform/shared/services/identity"
+	"rose-ash.com/platform/shared/sessions"
 	"rose-ash.com/platform/shared/web"
 )
 
@@ -21,6 +23,7 @@ type Deps struct {
 	Identity *identity.Store
 	Sessions *scs.SessionManager
 	Redis    *redis.Client
+	Keys     cache.Namespace
 	Mail     mail.Sender
 	// DevMail is the development mail sink shown at /dev/mail; nil in
 	// production or with the smtp transport.
@@ -35,7 +38,7 @@ func NewServer(d Deps) http.Handler {
 	site.SignInPath = "/auth/signin"
 	as := newAuthServer(d)
 	r := site.Router()
-	r.Use(d.Sessions.LoadAndSave, as.viewer)
+	r.Use(sessions.LoadAndSave(d.Sessions), as.viewer)
 
 	r.Get("/healthz", site.Healthz)
 	r.Get("/readyz", site.Readyz)

@@ -25,7 +25,7 @@ import (
 
 const keySSO = "sso_session_id"
 
-func ssoCacheKey(id string) string { return "ssocheck:" + id }
+
 
 // viewer puts the user of the browser's live single-sign-on session in the
 // request context. As on every service, any doubt (revoked, expired, a
@@ -56,7 +56,7 @@ func (as *authServer) ssoUser(ctx context.Context, raw string) (models.User, err
 	}
 	ttl := as.Site.Config.Auth.GrantCheckCache.Std()
 	if ttl > 0 {
-		b, err := as.Redis.Get(ctx, ssoCacheKey(raw)).Bytes()
+		b, err := as.Redis.Get(ctx, as.Keys.Key("ssocheck", raw)).Bytes()
 		if err == nil {
 			var u models.User
 			if err := json.Unmarshal(b, &u); err == nil {
@@ -72,7 +72,7 @@ func (as *authServer) ssoUser(ctx context.Context, raw string) (models.User, err
 	}
 	if ttl > 0 {
 		b, _ := json.Marshal(user)
-		if err := as.Redis.Set(ctx, ssoCacheKey(raw), b, ttl).Err(); err != nil {
+		if err := as.Redis.Set(ctx, as.Keys.Key("ssocheck", raw), b, ttl).Err(); err != nil {
 			return models.User{}, err
 		}
 	}
@@ -213,7 +213,7 @@ func (as *authServer) saveWelcome(w http.ResponseWriter, r *http.Request) {
 		as.Site.Error(w, r, err)
 		return
 	}
-	as.Redis.Del(ctx, ssoCacheKey(as.Sessions.GetString(ctx, keySSO)))
+	as.Redis.Del(ctx, as.Keys.Key("ssocheck", as.Sessions.GetString(ctx, keySSO)))
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
@@ -224,7 +224,7 @@ func (as *authServer) signOut(w http.ResponseWriter, r *http.Request) {
 	raw := as.Sessions.GetString(ctx, keySSO)
 	_ = as.Sessions.Destroy(ctx)
 	if id, err := uuid.Parse(raw); err == nil {
-		as.Redis.Del(ctx, ssoCacheKey(raw))
+		as.Redis.Del(ctx, as.Keys.Key("ssocheck", raw))
 		if err := as.Identity.RevokeSSOSession(ctx, id); err != nil {
 			as.Site.Error(w, r, models.Wrap(models.EUnavailable,
 				"You are signed out here, but signing out of the other services failed. Please try again.", err))

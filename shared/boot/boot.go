@@ -47,6 +47,8 @@ type Deps struct {
 	DB     *pgxpool.Pool
 	Redis  *redis.Client
 	Site   *web.Site
+	// Keys namespaces the service's Redis keys.
+	Keys cache.Namespace
 	// Sessions is the service's own first-party session (cookie + Redis).
 	Sessions *scs.SessionManager
 	// Mail sends email as the config says; DevMail is the development sink
@@ -102,12 +104,13 @@ func Run(ctx context.Context, opts Options, getenv func(string) string, stdout i
 	}
 	svc := cfg.Service(opts.Service)
 	secure := strings.HasPrefix(svc.PublicURL, "https://")
-	sm := sessions.New(rdb, opts.Service, secure, cfg.Auth.SessionTTL.Std(), logger, site.Error)
+	keys := cache.Namespace(cfg.RedisPrefix)
+	sm := sessions.New(rdb, keys, opts.Service, secure, cfg.Auth.SessionTTL.Std(), logger, site.Error)
 	sender, devMail, err := openMail(cfg)
 	if err != nil {
 		return err
 	}
-	h := newServer(Deps{Config: cfg, Logger: logger, DB: db, Redis: rdb, Site: site, Sessions: sm,
+	h := newServer(Deps{Config: cfg, Logger: logger, DB: db, Redis: rdb, Site: site, Keys: keys, Sessions: sm,
 		Mail: sender, DevMail: devMail})
 	logger.Info("starting", "public_url", svc.PublicURL, "environment", cfg.Environment)
 	return web.Serve(ctx, svc.ListenAddr, h, cfg.HTTP.ShutdownTimeout.Std(), logger)

@@ -6,6 +6,7 @@ package cache
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -24,4 +25,15 @@ func Open(redisURL string) (*redis.Client, error) {
 	opts.WriteTimeout = time.Second
 	opts.MaxRetries = 1
 	return redis.NewClient(opts), nil
+}
+
+// Namespace prefixes every Redis key the platform writes, so that several
+// deployments (or test runs) can share one Redis without seeing each
+// other's sessions, caches or counters.
+type Namespace string
+
+// Key joins parts under the namespace: Namespace("roseash").Key("session", "blog")
+// is "roseash:session:blog".
+func (n Namespace) Key(parts ...string) string {
+	return string(n) + ":" + strings.Join(parts, ":")
 }

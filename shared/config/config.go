@@ -35,6 +35,8 @@ type Config struct {
 	HTTP HTTP `yaml:"http"`
 	// Database holds pool settings; its URL comes from the environment only.
 	Database Database `yaml:"database"`
+	// RedisPrefix namespaces every Redis key (REDIS_KEY_PREFIX).
+	RedisPrefix string `yaml:"redis_key_prefix"`
 	// RunMigrations makes the blog apply migrations at start-up. Other services ignore it.
 	RunMigrations bool `yaml:"run_migrations"`
 	// Services holds each service's addresses, keyed by service name.
@@ -200,6 +202,7 @@ func (c *Config) applyEnv(getenv func(string) string, errs *[]error) {
 	}
 
 	str(&c.Environment, "APP_ENV")
+	str(&c.RedisPrefix, "REDIS_KEY_PREFIX")
 	str(&c.Log.Format, "LOG_FORMAT")
 	str(&c.Log.Level, "LOG_LEVEL")
 	parse("HTTP_REQUEST_TIMEOUT", func(v string) error { return c.HTTP.RequestTimeout.UnmarshalText([]byte(v)) })
@@ -272,6 +275,9 @@ func (c *Config) validate(errs *[]error) {
 		if _, err := parsePrefix(p); err != nil {
 			bad("http.trusted_proxies", "TRUSTED_PROXIES", "%q is not an IP address or CIDR network", p)
 		}
+	}
+	if c.RedisPrefix == "" || strings.ContainsAny(c.RedisPrefix, " \t\r\n*?[]") {
+		bad("redis_key_prefix", "REDIS_KEY_PREFIX", "%q must be a plain, non-empty word", c.RedisPrefix)
 	}
 	if c.Database.MaxConns < 1 {
 		bad("database.max_conns", "DATABASE_MAX_CONNS", "must be at least 1")

@@ -22,9 +22,11 @@ import (
 	"github.com/redis/go-redis/v9"
 	"golang.org/x/oauth2"
 
+	"rose-ash.com/platform/shared/cache"
 	"rose-ash.com/platform/shared/config"
 	"rose-ash.com/platform/shared/contracts"
 	"rose-ash.com/platform/shared/models"
+	"rose-ash.com/platform/shared/sessions"
 	"rose-ash.com/platform/shared/web"
 )
 
@@ -54,6 +56,7 @@ type Client struct {
 	sessions *scs.SessionManager
 	grants   contracts.Grants
 	rdb      *redis.Client
+	keys     cache.Namespace
 	http     *http.Client
 	conf     oauth2.Config
 	cacheTTL time.Duration
@@ -61,11 +64,11 @@ type Client struct {
 
 // NewClient returns the sign-in client of site's service. httpClient reaches
 // federation's token endpoint (internalnet.Client).
-func NewClient(site *web.Site, sm *scs.SessionManager, grants contracts.Grants, rdb *redis.Client, httpClient *http.Client) *Client {
+func NewClient(site *web.Site, sm *scs.SessionManager, grants contracts.Grants, rdb *redis.Client, keys cache.Namespace, httpClient *http.Client) *Client {
 	cfg := site.Config
 	fed := strings.TrimSuffix(cfg.Service("federation").PublicURL, "/")
 	return &Client{
-		site: site, sessions: sm, grants: grants, rdb: rdb, http: httpClient,
+		site: site, sessions: sm, grants: grants, rdb: rdb, keys: keys, http: httpClient,
 		cacheTTL: cfg.Auth.GrantCheckCache.Std(),
 		conf: oauth2.Config{
 			ClientID:     site.Service,
@@ -158,7 +161,7 @@ func (c *Client) Logout(w http.ResponseWriter, r *http.Request) {
 	tok := c.sessions.GetString(ctx, keyAccess)
 	_ = c.sessions.Destroy(ctx)
 	if tok != "" {
-		c.rdb.Del(ctx, cacheKey(tok))
+		c.rdb.Del(ctx, c.cacheKey(tok))
 		if err := c.grants.SignOut(ctx, tok); err != nil {
 			c.site.Error(w, r, models.Wrap(models.EUnavailable,
 				"You are signed out here, but signing out of the other services failed. Please try again.", err))
@@ -174,7 +177,7 @@ func (c *Client) Logout(w http.ResponseWriter, r *http.Request) {
 // signed out, and the session is cleared so it cannot come back later.
 // It loads and saves the service's session around the request itself.
 func (c *Client) Middleware(next http.Handler) http.Handler {
-	return c.sessions.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return sessions.LoadAndSave(c.sessions)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
 		uid := c.sessions.GetString(ctx, keyUser)
 		if uid == "" {
@@ -199,7 +202,7 @@ func (c *Client) check(ctx context.Context, uid string) (models.User, error) {
 	if tok == "" {
 		return models.User{}, errNoToken
 	}
-	key := cacheKey(tok)
+	key := c.cacheKey(tok)
 	if c.cacheTTL > 0 {
 		b, err := c.rdb.Get(ctx, key).Bytes()
 		switch {
@@ -216,7 +219,7 @@ func (c *Client) check(ctx context.Context, uid string) (models.User, error) {
 	user, err := c.grants.CheckAccessToken(ctx, tok)
 	if contracts.IsTokenExpired(err) {
 		user, tok, err = c.refresh(ctx)
-		key = cacheKey(tok)
+		key = c.cacheKey(tok)
 	}
 	if err != nil {
 		return models.User{}, err
@@ -249,9 +252,9 @@ func (c *Client) refresh(ctx context.Context) (models.User, string, error) {
 	return user, tok.AccessToken, nil
 }
 
-func cacheKey(token string) string {
+func (c *Client) cacheKey(token string) string {
 	h := sha256.Sum256([]byte(token))
-	return "grantcheck:" + hex.EncodeToString(h[:])
+	return c.keys.Key("grantcheck", hex.EncodeToString(h[:]))
 }
 
 func randomString() string {

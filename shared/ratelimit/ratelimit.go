@@ -11,16 +11,18 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"rose-ash.com/platform/shared/cache"
 	"rose-ash.com/platform/shared/models"
 )
 
 // Limiter checks keys against limits.
 type Limiter struct {
-	rdb *redis.Client
+	rdb  *redis.Client
+	keys cache.Namespace
 }
 
-// New returns a limiter on rdb.
-func New(rdb *redis.Client) *Limiter { return &Limiter{rdb: rdb} }
+// New returns a limiter counting in rdb under keys.
+func New(rdb *redis.Client, keys cache.Namespace) *Limiter { return &Limiter{rdb: rdb, keys: keys} }
 
 // Limited is the error for a key over its limit; RetryAfter says when the
 // window ends.
@@ -35,7 +37,7 @@ func (l *Limited) Error() string { return fmt.Sprintf("rate limited; retry after
 // errors.As). When Redis cannot count, it fails closed with an EUnavailable error: an unlimited sign-in
 // endpoint is worse than a briefly unavailable one.
 func (l *Limiter) Allow(ctx context.Context, key string, limit int, window time.Duration) error {
-	k := "ratelimit:" + key
+	k := l.keys.Key("ratelimit", key)
 	pipe := l.rdb.TxPipeline()
 	incr := pipe.Incr(ctx, k)
 	pipe.ExpireNX(ctx, k, window)

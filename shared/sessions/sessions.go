@@ -14,16 +14,17 @@ import (
 	"github.com/alexedwards/scs/v2"
 	"github.com/redis/go-redis/v9"
 
+	"rose-ash.com/platform/shared/cache"
 	"rose-ash.com/platform/shared/models"
 )
 
 // New returns the session manager of the named service. secure marks the
 // cookie Secure (when the public URL is https); lifetime bounds a session.
 // onError renders the page shown when a session cannot be saved.
-func New(rdb *redis.Client, service string, secure bool, lifetime time.Duration, logger *slog.Logger,
+func New(rdb *redis.Client, keys cache.Namespace, service string, secure bool, lifetime time.Duration, logger *slog.Logger,
 	onError func(http.ResponseWriter, *http.Request, error)) *scs.SessionManager {
 	sm := scs.New()
-	sm.Store = failSafeStore{inner: goredisstore.NewWithPrefix(rdb, "session:"+service+":"), logger: logger}
+	sm.Store = failSafeStore{inner: goredisstore.NewWithPrefix(rdb, keys.Key("session", service)+":"), logger: logger}
 	sm.Lifetime = lifetime
 	sm.IdleTimeout = 0
 	sm.Cookie.Name = "roseash_session"
@@ -41,6 +42,25 @@ func New(rdb *redis.Client, service string, secure bool, lifetime time.Duration,
 			"Your session could not be saved just now. Please try again in a moment.", err))
 	}
 	return sm
+}
+
+type unreadableKey struct{}
+
+// LoadAndSave is sm.LoadAndSave, plus: when the session could not be read
+// (Redis down), the browser's cookie is cleared, so that the session does
+// not come back once Redis does. Use it instead of sm.LoadAndSave.
+func LoadAndSave(sm *scs.SessionManager) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		inner := sm.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if failed, _ := r.Context().Value(unreadableKey{}).(*bool); failed != nil && *failed {
+				_ = sm.Destroy(r.Context())
+			}
+			next.ServeHTTP(w, r)
+		}))
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			inner.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), unreadableKey{}, new(bool))))
+		})
+	}
 }
 
 // failSafeStore makes Redis trouble mean "signed out", never an error page
@@ -66,6 +86,9 @@ func (s failSafeStore) FindCtx(ctx context.Context, token string) ([]byte, bool,
 	b, ok, err := s.inner.FindCtx(ctx, token)
 	if err != nil {
 		s.logger.WarnContext(ctx, "session store unreadable; treating the visitor as signed out", "error", err)
+		if failed, _ := ctx.Value(unreadableKey{}).(*bool); failed != nil {
+			*failed = true
+		}
 		return nil, false, nil
 	}
 	return b, ok, nil
