@@ -12,4 +12,3 @@ func showHome(site *web.Site) http.HandlerFunc {
 		site.Render(w, r, http.StatusOK, HomePage(site.Page(r, ""), site.OtherServices()))
 	}
 }
-

@@ -25,8 +25,6 @@ import (
 
 const keySSO = "sso_session_id"
 
-
-
 // viewer puts the user of the browser's live single-sign-on session in the
 // request context. As on every service, any doubt (revoked, expired, a
 // database or Redis error) means signed out and the session is cleared.
