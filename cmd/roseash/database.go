@@ -9,8 +9,10 @@ import (
 	"strings"
 	"time"
 
+	"rose-ash.com/platform/shared/config"
 	"rose-ash.com/platform/shared/demo"
 	"rose-ash.com/platform/shared/postgres"
+	"rose-ash.com/platform/shared/services/identity"
 )
 
 // databaseURL returns DATABASE_URL; these commands need nothing else of the
@@ -102,6 +104,38 @@ func schemaCmd(ctx context.Context, getenv func(string) string, stdout io.Writer
 	}
 	_, err = io.WriteString(stdout, dump)
 	return err
+}
+
+// signInLink issues a magic link for email that, once opened, finishes on
+// next (a URL on one of the services).
+func signInLink(ctx context.Context, cfg *config.Config, email, next string) (string, error) {
+	pool, err := postgres.Open(ctx, cfg.DatabaseURL, 2)
+	if err != nil {
+		return "", err
+	}
+	defer pool.Close()
+	tok, err := identity.New(pool).IssueMagicLink(ctx, email, next, cfg.Auth.MagicLinkTTL.Std())
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimSuffix(cfg.Service("federation").PublicURL, "/") + "/auth/magic?token=" + url.QueryEscape(tok), nil
+}
+
+// signInLinkCmd prints a sign-in link for an address, ending on the blog.
+func signInLinkCmd(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	if len(args) != 1 {
+		return errors.New("usage: roseash signin-link EMAIL")
+	}
+	cfg, err := config.Load(getenv)
+	if err != nil {
+		return err
+	}
+	link, err := signInLink(ctx, cfg, args[0], cfg.Service("blog").PublicURL+"/auth/login?next=/")
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, link)
+	return nil
 }
 
 func databaseName(dbURL string) string {

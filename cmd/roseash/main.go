@@ -4,6 +4,7 @@
 //	roseash migrate          apply pending migrations
 //	roseash seed             insert the demo records that are missing
 //	roseash schema           print the schema after all migrations (schema.sql)
+//	roseash signin-link EMAIL   print a single-use sign-in link
 //
 // It reads the same configuration as the services (_config/app-config.yaml
 // and the environment: DATABASE_URL, REDIS_URL, SECRET_KEY...).
@@ -38,6 +39,8 @@ commands:
   migrate          apply pending migrations to DATABASE_URL
   seed             insert the demo records that are missing (idempotent)
   schema           print the schema after all migrations, as schema.sql holds it
+  signin-link EMAIL
+                   print a single-use sign-in link for EMAIL (valid auth.magic_link_ttl)
 `
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -54,6 +57,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return seedCmd(ctx, getenv, stdout)
 	case "schema":
 		return schemaCmd(ctx, getenv, stdout)
+	case "signin-link":
+		return signInLinkCmd(ctx, args[1:], getenv, stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"rose-ash.com/platform/shared/config"
+	"rose-ash.com/platform/shared/demo"
 )
 
 // up prepares the database and runs the six services until ctx ends, then
@@ -50,7 +51,7 @@ func up(ctx context.Context, args []string, getenv func(string) string, stdout i
 		env[prefix+"INTERNAL_URL"] = "http://127.0.0.1:" + p
 	}
 	// The services read the environment up was given, with the overrides.
-	for _, k := range []string{"CONFIG_FILE", "DATABASE_URL", "REDIS_URL", "SECRET_KEY", "APP_ENV", "LOG_FORMAT", "LOG_LEVEL"} {
+	for _, k := range []string{"CONFIG_FILE", "DATABASE_URL", "REDIS_URL", "SECRET_KEY", "APP_ENV", "LOG_FORMAT", "LOG_LEVEL", "MAIL_DIR"} {
 		if v := getenv(k); v != "" {
 			if _, set := env[k]; !set {
 				env[k] = v
@@ -106,6 +107,13 @@ func up(ctx context.Context, args []string, getenv func(string) string, stdout i
 	out.printf("\nRose Ash is running (ready %.1fs after start):\n", time.Since(started).Seconds())
 	for _, name := range config.Services {
 		out.printf("  %-11s %s\n", name, cfg.Service(name).PublicURL)
+	}
+	if link, err := signInLink(ctx, cfg, demo.AdminEmail, cfg.Service("blog").PublicURL+"/auth/login?next=/"); err == nil {
+		out.printf("\nSign in as the demo admin (%s) within %s:\n  %s\n", demo.AdminEmail, cfg.Auth.MagicLinkTTL.Std(), link)
+		out.printf("(later: go run ./cmd/roseash signin-link %s; mail sent in development is at %s/dev/mail)\n",
+			demo.AdminEmail, strings.TrimSuffix(cfg.Service("federation").PublicURL, "/"))
+	} else {
+		out.printf("could not make a sign-in link for the demo admin: %v\n", err)
 	}
 	out.printf("Press Ctrl-C to stop.\n\n")
 

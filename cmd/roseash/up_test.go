@@ -3,10 +3,13 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
+	"net/http/cookiejar"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -38,6 +41,7 @@ func TestUpRunsAndStopsTheWholePlatform(t *testing.T) {
 		"DATABASE_URL": dbURL,
 		"REDIS_URL":    "redis://127.0.0.1:6379/0",
 		"SECRET_KEY":   strings.Repeat("s", 32),
+		"MAIL_DIR":     t.TempDir(),
 	}
 	ports := map[string]string{}
 	for _, name := range config.Services {
@@ -80,6 +84,14 @@ func TestUpRunsAndStopsTheWholePlatform(t *testing.T) {
 	}
 	if n := countUsers(t, dbURL); n != len(demo.Users) {
 		t.Errorf("%d users after up, want the %d demo users", n, len(demo.Users))
+	}
+	// The printed admin link signs the admin in on the blog.
+	link := regexp.MustCompile(`http://federation\.localhost:\d+/auth/magic\?token=\S+`).FindString(out.String())
+	if link == "" {
+		t.Fatalf("up printed no sign-in link for the admin:\n%s", out)
+	}
+	if name := followSignInLink(t, link); name != "Rose Ash Admin" {
+		t.Errorf("the printed link signs in as %q, want the demo admin", name)
 	}
 
 	cancel()
@@ -147,4 +159,25 @@ func prefixed(p string, names []string) []string {
 		out[i] = p + n
 	}
 	return out
+}
+
+// followSignInLink opens link in a cookie-keeping client that resolves
+// *.localhost, and returns who the page it ends on says is signed in.
+func followSignInLink(t *testing.T, link string) string {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	d := &net.Dialer{}
+	c := &http.Client{Jar: jar, Transport: &http.Transport{DialContext: func(ctx context.Context, n, addr string) (net.Conn, error) {
+		_, port, _ := net.SplitHostPort(addr)
+		return d.DialContext(ctx, n, "127.0.0.1:"+port)
+	}}}
+	resp, err := c.Get(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	_, rest, _ := strings.Cut(string(b), `<span class="account-name">`)
+	name, _, _ := strings.Cut(rest, "</span>")
+	return name
 }

@@ -74,6 +74,7 @@ func Start(t *testing.T, name string, run boot.RunFunc, opts Options) *Service {
 		"REDIS_URL":    withHost(t, redisURL, s.Redis.Addr()),
 		"SECRET_KEY":   "test-secret-key-0123456789abcdefghijklmnop",
 		"LOG_LEVEL":    "debug",
+		"MAIL_DIR":     t.TempDir(),
 	}
 	prefix := strings.ToUpper(name) + "_"
 	env[prefix+"LISTEN_ADDR"] = "127.0.0.1:" + port
