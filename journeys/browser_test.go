@@ -37,8 +37,14 @@ func TestBrowserSignInAcrossServices(t *testing.T) {
 	if _, err := os.Stat(chromiumPath); err != nil {
 		t.Fatalf("browser journeys need Debian's Chromium at %s (%v); run `make test`, which installs it", chromiumPath, err)
 	}
+	began := time.Now()
 	st := StartStack(t, "blog", "cart")
+	stackUp := time.Now()
 	tab := startChromium(t)
+	defer func() {
+		t.Logf("stack started in %s; browser and journey took %s",
+			stackUp.Sub(began).Round(time.Millisecond), time.Since(stackUp).Round(time.Millisecond))
+	}()
 	const email, name = "ada@example.org", "Ada Lovelace"
 
 	// The blog's header offers "Sign in"; it leads to federation's form.

@@ -102,7 +102,9 @@ func (as *authServer) showSignIn(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, next, http.StatusSeeOther)
 		return
 	}
-	as.Site.Render(w, r, http.StatusOK, SignInPage(as.Site.Page(r, "Sign in"), "", next, ""))
+	page := as.Site.Page(r, "Sign in")
+	page.SignInURL = "" // this is the sign-in page
+	as.Site.Render(w, r, http.StatusOK, SignInPage(page, "", next, ""))
 }
 
 // sendSignInLink emails a single-use sign-in link. The page that follows is
