@@ -10,7 +10,9 @@ import (
 	"rose-ash.com/platform/shared/boot"
 	"rose-ash.com/platform/shared/internalnet"
 	"rose-ash.com/platform/shared/oauth"
+	"rose-ash.com/platform/shared/pagecache"
 	"rose-ash.com/platform/shared/services/identity"
+	"rose-ash.com/platform/shared/services/navigation"
 )
 
 func main() { boot.Main("blog", run) }
@@ -20,6 +22,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	opts := boot.Options{Service: "blog", MayMigrate: true}
 	return boot.Run(ctx, opts, getenv, stdout, func(d boot.Deps) http.Handler {
 		auth := oauth.NewClient(d.Site, d.Sessions, identity.New(d.DB), d.Redis, d.Keys, internalnet.Client(d.Config))
-		return internal.NewServer(d.Site, auth)
+		return internal.NewServer(d.Site, auth, navigation.New(d.DB),
+			pagecache.New(d.Redis, d.Keys, "blog", d.Config.PageCache.TTL.Std(), d.Site.Metrics.Registry))
 	})
 }

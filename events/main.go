@@ -10,6 +10,7 @@ import (
 	"rose-ash.com/platform/shared/boot"
 	"rose-ash.com/platform/shared/internalnet"
 	"rose-ash.com/platform/shared/oauth"
+	"rose-ash.com/platform/shared/services/calendars"
 	"rose-ash.com/platform/shared/services/identity"
 )
 
@@ -20,6 +21,6 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	opts := boot.Options{Service: "events", MayMigrate: false}
 	return boot.Run(ctx, opts, getenv, stdout, func(d boot.Deps) http.Handler {
 		auth := oauth.NewClient(d.Site, d.Sessions, identity.New(d.DB), d.Redis, d.Keys, internalnet.Client(d.Config))
-		return internal.NewServer(d.Site, auth)
+		return internal.NewServer(d.Site, auth, calendars.New(d.DB))
 	})
 }

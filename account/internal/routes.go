@@ -20,6 +20,7 @@ func NewServer(site *web.Site, auth *oauth.Client) http.Handler {
 	r.Get("/readyz", site.Readyz)
 	r.Handle("/metrics", site.Metrics.Handler())
 	r.Handle("/static/*", site.Assets)
+	r.Handle("/internal/fragments/{type}", site.FragmentServer(fragmentRenderers(site.URL("account", ""))))
 	r.Get("/", showHome(site))
 
 	r.Get("/auth/login", auth.Login)

@@ -14,7 +14,7 @@ import "rose-ash.com/platform/shared/layout"
 // HomePage renders the Blog service's landing page through the shared
 // base layout: what people do here, and links to the other services (links
 // holds the other five).
-func HomePage(p layout.Page, links []layout.Link) templ.Component {
+func HomePage(p layout.Page, links []layout.Link, upcoming templ.Component) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
 		if templ_7745c5c3_CtxErr := ctx.Err(); templ_7745c5c3_CtxErr != nil {
@@ -66,6 +66,16 @@ func HomePage(p layout.Page, links []layout.Link) templ.Component {
 				return nil
 			})
 			templ_7745c5c3_Err = layout.Section("Latest posts").Render(templ.WithChildren(ctx, templ_7745c5c3_Var3), templ_7745c5c3_Buffer)
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			if upcoming != nil {
+				templ_7745c5c3_Err = upcoming.Render(ctx, templ_7745c5c3_Buffer)
+				if templ_7745c5c3_Err != nil {
+					return templ_7745c5c3_Err
+				}
+			}
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, " ")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

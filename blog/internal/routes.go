@@ -5,13 +5,15 @@ package internal
 import (
 	"net/http"
 
+	"rose-ash.com/platform/shared/contracts"
 	"rose-ash.com/platform/shared/oauth"
+	"rose-ash.com/platform/shared/pagecache"
 	"rose-ash.com/platform/shared/web"
 )
 
 // NewServer returns the blog service's HTTP handler; every route it serves is
 // listed here.
-func NewServer(site *web.Site, auth *oauth.Client) http.Handler {
+func NewServer(site *web.Site, auth *oauth.Client, nav contracts.Navigation, pages *pagecache.Cache) http.Handler {
 	site.SignInPath = "/auth/login"
 	r := site.Router()
 	r.Use(auth.Middleware)
@@ -20,7 +22,8 @@ func NewServer(site *web.Site, auth *oauth.Client) http.Handler {
 	r.Get("/readyz", site.Readyz)
 	r.Handle("/metrics", site.Metrics.Handler())
 	r.Handle("/static/*", site.Assets)
-	r.Get("/", showHome(site))
+	r.Handle("/internal/fragments/{type}", site.FragmentServer(fragmentRenderers(nav, site.URL("blog", ""))))
+	r.With(pages.Middleware).Get("/", showHome(site))
 
 	r.Get("/auth/login", auth.Login)
 	r.Get("/auth/callback", auth.Callback)

@@ -5,13 +5,14 @@ package internal
 import (
 	"net/http"
 
+	"rose-ash.com/platform/shared/contracts"
 	"rose-ash.com/platform/shared/oauth"
 	"rose-ash.com/platform/shared/web"
 )
 
 // NewServer returns the cart service's HTTP handler; every route it serves is
 // listed here.
-func NewServer(site *web.Site, auth *oauth.Client) http.Handler {
+func NewServer(site *web.Site, auth *oauth.Client, carts contracts.Carts) http.Handler {
 	site.SignInPath = "/auth/login"
 	r := site.Router()
 	r.Use(auth.Middleware)
@@ -20,11 +21,13 @@ func NewServer(site *web.Site, auth *oauth.Client) http.Handler {
 	r.Get("/readyz", site.Readyz)
 	r.Handle("/metrics", site.Metrics.Handler())
 	r.Handle("/static/*", site.Assets)
+	r.Handle("/internal/fragments/{type}", site.FragmentServer(fragmentRenderers(carts, site.URL("cart", ""))))
 	r.Get("/", showHome(site))
 
 	r.Get("/auth/login", auth.Login)
 	r.Get("/auth/callback", auth.Callback)
 	r.Post("/auth/logout", auth.Logout)
+	r.With(site.RequireUser).Post("/items", addItem(site, carts))
 	r.With(site.RequireAdmin).Get("/admin", site.ShowAdminHome)
 	return r
 }

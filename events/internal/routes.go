@@ -5,13 +5,14 @@ package internal
 import (
 	"net/http"
 
+	"rose-ash.com/platform/shared/contracts"
 	"rose-ash.com/platform/shared/oauth"
 	"rose-ash.com/platform/shared/web"
 )
 
 // NewServer returns the events service's HTTP handler; every route it serves is
 // listed here.
-func NewServer(site *web.Site, auth *oauth.Client) http.Handler {
+func NewServer(site *web.Site, auth *oauth.Client, events contracts.Events) http.Handler {
 	site.SignInPath = "/auth/login"
 	r := site.Router()
 	r.Use(auth.Middleware)
@@ -20,6 +21,7 @@ func NewServer(site *web.Site, auth *oauth.Client) http.Handler {
 	r.Get("/readyz", site.Readyz)
 	r.Handle("/metrics", site.Metrics.Handler())
 	r.Handle("/static/*", site.Assets)
+	r.Handle("/internal/fragments/{type}", site.FragmentServer(fragmentRenderers(events, site.URL("events", ""))))
 	r.Get("/", showHome(site))
 
 	r.Get("/auth/login", auth.Login)

@@ -20,6 +20,7 @@ import (
 
 	"rose-ash.com/platform/shared/cache"
 	"rose-ash.com/platform/shared/config"
+	"rose-ash.com/platform/shared/fragments"
 	"rose-ash.com/platform/shared/layout"
 	"rose-ash.com/platform/shared/logging"
 	"rose-ash.com/platform/shared/mail"
@@ -105,6 +106,7 @@ func Run(ctx context.Context, opts Options, getenv func(string) string, stdout i
 	svc := cfg.Service(opts.Service)
 	secure := strings.HasPrefix(svc.PublicURL, "https://")
 	keys := cache.Namespace(cfg.RedisPrefix)
+	site.Fragments = fragments.NewClient(cfg, rdb, keys, site.Metrics.Registry, logger)
 	sm := sessions.New(rdb, keys, opts.Service, secure, cfg.Auth.SessionTTL.Std(), logger, site.Error)
 	sender, devMail, err := openMail(cfg)
 	if err != nil {

@@ -45,6 +45,10 @@ type Config struct {
 	Auth Auth `yaml:"auth"`
 	// Mail selects how email is sent.
 	Mail Mail `yaml:"mail"`
+	// Fragments configures page composition from other services' fragments.
+	Fragments Fragments `yaml:"fragments"`
+	// PageCache configures the blog's full-page cache for anonymous visitors.
+	PageCache PageCache `yaml:"page_cache"`
 
 	// DatabaseURL is the PostgreSQL connection string (DATABASE_URL or DATABASE_URL_FILE).
 	DatabaseURL string `yaml:"-"`
@@ -77,6 +81,22 @@ type Auth struct {
 	SignInPerIP    int `yaml:"signin_per_ip"`
 	// SignInWindow is the rate-limit window.
 	SignInWindow Duration `yaml:"signin_window"`
+}
+
+// Fragments configures how pages fetch fragments from other services.
+type Fragments struct {
+	// Deadline bounds each fragment fetch; a late fragment is left out.
+	Deadline Duration `yaml:"deadline"`
+	// TTL is how long a fetched fragment stays in the Redis cache (changes
+	// invalidate it sooner).
+	TTL Duration `yaml:"ttl"`
+}
+
+// PageCache configures the full-page cache for anonymous visitors.
+type PageCache struct {
+	// TTL is how long a cached page is served (changes invalidate it sooner);
+	// 0 turns the cache off.
+	TTL Duration `yaml:"ttl"`
 }
 
 // Mail configures outgoing email.
@@ -233,6 +253,9 @@ func (c *Config) applyEnv(getenv func(string) string, errs *[]error) {
 	})
 	str(&c.Mail.SMTPUsername, "SMTP_USERNAME")
 	str(&c.Mail.SMTPTLS, "SMTP_TLS")
+	parse("FRAGMENTS_DEADLINE", func(v string) error { return c.Fragments.Deadline.UnmarshalText([]byte(v)) })
+	parse("FRAGMENTS_TTL", func(v string) error { return c.Fragments.TTL.UnmarshalText([]byte(v)) })
+	parse("PAGE_CACHE_TTL", func(v string) error { return c.PageCache.TTL.UnmarshalText([]byte(v)) })
 	parse("AUTH_GRANT_CHECK_CACHE", func(v string) error { return c.Auth.GrantCheckCache.UnmarshalText([]byte(v)) })
 	if c.Services == nil {
 		c.Services = map[string]Service{}
@@ -307,6 +330,9 @@ func (c *Config) validate(errs *[]error) {
 		{"auth.session_ttl", c.Auth.SessionTTL, time.Hour, 365 * 24 * time.Hour},
 		{"auth.grant_check_cache", c.Auth.GrantCheckCache, 0, 10 * time.Second},
 		{"auth.signin_window", c.Auth.SignInWindow, time.Minute, 24 * time.Hour},
+		{"fragments.deadline", c.Fragments.Deadline, 10 * time.Millisecond, 5 * time.Second},
+		{"fragments.ttl", c.Fragments.TTL, time.Second, time.Hour},
+		{"page_cache.ttl", c.PageCache.TTL, 0, time.Hour},
 	}
 	for _, d := range durations {
 		if d.v.Std() < d.min || d.v.Std() > d.max || (d.min > 0 && d.v == 0) {

@@ -3,25 +3,128 @@ package demo_test
 import (
 	"context"
 	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"rose-ash.com/platform/shared/demo"
+	"rose-ash.com/platform/shared/models"
 	"rose-ash.com/platform/shared/postgres/pgtest"
+	"rose-ash.com/platform/shared/services/calendars"
+	"rose-ash.com/platform/shared/services/carts"
+	"rose-ash.com/platform/shared/services/navigation"
 )
+
+func mustSeed(t *testing.T, db *pgxpool.Pool, times int) {
+	t.Helper()
+	for i := 0; i < times; i++ {
+		if err := demo.Seed(context.Background(), db); err != nil {
+			t.Fatalf("seed run %d: %v", i+1, err)
+		}
+	}
+}
+
+func count(t *testing.T, db *pgxpool.Pool, query string) int {
+	t.Helper()
+	var n int
+	if err := db.QueryRow(context.Background(), query).Scan(&n); err != nil {
+		t.Fatalf("%s: %v", query, err)
+	}
+	return n
+}
 
 // Seeding twice leaves exactly one copy of each demo record.
 func TestSeedIsIdempotent(t *testing.T) {
 	ctx := context.Background()
 	db := pgtest.MustPool(t)
-	for i := 0; i < 2; i++ {
-		if err := demo.Seed(ctx, db); err != nil {
-			t.Fatalf("seed run %d: %v", i+1, err)
-		}
-	}
+	mustSeed(t, db, 2)
+
 	var users, admins int
 	if err := db.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE is_admin) FROM users`).Scan(&users, &admins); err != nil {
 		t.Fatal(err)
 	}
 	if users != len(demo.Users) || admins != 1 {
 		t.Fatalf("after seeding twice: %d users (%d admins), want %d (1)", users, admins, len(demo.Users))
+	}
+
+	navItems := 0
+	for _, it := range demo.Nav {
+		navItems += 1 + len(it.Children)
+	}
+	for query, want := range map[string]int{
+		`SELECT count(*) FROM nav_items`:  navItems,
+		`SELECT count(*) FROM calendars`:  1,
+		`SELECT count(*) FROM events`:     len(demo.Events),
+		`SELECT count(*) FROM carts`:      1,
+		`SELECT count(*) FROM cart_items`: len(demo.AdminCart),
+	} {
+		if n := count(t, db, query); n != want {
+			t.Errorf("after seeding twice, %s = %d, want %d", query, n, want)
+		}
+	}
+
+	tree, err := navigation.New(db).NavTree(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tree) != len(demo.Nav) || tree[0].URL != "/" || tree[1].Label != "About" ||
+		len(tree[1].Children) != 1 || !tree[1].Children[0].External() {
+		t.Errorf("demo nav tree = %+v", tree)
+	}
+
+	upcoming, err := calendars.New(db).UpcomingEvents(ctx, time.Now(), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(upcoming) != len(demo.Events) || upcoming[0].CalendarSlug != demo.Calendar.Slug {
+		t.Errorf("upcoming after seeding = %+v, want the %d demo events", upcoming, len(demo.Events))
+	}
+
+	var admin uuid.UUID
+	if err := db.QueryRow(ctx, `SELECT id FROM users WHERE email = $1`, demo.AdminEmail).Scan(&admin); err != nil {
+		t.Fatal(err)
+	}
+	sum, err := carts.New(db).CartSummary(ctx, admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.ItemCount != 3 || len(sum.Totals) != 1 || sum.Totals[0] != (models.Money{Minor: 1750, Currency: "GBP"}) {
+		t.Errorf("demo admin's cart = %+v, want 3 items for £17.50", sum)
+	}
+}
+
+// A database seeded weeks ago, its demo events now past, has upcoming events
+// again after seeding, still one of each; events still to come are kept.
+func TestSeedMovesPastDemoEventsForward(t *testing.T) {
+	ctx := context.Background()
+	db := pgtest.MustPool(t)
+	mustSeed(t, db, 1)
+	if _, err := db.Exec(ctx, `
+		UPDATE events SET starts_at = starts_at - interval '60 days', ends_at = ends_at - interval '60 days'
+		WHERE slug <> $1`, demo.Events[0].Slug); err != nil {
+		t.Fatal(err)
+	}
+	var kept time.Time
+	if err := db.QueryRow(ctx, `UPDATE events SET starts_at = starts_at + interval '1 hour', ends_at = ends_at + interval '1 hour'
+		WHERE slug = $1 RETURNING starts_at`, demo.Events[0].Slug).Scan(&kept); err != nil {
+		t.Fatal(err)
+	}
+	mustSeed(t, db, 1)
+
+	upcoming, err := calendars.New(db).UpcomingEvents(ctx, time.Now(), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(upcoming) != len(demo.Events) {
+		t.Fatalf("%d upcoming events after seeding again, want %d", len(upcoming), len(demo.Events))
+	}
+	if n := count(t, db, `SELECT count(*) FROM events`); n != len(demo.Events) {
+		t.Fatalf("%d events after seeding again, want %d", n, len(demo.Events))
+	}
+	for _, e := range upcoming {
+		if e.Slug == demo.Events[0].Slug && !e.StartsAt.Equal(kept) {
+			t.Errorf("an upcoming demo event was rescheduled: starts %v, was %v", e.StartsAt, kept)
+		}
 	}
 }

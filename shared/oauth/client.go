@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -91,7 +92,11 @@ func RedirectURI(cfg *config.Config, service string) string {
 // a random state and a PKCE verifier in the session, and sends the browser
 // to federation. A user already signed in there comes straight back.
 func (c *Client) Login(w http.ResponseWriter, r *http.Request) {
-	next := SafeNext(r.URL.Query().Get("next"))
+	next := r.URL.Query().Get("next")
+	if next == "" {
+		next = refererPath(r)
+	}
+	next = SafeNext(next)
 	if _, ok := web.Viewer(r.Context()); ok {
 		http.Redirect(w, r, next, http.StatusSeeOther)
 		return
@@ -255,6 +260,17 @@ func (c *Client) refresh(ctx context.Context) (models.User, string, error) {
 func (c *Client) cacheKey(token string) string {
 	h := sha256.Sum256([]byte(token))
 	return c.keys.Key("grantcheck", hex.EncodeToString(h[:]))
+}
+
+// refererPath returns the path of a same-host Referer, so that a plain
+// "Sign in" link (as the shared account menu renders it) returns to the page
+// it was clicked on.
+func refererPath(r *http.Request) string {
+	ref, err := url.Parse(r.Referer())
+	if err != nil || ref.Host != r.Host {
+		return ""
+	}
+	return ref.RequestURI()
 }
 
 func randomString() string {

@@ -18,7 +18,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"rose-ash.com/platform/shared/boot"
+	"rose-ash.com/platform/shared/cache"
 	"rose-ash.com/platform/shared/config"
 	"rose-ash.com/platform/shared/faultproxy"
 	"rose-ash.com/platform/shared/postgres/pgtest"
@@ -349,3 +352,19 @@ func CheckPlatform(t *testing.T, s *Service) {
 
 // String describes the service for test output.
 func (s *Service) String() string { return fmt.Sprintf("%s at %s", s.Name, s.BaseURL) }
+
+// MustRedis returns a client on the test Redis (TEST_REDIS_URL), closed when
+// the test ends.
+func MustRedis(t testing.TB) *redis.Client {
+	t.Helper()
+	u := os.Getenv("TEST_REDIS_URL")
+	if u == "" {
+		u = DefaultRedisURL
+	}
+	rdb, err := cache.Open(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rdb.Close() })
+	return rdb
+}

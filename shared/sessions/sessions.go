@@ -18,6 +18,10 @@ import (
 	"rose-ash.com/platform/shared/models"
 )
 
+// CookieNames are the names a session cookie may have (plain, and with the
+// __Host- prefix used over https).
+var CookieNames = []string{"roseash_session", "__Host-roseash_session"}
+
 // New returns the session manager of the named service. secure marks the
 // cookie Secure (when the public URL is https); lifetime bounds a session.
 // onError renders the page shown when a session cannot be saved.
@@ -27,9 +31,9 @@ func New(rdb *redis.Client, keys cache.Namespace, service string, secure bool, l
 	sm.Store = failSafeStore{inner: goredisstore.NewWithPrefix(rdb, keys.Key("session", service)+":"), logger: logger}
 	sm.Lifetime = lifetime
 	sm.IdleTimeout = 0
-	sm.Cookie.Name = "roseash_session"
+	sm.Cookie.Name = CookieNames[0]
 	if secure {
-		sm.Cookie.Name = "__Host-roseash_session" // the prefix makes browsers enforce host-only, Secure, Path=/
+		sm.Cookie.Name = CookieNames[1] // the prefix makes browsers enforce host-only, Secure, Path=/
 	}
 	sm.Cookie.Domain = ""
 	sm.Cookie.Path = "/"

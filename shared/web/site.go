@@ -19,6 +19,7 @@ import (
 	"github.com/go-chi/chi/v5/middleware"
 
 	"rose-ash.com/platform/shared/config"
+	"rose-ash.com/platform/shared/fragments"
 	"rose-ash.com/platform/shared/layout"
 	"rose-ash.com/platform/shared/logging"
 	"rose-ash.com/platform/shared/models"
@@ -42,6 +43,9 @@ type Site struct {
 	Assets  *Assets
 	Metrics *Metrics
 	Checks  []Check
+	// Fragments fetches other services' fragments for the page header (nil:
+	// pages are rendered without them).
+	Fragments *fragments.Client
 	// SignInPath is where "Sign in" goes (e.g. /auth/login); empty hides
 	// the header's account controls. Sign-out posts to /auth/logout.
 	SignInPath string
@@ -147,9 +151,39 @@ func (s *Site) OtherServices() []layout.Link {
 	return out
 }
 
+// HeaderFragments are the fragments every page's header shows.
+var HeaderFragments = []fragments.Request{
+	{Service: "blog", Type: "nav-tree"},
+	{Service: "account", Type: "account-nav", PerUser: true},
+	{Service: "cart", Type: "cart-mini", PerUser: true},
+}
+
 // Page returns the layout settings for a page of this service with the
-// given title, showing the request's signed-in user.
+// given title, showing the request's signed-in user and the shared header
+// fragments.
 func (s *Site) Page(r *http.Request, title string) layout.Page {
+	p, _ := s.PageWith(r, title)
+	return p
+}
+
+// PageWith is Page that also fetches extra fragments for the page body, in
+// the same round trip as the header's; it returns them in order (nil for
+// any that could not be had in time).
+func (s *Site) PageWith(r *http.Request, title string, extra ...fragments.Request) (layout.Page, []templ.Component) {
+	p := s.basePage(r, title)
+	if s.Fragments == nil {
+		return p, make([]templ.Component, len(extra))
+	}
+	var viewer *models.User
+	if u, ok := Viewer(r.Context()); ok {
+		viewer = &u
+	}
+	got := s.Fragments.Fetch(r.Context(), viewer, append(append([]fragments.Request(nil), HeaderFragments...), extra...))
+	p.SiteMenu, p.AccountMenu, p.CartMini = got[0], got[1], got[2]
+	return p, got[len(HeaderFragments):]
+}
+
+func (s *Site) basePage(r *http.Request, title string) layout.Page {
 	p := layout.Page{Title: title, Service: s.Service, ServiceTitle: s.Title(), Nav: s.Nav(),
 		Stylesheet: s.Assets.URL("site.css"), Icon: s.Assets.URL("favicon.svg")}
 	if s.SignInPath != "" {
@@ -275,6 +309,14 @@ func (s *Site) Readyz(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	_, _ = w.Write([]byte(body.String()))
+}
+
+// FragmentServer returns the handler of GET /internal/fragments/{type} for
+// this service, serving the given renderers to callers with the internal
+// secret.
+func (s *Site) FragmentServer(renderers map[string]fragments.Renderer) http.Handler {
+	svc := s.Config.Service(s.Service)
+	return fragments.NewServer(s.Config.SecretKey, svc.PublicURL, svc.InternalURL, s.Logger, renderers)
 }
 
 // ShowAdminHome renders the service's administration landing page. Mount it

@@ -1,0 +1,19 @@
+package internal
+
+import (
+	"context"
+
+	"github.com/a-h/templ"
+
+	"rose-ash.com/platform/shared/fragments"
+	"rose-ash.com/platform/shared/models"
+)
+
+// fragmentRenderers are the fragments the account service serves.
+func fragmentRenderers(accountURL string) map[string]fragments.Renderer {
+	return map[string]fragments.Renderer{
+		"account-nav": func(_ context.Context, viewer *models.User) (templ.Component, error) {
+			return AccountNavFragment(viewer, accountURL), nil
+		},
+	}
+}

@@ -1,0 +1,140 @@
+package models
+
+import (
+	"regexp"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Money is an amount in the minor units of an ISO 4217 currency (pence for
+// GBP, cents for EUR and USD), never a float.
+type Money struct {
+	Minor    int64
+	Currency string
+}
+
+// String formats m for people: "£12.50", "€3.00", "$1.99" for GBP, EUR and
+// USD, otherwise the amount then the code, "12.50 CHF". Thousands are
+// separated by commas ("£1,234.50") and the number of decimals is the
+// currency's own ("1,500 JPY", "1.250 KWD").
+func (m Money) String() string {
+	digits := currencyDigits(m.Currency)
+	neg := m.Minor < 0
+	abs := uint64(m.Minor)
+	if neg {
+		abs = -abs // two's complement: correct even for math.MinInt64
+	}
+	var unit uint64 = 1
+	for range digits {
+		unit *= 10
+	}
+	var b strings.Builder
+	if neg {
+		b.WriteByte('-')
+	}
+	var symbol string
+	switch m.Currency {
+	case "GBP":
+		symbol = "£"
+	case "EUR":
+		symbol = "€"
+	case "USD":
+		symbol = "$"
+	}
+	b.WriteString(symbol)
+	whole := strconv.FormatUint(abs/unit, 10)
+	for i, c := range whole {
+		if i > 0 && (len(whole)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	if digits > 0 {
+		frac := strconv.FormatUint(abs%unit, 10)
+		b.WriteByte('.')
+		b.WriteString(strings.Repeat("0", digits-len(frac)))
+		b.WriteString(frac)
+	}
+	if symbol == "" {
+		b.WriteByte(' ')
+		b.WriteString(m.Currency)
+	}
+	return b.String()
+}
+
+// currencyDigits returns how many decimal digits the currency's minor unit
+// has (ISO 4217): 2 unless listed.
+func currencyDigits(code string) int {
+	switch code {
+	case "BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "UYI", "VND", "VUV", "XAF", "XOF", "XPF":
+		return 0
+	case "BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND":
+		return 3
+	}
+	return 2
+}
+
+var currencyRE = regexp.MustCompile(`^[A-Z]{3}$`)
+
+// ValidateCurrency returns an EInvalid error unless code is three upper-case
+// letters, the form of an ISO 4217 code.
+func ValidateCurrency(code string) error {
+	if !currencyRE.MatchString(code) {
+		return Errorf(EInvalid, "%q is not a currency code such as GBP.", code)
+	}
+	return nil
+}
+
+// CartSummary is what the cart's mini view shows: how many items the cart
+// holds (the sum of its lines' quantities) and its total in each currency
+// it holds, ordered by currency code; normally there is one. A user with no
+// cart, or an empty one, has the zero CartSummary.
+type CartSummary struct {
+	ItemCount int
+	Totals    []Money
+}
+
+// IsEmpty reports whether the cart holds nothing.
+func (s CartSummary) IsEmpty() bool { return s.ItemCount == 0 }
+
+// MaxCartQuantity is the most of one product a cart line may hold.
+const MaxCartQuantity = 999
+
+// MaxUnitPriceMinor bounds a unit price (a thousand million pounds in
+// pence), so that no cart's total can overflow.
+const MaxUnitPriceMinor = 100_000_000_000
+
+// CartItemInput is a product being put into a cart. ProductRef identifies
+// the product (the market's product id); Title and UnitPrice are what the
+// cart shows for it.
+type CartItemInput struct {
+	ProductRef string
+	Title      string
+	UnitPrice  Money
+	Quantity   int
+}
+
+// ValidateCartItem returns an EInvalid error unless in has a product
+// reference (at most 200 characters) and a title (at most 200), neither
+// with control characters; a unit price from 0 to MaxUnitPriceMinor in a
+// valid currency; and a quantity from 1 to MaxCartQuantity.
+func ValidateCartItem(in CartItemInput) error {
+	switch {
+	case strings.TrimSpace(in.ProductRef) == "" || utf8.RuneCountInString(in.ProductRef) > 200 ||
+		strings.IndexFunc(in.ProductRef, unicode.IsControl) >= 0:
+		return Errorf(EInvalid, "That is not a product we know.")
+	case strings.TrimSpace(in.Title) == "":
+		return Errorf(EInvalid, "A cart item needs a title.")
+	case utf8.RuneCountInString(in.Title) > 200:
+		return Errorf(EInvalid, "A cart item's title is at most 200 characters.")
+	case strings.IndexFunc(in.Title, unicode.IsControl) >= 0:
+		return Errorf(EInvalid, "A cart item's title cannot contain control characters.")
+	case in.UnitPrice.Minor < 0 || in.UnitPrice.Minor > MaxUnitPriceMinor:
+		return Errorf(EInvalid, "That price is out of range.")
+	case in.Quantity < 1 || in.Quantity > MaxCartQuantity:
+		return Errorf(EInvalid, "The quantity must be from 1 to %d.", MaxCartQuantity)
+	}
+	return ValidateCurrency(in.UnitPrice.Currency)
+}

@@ -1,0 +1,61 @@
+// Package calendars is the PostgreSQL implementation of the events
+// service's calendars and their events (contracts.Events).
+package calendars
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"rose-ash.com/platform/shared/contracts"
+	"rose-ash.com/platform/shared/models"
+)
+
+// Store reads calendars and events. It implements contracts.Events.
+type Store struct {
+	db *pgxpool.Pool
+}
+
+var _ contracts.Events = (*Store)(nil)
+
+// New returns a Store on db.
+func New(db *pgxpool.Pool) *Store { return &Store{db: db} }
+
+// The column names match models.Event's fields for pgx.RowToStructByName.
+const upcomingEvents = `
+SELECT e.id, c.slug AS calendar_slug, c.title AS calendar_title, e.slug, e.title,
+       e.summary, e.location, e.starts_at, e.ends_at
+FROM events e
+JOIN calendars c ON c.id = e.calendar_id
+WHERE e.status = 'scheduled' AND e.ends_at > $1
+ORDER BY e.starts_at, e.ends_at, e.id
+LIMIT $2`
+
+// UpcomingEvents returns at most limit scheduled events ending after now,
+// soonest first, with times in UTC. Errors: EInvalid (limit not from 1 to
+// contracts.MaxUpcomingEvents), EInternal.
+func (s *Store) UpcomingEvents(ctx context.Context, now time.Time, limit int) ([]models.Event, error) {
+	if limit < 1 || limit > contracts.MaxUpcomingEvents {
+		return nil, models.Errorf(models.EInvalid, "Ask for 1 to %d events.", contracts.MaxUpcomingEvents)
+	}
+	rows, err := s.db.Query(ctx, upcomingEvents, now, limit)
+	if err != nil {
+		return nil, internal("upcoming events", err)
+	}
+	events, err := pgx.CollectRows(rows, pgx.RowToStructByName[models.Event])
+	if err != nil {
+		return nil, internal("upcoming events", err)
+	}
+	for i := range events {
+		events[i].StartsAt = events[i].StartsAt.UTC()
+		events[i].EndsAt = events[i].EndsAt.UTC()
+	}
+	return events, nil
+}
+
+func internal(what string, err error) error {
+	return models.Wrap(models.EInternal, "", fmt.Errorf("calendars: %s: %w", what, err))
+}
