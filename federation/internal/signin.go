@@ -214,6 +214,12 @@ func (as *authServer) saveWelcome(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	as.Redis.Del(ctx, as.Keys.Key("ssocheck", as.Sessions.GetString(ctx, keySSO)))
+	// The account menu shown so far named the user by their email.
+	if as.Site.Fragments != nil {
+		if err := as.Site.Fragments.Invalidate(ctx, "account", "account-nav", true, &u.ID); err != nil {
+			as.Site.Logger.WarnContext(ctx, "account-nav not invalidated", "error", err)
+		}
+	}
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
