@@ -91,10 +91,14 @@ func (c *Client) Fetch(ctx context.Context, viewer *models.User, reqs []Request)
 	for i, r := range reqs {
 		keys[i] = CacheKey(c.keys, r.Service, r.Type, r.PerUser, uid)
 	}
-	cached, err := c.rdb.MGet(ctx, keys...).Result()
-	if err != nil {
-		c.logger.WarnContext(ctx, "fragment cache unreadable", "error", err)
-		cached = make([]any, len(reqs))
+	cached := make([]any, len(reqs))
+	if c.ttl > 0 {
+		got, err := c.rdb.MGet(ctx, keys...).Result()
+		if err != nil {
+			c.logger.WarnContext(ctx, "fragment cache unreadable", "error", err)
+		} else {
+			cached = got
+		}
 	}
 	var wg sync.WaitGroup
 	for i, r := range reqs {
@@ -133,8 +137,10 @@ func (c *Client) fetchShared(ctx context.Context, r Request, key string, viewer 
 		if err != nil {
 			return "", err
 		}
-		if err := c.rdb.Set(fctx, key, html, c.ttl).Err(); err != nil {
-			c.logger.WarnContext(ctx, "fragment not cached", "key", key, "error", err)
+		if c.ttl > 0 {
+			if err := c.rdb.Set(fctx, key, html, c.ttl).Err(); err != nil {
+				c.logger.WarnContext(ctx, "fragment not cached", "key", key, "error", err)
+			}
 		}
 		return html, nil
 	})
