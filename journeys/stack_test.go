@@ -66,6 +66,10 @@ type Stack struct {
 	DBURL     string // direct, not through the proxy
 	Mail      *mailtest.Server
 	logs      map[string]*servicetest.SyncBuffer
+	procs     map[string]*exec.Cmd
+	env       []string
+	bin       string
+	prefix    string // Redis key namespace
 }
 
 // StartStack runs the named services (federation is always included).
@@ -81,6 +85,7 @@ func StartStack(t *testing.T, names ...string) *Stack {
 	st.DB = faultproxy.MustStart(t, hostOf(t, st.DBURL))
 	st.Redis = faultproxy.MustStart(t, hostOf(t, redisURL))
 	st.Mail = mailtest.Start(t)
+	st.prefix = fmt.Sprintf("journey%d", time.Now().UnixNano())
 
 	if !contains(names, "federation") {
 		names = append([]string{"federation"}, names...)
@@ -93,7 +98,7 @@ func StartStack(t *testing.T, names ...string) *Stack {
 		"MAIL_TRANSPORT=smtp", "SMTP_HOST="+st.Mail.Host(), fmt.Sprintf("SMTP_PORT=%d", st.Mail.Port()), "SMTP_TLS=none",
 		"AUTH_GRANT_CHECK_CACHE="+GrantCheckCache.String(),
 		"LOG_LEVEL=debug",
-		fmt.Sprintf("REDIS_KEY_PREFIX=journey%d", time.Now().UnixNano()),
+		"REDIS_KEY_PREFIX="+st.prefix,
 	)
 	for _, name := range config.Services {
 		port := servicetest.FreePort(t)
@@ -101,34 +106,55 @@ func StartStack(t *testing.T, names ...string) *Stack {
 		p := strings.ToUpper(name) + "_"
 		env = append(env, p+"LISTEN_ADDR=127.0.0.1:"+port, p+"PUBLIC_URL="+st.URL[name], p+"INTERNAL_URL=http://127.0.0.1:"+port)
 	}
+	st.env, st.bin, st.procs = env, bin, map[string]*exec.Cmd{}
 	for _, name := range names {
-		log := &servicetest.SyncBuffer{}
-		st.logs[name] = log
-		cmd := exec.Command(filepath.Join(bin, name))
-		cmd.Env = env
-		cmd.Stdout, cmd.Stderr = log, log
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			_ = cmd.Process.Signal(syscall.SIGTERM)
-			done := make(chan struct{})
-			go func() { _ = cmd.Wait(); close(done) }()
-			select {
-			case <-done:
-			case <-time.After(15 * time.Second):
-				_ = cmd.Process.Kill()
-				<-done
-			}
-			if t.Failed() {
-				t.Logf("--- %s log ---\n%s", name, lastLines(log.String(), 60))
-			}
-		})
-	}
-	for _, name := range names {
-		waitHealthy(t, st.URL[name])
+		st.Start(t, name)
 	}
 	return st
+}
+
+// Start runs one more service of the stack (or runs a stopped one again)
+// and waits until it is ready; it is stopped when the test ends.
+func (st *Stack) Start(t *testing.T, name string) {
+	t.Helper()
+	log, ok := st.logs[name]
+	if !ok {
+		log = &servicetest.SyncBuffer{}
+		st.logs[name] = log
+	}
+	cmd := exec.Command(filepath.Join(st.bin, name))
+	cmd.Env = st.env
+	cmd.Stdout, cmd.Stderr = log, log
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	st.procs[name] = cmd
+	t.Cleanup(func() {
+		st.Stop(name)
+		if t.Failed() {
+			t.Logf("--- %s log ---\n%s", name, lastLines(log.String(), 60))
+		}
+	})
+	waitHealthy(t, st.URL[name])
+}
+
+// Stop ends one service of the stack gracefully (SIGTERM, then SIGKILL
+// after 15s); stopping a stopped service does nothing.
+func (st *Stack) Stop(name string) {
+	cmd := st.procs[name]
+	if cmd == nil {
+		return
+	}
+	delete(st.procs, name)
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(15 * time.Second):
+		_ = cmd.Process.Kill()
+		<-done
+	}
 }
 
 // GrantCheckCache is the bound on single logout in these tests.
@@ -315,4 +341,18 @@ func lastLines(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// flushFragments drops every cached fragment of the stack.
+func (st *Stack) flushFragments(t *testing.T) {
+	t.Helper()
+	rdb := servicetest.MustRedis(t)
+	ctx := context.Background()
+	iter := rdb.Scan(ctx, 0, st.prefix+":fragment:*", 100).Iterator()
+	for iter.Next(ctx) {
+		rdb.Del(ctx, iter.Val())
+	}
+	if err := iter.Err(); err != nil {
+		t.Fatal(err)
+	}
 }
