@@ -84,7 +84,7 @@ var AdminCart = []models.CartItemInput{
 const insertUser = `
 INSERT INTO users (email, username, display_name, is_admin)
 VALUES ($1, $2, $3, $4)
-ON CONFLICT ((lower(email))) DO NOTHING`
+ON CONFLICT ((lower(email))) DO UPDATE SET username = coalesce(users.username, EXCLUDED.username)`
 
 // Seed inserts the demo records that are missing, in one transaction.
 func Seed(ctx context.Context, db *pgxpool.Pool) error {
