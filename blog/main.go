@@ -23,6 +23,6 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	return boot.Run(ctx, opts, getenv, stdout, func(d boot.Deps) http.Handler {
 		auth := oauth.NewClient(d.Site, d.Sessions, identity.New(d.DB), d.Redis, d.Keys, internalnet.Client(d.Config))
 		return internal.NewServer(d.Site, auth, navigation.New(d.DB),
-			pagecache.New(d.Redis, d.Keys, "blog", d.Config.PageCache.TTL.Std(), d.Site.Metrics.Registry))
+			pagecache.New(d.Redis, d.Keys, "blog", d.Site.Assets.Version(), d.Config.PageCache.TTL.Std(), d.Site.Metrics.Registry))
 	})
 }

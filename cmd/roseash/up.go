@@ -51,7 +51,7 @@ func up(ctx context.Context, args []string, getenv func(string) string, stdout i
 		env[prefix+"INTERNAL_URL"] = "http://127.0.0.1:" + p
 	}
 	// The services read the environment up was given, with the overrides.
-	for _, k := range []string{"CONFIG_FILE", "DATABASE_URL", "REDIS_URL", "SECRET_KEY", "APP_ENV", "LOG_FORMAT", "LOG_LEVEL", "MAIL_DIR"} {
+	for _, k := range []string{"CONFIG_FILE", "DATABASE_URL", "REDIS_URL", "SECRET_KEY", "APP_ENV", "LOG_FORMAT", "LOG_LEVEL", "MAIL_DIR", "REDIS_KEY_PREFIX"} {
 		if v := getenv(k); v != "" {
 			if _, set := env[k]; !set {
 				env[k] = v
@@ -82,13 +82,7 @@ func up(ctx context.Context, args []string, getenv func(string) string, stdout i
 			stopAll(procs, &wg)
 			return fmt.Errorf("no %s binary in %s (build it with: go build -o %s/ ./%s)", name, *bin, *bin, name)
 		}
-		cmd := exec.Command(path)
-		cmd.Env = os.Environ()
-		for k, v := range env {
-			cmd.Env = append(cmd.Env, k+"="+v)
-		}
-		cmd.Stdout = out.prefixed(name)
-		cmd.Stderr = out.prefixed(name)
+		cmd := processCommand(path, nil, env, out.prefixed(name), out.prefixed(name))
 		if err := cmd.Start(); err != nil {
 			stopAll(procs, &wg)
 			return fmt.Errorf("start %s: %w", name, err)
@@ -132,18 +126,31 @@ func up(ctx context.Context, args []string, getenv func(string) string, stdout i
 // waitHealthy polls every service's /healthz until all answer, a service
 // exits, ctx ends, or two minutes pass.
 func waitHealthy(ctx context.Context, cfg *config.Config, exited <-chan string) error {
+	checks := make([]healthCheck, 0, len(config.Services))
+	for _, name := range config.Services {
+		checks = append(checks, healthCheck{name: name, url: cfg.Service(name).InternalURL + "/healthz"})
+	}
+	return waitURLs(ctx, checks, exited, 2*time.Minute)
+}
+
+// healthCheck is a URL that answers 200 once the named process is up.
+type healthCheck struct{ name, url string }
+
+// waitURLs polls every check's URL until all answer 200, a process reports
+// its name on exited, ctx ends, or limit passes.
+func waitURLs(ctx context.Context, checks []healthCheck, exited <-chan string, limit time.Duration) error {
 	client := &http.Client{Timeout: time.Second}
-	deadline := time.Now().Add(2 * time.Minute)
-	pending := append([]string(nil), config.Services...)
+	deadline := time.Now().Add(limit)
+	pending := append([]healthCheck(nil), checks...)
 	for len(pending) > 0 {
-		var still []string
-		for _, name := range pending {
-			resp, err := client.Get(cfg.Service(name).InternalURL + "/healthz")
+		var still []healthCheck
+		for _, c := range pending {
+			resp, err := client.Get(c.url)
 			if err == nil {
 				resp.Body.Close()
 			}
 			if err != nil || resp.StatusCode != http.StatusOK {
-				still = append(still, name)
+				still = append(still, c)
 			}
 		}
 		pending = still
@@ -151,7 +158,11 @@ func waitHealthy(ctx context.Context, cfg *config.Config, exited <-chan string) 
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("not healthy after 2 minutes: %s", strings.Join(pending, ", "))
+			names := make([]string, len(pending))
+			for i, c := range pending {
+				names[i] = c.name
+			}
+			return fmt.Errorf("not healthy after %s: %s", spellDuration(limit), strings.Join(names, ", "))
 		}
 		select {
 		case <-ctx.Done():
@@ -162,6 +173,32 @@ func waitHealthy(ctx context.Context, cfg *config.Config, exited <-chan string) 
 		}
 	}
 	return nil
+}
+
+// spellDuration writes whole minutes as words ("2 minutes"), anything else
+// as Go does ("30s").
+func spellDuration(d time.Duration) string {
+	if d >= time.Minute && d%time.Minute == 0 {
+		if d == time.Minute {
+			return "1 minute"
+		}
+		return fmt.Sprintf("%d minutes", d/time.Minute)
+	}
+	return d.String()
+}
+
+// processCommand returns the command that runs the program at path with
+// args, in the environment of this process plus env (which wins), its output
+// going to stdout and stderr.
+func processCommand(path string, args []string, env map[string]string, stdout, stderr io.Writer) *exec.Cmd {
+	cmd := exec.Command(path, args...)
+	cmd.Env = os.Environ()
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	cmd.Stdout = stdout
+	cmd.Stderr = stderr
+	return cmd
 }
 
 // stopAll sends SIGTERM to every running service, waits up to 20 seconds for

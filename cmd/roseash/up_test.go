@@ -37,11 +37,12 @@ func TestUpRunsAndStopsTheWholePlatform(t *testing.T) {
 
 	dbURL := pgtest.MustEmptyDatabaseURL(t) // up must migrate it itself
 	env := map[string]string{
-		"CONFIG_FILE":  filepath.Join(root, config.DefaultFile),
-		"DATABASE_URL": dbURL,
-		"REDIS_URL":    "redis://127.0.0.1:6379/0",
-		"SECRET_KEY":   strings.Repeat("s", 32),
-		"MAIL_DIR":     t.TempDir(),
+		"CONFIG_FILE":      filepath.Join(root, config.DefaultFile),
+		"DATABASE_URL":     dbURL,
+		"REDIS_URL":        "redis://127.0.0.1:6379/0",
+		"SECRET_KEY":       strings.Repeat("s", 32),
+		"MAIL_DIR":         t.TempDir(),
+		"REDIS_KEY_PREFIX": fmt.Sprintf("uptest%d", time.Now().UnixNano()),
 	}
 	ports := map[string]string{}
 	for _, name := range config.Services {

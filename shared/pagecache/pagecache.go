@@ -27,14 +27,17 @@ type Cache struct {
 	rdb     *redis.Client
 	keys    cache.Namespace
 	service string
+	version string
 	ttl     time.Duration
 	results *prometheus.CounterVec
 }
 
-// New returns the page cache of service; ttl 0 turns it off. Its metrics
+// New returns the page cache of service; ttl 0 turns it off. version (the
+// static files' version) is part of every key, so pages cached by another
+// release, which link other stylesheet URLs, are never served. Its metrics
 // are registered on reg.
-func New(rdb *redis.Client, keys cache.Namespace, service string, ttl time.Duration, reg prometheus.Registerer) *Cache {
-	c := &Cache{rdb: rdb, keys: keys, service: service, ttl: ttl,
+func New(rdb *redis.Client, keys cache.Namespace, service, version string, ttl time.Duration, reg prometheus.Registerer) *Cache {
+	c := &Cache{rdb: rdb, keys: keys, service: service, version: version, ttl: ttl,
 		results: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "page_cache_requests_total",
 			Help: "Page requests by page-cache result: hit, miss (rendered and stored) or bypass (session, method, off).",
@@ -52,7 +55,7 @@ func (c *Cache) Middleware(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		key := c.keys.Key("page", c.service, r.URL.RequestURI())
+		key := c.keys.Key("page", c.service, c.version, r.URL.RequestURI())
 		if b, err := c.rdb.Get(r.Context(), key).Bytes(); err == nil {
 			ctype, body, _ := bytes.Cut(b, []byte("\n"))
 			c.results.WithLabelValues("hit").Inc()

@@ -9,6 +9,7 @@ import (
 	"mime"
 	"net/http"
 	"path"
+	"sort"
 	"strings"
 	"time"
 )
@@ -64,6 +65,19 @@ func NewAssets(prefix string, layers ...fs.FS) (*Assets, error) {
 		}
 	}
 	return a, nil
+}
+
+// Version returns a short hash of every file's content: it changes with
+// any static file, so caches of rendered pages (which embed the hashed
+// URLs) can be keyed by it and never outlive a deploy.
+func (a *Assets) Version() string {
+	names := make([]string, 0, len(a.byURL))
+	for n := range a.byURL {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	sum := sha256.Sum256([]byte(strings.Join(names, "\n")))
+	return hex.EncodeToString(sum[:])[:10]
 }
 
 // URL returns the content-hashed URL of the named file. A name that is not
