@@ -150,18 +150,29 @@ func (as *authServer) authenticateClient(r *http.Request) (client, bool) {
 	return cl, true
 }
 
-// token is the token endpoint: authorization_code (with PKCE) and
-// refresh_token grants.
-func (as *authServer) token(w http.ResponseWriter, r *http.Request) {
+// clientRequest reads a client's form post to the token or revocation
+// endpoint and authenticates the client; when it cannot, it has answered
+// the request (400 or 401) and returns false.
+func (as *authServer) clientRequest(w http.ResponseWriter, r *http.Request) (client, bool) {
 	w.Header().Set("Cache-Control", "no-store")
 	if err := r.ParseForm(); err != nil {
 		oauthError(w, http.StatusBadRequest, "invalid_request", "the body is not a form")
-		return
+		return client{}, false
 	}
 	cl, ok := as.authenticateClient(r)
 	if !ok {
 		w.Header().Set("WWW-Authenticate", `Basic realm="rose-ash"`)
 		oauthError(w, http.StatusUnauthorized, "invalid_client", "client authentication failed")
+		return client{}, false
+	}
+	return cl, true
+}
+
+// token is the token endpoint: authorization_code (with PKCE) and
+// refresh_token grants.
+func (as *authServer) token(w http.ResponseWriter, r *http.Request) {
+	cl, ok := as.clientRequest(w, r)
+	if !ok {
 		return
 	}
 	var (
@@ -208,15 +219,8 @@ func (as *authServer) token(w http.ResponseWriter, r *http.Request) {
 // revoke is the RFC 7009 revocation endpoint. It answers 200 for unknown
 // tokens too, as the RFC asks.
 func (as *authServer) revoke(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Cache-Control", "no-store")
-	if err := r.ParseForm(); err != nil {
-		oauthError(w, http.StatusBadRequest, "invalid_request", "the body is not a form")
-		return
-	}
-	cl, ok := as.authenticateClient(r)
+	cl, ok := as.clientRequest(w, r)
 	if !ok {
-		w.Header().Set("WWW-Authenticate", `Basic realm="rose-ash"`)
-		oauthError(w, http.StatusUnauthorized, "invalid_client", "client authentication failed")
 		return
 	}
 	if r.PostForm.Get("token") == "" {
