@@ -11,7 +11,7 @@ ifeq ($(shell command -v go 2>/dev/null),)
 export PATH := /usr/local/go/bin:$(PATH)
 endif
 
-.PHONY: help up test generate schema build fmt vet bench
+.PHONY: help up test generate schema build fmt vet bench gobench
 
 help: ## list the targets
 	@echo "usage: make <target> [ARGS=...]"
@@ -39,5 +39,8 @@ fmt: ## format the Go and templ sources
 vet: ## go vet
 	go vet ./...
 
-bench: ## run the benchmarks, one package at a time (ARGS go to go test)
+bench: ## load-test the blog home against a static page with wrk, ~3 min (ARGS go to roseash bench)
+	@bash scripts/bench.sh $(ARGS)
+
+gobench: ## run the Go benchmarks, one package at a time (ARGS go to go test)
 	@bash scripts/test.sh --bench $(ARGS)

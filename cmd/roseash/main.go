@@ -5,6 +5,7 @@
 //	roseash seed             insert the demo records that are missing
 //	roseash schema           print the schema after all migrations (schema.sql)
 //	roseash signin-link EMAIL   print a single-use sign-in link
+//	roseash bench [--bin DIR]   measure the blog home against a static page
 //
 // It reads the same configuration as the services (_config/app-config.yaml
 // and the environment: DATABASE_URL, REDIS_URL, SECRET_KEY...).
@@ -41,6 +42,12 @@ commands:
   schema           print the schema after all migrations, as schema.sql holds it
   signin-link EMAIL
                    print a single-use sign-in link for EMAIL (valid auth.magic_link_ttl)
+  bench [--bin DIR] [flags]
+                   run the stack on ports 9101-9108 with its own database and Redis
+                   prefix and measure the blog home against a static page with wrk
+                   (make bench; roseash bench -h lists the flags)
+  bench-baseline ADDR
+                   serve the benchmark's static 20 KB page on ADDR
 `
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -59,6 +66,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return schemaCmd(ctx, getenv, stdout)
 	case "signin-link":
 		return signInLinkCmd(ctx, args[1:], getenv, stdout)
+	case "bench":
+		return bench(ctx, args[1:], getenv, stdout)
+	case "bench-baseline":
+		return benchBaseline(ctx, args[1:], stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

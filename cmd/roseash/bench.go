@@ -1,0 +1,1080 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"maps"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/redis/go-redis/v9"
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"rose-ash.com/platform/shared/cache"
+	"rose-ash.com/platform/shared/config"
+	"rose-ash.com/platform/shared/demo"
+	"rose-ash.com/platform/shared/web"
+)
+
+// The benchmark's own database and Redis namespace, so that it can run while
+// a development stack (make up) is up on the same servers.
+const (
+	benchDatabase = "roseash_bench"
+	benchPrefix   = "roseash-bench"
+	// baselineSize is the size of the baseline server's static page.
+	baselineSize = 20 << 10
+)
+
+type benchOptions struct {
+	bin      string        // the six service binaries
+	logs     string        // the processes' logs and the mail sink
+	port     int           // first of eight consecutive ports
+	rounds   int           // rounds of the five cases
+	duration time.Duration // one wrk run
+	threads  int           // wrk -t
+	conns    int           // wrk -c
+	warmup   int           // requests per case before measuring
+	rate     int           // fixed-rate runs: requests per second
+	rateFor  time.Duration // fixed-rate runs: length
+}
+
+func parseBenchFlags(args []string) (benchOptions, error) {
+	var o benchOptions
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.StringVar(&o.bin, "bin", ".dev/bin", "directory holding the service binaries")
+	fs.StringVar(&o.logs, "logs", ".dev/bench", "directory for the processes' logs (overwritten on each run)")
+	fs.IntVar(&o.port, "port", 9101, "first of eight consecutive ports: six services, the cold blog, the baseline")
+	fs.IntVar(&o.rounds, "rounds", 3, "rounds of the five cases")
+	fs.DurationVar(&o.duration, "duration", 5*time.Second, "length of one wrk run (whole seconds)")
+	fs.IntVar(&o.threads, "threads", 2, "wrk threads")
+	fs.IntVar(&o.conns, "connections", 64, "wrk connections")
+	fs.IntVar(&o.warmup, "warmup", 300, "requests per case before measuring")
+	fs.IntVar(&o.rate, "rate", 500, "requests per second of the fixed-rate runs")
+	fs.DurationVar(&o.rateFor, "rate-duration", 5*time.Second, "length of each fixed-rate run")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	switch {
+	case o.port < 1 || o.port+7 > 65535:
+		return o, fmt.Errorf("--port %d: the eight ports from it must be valid", o.port)
+	case o.rounds < 1:
+		return o, errors.New("--rounds must be at least 1")
+	case o.duration < time.Second || o.duration%time.Second != 0:
+		return o, errors.New("--duration must be whole seconds (wrk counts in seconds)")
+	case o.threads < 1 || o.conns < o.threads:
+		return o, errors.New("--connections must be at least --threads, which must be at least 1")
+	case o.rate < 1 || o.rateFor < time.Second:
+		return o, errors.New("--rate must be positive and --rate-duration at least 1s")
+	}
+	return o, nil
+}
+
+// benchCase is one kind of request the benchmark measures.
+type benchCase struct {
+	n      int
+	name   string
+	target httpTarget
+	// What its page must show, checked before and after the runs: who is
+	// signed in ("" for nobody), markers it must and must not hold.
+	as         string
+	has, lacks []string
+	// before and after run around each measured run (case 5 stops the cart).
+	before, after func(context.Context) error
+}
+
+// httpTarget is a request wrk, vegeta and the warm-up send: to url (an IP
+// address, as wrk resolves names itself) with the Host header host.
+type httpTarget struct {
+	url, host, cookie string
+}
+
+// bench runs the benchmark: see the usage text and README's "Benchmark".
+func bench(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) (err error) {
+	started := time.Now()
+	defer func() {
+		if err != nil && ctx.Err() != nil {
+			err = errors.New("bench interrupted")
+		}
+	}()
+	o, err := parseBenchFlags(args)
+	if err != nil {
+		return err
+	}
+	wrk, err := exec.LookPath("wrk")
+	if err != nil {
+		return errors.New("wrk is not installed (apt-get install wrk; make bench installs it when run as root)")
+	}
+	devDB, err := databaseURL(getenv)
+	if err != nil {
+		return err
+	}
+	dbURL, err := withDatabaseName(devDB, benchDatabase)
+	if err != nil {
+		return err
+	}
+	if getenv("REDIS_URL") == "" {
+		return errors.New("REDIS_URL is not set (e.g. redis://127.0.0.1:6379/0)")
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	for _, name := range config.Services {
+		if _, err := os.Stat(filepath.Join(o.bin, name)); err != nil {
+			return fmt.Errorf("no %s binary in %s (build them with: go build -o %s/ ./blog ./market ...)", name, o.bin, o.bin)
+		}
+	}
+	if err := os.MkdirAll(filepath.Join(o.logs, "mail"), 0o700); err != nil {
+		return err
+	}
+	clk := clockTicks()
+
+	// The stack's settings: the config file and this environment, with the
+	// bench's own database, Redis prefix, ports and a throw-away secret.
+	port := func(i int) string { return strconv.Itoa(o.port + i) }
+	env := map[string]string{
+		"DATABASE_URL":     dbURL,
+		"REDIS_KEY_PREFIX": benchPrefix,
+		"SECRET_KEY":       randomSecret(),
+		"MAIL_TRANSPORT":   "dir",
+		"MAIL_DIR":         filepath.Join(o.logs, "mail"),
+		"RUN_MIGRATIONS":   "false",
+	}
+	for i, name := range config.Services {
+		p := strings.ToUpper(name) + "_"
+		env[p+"LISTEN_ADDR"] = "127.0.0.1:" + port(i)
+		env[p+"PUBLIC_URL"] = "http://" + name + ".localhost:" + port(i)
+		env[p+"INTERNAL_URL"] = "http://127.0.0.1:" + port(i)
+	}
+	cfg, err := config.Load(func(k string) string {
+		if v, ok := env[k]; ok {
+			return v
+		}
+		return getenv(k)
+	})
+	if err != nil {
+		return err
+	}
+	// The cold blog is the same blog (same public URL, so the same session
+	// cookie works there) on its own port, with both caches off; its nav-tree
+	// comes from itself.
+	coldPort, basePort := port(len(config.Services)), port(len(config.Services)+1)
+	coldEnv := maps.Clone(env)
+	maps.Copy(coldEnv, map[string]string{
+		"BLOG_LISTEN_ADDR":  "127.0.0.1:" + coldPort,
+		"BLOG_INTERNAL_URL": "http://127.0.0.1:" + coldPort,
+		"FRAGMENTS_TTL":     "0s",
+		"PAGE_CACHE_TTL":    "0s",
+	})
+
+	fmt.Fprintf(stdout, "bench: database %s, Redis prefix %s, ports %d-%d, log level %s, logs in %s\n",
+		benchDatabase, benchPrefix, o.port, o.port+7, cfg.Log.Level, o.logs)
+	if err := prepareDatabase(ctx, dbURL, stdout); err != nil {
+		return err
+	}
+	rdb, err := cache.Open(cfg.RedisURL)
+	if err != nil {
+		return err
+	}
+	defer rdb.Close()
+	if _, err := dropKeys(ctx, rdb, benchPrefix); err != nil {
+		return fmt.Errorf("redis: %w", err)
+	}
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if n, err := dropKeys(cctx, rdb, benchPrefix); err != nil {
+			fmt.Fprintf(stdout, "could not drop the Redis keys %s:*: %v\n", benchPrefix, err)
+		} else {
+			fmt.Fprintf(stdout, "dropped %d Redis keys %s:*\n", n, benchPrefix)
+		}
+	}()
+
+	st := &benchStack{logs: o.logs, exited: make(chan string, 64), procs: map[string]*benchProc{}}
+	defer func() {
+		n := st.stopAll()
+		fmt.Fprintf(stdout, "stopped the %d processes the benchmark started\n", n)
+	}()
+	for _, name := range config.Services {
+		if err := st.start(name, filepath.Join(o.bin, name), nil, env, cfg.Service(name).InternalURL+"/readyz"); err != nil {
+			return err
+		}
+	}
+	if err := st.start("blog-cold", filepath.Join(o.bin, "blog"), nil, coldEnv, "http://127.0.0.1:"+coldPort+"/readyz"); err != nil {
+		return err
+	}
+	if err := st.start("baseline", self, []string{"bench-baseline", "127.0.0.1:" + basePort}, nil, "http://127.0.0.1:"+basePort+"/healthz"); err != nil {
+		return err
+	}
+	if err := st.waitReady(ctx, st.names()...); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "started %s (%.1fs after start)\n", strings.Join(st.names(), ", "), time.Since(started).Seconds())
+
+	// Sign the demo admin in on the blog, as a browser would.
+	cookie, err := signInBrowser(ctx, cfg, demo.AdminEmail)
+	if err != nil {
+		return fmt.Errorf("signing in the demo admin: %w", err)
+	}
+	blogHost := hostOf(cfg.Service("blog").PublicURL)
+	warmURL := cfg.Service("blog").InternalURL + "/"
+	coldURL := "http://127.0.0.1:" + coldPort + "/"
+	anon := httpTarget{url: warmURL, host: blogHost}
+	signed := httpTarget{url: warmURL, host: blogHost, cookie: cookie}
+	cold := httpTarget{url: coldURL, host: blogHost, cookie: cookie}
+	base := httpTarget{url: "http://127.0.0.1:" + basePort + "/", host: "127.0.0.1:" + basePort}
+
+	dropCartMini := func(ctx context.Context) error {
+		_, err := dropKeys(ctx, rdb, benchPrefix+":fragment:cart:cart-mini")
+		return err
+	}
+	// The page parts: the fragments (nav-tree, account-nav, cart-mini,
+	// upcoming) as they mark themselves.
+	parts := []string{`class="site-menu"`, `class="account-menu"`, `class="cart-mini"`, `class="section upcoming"`}
+	const admin = "Rose Ash Admin"
+	cases := []benchCase{
+		{n: 1, name: "baseline: static 20 KB page", target: base, has: []string{"Paragraph 1 "}},
+		{n: 2, name: "anon blog home (page cache)", target: anon, has: []string{parts[0], parts[3]}},
+		{n: 3, name: "signed-in blog home (fragments warm)", target: signed, as: admin, has: parts},
+		{n: 4, name: "signed-in blog home, cold blog (no caches)", target: cold, as: admin, has: parts},
+		{n: 5, name: "signed-in blog home, cart stopped", target: signed, as: admin,
+			has: []string{parts[0], parts[1], parts[3]}, lacks: []string{parts[2]},
+			before: func(ctx context.Context) error {
+				st.stop("cart")
+				// Its fragment must be fetched (and fail) on every request.
+				return dropCartMini(ctx)
+			},
+			after: func(ctx context.Context) error {
+				if err := st.restart("cart"); err != nil {
+					return err
+				}
+				if err := st.waitReady(ctx, "cart"); err != nil {
+					return err
+				}
+				_, err := warm(ctx, signed, 20) // cache cart-mini again before case 3
+				return err
+			}},
+	}
+
+	// What each case serves, checked before anything is measured.
+	client := plainClient()
+	var sizes []string
+	for _, c := range cases[:4] {
+		body, err := checkPage(ctx, client, c)
+		if err != nil {
+			return err
+		}
+		sizes = append(sizes, fmt.Sprintf("case %d %.1f KB", c.n, float64(len(body))/1024))
+	}
+	fmt.Fprintf(stdout, "pages: %s\n", strings.Join(sizes, ", "))
+
+	// Warm the caches and the connections.
+	for _, c := range cases[:4] {
+		n, err := warm(ctx, c.target, o.warmup)
+		if err != nil {
+			return fmt.Errorf("warming case %d: %w", c.n, err)
+		}
+		if n > 0 {
+			return fmt.Errorf("warming case %d: %d of %d requests failed", c.n, n, o.warmup)
+		}
+	}
+	if _, h, _, err := fetch(ctx, client, anon); err != nil || h.Get("X-Cache") != "HIT" {
+		return fmt.Errorf("the anonymous blog home is not served from the page cache after warming (X-Cache %q, %v)", h.Get("X-Cache"), err)
+	}
+	fmt.Fprintf(stdout, "warmed: %d requests per case (case 5 shares case 3's caches)\n", o.warmup)
+	fmt.Fprintf(stdout, "%d rounds of wrk -t%d -c%d -d%s --latency per case; cpu: utime+stime of all %d server processes per request\n",
+		o.rounds, o.threads, o.conns, o.duration, len(st.names()))
+
+	results := map[int][]wrkResult{}
+	for round := 1; round <= o.rounds; round++ {
+		for _, c := range cases {
+			if c.before != nil {
+				if err := c.before(ctx); err != nil {
+					return fmt.Errorf("case %d: %w", c.n, err)
+				}
+			}
+			res, err := st.measure(ctx, clk, func(ctx context.Context) (wrkResult, error) {
+				return runWrk(ctx, wrk, o, c.target)
+			})
+			if err != nil {
+				return fmt.Errorf("case %d: %w", c.n, err)
+			}
+			results[c.n] = append(results[c.n], res)
+			// A run must not have changed what is measured (a dropped session
+			// would make the next runs measure an anonymous page).
+			if _, err := checkPage(ctx, client, c); err != nil {
+				return fmt.Errorf("after round %d: %w", round, err)
+			}
+			fmt.Fprintf(stdout, "round %d/%d case %d  req/s %6.0f  p50 %s  p99 %s  cpu %s/req  errors %d\n",
+				round, o.rounds, c.n, res.rps, fmtDur(res.p50), fmtDur(res.p99), fmtUS(res.cpuPerReq()), res.errors())
+			if c.after != nil {
+				if err := c.after(ctx); err != nil {
+					return fmt.Errorf("case %d: %w", c.n, err)
+				}
+			}
+		}
+	}
+
+	// Open loop: a fixed rate, as real visitors arrive, whatever the latency.
+	type fixed struct {
+		c   benchCase
+		res rateResult
+	}
+	var fixedRuns []fixed
+	for _, c := range cases[1:3] {
+		res, err := attackAtRate(ctx, c.target, o.rate, o.rateFor)
+		if err != nil {
+			return fmt.Errorf("case %d at %d req/s: %w", c.n, o.rate, err)
+		}
+		fixedRuns = append(fixedRuns, fixed{c, res})
+	}
+
+	sums := map[int]caseSummary{}
+	fmt.Fprintf(stdout, "\nresults over %d rounds (req/s: all requests / all time; p50, p99: median of the rounds; worst: highest p99 of a round)\n", o.rounds)
+	for _, c := range cases {
+		s := summarize(results[c.n], clk)
+		sums[c.n] = s
+		rel := ""
+		switch c.n {
+		case 2, 3:
+			rel = "  " + fmtRatio(s.rps, sums[1].rps) + " of case 1"
+		case 4, 5:
+			rel = "  " + fmtRatio(s.rps, sums[3].rps) + " of case 3"
+		}
+		fmt.Fprintf(stdout, "case %d %-44s req/s %6.0f  p50 %s  p99 %s  worst p99 %s  cpu %s/req  errors %d%s\n",
+			c.n, c.name, s.rps, fmtDur(s.p50), fmtDur(s.p99), fmtDur(s.worstP99), fmtUS(s.cpuPerReq), s.errors, rel)
+	}
+	for _, f := range fixedRuns {
+		fmt.Fprintf(stdout, "case %d at a fixed %d req/s for %s (vegeta): sent %d  p50 %s  p99 %s  max %s  errors %d\n",
+			f.c.n, o.rate, o.rateFor, f.res.requests, fmtDur(f.res.p50), fmtDur(f.res.p99), fmtDur(f.res.max), f.res.errors)
+	}
+
+	limit5 := cfg.Fragments.Deadline.Std() + 50*time.Millisecond
+	targets := []benchTarget{
+		ratioTarget("case 2 req/s >= 0.40x case 1", sums[2].rps, sums[1].rps, 0.40),
+		ratioTarget("case 3 req/s >= 0.20x case 1", sums[3].rps, sums[1].rps, 0.20),
+		ratioTarget("case 4 req/s >= 0.50x case 3", sums[4].rps, sums[3].rps, 0.50),
+		{what: fmt.Sprintf("case 5 no errors, worst p99 < %s (fragment deadline %s + 50ms)", fmtDur(limit5), cfg.Fragments.Deadline.Std()),
+			got:  fmt.Sprintf("errors %d, worst p99 %s", sums[5].errors, fmtDur(sums[5].worstP99)),
+			pass: sums[5].errors == 0 && sums[5].worstP99 < limit5},
+	}
+	for _, f := range fixedRuns {
+		targets = append(targets, benchTarget{
+			what: fmt.Sprintf("case %d at %d req/s: p99 <= 5ms, no errors", f.c.n, o.rate),
+			got:  fmt.Sprintf("p99 %s, errors %d", fmtDur(f.res.p99), f.res.errors),
+			pass: f.res.p99 <= 5*time.Millisecond && f.res.errors == 0,
+		})
+	}
+	fmt.Fprintf(stdout, "\ntargets\n")
+	missed := 0
+	for _, t := range targets {
+		verdict := "PASS"
+		if !t.pass {
+			verdict = "MISS"
+			missed++
+		}
+		fmt.Fprintf(stdout, "  %s  %s: %s\n", verdict, t.what, t.got)
+	}
+	fmt.Fprintf(stdout, "%d of %d targets met; the benchmark took %s\n", len(targets)-missed, len(targets), time.Since(started).Round(time.Second))
+	return nil
+}
+
+// benchTarget is one of the issue's performance targets and how it fared.
+type benchTarget struct {
+	what, got string
+	pass      bool
+}
+
+func ratioTarget(what string, got, of, want float64) benchTarget {
+	return benchTarget{what: what, got: fmtRatio(got, of), pass: of > 0 && got/of >= want}
+}
+
+// --- processes ---------------------------------------------------------------
+
+// benchStack is the set of processes the benchmark runs.
+type benchStack struct {
+	logs   string
+	mu     sync.Mutex
+	procs  map[string]*benchProc
+	order  []string
+	exited chan string // names of processes that ended without being stopped
+}
+
+type benchProc struct {
+	name, path string
+	args       []string
+	env        map[string]string
+	ready      string // URL that answers 200 once it serves
+	cmd        *exec.Cmd
+	done       chan struct{} // closed when cmd has ended
+	stopping   *atomic.Bool  // set when the benchmark ends cmd itself
+}
+
+// start runs a process, its output appended to logs/NAME.log (truncated on
+// the first start of a run).
+func (st *benchStack) start(name, path string, args []string, env map[string]string, ready string) error {
+	p := &benchProc{name: name, path: path, args: args, env: env, ready: ready}
+	st.mu.Lock()
+	st.procs[name] = p
+	st.order = append(st.order, name)
+	st.mu.Unlock()
+	return st.launch(p, os.O_TRUNC)
+}
+
+func (st *benchStack) launch(p *benchProc, mode int) error {
+	logf, err := os.OpenFile(filepath.Join(st.logs, p.name+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND|mode, 0o600)
+	if err != nil {
+		return err
+	}
+	defer logf.Close() // the child has its own copy
+	cmd := processCommand(p.path, p.args, p.env, logf, logf)
+	// Should this process die without stopping them, they stop too.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start %s: %w", p.name, err)
+	}
+	done, stopping := make(chan struct{}), new(atomic.Bool)
+	p.cmd, p.done, p.stopping = cmd, done, stopping
+	go func() {
+		_ = cmd.Wait()
+		if !stopping.Load() {
+			st.exited <- p.name
+		}
+		close(done)
+	}()
+	return nil
+}
+
+// restart starts a stopped process again, appending to its log.
+func (st *benchStack) restart(name string) error {
+	return st.launch(st.proc(name), 0)
+}
+
+func (st *benchStack) proc(name string) *benchProc {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.procs[name]
+}
+
+func (st *benchStack) names() []string {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return slices.Clone(st.order)
+}
+
+// waitReady waits until the named processes answer their ready URLs.
+func (st *benchStack) waitReady(ctx context.Context, names ...string) error {
+	checks := make([]healthCheck, 0, len(names))
+	for _, n := range names {
+		checks = append(checks, healthCheck{name: n, url: st.proc(n).ready})
+	}
+	if err := waitURLs(ctx, checks, st.exited, time.Minute); err != nil {
+		return fmt.Errorf("%w (logs in %s)", err, st.logs)
+	}
+	return nil
+}
+
+// alive reports an error naming a process that ended by itself.
+func (st *benchStack) alive() error {
+	select {
+	case name := <-st.exited:
+		return fmt.Errorf("%s exited unexpectedly (see %s)", name, filepath.Join(st.logs, name+".log"))
+	default:
+		return nil
+	}
+}
+
+// stop ends one process: SIGTERM, then SIGKILL after 20 seconds.
+func (st *benchStack) stop(name string) {
+	p := st.proc(name)
+	if p == nil || p.cmd == nil {
+		return
+	}
+	p.stopping.Store(true)
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(20 * time.Second):
+		_ = p.cmd.Process.Kill()
+		<-p.done
+	}
+}
+
+// stopAll stops every process at once and returns how many there were.
+func (st *benchStack) stopAll() int {
+	names := st.names()
+	var wg sync.WaitGroup
+	for _, n := range names {
+		wg.Go(func() { st.stop(n) })
+	}
+	wg.Wait()
+	return len(names)
+}
+
+// cpuTicks returns each running process's CPU time in clock ticks, by pid.
+func (st *benchStack) cpuTicks() map[int]int64 {
+	out := map[int]int64{}
+	for _, n := range st.names() {
+		p := st.proc(n)
+		select {
+		case <-p.done:
+			continue // stopped
+		default:
+		}
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid))
+		if err != nil {
+			continue
+		}
+		if t, err := procCPUTicks(string(b)); err == nil {
+			out[p.cmd.Process.Pid] = t
+		}
+	}
+	return out
+}
+
+// measure runs one load run and adds the server CPU it cost.
+func (st *benchStack) measure(ctx context.Context, clk int64, run func(context.Context) (wrkResult, error)) (wrkResult, error) {
+	if err := st.alive(); err != nil {
+		return wrkResult{}, err
+	}
+	before := st.cpuTicks()
+	res, err := run(ctx)
+	after := st.cpuTicks()
+	if err != nil {
+		return res, err
+	}
+	if err := st.alive(); err != nil {
+		return res, err
+	}
+	res.cpuTicks, res.clk = cpuDelta(before, after), clk
+	return res, nil
+}
+
+// --- load ----------------------------------------------------------------------
+
+// runWrk runs wrk once against t and parses what it reports.
+func runWrk(ctx context.Context, wrk string, o benchOptions, t httpTarget) (wrkResult, error) {
+	ctx, cancel := context.WithTimeout(ctx, o.duration+30*time.Second)
+	defer cancel()
+	args := []string{"-t" + strconv.Itoa(o.threads), "-c" + strconv.Itoa(o.conns),
+		"-d" + strconv.Itoa(int(o.duration/time.Second)) + "s", "--latency", "-H", "Host: " + t.host}
+	if t.cookie != "" {
+		args = append(args, "-H", "Cookie: "+t.cookie)
+	}
+	out, err := exec.CommandContext(ctx, wrk, append(args, t.url)...).CombinedOutput()
+	if ctx.Err() != nil {
+		return wrkResult{}, ctx.Err()
+	}
+	if err != nil {
+		return wrkResult{}, fmt.Errorf("wrk: %v\n%s", err, out)
+	}
+	res, err := parseWrk(string(out))
+	if err != nil {
+		return res, fmt.Errorf("%w\n%s", err, out)
+	}
+	return res, nil
+}
+
+// warm sends n requests to t from eight workers and returns how many did
+// not answer 200.
+func warm(ctx context.Context, t httpTarget, n int) (int, error) {
+	client := plainClient()
+	var failed, next atomic.Int64
+	var firstErr error
+	var once sync.Once
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for next.Add(1) <= int64(n) && ctx.Err() == nil {
+				status, _, _, err := fetch(ctx, client, t)
+				if err != nil {
+					once.Do(func() { firstErr = err })
+					failed.Add(1)
+				} else if status != http.StatusOK {
+					failed.Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if ctx.Err() != nil {
+		return 0, ctx.Err()
+	}
+	if firstErr != nil {
+		return int(failed.Load()), firstErr
+	}
+	return int(failed.Load()), nil
+}
+
+// rateResult is what an open-loop run at a fixed rate measured.
+type rateResult struct {
+	requests, errors uint64
+	p50, p99, max    time.Duration
+}
+
+// attackAtRate sends requests to t at rate per second for d, whatever the
+// latency (an open loop, as real visitors arrive), and measures them.
+func attackAtRate(ctx context.Context, t httpTarget, rate int, d time.Duration) (rateResult, error) {
+	h := http.Header{"Host": {t.host}}
+	if t.cookie != "" {
+		h.Set("Cookie", t.cookie)
+	}
+	atk := vegeta.NewAttacker(vegeta.Timeout(5*time.Second), vegeta.KeepAlive(true), vegeta.Redirects(vegeta.NoFollow))
+	stop := context.AfterFunc(ctx, func() { atk.Stop() })
+	defer stop()
+	var m vegeta.Metrics
+	tr := vegeta.NewStaticTargeter(vegeta.Target{Method: http.MethodGet, URL: t.url, Header: h})
+	for res := range atk.Attack(tr, vegeta.Rate{Freq: rate, Per: time.Second}, d, "bench") {
+		m.Add(res)
+	}
+	m.Close()
+	if ctx.Err() != nil {
+		return rateResult{}, ctx.Err()
+	}
+	var errs uint64
+	for code, n := range m.StatusCodes {
+		if c, _ := strconv.Atoi(code); c < 200 || c > 299 {
+			errs += uint64(n)
+		}
+	}
+	return rateResult{requests: m.Requests, errors: errs,
+		p50: m.Latencies.P50, p99: m.Latencies.P99, max: m.Latencies.Max}, nil
+}
+
+// plainClient talks to the services' addresses directly, without cookies
+// or redirects, keeping connections for the warm-up's workers.
+func plainClient() *http.Client {
+	return &http.Client{
+		Timeout:       10 * time.Second,
+		Transport:     &http.Transport{MaxIdleConnsPerHost: 16, DisableCompression: true},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+func fetch(ctx context.Context, c *http.Client, t httpTarget) (int, http.Header, string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, t.url, nil)
+	if err != nil {
+		return 0, nil, "", err
+	}
+	req.Host = t.host
+	if t.cookie != "" {
+		req.Header.Set("Cookie", t.cookie)
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return 0, nil, "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header, string(b), err
+}
+
+// signInBrowser signs email in on the blog by magic link, as a browser
+// does (cookies kept, *.localhost dialled on loopback), and returns the
+// Cookie header the blog then gets.
+func signInBrowser(ctx context.Context, cfg *config.Config, email string) (string, error) {
+	blog := strings.TrimSuffix(cfg.Service("blog").PublicURL, "/")
+	link, err := signInLink(ctx, cfg, email, blog+"/auth/login?next=/")
+	if err != nil {
+		return "", err
+	}
+	jar, _ := cookiejar.New(nil)
+	d := &net.Dialer{Timeout: 5 * time.Second}
+	c := &http.Client{Jar: jar, Timeout: 20 * time.Second, Transport: &http.Transport{
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			host, port, _ := net.SplitHostPort(addr)
+			if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+				addr = net.JoinHostPort("127.0.0.1", port)
+			}
+			return d.DialContext(ctx, network, addr)
+		}}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, link, nil)
+	if err != nil {
+		return "", err
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if name := signedInName(string(b)); name == "" {
+		return "", fmt.Errorf("the sign-in link ended on %s (%d) without a signed-in user", resp.Request.URL, resp.StatusCode)
+	}
+	u, _ := url.Parse(blog + "/")
+	var parts []string
+	for _, ck := range jar.Cookies(u) {
+		parts = append(parts, ck.Name+"="+ck.Value)
+	}
+	if len(parts) == 0 {
+		return "", errors.New("the blog set no cookie")
+	}
+	return strings.Join(parts, "; "), nil
+}
+
+// checkPage fetches c's page and checks that it shows what the case means
+// to measure; it returns the page.
+func checkPage(ctx context.Context, client *http.Client, c benchCase) (string, error) {
+	status, _, body, err := fetch(ctx, client, c.target)
+	if err != nil {
+		return "", fmt.Errorf("case %d: %w", c.n, err)
+	}
+	if status != http.StatusOK {
+		return "", fmt.Errorf("case %d: %s answered %d", c.n, c.target.url, status)
+	}
+	if got := signedInName(body); got != c.as {
+		return "", fmt.Errorf("case %d: the page is signed in as %q, want %q", c.n, got, c.as)
+	}
+	for _, m := range c.has {
+		if !strings.Contains(body, m) {
+			return "", fmt.Errorf("case %d: the page lacks %s", c.n, m)
+		}
+	}
+	for _, m := range c.lacks {
+		if strings.Contains(body, m) {
+			return "", fmt.Errorf("case %d: the page shows %s", c.n, m)
+		}
+	}
+	return body, nil
+}
+
+// signedInName returns the name the page's account bar shows, or "".
+func signedInName(page string) string {
+	_, rest, ok := strings.Cut(page, `<span class="account-name">`)
+	if !ok {
+		return ""
+	}
+	name, _, _ := strings.Cut(rest, "</span>")
+	return name
+}
+
+// dropKeys deletes every Redis key under prefix (prefix:*) and returns how
+// many there were.
+func dropKeys(ctx context.Context, rdb *redis.Client, prefix string) (int, error) {
+	iter := rdb.Scan(ctx, 0, prefix+":*", 1000).Iterator()
+	var batch []string
+	n := 0
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		err := rdb.Unlink(ctx, batch...).Err()
+		n += len(batch)
+		batch = batch[:0]
+		return err
+	}
+	for iter.Next(ctx) {
+		batch = append(batch, iter.Val())
+		if len(batch) == 1000 {
+			if err := flush(); err != nil {
+				return n, err
+			}
+		}
+	}
+	if err := iter.Err(); err != nil {
+		return n, err
+	}
+	return n, flush()
+}
+
+// --- the baseline server -------------------------------------------------------
+
+// benchBaseline serves a static 20 KB HTML page from memory at / (and
+// /healthz) on addr until ctx ends: a bare chi router behind the same
+// http.Server the services use, the reference the blog is compared with.
+func benchBaseline(ctx context.Context, args []string, stdout io.Writer) error {
+	if len(args) != 1 {
+		return errors.New("usage: roseash bench-baseline ADDR")
+	}
+	page := baselinePage(baselineSize)
+	r := chi.NewRouter()
+	r.Get("/", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_, _ = w.Write(page)
+	})
+	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	logger := slog.New(slog.NewTextHandler(stdout, nil)).With("service", "bench-baseline")
+	return web.Serve(ctx, args[0], r, 5*time.Second, logger)
+}
+
+// baselinePage returns an HTML page of exactly size bytes (at least 200).
+func baselinePage(size int) []byte {
+	const head = "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Baseline</title></head>\n<body><main>\n"
+	const tail = "</main></body></html>\n"
+	var b bytes.Buffer
+	b.WriteString(head)
+	for i := 1; ; i++ {
+		p := fmt.Sprintf("<p>Paragraph %d of the baseline page, a fixed text served from memory.</p>\n", i)
+		if b.Len()+len(p)+len(tail) > size {
+			break
+		}
+		b.WriteString(p)
+	}
+	for b.Len()+len(tail) < size {
+		b.WriteByte('\n')
+	}
+	b.WriteString(tail)
+	return b.Bytes()
+}
+
+// --- pure helpers ----------------------------------------------------------------
+
+// wrkResult is what one wrk run reported, plus the server CPU it cost.
+type wrkResult struct {
+	requests     int64
+	elapsed      time.Duration
+	rps          float64
+	p50, p99     time.Duration
+	non2xx       int64 // wrk counts statuses >= 400 here
+	socketErrors int64 // connect + read + write + timeout
+	cpuTicks     int64
+	clk          int64
+}
+
+func (r wrkResult) errors() int64 { return r.non2xx + r.socketErrors }
+
+// cpuPerReq is the server CPU time per request in microseconds.
+func (r wrkResult) cpuPerReq() float64 {
+	if r.requests == 0 || r.clk == 0 {
+		return 0
+	}
+	return float64(r.cpuTicks) / float64(r.clk) * 1e6 / float64(r.requests)
+}
+
+var (
+	wrkTotalRE   = regexp.MustCompile(`(?m)^\s*(\d+) requests in ([\d.]+)(us|ms|s|m|h),`)
+	wrkRPSRE     = regexp.MustCompile(`(?m)^Requests/sec:\s*([\d.]+)`)
+	wrkLatencyRE = regexp.MustCompile(`(?m)^\s*(50|99)%\s+([\d.]+)(us|ms|s|m|h)\s*$`)
+	wrkSocketRE  = regexp.MustCompile(`(?m)Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)`)
+	wrkNon2xxRE  = regexp.MustCompile(`(?m)Non-2xx or 3xx responses: (\d+)`)
+)
+
+// parseWrk reads the report of `wrk --latency`.
+func parseWrk(out string) (wrkResult, error) {
+	var r wrkResult
+	m := wrkTotalRE.FindStringSubmatch(out)
+	if m == nil {
+		return r, errors.New("wrk: no \"N requests in T\" line")
+	}
+	r.requests, _ = strconv.ParseInt(m[1], 10, 64)
+	var err error
+	if r.elapsed, err = wrkDuration(m[2], m[3]); err != nil {
+		return r, err
+	}
+	if m = wrkRPSRE.FindStringSubmatch(out); m == nil {
+		return r, errors.New("wrk: no Requests/sec line")
+	}
+	r.rps, _ = strconv.ParseFloat(m[1], 64)
+	found := 0
+	for _, m := range wrkLatencyRE.FindAllStringSubmatch(out, -1) {
+		d, err := wrkDuration(m[2], m[3])
+		if err != nil {
+			return r, err
+		}
+		if m[1] == "50" {
+			r.p50 = d
+		} else {
+			r.p99 = d
+		}
+		found++
+	}
+	if found != 2 {
+		return r, errors.New("wrk: no 50% and 99% latency lines (run it with --latency)")
+	}
+	if m = wrkSocketRE.FindStringSubmatch(out); m != nil {
+		for _, s := range m[1:] {
+			n, _ := strconv.ParseInt(s, 10, 64)
+			r.socketErrors += n
+		}
+	}
+	if m = wrkNon2xxRE.FindStringSubmatch(out); m != nil {
+		r.non2xx, _ = strconv.ParseInt(m[1], 10, 64)
+	}
+	return r, nil
+}
+
+// wrkDuration converts a figure in wrk's units (us, ms, s, m, h).
+func wrkDuration(num, unit string) (time.Duration, error) {
+	f, err := strconv.ParseFloat(num, 64)
+	if err != nil {
+		return 0, fmt.Errorf("wrk: bad number %q", num)
+	}
+	scale := map[string]time.Duration{"us": time.Microsecond, "ms": time.Millisecond, "s": time.Second,
+		"m": time.Minute, "h": time.Hour}[unit]
+	if scale == 0 {
+		return 0, fmt.Errorf("wrk: unknown unit %q", unit)
+	}
+	return time.Duration(f * float64(scale)), nil
+}
+
+// procCPUTicks returns utime+stime, in clock ticks, from the text of
+// /proc/PID/stat (fields 14 and 15; the command name, field 2, may hold
+// spaces and parentheses, so fields are counted after its last ')').
+func procCPUTicks(stat string) (int64, error) {
+	i := strings.LastIndexByte(stat, ')')
+	if i < 0 {
+		return 0, errors.New("proc stat: no command name")
+	}
+	f := strings.Fields(stat[i+1:])
+	if len(f) < 13 {
+		return 0, errors.New("proc stat: too few fields")
+	}
+	utime, err1 := strconv.ParseInt(f[11], 10, 64)
+	stime, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, errors.New("proc stat: utime or stime is not a number")
+	}
+	return utime + stime, nil
+}
+
+// cpuDelta sums the CPU ticks each process used between two snapshots,
+// counting only processes present in both.
+func cpuDelta(before, after map[int]int64) int64 {
+	var sum int64
+	for pid, a := range after {
+		if b, ok := before[pid]; ok && a >= b {
+			sum += a - b
+		}
+	}
+	return sum
+}
+
+// clockTicks returns the kernel's clock ticks per second (getconf CLK_TCK),
+// 100 when it cannot be asked.
+func clockTicks() int64 {
+	out, err := exec.Command("getconf", "CLK_TCK").Output()
+	if err == nil {
+		if n, err := strconv.ParseInt(strings.TrimSpace(string(out)), 10, 64); err == nil && n > 0 {
+			return n
+		}
+	}
+	return 100
+}
+
+// caseSummary aggregates a case's rounds.
+type caseSummary struct {
+	requests           int64
+	rps                float64 // all requests / all time
+	p50, p99, worstP99 time.Duration
+	cpuPerReq          float64 // microseconds
+	errors             int64
+}
+
+func summarize(runs []wrkResult, clk int64) caseSummary {
+	var s caseSummary
+	var elapsed time.Duration
+	var ticks int64
+	var p50s, p99s []time.Duration
+	for _, r := range runs {
+		s.requests += r.requests
+		elapsed += r.elapsed
+		ticks += r.cpuTicks
+		s.errors += r.errors()
+		p50s = append(p50s, r.p50)
+		p99s = append(p99s, r.p99)
+		s.worstP99 = max(s.worstP99, r.p99)
+	}
+	if elapsed > 0 {
+		s.rps = float64(s.requests) / elapsed.Seconds()
+	}
+	if s.requests > 0 && clk > 0 {
+		s.cpuPerReq = float64(ticks) / float64(clk) * 1e6 / float64(s.requests)
+	}
+	s.p50, s.p99 = median(p50s), median(p99s)
+	return s
+}
+
+// median returns the middle value (the mean of the middle two for an even
+// count), 0 for none.
+func median(ds []time.Duration) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// fmtDur writes a latency the way wrk does, at a precision that suits it:
+// 850us, 2.15ms, 31.2ms, 312ms, 1.25s.
+func fmtDur(d time.Duration) string {
+	switch {
+	case d < time.Millisecond:
+		return fmt.Sprintf("%dus", d.Microseconds())
+	case d < 10*time.Millisecond:
+		return fmt.Sprintf("%.2fms", float64(d)/float64(time.Millisecond))
+	case d < 100*time.Millisecond:
+		return fmt.Sprintf("%.1fms", float64(d)/float64(time.Millisecond))
+	case d < time.Second:
+		return fmt.Sprintf("%.0fms", float64(d)/float64(time.Millisecond))
+	}
+	return fmt.Sprintf("%.2fs", d.Seconds())
+}
+
+// fmtUS writes microseconds of CPU: 61us, 4.2us.
+func fmtUS(us float64) string {
+	if us < 10 {
+		return fmt.Sprintf("%.1fus", us)
+	}
+	return fmt.Sprintf("%.0fus", us)
+}
+
+// fmtRatio writes a as a multiple of b: "x0.46" ("x?" when b is 0).
+func fmtRatio(a, b float64) string {
+	if b <= 0 {
+		return "x?"
+	}
+	return fmt.Sprintf("x%.2f", a/b)
+}
+
+// withDatabaseName returns dbURL naming database name instead.
+func withDatabaseName(dbURL, name string) (string, error) {
+	u, err := url.Parse(dbURL)
+	if err != nil || u.Scheme == "" {
+		return "", fmt.Errorf("DATABASE_URL is not a URL: %q", dbURL)
+	}
+	u.Path, u.RawPath = "/"+name, ""
+	return u.String(), nil
+}
+
+// hostOf returns the host:port of a URL.
+func hostOf(raw string) string {
+	if u, err := url.Parse(raw); err == nil {
+		return u.Host
+	}
+	return raw
+}
+
+// randomSecret returns a fresh SECRET_KEY for one run.
+func randomSecret() string {
+	b := make([]byte, 36)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}

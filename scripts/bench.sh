@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# scripts/bench.sh (make bench): measure the blog home page against a static
+# page, with the real service binaries under load from wrk.
+#
+# Makes sure Go, PostgreSQL and Redis are there (see scripts/deps.sh) and wrk
+# (Debian's package, installed as root when missing), builds the roseash
+# runner and the six services into $ROSEASH_STATE/bin, and runs
+# `roseash bench --bin $ROSEASH_STATE/bin [args...]`. That uses its own
+# database (roseash_bench), Redis prefix (roseash-bench) and ports 9101-9108,
+# so it can run while `make up` is running, and stops everything it started
+# when it ends or on Ctrl-C. The servers this script started are stopped
+# afterwards. Takes about three minutes.
+#
+#   scripts/bench.sh                 the full run
+#   scripts/bench.sh --rounds 1      roseash bench -h lists the flags
+#
+# Environment (all optional):
+#   DATABASE_URL   a URL of the PostgreSQL server to use (its database name is
+#                  replaced by roseash_bench); default
+#                  postgres://postgres@127.0.0.1:$PGPORT/roseash?sslmode=disable
+#   REDIS_URL      default redis://127.0.0.1:$REDIS_PORT/0
+#   PGPORT, REDIS_PORT, ROSEASH_STATE, ROSEASH_NO_INSTALL: see scripts/deps.sh
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# shellcheck source=scripts/deps.sh
+source scripts/deps.sh
+STATE=$ROSEASH_STATE
+
+# As in scripts/up.sh: before roseash runs, a signal ends this script (the
+# EXIT trap stops the servers it started); afterwards it is passed on to
+# roseash as SIGTERM, and this script waits for roseash to clean up.
+child=
+# shellcheck disable=SC2317 # invoked by trap
+forward() {
+	if [[ -n $child ]] && kill -0 "$child" 2>/dev/null; then
+		kill -TERM "$child" 2>/dev/null || true
+	else
+		exit 130
+	fi
+}
+trap stop_started_deps EXIT
+trap forward INT TERM HUP QUIT
+
+ensure_go
+ensure_postgres "${DATABASE_URL:-}"
+ensure_redis "${REDIS_URL:-}"
+ensure_tools wrk
+
+export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:${PGPORT:-5432}/roseash?sslmode=disable}"
+export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:${REDIS_PORT:-6379}/0}"
+
+mkdir -p "$STATE/bin"
+echo "building the services into $STATE/bin" >&2
+go build -o "$STATE/bin/" ./cmd/roseash ./blog ./market ./cart ./events ./federation ./account
+
+"$STATE/bin/roseash" bench --bin "$STATE/bin" --logs "$STATE/bench" "$@" </dev/null &
+child=$!
+
+status=0
+while :; do
+	status=0
+	wait "$child" || status=$?
+	kill -0 "$child" 2>/dev/null || break
+done
+if ((status > 128)); then
+	again=0
+	wait "$child" 2>/dev/null || again=$?
+	if ((again != 127)); then status=$again; fi
+fi
+exit "$status"
