@@ -37,6 +37,9 @@ func (as *authServer) viewer(next http.Handler) http.Handler {
 			return
 		}
 		user, err := as.ssoUser(ctx, raw)
+		if err != nil && ctx.Err() != nil {
+			return // the client went away mid-check
+		}
 		if err != nil {
 			as.Site.Logger.InfoContext(ctx, "federation session dropped", "reason", err)
 			_ = as.Sessions.Destroy(ctx)

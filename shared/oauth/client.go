@@ -190,6 +190,9 @@ func (c *Client) Middleware(next http.Handler) http.Handler {
 			return
 		}
 		user, err := c.check(ctx, uid)
+		if err != nil && ctx.Err() != nil {
+			return // the client went away mid-check: nothing to answer, and no reason to drop the session
+		}
 		if err != nil {
 			c.site.Logger.InfoContext(ctx, "session dropped", "reason", err)
 			_ = c.sessions.Destroy(ctx)

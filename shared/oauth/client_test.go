@@ -1,0 +1,84 @@
+package oauth_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"rose-ash.com/platform/shared/cache"
+	"rose-ash.com/platform/shared/config"
+	"rose-ash.com/platform/shared/models"
+	"rose-ash.com/platform/shared/oauth"
+	"rose-ash.com/platform/shared/servicetest"
+	"rose-ash.com/platform/shared/sessions"
+	"rose-ash.com/platform/shared/web"
+)
+
+// slowGrants answers only when the request's context ends, like a database
+// that is still working when the client hangs up.
+type slowGrants struct{}
+
+func (slowGrants) CheckAccessToken(ctx context.Context, _ string) (models.User, error) {
+	<-ctx.Done()
+	return models.User{}, ctx.Err()
+}
+
+func (slowGrants) SignOut(context.Context, string) error { return nil }
+
+// A visitor who hangs up while their session is being checked keeps their
+// session: only a real answer about the grant may end it.
+func TestHangingUpDoesNotDropTheSession(t *testing.T) {
+	cfg, err := config.Load(func(k string) string {
+		return map[string]string{"CONFIG_FILE": filepath.Join(servicetest.RepoRoot(t), config.DefaultFile),
+			"DATABASE_URL": "postgres://x/y", "REDIS_URL": "redis://x", "SECRET_KEY": strings.Repeat("k", 32),
+			"AUTH_GRANT_CHECK_CACHE": "0s"}[k]
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdb := servicetest.MustRedis(t)
+	keys := cache.Namespace(fmt.Sprintf("oauthtest%d", time.Now().UnixNano()))
+	logger := slog.New(slog.DiscardHandler)
+	site := &web.Site{Service: "blog", Config: cfg, Logger: logger}
+	sm := sessions.New(rdb, keys, "blog", false, time.Hour, logger, func(w http.ResponseWriter, _ *http.Request, err error) {
+		http.Error(w, err.Error(), 500)
+	})
+	client := oauth.NewClient(site, sm, slowGrants{}, rdb, keys, http.DefaultClient)
+
+	// A signed-in session, as a callback would leave it.
+	var cookie *http.Cookie
+	seed := sm.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sm.Put(r.Context(), "user_id", uuid.NewString())
+		sm.Put(r.Context(), "access_token", "tok")
+	}))
+	rec := httptest.NewRecorder()
+	seed.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+	cookie = rec.Result().Cookies()[0]
+
+	h := client.Middleware(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "page") }))
+	ctx, cancel := context.WithCancel(context.Background())
+	req := httptest.NewRequest("GET", "/", nil).WithContext(ctx)
+	req.AddCookie(cookie)
+	go func() { time.Sleep(50 * time.Millisecond); cancel() }()
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+
+	for _, c := range rec.Result().Cookies() {
+		if c.Name == cookie.Name && c.MaxAge < 0 {
+			t.Fatal("hanging up cleared the session cookie")
+		}
+	}
+	n, err := rdb.Exists(context.Background(), keys.Key("session", "blog")+":"+cookie.Value).Result()
+	if err != nil || n != 1 {
+		t.Fatalf("session data gone after the client hung up (exists=%d, %v)", n, err)
+	}
+}
