@@ -20,7 +20,7 @@ func main() { boot.Main("cart", run) }
 func run(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
 	opts := boot.Options{Service: "cart", MayMigrate: false}
 	return boot.Run(ctx, opts, getenv, stdout, func(d boot.Deps) http.Handler {
-		auth := oauth.NewClient(d.Site, d.Sessions, identity.New(d.DB), d.Redis, d.Keys, internalnet.Client(d.Config))
+		auth := oauth.NewClient(d.Site, d.Sessions, identity.New(d.DB), internalnet.Client(d.Config))
 		return internal.NewServer(d.Site, auth, carts.New(d.DB))
 	})
 }

@@ -24,7 +24,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 			devMail = nil
 		}
 		return internal.NewServer(internal.Deps{
-			Site: d.Site, Identity: identity.New(d.DB), Sessions: d.Sessions, Redis: d.Redis, Keys: d.Keys,
+			Site: d.Site, Identity: identity.New(d.DB), Sessions: d.Sessions,
 			Mail: d.Mail, DevMail: devMail, Limiter: ratelimit.New(d.Redis, d.Keys),
 		})
 	})

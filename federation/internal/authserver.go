@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/hashicorp/golang-lru/v2/expirable"
+
 	"rose-ash.com/platform/shared/config"
 	"rose-ash.com/platform/shared/contracts"
 	"rose-ash.com/platform/shared/models"
@@ -29,6 +31,9 @@ type authServer struct {
 	clients map[string]client
 	origins []string // public origins a sign-in may finish on
 	life    identity.Lifetimes
+	// ssoChecked remembers live single-sign-on sessions (id -> user) for
+	// auth.grant_check_cache, in this process; nil when that is 0.
+	ssoChecked *expirable.LRU[string, models.User]
 }
 
 func newAuthServer(d Deps) *authServer {
@@ -37,6 +42,9 @@ func newAuthServer(d Deps) *authServer {
 		clients: map[string]client{},
 		life: identity.Lifetimes{Code: cfg.Auth.CodeTTL.Std(), Access: cfg.Auth.AccessTokenTTL.Std(),
 			Refresh: cfg.Auth.RefreshTokenTTL.Std()}}
+	if ttl := cfg.Auth.GrantCheckCache.Std(); ttl > 0 {
+		as.ssoChecked = expirable.NewLRU[string, models.User](50_000, nil, ttl)
+	}
 	for _, name := range config.Services {
 		as.origins = append(as.origins, strings.TrimSuffix(cfg.Service(name).PublicURL, "/"))
 		if name == "federation" {

@@ -7,9 +7,7 @@ import (
 	"net/http"
 
 	"github.com/alexedwards/scs/v2"
-	"github.com/redis/go-redis/v9"
 
-	"rose-ash.com/platform/shared/cache"
 	"rose-ash.com/platform/shared/mail"
 	"rose-ash.com/platform/shared/ratelimit"
 	"rose-ash.com/platform/shared/services/identity"
@@ -22,8 +20,6 @@ type Deps struct {
 	Site     *web.Site
 	Identity *identity.Store
 	Sessions *scs.SessionManager
-	Redis    *redis.Client
-	Keys     cache.Namespace
 	Mail     mail.Sender
 	// DevMail is the development mail sink shown at /dev/mail; nil in
 	// production or with the smtp transport.

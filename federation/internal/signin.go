@@ -2,7 +2,6 @@ package internal
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"io/fs"
 	"net"
@@ -14,7 +13,6 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
-	"github.com/redis/go-redis/v9"
 
 	"rose-ash.com/platform/shared/mail"
 	"rose-ash.com/platform/shared/models"
@@ -55,29 +53,26 @@ func (as *authServer) ssoUser(ctx context.Context, raw string) (models.User, err
 	if err != nil {
 		return models.User{}, err
 	}
-	ttl := as.Site.Config.Auth.GrantCheckCache.Std()
-	if ttl > 0 {
-		b, err := as.Redis.Get(ctx, as.Keys.Key("ssocheck", raw)).Bytes()
-		if err == nil {
-			var u models.User
-			if err := json.Unmarshal(b, &u); err == nil {
-				return u, nil
-			}
-		} else if !errors.Is(err, redis.Nil) {
-			return models.User{}, err
+	if as.ssoChecked != nil {
+		if u, ok := as.ssoChecked.Get(raw); ok {
+			return u, nil
 		}
 	}
 	user, err := as.Identity.SSOSessionUser(ctx, id)
 	if err != nil {
 		return models.User{}, err
 	}
-	if ttl > 0 {
-		b, _ := json.Marshal(user)
-		if err := as.Redis.Set(ctx, as.Keys.Key("ssocheck", raw), b, ttl).Err(); err != nil {
-			return models.User{}, err
-		}
+	if as.ssoChecked != nil {
+		as.ssoChecked.Add(raw, user)
 	}
 	return user, nil
+}
+
+// forgetSSO drops a remembered session check after a change to it.
+func (as *authServer) forgetSSO(id string) {
+	if as.ssoChecked != nil {
+		as.ssoChecked.Remove(id)
+	}
 }
 
 func (as *authServer) ssoSessionID(r *http.Request) uuid.UUID {
@@ -216,7 +211,7 @@ func (as *authServer) saveWelcome(w http.ResponseWriter, r *http.Request) {
 		as.Site.Error(w, r, err)
 		return
 	}
-	as.Redis.Del(ctx, as.Keys.Key("ssocheck", as.Sessions.GetString(ctx, keySSO)))
+	as.forgetSSO(as.Sessions.GetString(ctx, keySSO))
 	// The account menu shown so far named the user by their email.
 	if as.Site.Fragments != nil {
 		if err := as.Site.Fragments.Invalidate(ctx, "account", "account-nav", true, &u.ID); err != nil {
@@ -233,7 +228,7 @@ func (as *authServer) signOut(w http.ResponseWriter, r *http.Request) {
 	raw := as.Sessions.GetString(ctx, keySSO)
 	_ = as.Sessions.Destroy(ctx)
 	if id, err := uuid.Parse(raw); err == nil {
-		as.Redis.Del(ctx, as.Keys.Key("ssocheck", raw))
+		as.forgetSSO(raw)
 		if err := as.Identity.RevokeSSOSession(ctx, id); err != nil {
 			as.Site.Error(w, r, models.Wrap(models.EUnavailable,
 				"You are signed out here, but signing out of the other services failed. Please try again.", err))

@@ -66,7 +66,9 @@ func Run(ctx context.Context, opts Options, getenv func(string) string, stdout i
 	if err != nil {
 		return err
 	}
-	logger := logging.New(stdout, cfg.Log.Format, cfg.LogLevel(), opts.Service)
+	logs := logging.NewBuffered(stdout)
+	defer logs.Close()
+	logger := logging.New(logs, cfg.Log.Format, cfg.LogLevel(), opts.Service)
 
 	if opts.MayMigrate && cfg.RunMigrations {
 		if err := migrateWithRetry(ctx, cfg.DatabaseURL, logger); err != nil {

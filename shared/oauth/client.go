@@ -11,7 +11,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"net/url"
@@ -20,10 +19,9 @@ import (
 
 	"github.com/alexedwards/scs/v2"
 	"github.com/google/uuid"
-	"github.com/redis/go-redis/v9"
+	"github.com/hashicorp/golang-lru/v2/expirable"
 	"golang.org/x/oauth2"
 
-	"rose-ash.com/platform/shared/cache"
 	"rose-ash.com/platform/shared/config"
 	"rose-ash.com/platform/shared/contracts"
 	"rose-ash.com/platform/shared/models"
@@ -42,6 +40,10 @@ const (
 	keyNext     = "oauth_next"
 )
 
+// grantCacheSize bounds the grant checks a process remembers (the least
+// recently used go first).
+const grantCacheSize = 50_000
+
 // ClientSecret derives a first-party client's secret from the platform's
 // secret key, so that federation and the client agree on it without another
 // setting.
@@ -56,21 +58,24 @@ type Client struct {
 	site     *web.Site
 	sessions *scs.SessionManager
 	grants   contracts.Grants
-	rdb      *redis.Client
-	keys     cache.Namespace
 	http     *http.Client
 	conf     oauth2.Config
-	cacheTTL time.Duration
+	// checked remembers successful grant checks (token hash -> user) for
+	// auth.grant_check_cache, in this process: nil when that is 0.
+	checked *expirable.LRU[string, models.User]
 }
 
 // NewClient returns the sign-in client of site's service. httpClient reaches
 // federation's token endpoint (internalnet.Client).
-func NewClient(site *web.Site, sm *scs.SessionManager, grants contracts.Grants, rdb *redis.Client, keys cache.Namespace, httpClient *http.Client) *Client {
+func NewClient(site *web.Site, sm *scs.SessionManager, grants contracts.Grants, httpClient *http.Client) *Client {
 	cfg := site.Config
 	fed := strings.TrimSuffix(cfg.Service("federation").PublicURL, "/")
+	var checked *expirable.LRU[string, models.User]
+	if ttl := cfg.Auth.GrantCheckCache.Std(); ttl > 0 {
+		checked = expirable.NewLRU[string, models.User](grantCacheSize, nil, ttl)
+	}
 	return &Client{
-		site: site, sessions: sm, grants: grants, rdb: rdb, keys: keys, http: httpClient,
-		cacheTTL: cfg.Auth.GrantCheckCache.Std(),
+		site: site, sessions: sm, grants: grants, http: httpClient, checked: checked,
 		conf: oauth2.Config{
 			ClientID:     site.Service,
 			ClientSecret: ClientSecret(cfg.SecretKey, site.Service),
@@ -155,7 +160,7 @@ func (c *Client) store(ctx context.Context, userID uuid.UUID, tok *oauth2.Token)
 	c.sessions.Put(ctx, keyUser, userID.String())
 	c.sessions.Put(ctx, keyAccess, tok.AccessToken)
 	c.sessions.Put(ctx, keyRefresh, tok.RefreshToken)
-	c.sessions.Put(ctx, keyExpiry, tok.Expiry.Unix())
+	c.sessions.Put(ctx, keyExpiry, tok.Expiry.UTC().Format(time.RFC3339))
 }
 
 // Logout signs the browser out everywhere: it revokes the single-sign-on
@@ -166,7 +171,9 @@ func (c *Client) Logout(w http.ResponseWriter, r *http.Request) {
 	tok := c.sessions.GetString(ctx, keyAccess)
 	_ = c.sessions.Destroy(ctx)
 	if tok != "" {
-		c.rdb.Del(ctx, c.cacheKey(tok))
+		if c.checked != nil {
+			c.checked.Remove(tokenHash(tok))
+		}
 		if err := c.grants.SignOut(ctx, tok); err != nil {
 			c.site.Error(w, r, models.Wrap(models.EUnavailable,
 				"You are signed out here, but signing out of the other services failed. Please try again.", err))
@@ -210,24 +217,19 @@ func (c *Client) check(ctx context.Context, uid string) (models.User, error) {
 	if tok == "" {
 		return models.User{}, errNoToken
 	}
-	key := c.cacheKey(tok)
-	if c.cacheTTL > 0 {
-		b, err := c.rdb.Get(ctx, key).Bytes()
-		switch {
-		case err == nil:
-			var u models.User
-			if json.Unmarshal(b, &u) == nil && u.ID.String() == uid {
-				return u, nil
+	key := tokenHash(tok)
+	if c.checked != nil {
+		if u, ok := c.checked.Get(key); ok {
+			if u.ID.String() != uid {
+				return models.User{}, errors.New("cached grant belongs to another user")
 			}
-			return models.User{}, errors.New("cached grant belongs to another user")
-		case !errors.Is(err, redis.Nil):
-			return models.User{}, err // fail safe
+			return u, nil
 		}
 	}
 	user, err := c.grants.CheckAccessToken(ctx, tok)
 	if contracts.IsTokenExpired(err) {
 		user, tok, err = c.refresh(ctx)
-		key = c.cacheKey(tok)
+		key = tokenHash(tok)
 	}
 	if err != nil {
 		return models.User{}, err
@@ -235,11 +237,8 @@ func (c *Client) check(ctx context.Context, uid string) (models.User, error) {
 	if user.ID.String() != uid {
 		return models.User{}, errors.New("grant belongs to another user")
 	}
-	if c.cacheTTL > 0 {
-		b, _ := json.Marshal(user)
-		if err := c.rdb.Set(ctx, key, b, c.cacheTTL).Err(); err != nil {
-			return models.User{}, err
-		}
+	if c.checked != nil {
+		c.checked.Add(key, user)
 	}
 	return user, nil
 }
@@ -260,9 +259,10 @@ func (c *Client) refresh(ctx context.Context) (models.User, string, error) {
 	return user, tok.AccessToken, nil
 }
 
-func (c *Client) cacheKey(token string) string {
+// tokenHash keys the grant-check cache, so the cache holds no usable token.
+func tokenHash(token string) string {
 	h := sha256.Sum256([]byte(token))
-	return c.keys.Key("grantcheck", hex.EncodeToString(h[:]))
+	return hex.EncodeToString(h[:])
 }
 
 // refererPath returns the path of a same-host Referer, so that a plain

@@ -52,7 +52,7 @@ func TestHangingUpDoesNotDropTheSession(t *testing.T) {
 	sm := sessions.New(rdb, keys, "blog", false, time.Hour, logger, func(w http.ResponseWriter, _ *http.Request, err error) {
 		http.Error(w, err.Error(), 500)
 	})
-	client := oauth.NewClient(site, sm, slowGrants{}, rdb, keys, http.DefaultClient)
+	client := oauth.NewClient(site, sm, slowGrants{}, http.DefaultClient)
 
 	// A signed-in session, as a callback would leave it.
 	var cookie *http.Cookie

@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"context"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -61,6 +62,7 @@ func (c *Cache) Middleware(next http.Handler) http.Handler {
 			c.results.WithLabelValues("hit").Inc()
 			w.Header().Set("Content-Type", string(ctype))
 			w.Header().Set("X-Cache", "HIT")
+			w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 			_, _ = w.Write(body)
 			return
 		}

@@ -6,6 +6,8 @@ package sessions
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
@@ -29,6 +31,7 @@ func New(rdb *redis.Client, keys cache.Namespace, service string, secure bool, l
 	onError func(http.ResponseWriter, *http.Request, error)) *scs.SessionManager {
 	sm := scs.New()
 	sm.Store = failSafeStore{inner: goredisstore.NewWithPrefix(rdb, keys.Key("session", service)+":"), logger: logger}
+	sm.Codec = jsonCodec{}
 	sm.Lifetime = lifetime
 	sm.IdleTimeout = 0
 	sm.Cookie.Name = CookieNames[0]
@@ -46,6 +49,41 @@ func New(rdb *redis.Client, keys cache.Namespace, service string, secure bool, l
 			"Your session could not be saved just now. Please try again in a moment.", err))
 	}
 	return sm
+}
+
+// jsonCodec stores session data as JSON: several times cheaper to decode
+// than scs's default gob, which matters because every request of a
+// signed-in user decodes its session. Values must be strings (all the
+// platform stores are).
+type jsonCodec struct{}
+
+type jsonSession struct {
+	Deadline time.Time         `json:"d"`
+	Values   map[string]string `json:"v"`
+}
+
+func (jsonCodec) Encode(deadline time.Time, values map[string]any) ([]byte, error) {
+	s := jsonSession{Deadline: deadline, Values: make(map[string]string, len(values))}
+	for k, v := range values {
+		str, ok := v.(string)
+		if !ok {
+			return nil, fmt.Errorf("sessions: value of %q is a %T; only strings are stored", k, v)
+		}
+		s.Values[k] = str
+	}
+	return json.Marshal(s)
+}
+
+func (jsonCodec) Decode(b []byte) (time.Time, map[string]any, error) {
+	var s jsonSession
+	if err := json.Unmarshal(b, &s); err != nil {
+		return time.Time{}, nil, err
+	}
+	values := make(map[string]any, len(s.Values))
+	for k, v := range s.Values {
+		values[k] = v
+	}
+	return s.Deadline, values, nil
 }
 
 type unreadableKey struct{}
