@@ -5,6 +5,8 @@ package internal
 import (
 	"net/http"
 
+	"github.com/go-chi/chi/v5"
+
 	"rose-ash.com/platform/shared/contracts"
 	"rose-ash.com/platform/shared/oauth"
 	"rose-ash.com/platform/shared/pagecache"
@@ -16,18 +18,23 @@ import (
 func NewServer(site *web.Site, auth *oauth.Client, nav contracts.Navigation, pages *pagecache.Cache) http.Handler {
 	site.SignInPath = "/auth/login"
 	r := site.Router()
-	r.Use(auth.Middleware)
 
+	// Machine routes: no session.
 	r.Get("/healthz", site.Healthz)
 	r.Get("/readyz", site.Readyz)
 	r.Handle("/metrics", site.Metrics.Handler())
 	r.Handle("/static/*", site.Assets)
 	r.Handle("/internal/fragments/{type}", site.FragmentServer(fragmentRenderers(nav, site.URL("blog", ""))))
-	r.With(pages.Middleware).Get("/", showHome(site))
 
-	r.Get("/auth/login", auth.Login)
-	r.Get("/auth/callback", auth.Callback)
-	r.Post("/auth/logout", auth.Logout)
-	r.With(site.RequireAdmin).Get("/admin", site.ShowAdminHome)
+	// Pages: the visitor's session and sign-in state.
+	// Anonymous views are served from the page cache before any session work.
+	r.With(pages.Middleware, auth.Middleware).Get("/", showHome(site))
+	r.Group(func(r chi.Router) {
+		r.Use(auth.Middleware)
+		r.Get("/auth/login", auth.Login)
+		r.Get("/auth/callback", auth.Callback)
+		r.Post("/auth/logout", auth.Logout)
+		r.With(site.RequireAdmin).Get("/admin", site.ShowAdminHome)
+	})
 	return r
 }

@@ -5,6 +5,8 @@ package internal
 import (
 	"net/http"
 
+	"github.com/go-chi/chi/v5"
+
 	"rose-ash.com/platform/shared/oauth"
 	"rose-ash.com/platform/shared/web"
 )
@@ -14,17 +16,21 @@ import (
 func NewServer(site *web.Site, auth *oauth.Client) http.Handler {
 	site.SignInPath = "/auth/login"
 	r := site.Router()
-	r.Use(auth.Middleware)
 
+	// Machine routes: no session.
 	r.Get("/healthz", site.Healthz)
 	r.Get("/readyz", site.Readyz)
 	r.Handle("/metrics", site.Metrics.Handler())
 	r.Handle("/static/*", site.Assets)
-	r.Get("/", showHome(site))
 
-	r.Get("/auth/login", auth.Login)
-	r.Get("/auth/callback", auth.Callback)
-	r.Post("/auth/logout", auth.Logout)
-	r.With(site.RequireAdmin).Get("/admin", site.ShowAdminHome)
+	// Pages: the visitor's session and sign-in state.
+	r.Group(func(r chi.Router) {
+		r.Use(auth.Middleware)
+		r.Get("/", showHome(site))
+		r.Get("/auth/login", auth.Login)
+		r.Get("/auth/callback", auth.Callback)
+		r.Post("/auth/logout", auth.Logout)
+		r.With(site.RequireAdmin).Get("/admin", site.ShowAdminHome)
+	})
 	return r
 }

@@ -50,9 +50,9 @@ func (m *Metrics) Middleware(next http.Handler) http.Handler {
 		start := time.Now()
 		ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
 		next.ServeHTTP(ww, r)
-		labels := prometheus.Labels{"route": routePattern(r), "method": methodLabel(r.Method), "status": strconv.Itoa(statusOf(ww))}
-		m.requests.With(labels).Inc()
-		m.duration.With(labels).Observe(time.Since(start).Seconds())
+		route, method, status := routePattern(r), methodLabel(r.Method), strconv.Itoa(statusOf(ww))
+		m.requests.WithLabelValues(route, method, status).Inc()
+		m.duration.WithLabelValues(route, method, status).Observe(time.Since(start).Seconds())
 	})
 }
 
