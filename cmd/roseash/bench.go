@@ -31,6 +31,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
+	"rose-ash.com/platform/shared/boot"
 	"rose-ash.com/platform/shared/cache"
 	"rose-ash.com/platform/shared/config"
 	"rose-ash.com/platform/shared/demo"
@@ -804,6 +805,7 @@ func dropKeys(ctx context.Context, rdb *redis.Client, prefix string) (int, error
 // /healthz) on addr until ctx ends: a bare chi router behind the same
 // http.Server the services use, the reference the blog is compared with.
 func benchBaseline(ctx context.Context, args []string, stdout io.Writer) error {
+	boot.TuneRuntime() // the same runtime settings as the services
 	if len(args) != 1 {
 		return errors.New("usage: roseash bench-baseline ADDR")
 	}

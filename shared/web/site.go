@@ -46,7 +46,10 @@ type Site struct {
 	Checks  []Check
 	// Fragments fetches other services' fragments for the page header (nil:
 	// pages are rendered without them).
-	Fragments *fragments.Client
+	Fragments   *fragments.Client
+	navOnce     sync.Once
+	nav, others []layout.Link
+
 	// SignInPath is where "Sign in" goes (e.g. /auth/login); empty hides
 	// the header's account controls. Sign-out posts to /auth/logout.
 	SignInPath string
@@ -132,24 +135,30 @@ func (s *Site) URL(service, path string) string {
 }
 
 // Nav returns the six services as navigation links, this one marked current.
+// The slice is built once and shared: callers must not modify it.
 func (s *Site) Nav() []layout.Link {
-	links := make([]layout.Link, 0, len(config.Services))
-	for _, name := range config.Services {
-		links = append(links, layout.Link{Name: name, Title: s.Config.Service(name).Title,
-			URL: s.URL(name, "/"), Current: name == s.Service})
-	}
-	return links
+	s.buildNav()
+	return s.nav
 }
 
-// OtherServices returns navigation links to the five other services.
+// OtherServices returns navigation links to the five other services (shared,
+// like Nav's).
 func (s *Site) OtherServices() []layout.Link {
-	var out []layout.Link
-	for _, l := range s.Nav() {
-		if !l.Current {
-			out = append(out, l)
+	s.buildNav()
+	return s.others
+}
+
+func (s *Site) buildNav() {
+	s.navOnce.Do(func() {
+		for _, name := range config.Services {
+			l := layout.Link{Name: name, Title: s.Config.Service(name).Title,
+				URL: s.URL(name, "/"), Current: name == s.Service}
+			s.nav = append(s.nav, l)
+			if !l.Current {
+				s.others = append(s.others, l)
+			}
 		}
-	}
-	return out
+	})
 }
 
 // HeaderFragments are the fragments every page's header shows.
