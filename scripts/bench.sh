@@ -27,20 +27,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/deps.sh
 STATE=$ROSEASH_STATE
 
-# As in scripts/up.sh: before roseash runs, a signal ends this script (the
-# EXIT trap stops the servers it started); afterwards it is passed on to
-# roseash as SIGTERM, and this script waits for roseash to clean up.
-child=
-# shellcheck disable=SC2317 # invoked by trap
-forward() {
-	if [[ -n $child ]] && kill -0 "$child" 2>/dev/null; then
-		kill -TERM "$child" 2>/dev/null || true
-	else
-		exit 130
-	fi
-}
 trap stop_started_deps EXIT
-trap forward INT TERM HUP QUIT
+forward_signals
 
 ensure_go
 ensure_postgres "${DATABASE_URL:-}"
@@ -54,18 +42,6 @@ mkdir -p "$STATE/bin"
 echo "building the services into $STATE/bin" >&2
 go build -o "$STATE/bin/" ./cmd/roseash ./blog ./market ./cart ./events ./federation ./account
 
-"$STATE/bin/roseash" bench --bin "$STATE/bin" --logs "$STATE/bench" "$@" </dev/null &
-child=$!
-
 status=0
-while :; do
-	status=0
-	wait "$child" || status=$?
-	kill -0 "$child" 2>/dev/null || break
-done
-if ((status > 128)); then
-	again=0
-	wait "$child" 2>/dev/null || again=$?
-	if ((again != 127)); then status=$again; fi
-fi
+run_roseash "$STATE/bin/roseash" bench --bin "$STATE/bin" --logs "$STATE/bench" "$@" || status=$?
 exit "$status"

@@ -649,3 +649,51 @@ stop_started_deps() {
 }
 
 fi
+
+# --- running the platform's runner --------------------------------------------
+
+# Set by forward_signals and run_roseash; the PID of the running child.
+ROSEASH_CHILD=
+
+# forward_signals: until run_roseash starts its child, a signal ends the
+# calling script (its EXIT trap stops the servers it started); afterwards it
+# is passed on to the child as SIGTERM. (A command started with & from a
+# script has SIGINT ignored, and roseash treats SIGINT and SIGTERM alike.)
+forward_signals() {
+	# shellcheck disable=SC2317 # invoked by trap
+	_forward() {
+		if [[ -n $ROSEASH_CHILD ]] && kill -0 "$ROSEASH_CHILD" 2>/dev/null; then
+			kill -TERM "$ROSEASH_CHILD" 2>/dev/null || true
+		else
+			exit 130
+		fi
+	}
+	trap _forward INT TERM HUP QUIT
+}
+
+# run_roseash CMD ARGS...: runs the command in the background, in this
+# process group (so a Ctrl-C on the terminal or a SIGINT to the group reaches
+# it and its services directly, even when this script was started in the
+# background with SIGINT ignored, which bash cannot trap; Go's signal
+# handling un-ignores it), waits for it through forwarded signals, and
+# returns its exit status.
+run_roseash() {
+	"$@" </dev/null &
+	ROSEASH_CHILD=$!
+	local status=0 again
+	while :; do
+		status=0
+		wait "$ROSEASH_CHILD" || status=$?
+		# wait returns early when a trapped signal arrives: wait again while
+		# the child is still shutting down.
+		kill -0 "$ROSEASH_CHILD" 2>/dev/null || break
+	done
+	if ((status > 128)); then
+		# That status may be from an interrupted wait; the real one, if still
+		# unreported, comes now (127 means it was already reported).
+		again=0
+		wait "$ROSEASH_CHILD" 2>/dev/null || again=$?
+		if ((again != 127)); then status=$again; fi
+	fi
+	return "$status"
+}

@@ -25,21 +25,8 @@ export ROSEASH_UP_STARTED_MS="${ROSEASH_UP_STARTED_MS:-$(date +%s%3N)}"
 source scripts/deps.sh
 STATE=$ROSEASH_STATE
 
-# Before roseash runs, a signal ends this script (the EXIT trap stops the
-# servers it started). Afterwards it is passed on to roseash as SIGTERM: a
-# command started with & from a script has SIGINT ignored, and roseash treats
-# SIGINT and SIGTERM alike.
-child=
-# shellcheck disable=SC2317 # invoked by trap
-forward() {
-	if [[ -n $child ]] && kill -0 "$child" 2>/dev/null; then
-		kill -TERM "$child" 2>/dev/null || true
-	else
-		exit 130
-	fi
-}
 trap stop_started_deps EXIT
-trap forward INT TERM HUP QUIT
+forward_signals
 
 # NAME_FILE (Docker-secret style, as the services accept it) stands for NAME,
 # so that no default below overrides it.
@@ -80,27 +67,6 @@ fi
 mkdir -p "$STATE/bin"
 go build -o "$STATE/bin/" ./cmd/roseash ./blog ./market ./cart ./events ./federation ./account
 
-# roseash stays in this process group, so a Ctrl-C on the terminal or a
-# SIGINT to the group reaches it (and the services) directly, even when this
-# script was started in the background with SIGINT ignored, which bash cannot
-# trap; Go's signal handling un-ignores it. A signal sent to this script alone
-# is forwarded by the trap above. A SIGKILL to the group ends everything.
-"$STATE/bin/roseash" up --bin "$STATE/bin" "$@" </dev/null &
-child=$!
-
 status=0
-while :; do
-	status=0
-	wait "$child" || status=$?
-	# wait returns early when a trapped signal arrives: wait again while
-	# roseash is still shutting down.
-	kill -0 "$child" 2>/dev/null || break
-done
-if ((status > 128)); then
-	# That status may be from an interrupted wait; the real one, if still
-	# unreported, comes now (127 means it was already reported).
-	again=0
-	wait "$child" 2>/dev/null || again=$?
-	if ((again != 127)); then status=$again; fi
-fi
+run_roseash "$STATE/bin/roseash" up --bin "$STATE/bin" "$@" || status=$?
 exit "$status"
