@@ -6,6 +6,8 @@ package internal
 import (
 	"net/http"
 
+	"github.com/go-chi/chi/v5"
+
 	"github.com/alexedwards/scs/v2"
 
 	"rose-ash.com/platform/shared/mail"
@@ -34,34 +36,38 @@ func NewServer(d Deps) http.Handler {
 	site.SignInPath = "/auth/signin"
 	as := newAuthServer(d)
 	r := site.Router()
-	r.Use(sessions.LoadAndSave(d.Sessions), as.viewer)
 
+	// Machine routes: no session.
 	r.Get("/healthz", site.Healthz)
 	r.Get("/readyz", site.Readyz)
 	r.Handle("/metrics", site.Metrics.Handler())
 	r.Handle("/static/*", site.Assets)
-	r.Get("/", as.showHome)
-
-	// Sign-in by magic link, at federation itself.
-	r.Get("/auth/signin", as.showSignIn)
-	r.Post("/auth/signin", as.sendSignInLink)
-	r.Get("/auth/magic", as.useMagicLink)
-	r.With(site.RequireUser).Get("/auth/welcome", as.showWelcome)
-	r.With(site.RequireUser).Post("/auth/welcome", as.saveWelcome)
-	r.Post("/auth/logout", as.signOut)
-
-	// The OAuth2 authorization server for the other services.
 	r.Get("/.well-known/oauth-authorization-server", as.showMetadata)
-	r.Get("/oauth/authorize", as.authorize)
 	r.Post("/oauth/token", as.token)
 	r.Post("/oauth/revoke", as.revoke)
 	r.Get("/oauth/userinfo", as.userinfo)
 
-	r.With(site.RequireAdmin).Get("/admin", as.showAdminUsers)
+	// Pages and the authorization endpoint: the browser's federation session.
+	r.Group(func(r chi.Router) {
+		r.Use(sessions.LoadAndSave(d.Sessions), as.viewer)
+		r.Get("/", as.showHome)
 
-	if d.DevMail != nil {
-		r.Get("/dev/mail", as.showDevMail)
-		r.Get("/dev/mail/{name}", as.showDevMessage)
-	}
+		// Sign-in by magic link, at federation itself.
+		r.Get("/auth/signin", as.showSignIn)
+		r.Post("/auth/signin", as.sendSignInLink)
+		r.Get("/auth/magic", as.useMagicLink)
+		r.With(site.RequireUser).Get("/auth/welcome", as.showWelcome)
+		r.With(site.RequireUser).Post("/auth/welcome", as.saveWelcome)
+		r.Post("/auth/logout", as.signOut)
+
+		// The OAuth2 authorization endpoint for the other services.
+		r.Get("/oauth/authorize", as.authorize)
+
+		r.With(site.RequireAdmin).Get("/admin", as.showAdminUsers)
+		if d.DevMail != nil {
+			r.Get("/dev/mail", as.showDevMail)
+			r.Get("/dev/mail/{name}", as.showDevMessage)
+		}
+	})
 	return r
 }
