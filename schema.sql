@@ -110,6 +110,35 @@ CREATE TABLE public.oauth_tokens (
     CONSTRAINT oauth_tokens_kind_check CHECK ((kind = ANY (ARRAY['access'::text, 'refresh'::text])))
 );
 
+CREATE TABLE public.post_tags (
+    post_id uuid NOT NULL,
+    tag_id uuid NOT NULL,
+    "position" integer DEFAULT 0 NOT NULL
+);
+
+CREATE TABLE public.posts (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    type text DEFAULT 'post'::text NOT NULL,
+    slug text NOT NULL,
+    title text NOT NULL,
+    excerpt text DEFAULT ''::text NOT NULL,
+    html text DEFAULT ''::text NOT NULL,
+    doc jsonb,
+    feature_image text DEFAULT ''::text NOT NULL,
+    status text DEFAULT 'draft'::text NOT NULL,
+    published_at timestamp with time zone,
+    author_id uuid,
+    version integer DEFAULT 1 NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    search tsvector GENERATED ALWAYS AS ((setweight(to_tsvector('english'::regconfig, COALESCE(title, ''::text)), 'A'::"char") || setweight(to_tsvector('english'::regconfig, regexp_replace(COALESCE(html, ''::text), '<[^>]*>'::text, ' '::text, 'g'::text)), 'B'::"char"))) STORED,
+    CONSTRAINT posts_published_at_check CHECK (((status = 'draft'::text) OR (published_at IS NOT NULL))),
+    CONSTRAINT posts_slug_check CHECK (((length(slug) <= 120) AND (slug ~ '^[a-z0-9]+(-[a-z0-9]+)*$'::text))),
+    CONSTRAINT posts_status_check CHECK ((status = ANY (ARRAY['draft'::text, 'published'::text]))),
+    CONSTRAINT posts_title_check CHECK (((length(title) >= 1) AND (length(title) <= 255))),
+    CONSTRAINT posts_type_check CHECK ((type = ANY (ARRAY['post'::text, 'page'::text])))
+);
+
 CREATE TABLE public.schema_migrations (
     version bigint NOT NULL,
     dirty boolean NOT NULL
@@ -121,6 +150,17 @@ CREATE TABLE public.sso_sessions (
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     expires_at timestamp with time zone NOT NULL,
     revoked_at timestamp with time zone
+);
+
+CREATE TABLE public.tags (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    slug text NOT NULL,
+    name text NOT NULL,
+    description text DEFAULT ''::text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT tags_description_check CHECK ((length(description) <= 500)),
+    CONSTRAINT tags_name_check CHECK (((length(name) >= 1) AND (length(name) <= 191))),
+    CONSTRAINT tags_slug_check CHECK (((length(slug) <= 120) AND (slug ~ '^[a-z0-9]+(-[a-z0-9]+)*$'::text)))
 );
 
 CREATE TABLE public.users (
@@ -172,11 +212,26 @@ ALTER TABLE ONLY public.oauth_grants
 ALTER TABLE ONLY public.oauth_tokens
     ADD CONSTRAINT oauth_tokens_pkey PRIMARY KEY (token_hash);
 
+ALTER TABLE ONLY public.post_tags
+    ADD CONSTRAINT post_tags_pkey PRIMARY KEY (post_id, tag_id);
+
+ALTER TABLE ONLY public.posts
+    ADD CONSTRAINT posts_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.posts
+    ADD CONSTRAINT posts_slug_key UNIQUE (slug);
+
 ALTER TABLE ONLY public.schema_migrations
     ADD CONSTRAINT schema_migrations_pkey PRIMARY KEY (version);
 
 ALTER TABLE ONLY public.sso_sessions
     ADD CONSTRAINT sso_sessions_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.tags
+    ADD CONSTRAINT tags_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.tags
+    ADD CONSTRAINT tags_slug_key UNIQUE (slug);
 
 ALTER TABLE ONLY public.users
     ADD CONSTRAINT users_pkey PRIMARY KEY (id);
@@ -196,6 +251,14 @@ CREATE INDEX oauth_codes_grant_idx ON public.oauth_codes USING btree (grant_id);
 CREATE INDEX oauth_grants_sso_idx ON public.oauth_grants USING btree (sso_session_id);
 
 CREATE INDEX oauth_tokens_grant_idx ON public.oauth_tokens USING btree (grant_id);
+
+CREATE INDEX post_tags_tag_id_idx ON public.post_tags USING btree (tag_id);
+
+CREATE INDEX posts_author_id_idx ON public.posts USING btree (author_id);
+
+CREATE INDEX posts_search_idx ON public.posts USING gin (search);
+
+CREATE INDEX posts_status_published_at_idx ON public.posts USING btree (status, published_at DESC);
 
 CREATE INDEX sso_sessions_user_idx ON public.sso_sessions USING btree (user_id);
 
@@ -226,6 +289,15 @@ ALTER TABLE ONLY public.oauth_grants
 
 ALTER TABLE ONLY public.oauth_tokens
     ADD CONSTRAINT oauth_tokens_grant_id_fkey FOREIGN KEY (grant_id) REFERENCES public.oauth_grants(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.post_tags
+    ADD CONSTRAINT post_tags_post_id_fkey FOREIGN KEY (post_id) REFERENCES public.posts(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.post_tags
+    ADD CONSTRAINT post_tags_tag_id_fkey FOREIGN KEY (tag_id) REFERENCES public.tags(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.posts
+    ADD CONSTRAINT posts_author_id_fkey FOREIGN KEY (author_id) REFERENCES public.users(id) ON DELETE SET NULL;
 
 ALTER TABLE ONLY public.sso_sessions
     ADD CONSTRAINT sso_sessions_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;

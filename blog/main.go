@@ -13,6 +13,7 @@ import (
 	"rose-ash.com/platform/shared/pagecache"
 	"rose-ash.com/platform/shared/services/identity"
 	"rose-ash.com/platform/shared/services/navigation"
+	"rose-ash.com/platform/shared/services/posts"
 )
 
 func main() { boot.Main("blog", run) }
@@ -22,7 +23,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	opts := boot.Options{Service: "blog", MayMigrate: true}
 	return boot.Run(ctx, opts, getenv, stdout, func(d boot.Deps) http.Handler {
 		auth := oauth.NewClient(d.Site, d.Sessions, identity.New(d.DB), internalnet.Client(d.Config))
-		return internal.NewServer(d.Site, auth, navigation.New(d.DB),
+		return internal.NewServer(d.Site, auth, navigation.New(d.DB), posts.New(d.DB),
 			pagecache.New(d.Redis, d.Keys, "blog", d.Site.Assets.Version(), d.Config.PageCache.TTL.Std(), d.Site.Metrics.Registry))
 	})
 }

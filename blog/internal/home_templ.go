@@ -9,12 +9,15 @@ package internal
 import "github.com/a-h/templ"
 import templruntime "github.com/a-h/templ/runtime"
 
-import "rose-ash.com/platform/shared/layout"
+import (
+	"rose-ash.com/platform/shared/contracts"
+	"rose-ash.com/platform/shared/layout"
+)
 
 // HomePage renders the Blog service's landing page through the shared
 // base layout: what people do here, and links to the other services (links
 // holds the other five).
-func HomePage(p layout.Page, links []layout.Link, upcoming templ.Component) templ.Component {
+func HomePage(p layout.Page, links []layout.Link, upcoming templ.Component, latest contracts.PostPage) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
 		if templ_7745c5c3_CtxErr := ctx.Err(); templ_7745c5c3_CtxErr != nil {
@@ -59,7 +62,7 @@ func HomePage(p layout.Page, links []layout.Link, upcoming templ.Component) temp
 					}()
 				}
 				ctx = templ.InitializeContext(ctx)
-				templ_7745c5c3_Err = layout.EmptyState("Posts will appear here once they are published.").Render(ctx, templ_7745c5c3_Buffer)
+				templ_7745c5c3_Err = PostList(latest, "/", "Posts will appear here once they are published.").Render(ctx, templ_7745c5c3_Buffer)
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}

@@ -15,8 +15,9 @@ import (
 
 // NewServer returns the blog service's HTTP handler; every route it serves is
 // listed here.
-func NewServer(site *web.Site, auth *oauth.Client, nav contracts.Navigation, pages *pagecache.Cache) http.Handler {
+func NewServer(site *web.Site, auth *oauth.Client, nav contracts.Navigation, posts contracts.Posts, pages *pagecache.Cache) http.Handler {
 	site.SignInPath = "/auth/login"
+	rd := reader{site: site, posts: posts}
 	r := site.Router()
 
 	// Machine routes: no session.
@@ -25,10 +26,24 @@ func NewServer(site *web.Site, auth *oauth.Client, nav contracts.Navigation, pag
 	r.Handle("/metrics", site.Metrics.Handler())
 	r.Handle("/static/*", site.Assets)
 	r.Handle("/internal/fragments/{type}", site.FragmentServer(fragmentRenderers(nav, site.URL("blog", ""))))
+	r.Get("/rss.xml", rd.showRSS)
+	r.Get("/atom.xml", rd.showAtom)
+	r.Get("/tag/{slug}/rss.xml", rd.showRSS)
+	r.Get("/tag/{slug}/atom.xml", rd.showAtom)
+	r.Get("/sitemap.xml", rd.showSitemap)
 
-	// Pages: the visitor's session and sign-in state.
-	// Anonymous views are served from the page cache before any session work.
-	r.With(pages.Middleware, auth.Middleware).Get("/", showHome(site))
+	// Public pages: anonymous views come from the page cache before any
+	// session work.
+	r.Group(func(r chi.Router) {
+		r.Use(pages.Middleware, auth.Middleware)
+		r.Get("/", rd.showHome)
+		r.Get("/search", rd.showSearch)
+		r.Get("/tag/{slug}", rd.showTag)
+		r.Get("/author/{username}", rd.showAuthor)
+		r.Get("/{slug}", rd.showPost)
+	})
+
+	// Sign-in and administration: the visitor's session.
 	r.Group(func(r chi.Router) {
 		r.Use(auth.Middleware)
 		r.Get("/auth/login", auth.Login)

@@ -5,6 +5,7 @@ package demo
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -38,7 +39,7 @@ var Nav = []models.NavItem{
 	{Label: "About", URL: "/about", Position: 20, Children: []models.NavItem{
 		{Label: "Rose Ash cooperative", URL: "https://rose-ash.com", Position: 10},
 	}},
-	{Label: "News", URL: "/news", Position: 30},
+	{Label: "News", URL: "/tag/news", Position: 30},
 	{Label: "Contact", URL: "/contact", Position: 40},
 }
 
@@ -98,6 +99,9 @@ func Seed(ctx context.Context, db *pgxpool.Pool) error {
 			return err
 		}
 		if err := seedEvents(ctx, tx); err != nil {
+			return err
+		}
+		if err := seedPosts(ctx, tx); err != nil {
 			return err
 		}
 		return seedAdminCart(ctx, tx)
@@ -193,6 +197,169 @@ func seedAdminCart(ctx context.Context, tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, insertAdminCartItem, AdminEmail, it.ProductRef, it.Title,
 			it.UnitPrice.Minor, it.UnitPrice.Currency, it.Quantity); err != nil {
 			return fmt.Errorf("demo: seed cart item %s: %w", it.ProductRef, err)
+		}
+	}
+	return nil
+}
+
+// Tags are the demo tags the demo posts use.
+var Tags = []models.Tag{
+	{Slug: "news", Name: "News", Description: "What is new at the cooperative."},
+	{Slug: "producers", Name: "Producers", Description: "The farmers, growers and makers behind the market."},
+	{Slug: "events", Name: "Events", Description: "Markets, workshops and meetings, before and after."},
+	{Slug: "food", Name: "Food", Description: "Cooking, baking and eating with the seasons."},
+}
+
+// Post is a demo post or page, credited to the demo admin. A published one
+// is dated PublishedAgo before the moment it is first seeded; a draft
+// never shows.
+type Post struct {
+	Type, Slug, Title, Excerpt, HTML string
+	Tags                             []string // slugs of Tags, in order
+	PublishedAgo                     time.Duration
+	Draft                            bool
+}
+
+// Posts are the demo posts and pages: five published posts spread over the
+// past weeks, the About and Contact pages the demo navigation links to,
+// and one draft.
+var Posts = []Post{
+	{Type: "post", Slug: "welcome-to-the-new-rose-ash", Title: "Welcome to the new Rose Ash",
+		Excerpt: "Our new website brings the market, the cart, events and the members' area together in one place.",
+		Tags:    []string{"news"}, PublishedAgo: 35 * day,
+		HTML: `<p>Welcome to the new Rose Ash website. For the first time, everything the cooperative does lives in one place: this blog, the market with our producers' stalls, your cart and orders, the events calendar and your own account.</p>
+<h2>What has changed</h2>
+<ul>
+<li>One sign-in for everything: we email you a link, so there is no password to remember.</li>
+<li>Order from several producers in one basket and pay once.</li>
+<li>Book a place at workshops and markets from the events calendar.</li>
+</ul>
+<p>The old site served us well for years, but it had grown into a patchwork of separate pages that did not talk to each other. Members told us they wanted one place to see what is in season, who grew it and when they can collect it.</p>
+<blockquote><p>A cooperative is only as good as the way its members can reach each other.</p></blockquote>
+<p>If something does not work the way you expect, tell us at the next members' meeting or through the contact page. We are still building, and your suggestions shape what comes next.</p>`},
+	{Type: "post", Slug: "meet-the-growers-at-hollow-lane-farm", Title: "Meet the growers at Hollow Lane Farm",
+		Excerpt: "Sam and Priya grow forty kinds of vegetables on six acres, without a single spray. We spent a morning with them.",
+		Tags:    []string{"producers", "food"}, PublishedAgo: 26 * day,
+		HTML: `<p>Hollow Lane Farm sits at the end of a track that turns to mud every October. Sam and Priya took on its six acres eight years ago, and today they grow more than forty kinds of vegetables for the cooperative and a small box scheme.</p>
+<h2>No sprays, lots of hedges</h2>
+<p>They have never used a pesticide. Instead they rely on long rotations, green manures and the hedgerows they have planted every winter since they arrived: more than a kilometre so far. "The hedges do half the work," Priya says. "The birds and beetles do the rest."</p>
+<h2>What to look out for this season</h2>
+<ul>
+<li>Squash: Crown Prince and Uchiki Kuri, stored through to March</li>
+<li>Kale, chard and leeks, picked the morning of the market</li>
+<li>Their first crop of celeriac, which Sam swears is the best yet</li>
+</ul>
+<blockquote><p>We would rather sell a hundred boxes to neighbours than a lorry-load to a supermarket.</p></blockquote>
+<p>You will find Hollow Lane's stall in the market, and Sam is usually at the Saturday breakfast if you want to ask him anything about growing.</p>`},
+	{Type: "post", Slug: "why-we-pay-producers-within-seven-days", Title: "Why we pay producers within seven days",
+		Excerpt: "Small farms cannot wait sixty days to be paid. Here is how the cooperative pays within a week, and what it costs.",
+		Tags:    []string{"producers", "news"}, PublishedAgo: 19 * day,
+		HTML: `<p>Large retailers commonly pay their suppliers sixty or ninety days after delivery. For a small farm or bakery, that gap is the difference between buying seed on time and borrowing to do it. From the start, Rose Ash has promised to pay every producer within seven days of a sale.</p>
+<h2>How it works</h2>
+<p>When you pay for an order, the money is held by the cooperative until the producer has delivered. Every Friday we settle every delivery made that week, so nobody waits longer than seven days.</p>
+<h2>What it costs</h2>
+<p>Paying quickly means the cooperative keeps a reserve of about three weeks' sales. Members' shares fund that reserve; it is the single most important thing your membership pays for.</p>
+<blockquote><p>Being paid within the week means I can say yes to a bigger order without lying awake about it.</p></blockquote>
+<p>The full figures are in the annual accounts, which members can read in their account area or ask about at the monthly meeting.</p>`},
+	{Type: "post", Slug: "bread-making-workshop-what-we-learned", Title: "Bread-making workshop: what we learned",
+		Excerpt: "Twelve members, three starters and a great deal of flour: notes from our first bread-making morning.",
+		Tags:    []string{"events", "food"}, PublishedAgo: 11 * day,
+		HTML: `<p>Twelve of us gathered in the bakehouse on Saturday for our first bread-making workshop, led by the bakers who supply the market's sourdough. Here is what we took home, besides a loaf each.</p>
+<h2>Start with the starter</h2>
+<p>A lively starter matters more than any recipe. Feed it twice a day for a few days before you bake, and use it when it has doubled and smells sweet rather than sharp.</p>
+<h2>Three things to remember</h2>
+<ul>
+<li>Weigh everything, water included: cups are the enemy of a consistent loaf.</li>
+<li>Wetter dough is harder to handle but gives an open, airy crumb.</li>
+<li>Bake longer than feels right. A dark crust is flavour, not a mistake.</li>
+</ul>
+<blockquote><p>You are not making bread. You are looking after the yeast, and the yeast makes the bread.</p></blockquote>
+<p>The next workshop is already on the events calendar, and the bakers have promised a session on rye. Places are limited, so book early.</p>`},
+	{Type: "post", Slug: "our-winter-market-schedule", Title: "Our winter market schedule",
+		Excerpt: "From December to February the market moves indoors and opens on Saturday mornings only. Here are the dates.",
+		Tags:    []string{"events", "news"}, PublishedAgo: 4 * day,
+		HTML: `<p>As the days shorten, the market moves into the hall for the winter. From the first Saturday of December until the end of February we will open on Saturday mornings only, from nine until one.</p>
+<h2>What changes</h2>
+<ul>
+<li>No Wednesday evening market until March.</li>
+<li>Online orders placed by Thursday midnight can be collected on Saturday.</li>
+<li>The Christmas market runs late, until four, on the Saturday before Christmas.</li>
+</ul>
+<h2>What stays the same</h2>
+<p>Most of our producers will be there every week: vegetables from Hollow Lane, bread from the bakehouse, eggs, cheese and honey. A few stalls take a well-earned break in January; their pages in the market say when they will be back.</p>
+<p>Every date is on the events calendar, where you can also add it to your own calendar. See you in the hall.</p>`},
+	{Type: "page", Slug: "about", Title: "About Rose Ash",
+		Excerpt: "Rose Ash is a cooperative of local food producers and the people who buy from them.",
+		HTML: `<p>Rose Ash is a cooperative of local food producers and the people who buy from them. Growers, bakers and makers from within twenty miles sell through our market; members own the cooperative and decide together how it is run.</p>
+<h2>What we believe</h2>
+<ul>
+<li>Producers are paid fairly, and paid within seven days.</li>
+<li>Food is sold as close as possible to where it is grown.</li>
+<li>Every member has one vote, whatever they spend.</li>
+</ul>
+<p>Anyone can shop at the market. Becoming a member costs a one-off share of ten pounds, gives you a vote at the members' meeting and helps fund the reserve that lets us pay producers quickly.</p>`},
+	{Type: "page", Slug: "contact", Title: "Contact us",
+		Excerpt: "How to reach the cooperative: email, the market hall, and the monthly members' meeting.",
+		HTML: `<p>We are a small team of volunteers and two part-time staff, so the quickest answers come by email.</p>
+<h2>Get in touch</h2>
+<ul>
+<li>Email: hello@rose-ash.com, answered within two working days</li>
+<li>In person: at the information table in the market hall on Saturday mornings</li>
+<li>Members' meeting: the last Thursday of every month, upstairs in the meeting room</li>
+</ul>
+<p>If you are a producer interested in selling through the market, tell us what you grow or make and where, and we will arrange a visit.</p>`},
+	{Type: "post", Slug: "spring-planting-plans", Title: "Spring planting plans (draft)",
+		Excerpt: "Notes for next year's planting, not ready to publish.",
+		Tags:    []string{"producers"}, Draft: true,
+		HTML: `<p>Still gathering notes from the growers. Do not publish yet.</p>`},
+}
+
+// A post already there, however an admin has since changed it, is left as
+// it is, tags included: only a newly inserted post gets its demo tags.
+const insertPost = `
+INSERT INTO posts (type, slug, title, excerpt, html, status, published_at, author_id)
+SELECT $1, $2, $3, $4, $5, $6, CASE WHEN $6 = 'published' THEN now() - $7::interval END, u.id
+FROM (SELECT 1) AS one
+LEFT JOIN users u ON lower(u.email) = lower($8)
+ON CONFLICT (slug) DO NOTHING
+RETURNING id`
+
+const insertTag = `
+INSERT INTO tags (slug, name, description) VALUES ($1, $2, $3)
+ON CONFLICT (slug) DO NOTHING`
+
+const insertPostTag = `
+INSERT INTO post_tags (post_id, tag_id, position)
+SELECT $1, t.id, $3 FROM tags t WHERE t.slug = $2
+ON CONFLICT (post_id, tag_id) DO NOTHING`
+
+func seedPosts(ctx context.Context, tx pgx.Tx) error {
+	for _, t := range Tags {
+		if _, err := tx.Exec(ctx, insertTag, t.Slug, t.Name, t.Description); err != nil {
+			return fmt.Errorf("demo: seed tag %s: %w", t.Slug, err)
+		}
+	}
+	for _, p := range Posts {
+		if err := models.ValidatePostSlug(p.Slug); err != nil {
+			return fmt.Errorf("demo: post %s: %w", p.Slug, err)
+		}
+		status := models.PostStatusPublished
+		if p.Draft {
+			status = models.PostStatusDraft
+		}
+		var id uuid.UUID
+		err := tx.QueryRow(ctx, insertPost, p.Type, p.Slug, p.Title, p.Excerpt, p.HTML, status,
+			p.PublishedAgo, AdminEmail).Scan(&id)
+		if errors.Is(err, pgx.ErrNoRows) {
+			continue // seeded before
+		}
+		if err != nil {
+			return fmt.Errorf("demo: seed post %s: %w", p.Slug, err)
+		}
+		for i, tag := range p.Tags {
+			if _, err := tx.Exec(ctx, insertPostTag, id, tag, i); err != nil {
+				return fmt.Errorf("demo: tag post %s with %s: %w", p.Slug, tag, err)
+			}
 		}
 	}
 	return nil

@@ -2,18 +2,22 @@ package demo_test
 
 import (
 	"context"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"rose-ash.com/platform/shared/contracts"
 	"rose-ash.com/platform/shared/demo"
 	"rose-ash.com/platform/shared/models"
 	"rose-ash.com/platform/shared/postgres/pgtest"
 	"rose-ash.com/platform/shared/services/calendars"
 	"rose-ash.com/platform/shared/services/carts"
 	"rose-ash.com/platform/shared/services/navigation"
+	"rose-ash.com/platform/shared/services/posts"
 )
 
 func mustSeed(t *testing.T, db *pgxpool.Pool, times int) {
@@ -58,6 +62,9 @@ func TestSeedIsIdempotent(t *testing.T) {
 		`SELECT count(*) FROM events`:     len(demo.Events),
 		`SELECT count(*) FROM carts`:      1,
 		`SELECT count(*) FROM cart_items`: len(demo.AdminCart),
+		`SELECT count(*) FROM posts`:      len(demo.Posts),
+		`SELECT count(*) FROM tags`:       len(demo.Tags),
+		`SELECT count(*) FROM post_tags`:  demoPostTags(),
 	} {
 		if n := count(t, db, query); n != want {
 			t.Errorf("after seeding twice, %s = %d, want %d", query, n, want)
@@ -91,6 +98,80 @@ func TestSeedIsIdempotent(t *testing.T) {
 	}
 	if sum.ItemCount != 3 || len(sum.Totals) != 1 || sum.Totals[0] != (models.Money{Minor: 1750, Currency: "GBP"}) {
 		t.Errorf("demo admin's cart = %+v, want 3 items for £17.50", sum)
+	}
+}
+
+func demoPostTags() int {
+	n := 0
+	for _, p := range demo.Posts {
+		n += len(p.Tags)
+	}
+	return n
+}
+
+// The demo blog has five published posts by the admin, newest first, the
+// About and Contact pages the demo navigation links to, and a draft that
+// never shows; seeding again changes none of them.
+func TestSeedPublishesTheDemoBlog(t *testing.T) {
+	ctx := context.Background()
+	db := pgtest.MustPool(t)
+	mustSeed(t, db, 1)
+	// An admin's later edit survives seeding again, tags included.
+	if _, err := db.Exec(ctx, `UPDATE posts SET title = 'Welcome!' WHERE slug = 'welcome-to-the-new-rose-ash'`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(ctx, `DELETE FROM post_tags WHERE post_id = (SELECT id FROM posts WHERE slug = 'our-winter-market-schedule')`); err != nil {
+		t.Fatal(err)
+	}
+	mustSeed(t, db, 1)
+
+	st := posts.New(db)
+	now := time.Now()
+	page, err := st.PublishedPosts(ctx, now, contracts.PostQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"our-winter-market-schedule", "bread-making-workshop-what-we-learned",
+		"why-we-pay-producers-within-seven-days", "meet-the-growers-at-hollow-lane-farm", "welcome-to-the-new-rose-ash"}
+	var got []string
+	for _, p := range page.Posts {
+		got = append(got, p.Slug)
+		if p.Author == nil || p.Author.Username != "admin" || p.Excerpt == "" || p.Type != "post" {
+			t.Errorf("demo post %s = %+v, want the admin's, with an excerpt", p.Slug, p)
+		}
+		if p.Slug != "our-winter-market-schedule" && (len(p.Tags) < 1 || len(p.Tags) > 3) {
+			t.Errorf("demo post %s has tags %v, want 1 to 3", p.Slug, p.Tags)
+		}
+	}
+	if !slices.Equal(got, want) || page.Total != 5 {
+		t.Fatalf("demo posts = %v, want %v", got, want)
+	}
+	if page.Posts[0].Tags != nil || page.Posts[4].Title != "Welcome!" {
+		t.Errorf("seeding again undid an admin's edits: %+v", page.Posts)
+	}
+
+	for _, slug := range []string{"about", "contact"} {
+		p, err := st.PublishedPostBySlug(ctx, now, slug)
+		if err != nil || p.Type != "page" || !strings.Contains(p.HTML, "<p>") {
+			t.Errorf("demo page %s = %+v, %v", slug, p, err)
+		}
+	}
+	if p, err := st.PublishedPostBySlug(ctx, now, "spring-planting-plans"); models.Code(err) != models.ENotFound {
+		t.Errorf("the demo draft is visible: %+v, %v", p, err)
+	}
+	if page, err := st.PublishedPosts(ctx, now, contracts.PostQuery{TagSlug: "producers"}); err != nil || page.Total != 2 {
+		t.Errorf("demo posts tagged producers: %d, %v; want 2", page.Total, err)
+	}
+	if page, err := st.SearchPosts(ctx, now, "sourdough", 1, 10); err != nil || page.Total == 0 ||
+		page.Posts[0].Slug != "bread-making-workshop-what-we-learned" {
+		t.Errorf("searching the demo blog for sourdough: %+v, %v", page, err)
+	}
+	for _, p := range demo.Posts {
+		for _, bad := range []string{"<script", "javascript:", "<img", "<iframe", "style=", "http://", "https://"} {
+			if strings.Contains(strings.ToLower(p.HTML), bad) {
+				t.Errorf("demo post %s contains %q: the demo is plain, self-contained HTML", p.Slug, bad)
+			}
+		}
 	}
 }
 

@@ -290,9 +290,9 @@ func CheckPlatform(t *testing.T, s *Service) {
 	})
 
 	t.Run("not found", func(t *testing.T) {
-		code, _, body := s.Get(t, "/no-such-page")
-		if code != http.StatusNotFound || !strings.Contains(body, "<html") || !strings.Contains(body, "/no-such-page") {
-			t.Fatalf("GET /no-such-page = %d, want the 404 page", code)
+		code, _, body := s.Get(t, "/no-such-page/at-all")
+		if code != http.StatusNotFound || !strings.Contains(body, "<html") || !strings.Contains(body, "/no-such-page/at-all") {
+			t.Fatalf("GET /no-such-page/at-all = %d, want the 404 page", code)
 		}
 	})
 

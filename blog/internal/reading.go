@@ -1,0 +1,268 @@
+package internal
+
+import (
+	"encoding/xml"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/gorilla/feeds"
+
+	"rose-ash.com/platform/shared/contracts"
+	"rose-ash.com/platform/shared/fragments"
+	"rose-ash.com/platform/shared/models"
+	"rose-ash.com/platform/shared/web"
+)
+
+// perPage is how many posts a list page shows.
+const perPage = 10
+
+// feedSize is how many posts a feed carries.
+const feedSize = 20
+
+// reader holds the handlers of the public blog.
+type reader struct {
+	site  *web.Site
+	posts contracts.Posts
+}
+
+// base returns the blog's public base URL without a trailing slash.
+func (rd reader) base() string { return strings.TrimSuffix(rd.site.URL("blog", ""), "/") }
+
+// pageNumber reads ?page=N (default 1); ok is false for anything that is
+// not a positive number.
+func pageNumber(r *http.Request) (int, bool) {
+	raw := r.URL.Query().Get("page")
+	if raw == "" {
+		return 1, true
+	}
+	n, err := strconv.Atoi(raw)
+	return n, err == nil && n >= 1 && n <= 10_000
+}
+
+func pageURL(base string, n int) string {
+	sep := "?"
+	if strings.Contains(base, "?") {
+		sep = "&"
+	}
+	if n <= 1 {
+		return base
+	}
+	return base + sep + "page=" + strconv.Itoa(n)
+}
+
+var noSuchPage = models.Errorf(models.ENotFound, "There is no such page of posts.")
+
+// showHome lists the latest posts with the upcoming events beside them.
+func (rd reader) showHome(w http.ResponseWriter, r *http.Request) {
+	n, ok := pageNumber(r)
+	if !ok {
+		rd.site.Error(w, r, noSuchPage)
+		return
+	}
+	list, err := rd.posts.PublishedPosts(r.Context(), time.Now(), contracts.PostQuery{Type: "post", Page: n, PerPage: perPage})
+	if err != nil {
+		rd.site.Error(w, r, err)
+		return
+	}
+	if n > 1 && len(list.Posts) == 0 {
+		rd.site.Error(w, r, noSuchPage)
+		return
+	}
+	p, body := rd.site.PageWith(r, "", fragments.Request{Service: "events", Type: "upcoming"})
+	p.Description = "News, stories and notes from the Rose Ash cooperative."
+	p.Head = feedLinks(rd.base()+"/rss.xml", rd.base()+"/atom.xml")
+	rd.site.Render(w, r, http.StatusOK, HomePage(p, rd.site.OtherServices(), body[0], list))
+}
+
+// showPost renders a published post or page by its slug.
+func (rd reader) showPost(w http.ResponseWriter, r *http.Request) {
+	post, err := rd.posts.PublishedPostBySlug(r.Context(), time.Now(), chi.URLParam(r, "slug"))
+	if models.Code(err) == models.ENotFound {
+		rd.site.Error(w, r, models.Errorf(models.ENotFound, "There is nothing at %s.", r.URL.Path))
+		return
+	}
+	if err != nil {
+		rd.site.Error(w, r, err)
+		return
+	}
+	canonical := rd.base() + "/" + post.Slug
+	p := rd.site.Page(r, post.Title)
+	p.Description = post.Excerpt
+	p.Head = postHead(post, canonical, rd.base()+"/rss.xml", rd.articleLD(post, canonical))
+	rd.site.Render(w, r, http.StatusOK, PostPage(p, post))
+}
+
+// articleLD is the schema.org Article describing a post.
+func (rd reader) articleLD(post models.Post, canonical string) map[string]any {
+	ld := map[string]any{
+		"@context": "https://schema.org", "@type": "Article", "headline": post.Title,
+		"description": post.Excerpt, "url": canonical, "mainEntityOfPage": canonical,
+		"datePublished": post.PublishedAt.UTC().Format(time.RFC3339),
+		"dateModified":  post.UpdatedAt.UTC().Format(time.RFC3339),
+		"publisher":     map[string]any{"@type": "Organization", "name": "Rose Ash"},
+	}
+	if post.Author != nil {
+		ld["author"] = map[string]any{"@type": "Person", "name": post.Author.Name, "url": rd.base() + "/author/" + post.Author.Username}
+	}
+	if post.FeatureImage != "" {
+		ld["image"] = post.FeatureImage
+	}
+	return ld
+}
+
+func (rd reader) showTag(w http.ResponseWriter, r *http.Request) {
+	tag, err := rd.posts.TagBySlug(r.Context(), chi.URLParam(r, "slug"))
+	if err != nil {
+		rd.site.Error(w, r, err)
+		return
+	}
+	rd.showList(w, r, contracts.PostQuery{Type: "post", TagSlug: tag.Slug}, tag.Name, tag.Description, "/tag/"+tag.Slug)
+}
+
+func (rd reader) showAuthor(w http.ResponseWriter, r *http.Request) {
+	a, err := rd.posts.AuthorByUsername(r.Context(), chi.URLParam(r, "username"))
+	if err != nil {
+		rd.site.Error(w, r, err)
+		return
+	}
+	rd.showList(w, r, contracts.PostQuery{Type: "post", AuthorUsername: a.Username}, a.Name, "Posts by "+a.Name+".", "/author/"+a.Username)
+}
+
+func (rd reader) showList(w http.ResponseWriter, r *http.Request, q contracts.PostQuery, heading, lead, base string) {
+	n, ok := pageNumber(r)
+	if !ok {
+		rd.site.Error(w, r, noSuchPage)
+		return
+	}
+	q.Page, q.PerPage = n, perPage
+	list, err := rd.posts.PublishedPosts(r.Context(), time.Now(), q)
+	if err != nil {
+		rd.site.Error(w, r, err)
+		return
+	}
+	if n > 1 && len(list.Posts) == 0 {
+		rd.site.Error(w, r, noSuchPage)
+		return
+	}
+	rd.site.Render(w, r, http.StatusOK, ListPage(rd.site.Page(r, heading), heading, lead, list, base, "No posts yet."))
+}
+
+// showSearch searches titles and bodies; an empty query shows the form.
+func (rd reader) showSearch(w http.ResponseWriter, r *http.Request) {
+	q := strings.TrimSpace(r.URL.Query().Get("q"))
+	p := rd.site.Page(r, "Search")
+	if q == "" {
+		rd.site.Render(w, r, http.StatusOK, SearchPage(p, "", nil, ""))
+		return
+	}
+	n, ok := pageNumber(r)
+	if !ok {
+		rd.site.Error(w, r, noSuchPage)
+		return
+	}
+	list, err := rd.posts.SearchPosts(r.Context(), time.Now(), q, n, perPage)
+	if models.Code(err) == models.EInvalid {
+		rd.site.Render(w, r, http.StatusUnprocessableEntity, SearchPage(p, q, nil, models.Message(err)))
+		return
+	}
+	if err != nil {
+		rd.site.Error(w, r, err)
+		return
+	}
+	rd.site.Render(w, r, http.StatusOK, SearchPage(p, q, &list, ""))
+}
+
+// feed builds the site's (or a tag's) feed of the latest posts.
+func (rd reader) feed(w http.ResponseWriter, r *http.Request, tagSlug string) (*feeds.Feed, bool) {
+	q := contracts.PostQuery{Type: "post", TagSlug: tagSlug, Page: 1, PerPage: feedSize}
+	title, link := "Rose Ash Blog", rd.base()+"/"
+	if tagSlug != "" {
+		tag, err := rd.posts.TagBySlug(r.Context(), tagSlug)
+		if err != nil {
+			rd.site.Error(w, r, err)
+			return nil, false
+		}
+		title, link = "Rose Ash Blog: "+tag.Name, rd.base()+"/tag/"+tag.Slug
+	}
+	list, err := rd.posts.PublishedPosts(r.Context(), time.Now(), q)
+	if err != nil {
+		rd.site.Error(w, r, err)
+		return nil, false
+	}
+	f := &feeds.Feed{Title: title, Link: &feeds.Link{Href: link}, Id: link,
+		Description: "News, stories and notes from the Rose Ash cooperative."}
+	for _, p := range list.Posts {
+		u := rd.base() + "/" + p.Slug
+		item := &feeds.Item{Title: p.Title, Link: &feeds.Link{Href: u}, Id: u, Description: p.Excerpt,
+			Content: p.HTML, Created: p.PublishedAt, Updated: p.UpdatedAt}
+		if p.Author != nil {
+			item.Author = &feeds.Author{Name: p.Author.Name}
+		}
+		if f.Updated.Before(p.UpdatedAt) {
+			f.Updated = p.UpdatedAt
+		}
+		f.Items = append(f.Items, item)
+	}
+	return f, true
+}
+
+func (rd reader) showRSS(w http.ResponseWriter, r *http.Request) {
+	rd.writeFeed(w, r, chi.URLParam(r, "slug"), "application/rss+xml; charset=utf-8", (*feeds.Feed).ToRss)
+}
+
+func (rd reader) showAtom(w http.ResponseWriter, r *http.Request) {
+	rd.writeFeed(w, r, chi.URLParam(r, "slug"), "application/atom+xml; charset=utf-8", (*feeds.Feed).ToAtom)
+}
+
+func (rd reader) writeFeed(w http.ResponseWriter, r *http.Request, tag, ctype string, render func(*feeds.Feed) (string, error)) {
+	f, ok := rd.feed(w, r, tag)
+	if !ok {
+		return
+	}
+	out, err := render(f)
+	if err != nil {
+		rd.site.Error(w, r, models.Wrap(models.EInternal, "", err))
+		return
+	}
+	w.Header().Set("Content-Type", ctype)
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	_, _ = w.Write([]byte(out))
+}
+
+// sitemap is the sitemaps.org urlset.
+type sitemap struct {
+	XMLName xml.Name     `xml:"urlset"`
+	XMLNS   string       `xml:"xmlns,attr"`
+	URLs    []sitemapURL `xml:"url"`
+}
+
+type sitemapURL struct {
+	Loc     string `xml:"loc"`
+	LastMod string `xml:"lastmod,omitempty"`
+}
+
+// showSitemap lists the home page and every published post and page.
+func (rd reader) showSitemap(w http.ResponseWriter, r *http.Request) {
+	posts, err := rd.posts.RecentlyUpdated(r.Context(), time.Now(), contracts.MaxRecentlyUpdated)
+	if err != nil {
+		rd.site.Error(w, r, err)
+		return
+	}
+	sm := sitemap{XMLNS: "http://www.sitemaps.org/schemas/sitemap/0.9", URLs: []sitemapURL{{Loc: rd.base() + "/"}}}
+	for _, p := range posts {
+		sm.URLs = append(sm.URLs, sitemapURL{Loc: rd.base() + "/" + url.PathEscape(p.Slug), LastMod: p.UpdatedAt.UTC().Format("2006-01-02")})
+	}
+	out, err := xml.MarshalIndent(sm, "", "  ")
+	if err != nil {
+		rd.site.Error(w, r, models.Wrap(models.EInternal, "", err))
+		return
+	}
+	w.Header().Set("Content-Type", "application/xml; charset=utf-8")
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	_, _ = w.Write([]byte(xml.Header))
+	_, _ = w.Write(out)
+}

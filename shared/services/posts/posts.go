@@ -1,0 +1,320 @@
+// Package posts is the PostgreSQL implementation of the blog's published
+// content as readers see it (contracts.Posts): posts, pages, tags, authors
+// and search.
+package posts
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"html"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"rose-ash.com/platform/shared/contracts"
+	"rose-ash.com/platform/shared/models"
+)
+
+// Store reads posts, tags and authors. It implements contracts.Posts.
+type Store struct {
+	db *pgxpool.Pool
+}
+
+var _ contracts.Posts = (*Store)(nil)
+
+// New returns a Store on db.
+func New(db *pgxpool.Pool) *Store { return &Store{db: db} }
+
+// A post's columns, in postRow's order. The words are counted, and the
+// start of the text is taken for a missing excerpt, with the markup
+// stripped as the search column strips it.
+const (
+	postColumns = `
+SELECT p.id, p.type, p.slug, p.title, p.excerpt, p.html, p.feature_image, p.status, p.published_at, p.updated_at,
+       u.id AS author_id, coalesce(u.username, '') AS author_username,
+       coalesce(nullif(u.display_name, ''), u.username, '') AS author_name,
+       (SELECT count(*)::int FROM regexp_matches(regexp_replace(p.html, '<[^>]*>', ' ', 'g'), '\S+', 'g')) AS words,
+       CASE WHEN p.excerpt = '' THEN left(regexp_replace(p.html, '<[^>]*>', ' ', 'g'), 1000) ELSE '' END AS text_start`
+	fromPosts = `
+FROM posts p
+LEFT JOIN users u ON u.id = p.author_id`
+	// $1 is now.
+	isPublished = `p.status = 'published' AND p.published_at <= $1`
+)
+
+type postRow struct {
+	ID             uuid.UUID
+	Type           string
+	Slug           string
+	Title          string
+	Excerpt        string
+	HTML           string
+	FeatureImage   string
+	Status         string
+	PublishedAt    time.Time
+	UpdatedAt      time.Time
+	AuthorID       uuid.NullUUID
+	AuthorUsername string
+	AuthorName     string
+	Words          int
+	TextStart      string
+}
+
+const publishedPostsWhere = fromPosts + `
+WHERE ` + isPublished + ` AND p.type = $2
+  AND ($3 = '' OR EXISTS (SELECT 1 FROM post_tags pt JOIN tags t ON t.id = pt.tag_id
+                          WHERE pt.post_id = p.id AND t.slug = $3))
+  AND ($4 = '' OR u.username = $4)`
+
+const countPublishedPosts = `SELECT count(*)` + publishedPostsWhere
+
+const publishedPosts = postColumns + publishedPostsWhere + `
+ORDER BY p.published_at DESC, p.id DESC
+LIMIT $5 OFFSET $6`
+
+// PublishedPosts returns a page of published posts of q.Type, newest first. Errors: EInvalid (type or paging), EInternal.
+func (s *Store) PublishedPosts(ctx context.Context, now time.Time, q contracts.PostQuery) (contracts.PostPage, error) {
+	typ := q.Type
+	if typ == "" {
+		typ = models.PostTypePost
+	}
+	if typ != models.PostTypePost && typ != models.PostTypePage {
+		return contracts.PostPage{}, models.Errorf(models.EInvalid, "There are posts and pages, nothing else.")
+	}
+	page, perPage, err := paging(q.Page, q.PerPage)
+	if err != nil {
+		return contracts.PostPage{}, err
+	}
+	result := contracts.PostPage{Page: page, PerPage: perPage}
+	if err := s.db.QueryRow(ctx, countPublishedPosts, now, typ, q.TagSlug, q.AuthorUsername).Scan(&result.Total); err != nil {
+		return contracts.PostPage{}, internal("count published posts", err)
+	}
+	result.Posts, err = s.posts(ctx, "published posts", publishedPosts,
+		now, typ, q.TagSlug, q.AuthorUsername, perPage, (page-1)*perPage)
+	if err != nil {
+		return contracts.PostPage{}, err
+	}
+	return result, nil
+}
+
+const publishedPostBySlug = postColumns + fromPosts + `
+WHERE ` + isPublished + ` AND p.slug = $2`
+
+// PublishedPostBySlug returns the published post or page with that slug. Errors: ENotFound, EInternal.
+func (s *Store) PublishedPostBySlug(ctx context.Context, now time.Time, slug string) (models.Post, error) {
+	posts, err := s.posts(ctx, "post by slug", publishedPostBySlug, now, slug)
+	if err != nil {
+		return models.Post{}, err
+	}
+	if len(posts) == 0 {
+		return models.Post{}, models.Errorf(models.ENotFound, "There is no post or page at this address.")
+	}
+	return posts[0], nil
+}
+
+// The query is parsed once per statement (a function in FROM), and a query
+// of stop words alone ("the") matches nothing rather than failing.
+const searchWhere = `
+FROM websearch_to_tsquery('english', $2) AS q,
+     posts p
+LEFT JOIN users u ON u.id = p.author_id
+WHERE ` + isPublished + ` AND p.search @@ q`
+
+const countSearchPosts = `SELECT count(*)` + searchWhere
+
+const searchPosts = postColumns + searchWhere + `
+ORDER BY ts_rank(p.search, q) DESC, p.published_at DESC, p.id DESC
+LIMIT $3 OFFSET $4`
+
+// SearchPosts returns a page of the published posts and pages matching
+// query, best first. Errors: EInvalid (blank or too
+// long query, paging), EInternal.
+func (s *Store) SearchPosts(ctx context.Context, now time.Time, query string, page, perPage int) (contracts.PostPage, error) {
+	query = strings.TrimSpace(query)
+	if query == "" {
+		return contracts.PostPage{}, models.Errorf(models.EInvalid, "Enter what to search for.")
+	}
+	if len(query) > contracts.MaxSearchQuery || !utf8.ValidString(query) {
+		return contracts.PostPage{}, models.Errorf(models.EInvalid, "A search is at most %d characters.", contracts.MaxSearchQuery)
+	}
+	page, perPage, err := paging(page, perPage)
+	if err != nil {
+		return contracts.PostPage{}, err
+	}
+	result := contracts.PostPage{Page: page, PerPage: perPage}
+	if err := s.db.QueryRow(ctx, countSearchPosts, now, query).Scan(&result.Total); err != nil {
+		return contracts.PostPage{}, internal("count search results", err)
+	}
+	result.Posts, err = s.posts(ctx, "search posts", searchPosts, now, query, perPage, (page-1)*perPage)
+	if err != nil {
+		return contracts.PostPage{}, err
+	}
+	return result, nil
+}
+
+const tagBySlug = `SELECT slug, name, description FROM tags WHERE slug = $1`
+
+// TagBySlug returns the tag with that slug. Errors: ENotFound, EInternal.
+func (s *Store) TagBySlug(ctx context.Context, slug string) (models.Tag, error) {
+	var t models.Tag
+	err := s.db.QueryRow(ctx, tagBySlug, slug).Scan(&t.Slug, &t.Name, &t.Description)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return models.Tag{}, models.Errorf(models.ENotFound, "There is no tag %q.", slug)
+	}
+	if err != nil {
+		return models.Tag{}, internal("tag by slug", err)
+	}
+	return t, nil
+}
+
+const authorByUsername = `
+SELECT u.id, u.username, coalesce(nullif(u.display_name, ''), u.username)
+FROM users u
+WHERE u.username = $1
+  AND EXISTS (SELECT 1 FROM posts p
+              WHERE p.author_id = u.id AND p.status = 'published' AND p.published_at <= now())`
+
+// AuthorByUsername returns the user with that username if they are credited
+// with a published post. Errors: ENotFound, EInternal.
+func (s *Store) AuthorByUsername(ctx context.Context, username string) (models.Author, error) {
+	var a models.Author
+	err := s.db.QueryRow(ctx, authorByUsername, username).Scan(&a.ID, &a.Username, &a.Name)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return models.Author{}, models.Errorf(models.ENotFound, "There is no author %q.", username)
+	}
+	if err != nil {
+		return models.Author{}, internal("author by username", err)
+	}
+	return a, nil
+}
+
+const recentlyUpdated = postColumns + fromPosts + `
+WHERE ` + isPublished + `
+ORDER BY p.updated_at DESC, p.id DESC
+LIMIT $2`
+
+// RecentlyUpdated returns at most limit published posts and pages, most
+// recently updated first, HTML included. Errors: EInvalid (limit),
+// EInternal.
+func (s *Store) RecentlyUpdated(ctx context.Context, now time.Time, limit int) ([]models.Post, error) {
+	if limit < 1 || limit > contracts.MaxRecentlyUpdated {
+		return nil, models.Errorf(models.EInvalid, "Ask for 1 to %d posts.", contracts.MaxRecentlyUpdated)
+	}
+	return s.posts(ctx, "recently updated", recentlyUpdated, now, limit)
+}
+
+// posts runs a query selecting postRows and returns them as posts with
+// their tags, loaded in one more query. No rows is an empty slice.
+func (s *Store) posts(ctx context.Context, what, query string, args ...any) ([]models.Post, error) {
+	rows, err := s.db.Query(ctx, query, args...)
+	if err != nil {
+		return nil, internal(what, err)
+	}
+	found, err := pgx.CollectRows(rows, pgx.RowToStructByPos[postRow])
+	if err != nil {
+		return nil, internal(what, err)
+	}
+	posts := make([]models.Post, len(found))
+	ids := make([]uuid.UUID, len(found))
+	for i, r := range found {
+		ids[i] = r.ID
+		posts[i] = models.Post{
+			ID: r.ID, Type: r.Type, Slug: r.Slug, Title: r.Title, Excerpt: r.Excerpt, HTML: r.HTML,
+			FeatureImage: r.FeatureImage, Status: r.Status,
+			PublishedAt: r.PublishedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
+			ReadingMinutes: models.ReadingMinutes(r.Words),
+		}
+		if posts[i].Excerpt == "" {
+			posts[i].Excerpt = excerptOf(r.TextStart)
+		}
+		if r.AuthorID.Valid {
+			posts[i].Author = &models.Author{ID: r.AuthorID.UUID, Username: r.AuthorUsername, Name: r.AuthorName}
+		}
+	}
+	if len(posts) == 0 {
+		return posts, nil
+	}
+	tags, err := s.tagsOf(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	for i := range posts {
+		posts[i].Tags = tags[posts[i].ID]
+	}
+	return posts, nil
+}
+
+const tagsOfPosts = `
+SELECT pt.post_id, t.slug, t.name, t.description
+FROM post_tags pt
+JOIN tags t ON t.id = pt.tag_id
+WHERE pt.post_id = ANY($1)
+ORDER BY pt.position, t.name`
+
+// tagsOf returns the tags of each of the posts, in their order.
+func (s *Store) tagsOf(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID][]models.Tag, error) {
+	rows, err := s.db.Query(ctx, tagsOfPosts, ids)
+	if err != nil {
+		return nil, internal("tags of posts", err)
+	}
+	tags := make(map[uuid.UUID][]models.Tag, len(ids))
+	var (
+		postID uuid.UUID
+		t      models.Tag
+	)
+	_, err = pgx.ForEachRow(rows, []any{&postID, &t.Slug, &t.Name, &t.Description}, func() error {
+		tags[postID] = append(tags[postID], t)
+		return nil
+	})
+	if err != nil {
+		return nil, internal("tags of posts", err)
+	}
+	return tags, nil
+}
+
+// excerptLength is roughly how many characters an excerpt made from the
+// text has: two lines of a listing.
+const excerptLength = 200
+
+// excerptOf makes an excerpt for a post without one from the start of its
+// text (tags already stripped): entities decoded, since the excerpt is
+// plain text that templates escape, whitespace collapsed, and cut at a word
+// boundary with an ellipsis.
+func excerptOf(text string) string {
+	text = strings.Join(strings.Fields(html.UnescapeString(text)), " ")
+	if utf8.RuneCountInString(text) <= excerptLength {
+		return text
+	}
+	cut := []rune(text)[:excerptLength]
+	s := string(cut)
+	if i := strings.LastIndexByte(s, ' '); i > excerptLength/2 {
+		s = s[:i]
+	}
+	return strings.TrimRight(s, " ,;:.-–—") + "…"
+}
+
+// paging applies the defaults to page and perPage and checks them.
+func paging(page, perPage int) (int, int, error) {
+	if page == 0 {
+		page = 1
+	}
+	if perPage == 0 {
+		perPage = contracts.DefaultPerPage
+	}
+	if page < 1 || page > contracts.MaxPage {
+		return 0, 0, models.Errorf(models.EInvalid, "Pages are numbered from 1 to %d.", contracts.MaxPage)
+	}
+	if perPage < 1 || perPage > contracts.MaxPerPage {
+		return 0, 0, models.Errorf(models.EInvalid, "Show 1 to %d posts a page.", contracts.MaxPerPage)
+	}
+	return page, perPage, nil
+}
+
+func internal(what string, err error) error {
+	return models.Wrap(models.EInternal, "", fmt.Errorf("posts: %s: %w", what, err))
+}
