@@ -11,7 +11,7 @@ ifeq ($(shell command -v go 2>/dev/null),)
 export PATH := /usr/local/go/bin:$(PATH)
 endif
 
-.PHONY: help up test generate schema build fmt vet bench gobench
+.PHONY: editor help up test generate schema build fmt vet bench gobench
 
 help: ## list the targets
 	@echo "usage: make <target> [ARGS=...]"
@@ -44,3 +44,6 @@ bench: ## load-test the blog home against a static page with wrk, ~3 min (ARGS g
 
 gobench: ## run the Go benchmarks, one package at a time (ARGS go to go test)
 	@bash scripts/test.sh --bench $(ARGS)
+
+editor: ## rebuild the blog editor bundle (blog/internal/static/editor.js) from shared/editor (needs npm)
+	cd shared/editor && npm ci && node build.mjs

@@ -4,6 +4,7 @@ package main
 import (
 	"context"
 	"io"
+	"io/fs"
 	"net/http"
 
 	"rose-ash.com/platform/blog/internal"
@@ -20,7 +21,11 @@ func main() { boot.Main("blog", run) }
 
 // run starts the blog service and blocks until ctx ends.
 func run(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
-	opts := boot.Options{Service: "blog", MayMigrate: true}
+	static, err := fs.Sub(internal.Static, "static")
+	if err != nil {
+		return err
+	}
+	opts := boot.Options{Service: "blog", MayMigrate: true, Static: static}
 	return boot.Run(ctx, opts, getenv, stdout, func(d boot.Deps) http.Handler {
 		auth := oauth.NewClient(d.Site, d.Sessions, identity.New(d.DB), internalnet.Client(d.Config))
 		return internal.NewServer(d.Site, auth, navigation.New(d.DB), posts.New(d.DB),

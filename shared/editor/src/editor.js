@@ -1,0 +1,226 @@
+// The blog's rich-text editor: progressive enhancement of a plain form.
+//
+// For every <form data-editor> on the page it finds <textarea name="html"> and a hidden
+// <input name="doc">, hides the textarea and mounts a Tiptap editor in its place, initialised
+// from the textarea's HTML. On every change it writes editor.getHTML() into the textarea and
+// JSON.stringify(editor.getJSON()) into the doc input, so the form posts both. Without JavaScript
+// the textarea keeps working on its own.
+//
+// The page's CSP is script-src 'self' (and styles come from /static/editor.css), so this file adds
+// no inline scripts and Tiptap's own <style> injection is switched off (injectCSS: false).
+
+import { Editor } from '@tiptap/core';
+import StarterKit from '@tiptap/starter-kit';
+import Link from '@tiptap/extension-link';
+import Image from '@tiptap/extension-image';
+
+// safeURL reports whether url may be used as a link or image address: http(s) or relative only.
+// Browsers ignore ASCII whitespace and control characters inside a scheme ("java\tscript:"), so
+// they are removed before the scheme is read.
+function safeURL(url) {
+  if (typeof url !== 'string') return false;
+  const cleaned = url.replace(/[\u0000-\u0020\u007f-\u009f]/g, '');
+  if (cleaned === '') return false;
+  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(cleaned);
+  if (!scheme) return true; // relative: /path, ./path, #frag, ?q, //host (inherits http(s))
+  const s = scheme[1].toLowerCase();
+  return s === 'http' || s === 'https';
+}
+
+const WIDGET_TYPE = /^[a-z0-9][a-z0-9-]*$/;
+const WIDGET_ID = /^[A-Za-z0-9_-]+$/;
+
+// Toolbar buttons. `active` (for toggles) sets aria-pressed; `enabled` sets disabled.
+const BUTTONS = [
+  { label: 'Bold', text: 'B', run: (e) => e.chain().focus().toggleBold().run(), active: (e) => e.isActive('bold') },
+  { label: 'Italic', text: 'I', run: (e) => e.chain().focus().toggleItalic().run(), active: (e) => e.isActive('italic') },
+  { label: 'Heading 2', text: 'H2', run: (e) => e.chain().focus().toggleHeading({ level: 2 }).run(), active: (e) => e.isActive('heading', { level: 2 }) },
+  { label: 'Heading 3', text: 'H3', run: (e) => e.chain().focus().toggleHeading({ level: 3 }).run(), active: (e) => e.isActive('heading', { level: 3 }) },
+  { label: 'Bullet list', text: '• List', run: (e) => e.chain().focus().toggleBulletList().run(), active: (e) => e.isActive('bulletList') },
+  { label: 'Numbered list', text: '1. List', run: (e) => e.chain().focus().toggleOrderedList().run(), active: (e) => e.isActive('orderedList') },
+  { label: 'Quote', text: '“ ”', run: (e) => e.chain().focus().toggleBlockquote().run(), active: (e) => e.isActive('blockquote') },
+  { label: 'Code', text: '</>', run: (e) => e.chain().focus().toggleCode().run(), active: (e) => e.isActive('code') },
+  { label: 'Code block', text: '{ }', run: (e) => e.chain().focus().toggleCodeBlock().run(), active: (e) => e.isActive('codeBlock') },
+  { label: 'Link', text: 'Link', run: promptLink, active: (e) => e.isActive('link') },
+  { label: 'Image', text: 'Image', run: promptImage },
+  { label: 'Widget', text: 'Widget', run: promptWidget },
+  { label: 'Undo', text: '↶', run: (e) => e.chain().focus().undo().run(), enabled: (e) => e.can().undo() },
+  { label: 'Redo', text: '↷', run: (e) => e.chain().focus().redo().run(), enabled: (e) => e.can().redo() },
+];
+
+function promptLink(editor) {
+  const current = editor.getAttributes('link').href || '';
+  const input = window.prompt('Link address (http://, https:// or a relative path); leave empty to remove the link', current);
+  if (input === null) return; // cancelled
+  const url = input.trim();
+  if (url === '') {
+    editor.chain().focus().extendMarkRange('link').unsetLink().run();
+    return;
+  }
+  if (!safeURL(url)) {
+    window.alert('Only http://, https:// and relative links are allowed.');
+    return;
+  }
+  if (editor.state.selection.empty && !editor.isActive('link')) {
+    editor.chain().focus().insertContent({ type: 'text', text: url, marks: [{ type: 'link', attrs: { href: url } }] }).run();
+    return;
+  }
+  editor.chain().focus().extendMarkRange('link').setLink({ href: url }).run();
+}
+
+function promptImage(editor) {
+  // Uploads come later; for now the image is addressed by URL.
+  const input = window.prompt('Image address (http://, https:// or a relative path)', '');
+  if (input === null) return;
+  const src = input.trim();
+  if (src === '') return;
+  if (!safeURL(src)) {
+    window.alert('Only http://, https:// and relative image addresses are allowed.');
+    return;
+  }
+  const alt = window.prompt('Describe the image for people who cannot see it (alt text)', '');
+  if (alt === null) return;
+  // Insert at the end of the selection rather than replacing the selected text.
+  editor.chain().focus().setTextSelection(editor.state.selection.to).setImage({ src, alt: alt.trim() }).run();
+}
+
+// promptWidget inserts a paragraph [[widget:TYPE:ID]] after the current block; the server
+// replaces it with the container widget when the post is rendered.
+function promptWidget(editor) {
+  const typeIn = window.prompt('Widget type (for example events-calendar)', '');
+  if (typeIn === null) return;
+  const type = typeIn.trim();
+  if (!WIDGET_TYPE.test(type)) {
+    window.alert('A widget type is lower-case letters, digits and hyphens.');
+    return;
+  }
+  const idIn = window.prompt('Widget id', '');
+  if (idIn === null) return;
+  const id = idIn.trim();
+  if (!WIDGET_ID.test(id)) {
+    window.alert('A widget id is letters, digits, hyphens and underscores.');
+    return;
+  }
+  const { $to } = editor.state.selection;
+  const pos = $to.depth > 0 ? $to.after(1) : $to.pos;
+  editor
+    .chain()
+    .focus()
+    .insertContentAt(pos, { type: 'paragraph', content: [{ type: 'text', text: `[[widget:${type}:${id}]]` }] })
+    .run();
+}
+
+function labelFor(textarea) {
+  if (textarea.id) {
+    const label = textarea.ownerDocument.querySelector(`label[for="${CSS.escape(textarea.id)}"]`);
+    if (label && label.textContent.trim()) return label.textContent.trim();
+  }
+  return textarea.getAttribute('aria-label') || 'Post body';
+}
+
+let counter = 0;
+
+function mount(form) {
+  const textarea = form.querySelector('textarea[name="html"]');
+  const doc = form.querySelector('input[name="doc"]');
+  if (!textarea || !doc || form.hasAttribute('data-editor-mounted')) return;
+  form.setAttribute('data-editor-mounted', '');
+  counter += 1;
+  const areaID = `editor-area-${counter}`;
+  const label = labelFor(textarea);
+
+  const wrapper = document.createElement('div');
+  wrapper.className = 'editor';
+
+  const toolbar = document.createElement('div');
+  toolbar.className = 'editor-toolbar';
+  toolbar.setAttribute('role', 'toolbar');
+  toolbar.setAttribute('aria-label', `${label}: formatting`);
+  toolbar.setAttribute('aria-controls', areaID);
+
+  const area = document.createElement('div');
+  area.className = 'editor-area';
+
+  wrapper.append(toolbar, area);
+  textarea.insertAdjacentElement('afterend', wrapper);
+
+  const editor = new Editor({
+    element: area,
+    injectCSS: false,
+    content: textarea.value,
+    extensions: [
+      StarterKit.configure({
+        heading: { levels: [2, 3, 4] },
+        link: false, // configured below
+        underline: false,
+        strike: false,
+      }),
+      Link.configure({
+        openOnClick: false,
+        autolink: true,
+        linkOnPaste: true,
+        defaultProtocol: 'https',
+        protocols: [],
+        HTMLAttributes: { rel: 'noopener noreferrer nofollow', target: null },
+        isAllowedUri: (url) => safeURL(url),
+        shouldAutoLink: (url) => safeURL(url),
+      }),
+      Image.configure({ inline: false, allowBase64: false }),
+    ],
+    editorProps: {
+      attributes: {
+        id: areaID,
+        class: 'editor-content',
+        role: 'textbox',
+        'aria-multiline': 'true',
+        'aria-label': label,
+      },
+    },
+  });
+
+  const controls = BUTTONS.map((spec) => {
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.className = 'editor-button';
+    button.textContent = spec.text;
+    button.title = spec.label;
+    button.setAttribute('aria-label', spec.label);
+    if (spec.active) button.setAttribute('aria-pressed', 'false');
+    // Keep the editor's selection when a button is clicked with the mouse.
+    button.addEventListener('mousedown', (ev) => ev.preventDefault());
+    button.addEventListener('click', () => spec.run(editor));
+    toolbar.append(button);
+    return { spec, button };
+  });
+
+  const refresh = () => {
+    for (const { spec, button } of controls) {
+      if (spec.active) button.setAttribute('aria-pressed', spec.active(editor) ? 'true' : 'false');
+      if (spec.enabled) button.disabled = !spec.enabled(editor);
+    }
+  };
+
+  const sync = () => {
+    textarea.value = editor.getHTML();
+    doc.value = JSON.stringify(editor.getJSON());
+  };
+
+  editor.on('update', sync);
+  editor.on('transaction', refresh);
+  editor.on('selectionUpdate', refresh);
+  form.addEventListener('submit', sync);
+
+  textarea.hidden = true;
+  sync();
+  refresh();
+}
+
+function init() {
+  document.querySelectorAll('form[data-editor]').forEach(mount);
+}
+
+if (document.readyState === 'loading') {
+  document.addEventListener('DOMContentLoaded', init);
+} else {
+  init();
+}
