@@ -1,0 +1,32 @@
+package contracts
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+
+	"rose-ash.com/platform/shared/models"
+)
+
+// PostEditor is what the blog's admin area does to posts and pages. Only
+// handlers behind the admin role call it.
+type PostEditor interface {
+	// AdminPosts lists posts and pages of every status, most recently
+	// updated first. typ is "post", "page" or "" (both); status is "draft",
+	// "published", "scheduled" or "" (all). Errors: EInvalid, EInternal.
+	AdminPosts(ctx context.Context, now time.Time, typ, status string, limit int) ([]models.EditablePost, error)
+	// PostForEdit returns one post or page, drafts included. Errors:
+	// ENotFound, EInternal.
+	PostForEdit(ctx context.Context, id uuid.UUID) (models.EditablePost, error)
+	// CreatePost saves a new post by authorID (input normalized with
+	// models.NormalizePostInput; its HTML already sanitized). Errors:
+	// EInvalid, EConflict (slug taken), EInternal.
+	CreatePost(ctx context.Context, authorID uuid.UUID, in models.PostInput) (uuid.UUID, error)
+	// UpdatePost saves a post if nobody saved it since in.Version was read
+	// and returns its new version. Errors: EConflict (changed elsewhere, or
+	// slug taken), ENotFound, EInvalid, EInternal.
+	UpdatePost(ctx context.Context, id uuid.UUID, in models.PostInput) (int, error)
+	// DeletePost deletes a post or page. Errors: ENotFound, EInternal.
+	DeletePost(ctx context.Context, id uuid.UUID) error
+}
