@@ -15,9 +15,11 @@ import (
 
 // NewServer returns the blog service's HTTP handler; every route it serves is
 // listed here.
-func NewServer(site *web.Site, auth *oauth.Client, nav contracts.Navigation, posts contracts.Posts, pages *pagecache.Cache) http.Handler {
+func NewServer(site *web.Site, auth *oauth.Client, nav contracts.Navigation, posts contracts.Posts,
+	editor contracts.PostEditor, pages *pagecache.Cache) http.Handler {
 	site.SignInPath = "/auth/login"
 	rd := reader{site: site, posts: posts}
+	ad := newAdmin(site, editor, pages)
 	r := site.Router()
 
 	// Machine routes: no session.
@@ -49,7 +51,18 @@ func NewServer(site *web.Site, auth *oauth.Client, nav contracts.Navigation, pos
 		r.Get("/auth/login", auth.Login)
 		r.Get("/auth/callback", auth.Callback)
 		r.Post("/auth/logout", auth.Logout)
-		r.With(site.RequireAdmin).Get("/admin", site.ShowAdminHome)
+		r.Route("/admin", func(r chi.Router) {
+			r.Use(site.RequireAdmin)
+			r.Get("/", ad.listPosts)
+			r.Get("/posts", ad.listPosts)
+			r.Get("/posts/new", ad.newPost)
+			r.Post("/posts", ad.saveNew)
+			r.Get("/posts/{id}", ad.editPost)
+			r.Post("/posts/{id}", ad.saveEdit)
+			r.Get("/posts/{id}/preview", ad.previewPost)
+			r.Get("/posts/{id}/delete", ad.confirmDelete)
+			r.Post("/posts/{id}/delete", ad.deletePost)
+		})
 	})
 	return r
 }

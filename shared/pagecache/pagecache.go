@@ -135,3 +135,6 @@ func (r *recorder) Write(b []byte) (int, error) {
 	}
 	return r.ResponseWriter.Write(b)
 }
+
+// Purge drops every cached page of this cache's service.
+func (c *Cache) Purge(ctx context.Context) error { return Purge(ctx, c.rdb, c.keys, c.service) }

@@ -1,0 +1,98 @@
+package journeys
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"rose-ash.com/platform/shared/demo"
+)
+
+// The admin writes a post, publishes it, and readers see it on the home
+// page (past the page cache), in the feed and in the sitemap; scripts never
+// get through; a stale save is refused without losing anything.
+func TestAdminWritesAndPublishesAPost(t *testing.T) {
+	st := StartStack(t, "blog")
+	seedDemo(t, st)
+	admin := NewBrowser(t)
+	st.SignIn(t, admin, "blog", demo.AdminEmail, "admin")
+	anon := NewBrowser(t)
+	anon.Get(t, st.URL["blog"]+"/") // warm the anonymous page cache
+
+	form := url.Values{"title": {"Apple day at the orchard"}, "type": {"post"}, "status": {"draft"},
+		"html": {`<p>Bring a basket.</p><script>alert(1)</script><p onclick="x()">Press your own juice.</p>`},
+		"excerpt": {"Pick, press and taste."}, "tags": {"Events, Food"}, "version": {"0"}}
+	saved := admin.Post(t, st.URL["blog"]+"/admin/posts", form)
+	if saved.Status != 200 || !strings.Contains(saved.URL, "/admin/posts/") || !strings.Contains(saved.Body, "Saved.") {
+		t.Fatalf("create: %d at %s\n%s", saved.Status, saved.URL, saved.Body)
+	}
+	if !strings.Contains(saved.Body, "data-editor") || !strings.Contains(saved.Body, "/static/editor.") {
+		t.Error("the edit page does not load the editor")
+	}
+	if p := anon.Get(t, st.URL["blog"]+"/apple-day-at-the-orchard"); p.Status != http.StatusNotFound {
+		t.Fatalf("a draft is public: %d", p.Status)
+	}
+
+	editURL := strings.SplitN(saved.URL, "?", 2)[0]
+	form.Set("status", "published")
+	form.Set("version", "1")
+	if p := admin.Post(t, editURL, form); p.Status != 200 || !strings.Contains(p.Body, "Saved.") {
+		t.Fatalf("publish: %d\n%s", p.Status, p.Body)
+	}
+	post := anon.Get(t, st.URL["blog"]+"/apple-day-at-the-orchard")
+	if post.Status != 200 || !strings.Contains(post.Body, "Bring a basket.") {
+		t.Fatalf("published post: %d", post.Status)
+	}
+	if strings.Contains(post.Body, "<script>alert") || strings.Contains(post.Body, "onclick") {
+		t.Fatal("the post's HTML was not sanitized")
+	}
+	if home := anon.Get(t, st.URL["blog"]+"/"); !strings.Contains(home.Body, "Apple day at the orchard") {
+		t.Fatal("the anonymous home page (cached before) does not show the new post")
+	}
+	if rss := anon.Get(t, st.URL["blog"]+"/rss.xml"); !strings.Contains(rss.Body, "Apple day at the orchard") {
+		t.Fatal("the feed does not carry the new post")
+	}
+	if sm := anon.Get(t, st.URL["blog"]+"/sitemap.xml"); !strings.Contains(sm.Body, "/apple-day-at-the-orchard<") {
+		t.Fatal("the sitemap does not list the new post")
+	}
+
+	// Saving from an editor opened before the last save: refused, nothing lost.
+	form.Set("version", "1")
+	form.Set("title", "Overwritten title")
+	conflict := admin.Post(t, editURL, form)
+	if conflict.Status != http.StatusConflict || !strings.Contains(conflict.Body, "Overwritten title") {
+		t.Fatalf("stale save: %d (the form must come back with the typed title)", conflict.Status)
+	}
+	if p := anon.Get(t, st.URL["blog"]+"/apple-day-at-the-orchard"); !strings.Contains(p.Body, "Apple day at the orchard") {
+		t.Fatal("a stale save overwrote the post")
+	}
+
+	// Invalid input comes back with a message, nothing saved.
+	bad := admin.Post(t, st.URL["blog"]+"/admin/posts", url.Values{"title": {""}, "type": {"post"}, "status": {"draft"}, "version": {"0"}})
+	if bad.Status != http.StatusUnprocessableEntity || !strings.Contains(bad.Body, "form-error") {
+		t.Fatalf("empty title: %d", bad.Status)
+	}
+
+	// Deleting asks first.
+	if p := admin.Get(t, editURL+"/delete"); !strings.Contains(p.Body, "cannot be undone") {
+		t.Fatal("no confirmation before deleting")
+	}
+	admin.Post(t, editURL+"/delete", nil)
+	if p := anon.Get(t, st.URL["blog"]+"/apple-day-at-the-orchard"); p.Status != http.StatusNotFound {
+		t.Fatalf("deleted post still served: %d", p.Status)
+	}
+}
+
+func TestPostAdminIsForAdminsOnly(t *testing.T) {
+	st := StartStack(t, "blog")
+	member := NewBrowser(t)
+	st.SignIn(t, member, "blog", "reader@example.org", "reader")
+	if p := member.Get(t, st.URL["blog"]+"/admin/posts"); p.Status != http.StatusForbidden {
+		t.Fatalf("member /admin/posts = %d", p.Status)
+	}
+	p := member.Post(t, st.URL["blog"]+"/admin/posts", url.Values{"title": {"Sneaky"}, "type": {"post"}, "status": {"published"}})
+	if p.Status != http.StatusForbidden {
+		t.Fatalf("member creating a post = %d", p.Status)
+	}
+}
