@@ -21,7 +21,7 @@ func TestAdminWritesAndPublishesAPost(t *testing.T) {
 	anon.Get(t, st.URL["blog"]+"/") // warm the anonymous page cache
 
 	form := url.Values{"title": {"Apple day at the orchard"}, "type": {"post"}, "status": {"draft"},
-		"html": {`<p>Bring a basket.</p><script>alert(1)</script><p onclick="x()">Press your own juice.</p>`},
+		"html":    {`<p>Bring a basket.</p><script>alert(1)</script><p onclick="x()">Press your own juice.</p>`},
 		"excerpt": {"Pick, press and taste."}, "tags": {"Events, Food"}, "version": {"0"}}
 	saved := admin.Post(t, st.URL["blog"]+"/admin/posts", form)
 	if saved.Status != 200 || !strings.Contains(saved.URL, "/admin/posts/") || !strings.Contains(saved.Body, "Saved.") {
