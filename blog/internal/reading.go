@@ -17,6 +17,9 @@ import (
 	"rose-ash.com/platform/shared/web"
 )
 
+// upcomingFragment is the events list the home page shows.
+var upcomingFragment = fragments.Request{Service: "events", Type: "upcoming"}
+
 // perPage is how many posts a list page shows.
 const perPage = 10
 
@@ -72,7 +75,7 @@ func (rd reader) showHome(w http.ResponseWriter, r *http.Request) {
 		rd.site.Error(w, r, noSuchPage)
 		return
 	}
-	p, body := rd.site.PageWith(r, "", fragments.Request{Service: "events", Type: "upcoming"})
+	p, body := rd.site.PageWith(r, "", upcomingFragment)
 	p.Description = "News, stories and notes from the Rose Ash cooperative."
 	p.Head = feedLinks(rd.base()+"/rss.xml", rd.base()+"/atom.xml")
 	rd.site.Render(w, r, http.StatusOK, HomePage(p, rd.site.OtherServices(), body[0], list))

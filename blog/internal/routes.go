@@ -20,6 +20,9 @@ func NewServer(site *web.Site, auth *oauth.Client, nav contracts.Navigation, pos
 	site.SignInPath = "/auth/login"
 	rd := reader{site: site, posts: posts}
 	ad := newAdmin(site, editor, pages)
+	if site.Fragments != nil {
+		site.Fragments.Declare(upcomingFragment)
+	}
 	r := site.Router()
 
 	// Machine routes: no session.

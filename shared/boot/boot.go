@@ -109,6 +109,7 @@ func Run(ctx context.Context, opts Options, getenv func(string) string, stdout i
 	secure := strings.HasPrefix(svc.PublicURL, "https://")
 	keys := cache.Namespace(cfg.RedisPrefix)
 	site.Fragments = fragments.NewClient(cfg, rdb, keys, site.Metrics.Registry, logger)
+	site.Fragments.Declare(web.HeaderFragments...)
 	sm := sessions.New(rdb, keys, opts.Service, secure, cfg.Auth.SessionTTL.Std(), logger, site.Error)
 	sender, devMail, err := openMail(cfg)
 	if err != nil {

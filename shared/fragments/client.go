@@ -75,6 +75,18 @@ func NewClient(cfg *config.Config, rdb *redis.Client, keys cache.Namespace, reg 
 	return c
 }
 
+// Declare creates the metric series of the given fragments at zero, so that
+// dashboards and alerts see every fragment a service uses from its start,
+// not only after its first miss (a page served from the page cache fetches
+// none).
+func (c *Client) Declare(reqs ...Request) {
+	for _, r := range reqs {
+		for _, result := range []string{"hit", "miss", "error", "timeout"} {
+			c.results.WithLabelValues(r.Service, r.Type, result)
+		}
+	}
+}
+
 // Fetch returns one component per request, in order; nil where the
 // fragment could not be had in time. It never takes much longer than the
 // fragment deadline, whatever the other services do.
