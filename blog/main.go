@@ -27,9 +27,9 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	}
 	opts := boot.Options{Service: "blog", MayMigrate: true, Static: static}
 	return boot.Run(ctx, opts, getenv, stdout, func(d boot.Deps) http.Handler {
-		store := posts.New(d.DB)
+		store, nav := posts.New(d.DB), navigation.New(d.DB)
 		auth := oauth.NewClient(d.Site, d.Sessions, identity.New(d.DB), internalnet.Client(d.Config))
-		return internal.NewServer(d.Site, auth, navigation.New(d.DB), store, store,
+		return internal.NewServer(d.Site, auth, nav, nav, store, store,
 			pagecache.New(d.Redis, d.Keys, "blog", d.Site.Assets.Version(), d.Config.PageCache.TTL.Std(), d.Site.Metrics.Registry))
 	})
 }

@@ -15,11 +15,12 @@ import (
 
 // NewServer returns the blog service's HTTP handler; every route it serves is
 // listed here.
-func NewServer(site *web.Site, auth *oauth.Client, nav contracts.Navigation, posts contracts.Posts,
-	editor contracts.PostEditor, pages *pagecache.Cache) http.Handler {
+func NewServer(site *web.Site, auth *oauth.Client, nav contracts.Navigation, navEditor contracts.NavEditor,
+	posts contracts.Posts, editor contracts.PostEditor, pages *pagecache.Cache) http.Handler {
 	site.SignInPath = "/auth/login"
 	rd := reader{site: site, posts: posts}
 	ad := newAdmin(site, editor, pages)
+	na := navAdmin{site: site, nav: nav, edit: navEditor, pages: pages}
 	if site.Fragments != nil {
 		site.Fragments.Declare(upcomingFragment)
 	}
@@ -65,6 +66,8 @@ func NewServer(site *web.Site, auth *oauth.Client, nav contracts.Navigation, pos
 			r.Get("/posts/{id}/preview", ad.previewPost)
 			r.Get("/posts/{id}/delete", ad.confirmDelete)
 			r.Post("/posts/{id}/delete", ad.deletePost)
+			r.Get("/nav", na.show)
+			r.Post("/nav", na.save)
 		})
 	})
 	return r

@@ -15,3 +15,13 @@ type Navigation interface {
 	// public. Errors: EInternal on database failure.
 	NavTree(ctx context.Context) ([]models.NavItem, error)
 }
+
+// NavEditor changes the site navigation; only the blog's admin area calls
+// it.
+type NavEditor interface {
+	// SaveNav replaces the whole navigation with items (two levels: items
+	// and their Children), in the order given. Errors: EInvalid (a label or
+	// URL models.ValidateNavItem refuses, a third level, too many items, a
+	// duplicate link at one level; nothing is written), EInternal.
+	SaveNav(ctx context.Context, items []models.NavItem) error
+}

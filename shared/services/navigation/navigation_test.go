@@ -102,3 +102,31 @@ func TestNavItemsRefuseUnsafeLinks(t *testing.T) {
 		t.Error("the same link twice at the top level")
 	}
 }
+
+func TestSaveNavReplacesTheTreeOrRefusesIt(t *testing.T) {
+	ctx := context.Background()
+	st := navigation.New(pgtest.MustPool(t))
+	tree := []models.NavItem{
+		{Label: "Home", URL: "/"},
+		{Label: "Shop", URL: "/shop", Children: []models.NavItem{{Label: "Bread", URL: "/bread"}, {Label: "Honey", URL: "/honey"}}},
+	}
+	if err := st.SaveNav(ctx, tree); err != nil {
+		t.Fatal(err)
+	}
+	got, err := st.NavTree(ctx)
+	if err != nil || len(got) != 2 || got[1].Label != "Shop" || len(got[1].Children) != 2 || got[1].Children[1].Label != "Honey" {
+		t.Fatalf("saved tree = %+v, %v", got, err)
+	}
+	for name, bad := range map[string][]models.NavItem{
+		"javascript link": {{Label: "x", URL: "javascript:alert(1)"}},
+		"third level":     {{Label: "a", URL: "/a", Children: []models.NavItem{{Label: "b", URL: "/b", Children: []models.NavItem{{Label: "c", URL: "/c"}}}}}},
+		"empty label":     {{Label: " ", URL: "/"}},
+	} {
+		if err := st.SaveNav(ctx, bad); models.Code(err) != models.EInvalid {
+			t.Errorf("%s: %v, want EInvalid", name, err)
+		}
+	}
+	if after, _ := st.NavTree(ctx); len(after) != 2 {
+		t.Fatalf("a refused save changed the tree: %+v", after)
+	}
+}
