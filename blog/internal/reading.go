@@ -28,8 +28,9 @@ const feedSize = 20
 
 // reader holds the handlers of the public blog.
 type reader struct {
-	site  *web.Site
-	posts contracts.Posts
+	site    *web.Site
+	posts   contracts.Posts
+	widgets *widgets
 }
 
 // base returns the blog's public base URL without a trailing slash.
@@ -92,6 +93,7 @@ func (rd reader) showPost(w http.ResponseWriter, r *http.Request) {
 		rd.site.Error(w, r, err)
 		return
 	}
+	post.HTML = rd.widgets.render(r.Context(), post.HTML)
 	canonical := rd.base() + "/" + post.Slug
 	p := rd.site.Page(r, post.Title)
 	p.Description = post.Excerpt

@@ -18,7 +18,7 @@ import (
 func NewServer(site *web.Site, auth *oauth.Client, nav contracts.Navigation, navEditor contracts.NavEditor,
 	posts contracts.Posts, editor contracts.PostEditor, pages *pagecache.Cache) http.Handler {
 	site.SignInPath = "/auth/login"
-	rd := reader{site: site, posts: posts}
+	rd := reader{site: site, posts: posts, widgets: &widgets{logger: site.Logger}}
 	ad := newAdmin(site, editor, pages)
 	na := navAdmin{site: site, nav: nav, edit: navEditor, pages: pages}
 	if site.Fragments != nil {
