@@ -19,8 +19,8 @@ func main() { boot.Main("cart", run) }
 // run starts the cart service and blocks until ctx ends.
 func run(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
 	opts := boot.Options{Service: "cart", MayMigrate: false}
-	return boot.Run(ctx, opts, getenv, stdout, func(d boot.Deps) http.Handler {
+	return boot.Run(ctx, opts, getenv, stdout, func(d boot.Deps) (http.Handler, error) {
 		auth := oauth.NewClient(d.Site, d.Sessions, identity.New(d.DB), internalnet.Client(d.Config))
-		return internal.NewServer(d.Site, auth, carts.New(d.DB))
+		return internal.NewServer(d.Site, auth, carts.New(d.DB)), nil
 	})
 }

@@ -18,7 +18,7 @@ func main() { boot.Main("federation", run) }
 // run starts the federation service and blocks until ctx ends.
 func run(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
 	opts := boot.Options{Service: "federation"}
-	return boot.Run(ctx, opts, getenv, stdout, func(d boot.Deps) http.Handler {
+	return boot.Run(ctx, opts, getenv, stdout, func(d boot.Deps) (http.Handler, error) {
 		var devMail = d.DevMail
 		if d.Config.Production() {
 			devMail = nil
@@ -26,6 +26,6 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		return internal.NewServer(internal.Deps{
 			Site: d.Site, Identity: identity.New(d.DB), Sessions: d.Sessions,
 			Mail: d.Mail, DevMail: devMail, Limiter: ratelimit.New(d.Redis, d.Keys),
-		})
+		}), nil
 	})
 }

@@ -98,6 +98,7 @@ func StartStack(t *testing.T, names ...string) *Stack {
 		"MAIL_TRANSPORT=smtp", "SMTP_HOST="+st.Mail.Host(), fmt.Sprintf("SMTP_PORT=%d", st.Mail.Port()), "SMTP_TLS=none",
 		"AUTH_GRANT_CHECK_CACHE="+GrantCheckCache.String(),
 		"LOG_LEVEL=debug",
+		"MEDIA_DIR="+t.TempDir(),
 		"REDIS_KEY_PREFIX="+st.prefix,
 	)
 	for _, name := range config.Services {

@@ -18,8 +18,8 @@ func main() { boot.Main("market", run) }
 // run starts the market service and blocks until ctx ends.
 func run(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
 	opts := boot.Options{Service: "market", MayMigrate: false}
-	return boot.Run(ctx, opts, getenv, stdout, func(d boot.Deps) http.Handler {
+	return boot.Run(ctx, opts, getenv, stdout, func(d boot.Deps) (http.Handler, error) {
 		auth := oauth.NewClient(d.Site, d.Sessions, identity.New(d.DB), internalnet.Client(d.Config))
-		return internal.NewServer(d.Site, auth)
+		return internal.NewServer(d.Site, auth), nil
 	})
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"rose-ash.com/platform/shared/contracts"
+	"rose-ash.com/platform/shared/media"
 	"rose-ash.com/platform/shared/oauth"
 	"rose-ash.com/platform/shared/pagecache"
 	"rose-ash.com/platform/shared/web"
@@ -16,7 +17,7 @@ import (
 // NewServer returns the blog service's HTTP handler; every route it serves is
 // listed here.
 func NewServer(site *web.Site, auth *oauth.Client, nav contracts.Navigation, navEditor contracts.NavEditor,
-	posts contracts.Posts, editor contracts.PostEditor, pages *pagecache.Cache) http.Handler {
+	posts contracts.Posts, editor contracts.PostEditor, pages *pagecache.Cache, mediaStore media.Store) http.Handler {
 	site.SignInPath = "/auth/login"
 	rd := reader{site: site, posts: posts, widgets: &widgets{logger: site.Logger}}
 	ad := newAdmin(site, editor, pages)
@@ -37,6 +38,7 @@ func NewServer(site *web.Site, auth *oauth.Client, nav contracts.Navigation, nav
 	r.Get("/tag/{slug}/rss.xml", rd.showRSS)
 	r.Get("/tag/{slug}/atom.xml", rd.showAtom)
 	r.Get("/sitemap.xml", rd.showSitemap)
+	r.Handle("/media/*", media.Handler(mediaStore))
 
 	// Public pages: anonymous views come from the page cache before any
 	// session work.
@@ -66,6 +68,7 @@ func NewServer(site *web.Site, auth *oauth.Client, nav contracts.Navigation, nav
 			r.Get("/posts/{id}/preview", ad.previewPost)
 			r.Get("/posts/{id}/delete", ad.confirmDelete)
 			r.Post("/posts/{id}/delete", ad.deletePost)
+			r.Post("/media", uploadMedia(site, mediaStore, site.Config.Media.MaxBytes))
 			r.Get("/nav", na.show)
 			r.Post("/nav", na.save)
 		})

@@ -51,7 +51,7 @@ func up(ctx context.Context, args []string, getenv func(string) string, stdout i
 		env[prefix+"INTERNAL_URL"] = "http://127.0.0.1:" + p
 	}
 	// The services read the environment up was given, with the overrides.
-	for _, k := range []string{"CONFIG_FILE", "DATABASE_URL", "REDIS_URL", "SECRET_KEY", "APP_ENV", "LOG_FORMAT", "LOG_LEVEL", "MAIL_DIR", "REDIS_KEY_PREFIX"} {
+	for _, k := range []string{"CONFIG_FILE", "DATABASE_URL", "REDIS_URL", "SECRET_KEY", "APP_ENV", "LOG_FORMAT", "LOG_LEVEL", "MAIL_DIR", "MEDIA_DIR", "REDIS_KEY_PREFIX"} {
 		if v := getenv(k); v != "" {
 			if _, set := env[k]; !set {
 				env[k] = v

@@ -42,6 +42,7 @@ func TestUpRunsAndStopsTheWholePlatform(t *testing.T) {
 		"REDIS_URL":        "redis://127.0.0.1:6379/0",
 		"SECRET_KEY":       strings.Repeat("s", 32),
 		"MAIL_DIR":         t.TempDir(),
+		"MEDIA_DIR":        t.TempDir(),
 		"REDIS_KEY_PREFIX": fmt.Sprintf("uptest%d", time.Now().UnixNano()),
 	}
 	ports := map[string]string{}

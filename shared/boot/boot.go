@@ -61,7 +61,7 @@ type Deps struct {
 // Run starts the service and blocks until ctx is done, then drains requests
 // and closes its connections. It returns an error when the config is invalid,
 // migrations fail, or the listen address cannot be bound. Logs go to stdout.
-func Run(ctx context.Context, opts Options, getenv func(string) string, stdout io.Writer, newServer func(Deps) http.Handler) error {
+func Run(ctx context.Context, opts Options, getenv func(string) string, stdout io.Writer, newServer func(Deps) (http.Handler, error)) error {
 	cfg, err := config.Load(getenv)
 	if err != nil {
 		return err
@@ -115,8 +115,11 @@ func Run(ctx context.Context, opts Options, getenv func(string) string, stdout i
 	if err != nil {
 		return err
 	}
-	h := newServer(Deps{Config: cfg, Logger: logger, DB: db, Redis: rdb, Site: site, Keys: keys, Sessions: sm,
+	h, err := newServer(Deps{Config: cfg, Logger: logger, DB: db, Redis: rdb, Site: site, Keys: keys, Sessions: sm,
 		Mail: sender, DevMail: devMail})
+	if err != nil {
+		return err
+	}
 	logger.Info("starting", "public_url", svc.PublicURL, "environment", cfg.Environment)
 	return web.Serve(ctx, svc.ListenAddr, h, cfg.HTTP.ShutdownTimeout.Std(), logger)
 }

@@ -49,6 +49,8 @@ type Config struct {
 	Fragments Fragments `yaml:"fragments"`
 	// PageCache configures the blog's full-page cache for anonymous visitors.
 	PageCache PageCache `yaml:"page_cache"`
+	// Media configures where uploaded images are stored and how large they may be.
+	Media Media `yaml:"media"`
 
 	// DatabaseURL is the PostgreSQL connection string (DATABASE_URL or DATABASE_URL_FILE).
 	DatabaseURL string `yaml:"-"`
@@ -98,6 +100,16 @@ type PageCache struct {
 	// TTL is how long a cached page is served (changes invalidate it sooner);
 	// 0 turns the cache off.
 	TTL Duration `yaml:"ttl"`
+}
+
+// Media configures the media store: uploaded images (feature images and
+// images in posts), served at /media/.
+type Media struct {
+	// Dir is the directory of the disk store; every replica must see the same
+	// one (a shared volume).
+	Dir string `yaml:"dir"`
+	// MaxBytes is the largest upload accepted, in bytes (1 KB..100 MB).
+	MaxBytes int64 `yaml:"max_bytes"`
 }
 
 // Mail configures outgoing email.
@@ -257,6 +269,11 @@ func (c *Config) applyEnv(getenv func(string) string, errs *[]error) {
 	parse("FRAGMENTS_DEADLINE", func(v string) error { return c.Fragments.Deadline.UnmarshalText([]byte(v)) })
 	parse("FRAGMENTS_TTL", func(v string) error { return c.Fragments.TTL.UnmarshalText([]byte(v)) })
 	parse("PAGE_CACHE_TTL", func(v string) error { return c.PageCache.TTL.UnmarshalText([]byte(v)) })
+	str(&c.Media.Dir, "MEDIA_DIR")
+	parse("MEDIA_MAX_BYTES", func(v string) (err error) {
+		c.Media.MaxBytes, err = strconv.ParseInt(v, 10, 64)
+		return err
+	})
 	parse("AUTH_GRANT_CHECK_CACHE", func(v string) error { return c.Auth.GrantCheckCache.UnmarshalText([]byte(v)) })
 	if c.Services == nil {
 		c.Services = map[string]Service{}
@@ -342,6 +359,12 @@ func (c *Config) validate(errs *[]error) {
 	}
 	if c.Auth.SignInPerEmail < 1 || c.Auth.SignInPerIP < 1 {
 		bad("auth.signin_per_email / signin_per_ip", "(file only)", "must be at least 1")
+	}
+	if c.Media.Dir == "" {
+		bad("media.dir", "MEDIA_DIR", "is missing")
+	}
+	if c.Media.MaxBytes < 1<<10 || c.Media.MaxBytes > 100<<20 {
+		bad("media.max_bytes", "MEDIA_MAX_BYTES", "%d is outside 1024..104857600 (1 KB..100 MB)", c.Media.MaxBytes)
 	}
 	if _, err := mail.ParseAddress(c.Mail.From); err != nil {
 		bad("mail.from", "MAIL_FROM", "%q is not an email address", c.Mail.From)

@@ -109,6 +109,8 @@ func TestLoadErrorsNameTheSetting(t *testing.T) {
 		{"bad mail from", func(e map[string]string) { e["MAIL_FROM"] = "nobody" }, []string{"mail.from", "MAIL_FROM"}},
 		{"smtp without host", func(e map[string]string) { e["MAIL_TRANSPORT"] = "smtp" }, []string{"mail.smtp_host", "SMTP_HOST"}},
 		{"grant cache too long", func(e map[string]string) { e["AUTH_GRANT_CHECK_CACHE"] = "30s" }, []string{"auth.grant_check_cache"}},
+		{"media too large", func(e map[string]string) { e["MEDIA_MAX_BYTES"] = "1000000000" }, []string{"media.max_bytes", "MEDIA_MAX_BYTES"}},
+		{"malformed media size", func(e map[string]string) { e["MEDIA_MAX_BYTES"] = "10MB" }, []string{"MEDIA_MAX_BYTES", "10MB"}},
 		{"missing file", func(e map[string]string) { e["CONFIG_FILE"] = "/nonexistent.yaml" }, []string{"/nonexistent.yaml", "CONFIG_FILE"}},
 	}
 	for _, tt := range tests {

@@ -78,6 +78,7 @@ func Start(t *testing.T, name string, run boot.RunFunc, opts Options) *Service {
 		"SECRET_KEY":   "test-secret-key-0123456789abcdefghijklmnop",
 		"LOG_LEVEL":    "debug",
 		"MAIL_DIR":     t.TempDir(),
+		"MEDIA_DIR":    t.TempDir(),
 		// Each test's Redis keys apart from every other's and from a dev stack's.
 		"REDIS_KEY_PREFIX": fmt.Sprintf("test%d", time.Now().UnixNano()),
 	}
