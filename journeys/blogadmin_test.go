@@ -1,6 +1,11 @@
 package journeys
 
 import (
+	"bytes"
+	"image"
+	"image/color"
+	"image/png"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"strings"
@@ -94,5 +99,47 @@ func TestPostAdminIsForAdminsOnly(t *testing.T) {
 	p := member.Post(t, st.URL["blog"]+"/admin/posts", url.Values{"title": {"Sneaky"}, "type": {"post"}, "status": {"published"}})
 	if p.Status != http.StatusForbidden {
 		t.Fatalf("member creating a post = %d", p.Status)
+	}
+}
+
+// The admin uploads an image from the post editor; it is served from its
+// content address with a year's cache, and the editor shows where it is.
+func TestAdminUploadsAnImage(t *testing.T) {
+	st := StartStack(t, "blog")
+	seedDemo(t, st)
+	admin := NewBrowser(t)
+	st.SignIn(t, admin, "blog", demo.AdminEmail, "admin")
+	saved := admin.Post(t, st.URL["blog"]+"/admin/posts", url.Values{"title": {"With a picture"}, "type": {"post"},
+		"status": {"draft"}, "version": {"0"}})
+	editURL := strings.SplitN(saved.URL, "?", 2)[0]
+	editPath := strings.TrimPrefix(editURL, st.URL["blog"])
+
+	var img bytes.Buffer
+	pic := image.NewRGBA(image.Rect(0, 0, 4, 4))
+	pic.Set(1, 1, color.RGBA{200, 30, 70, 255})
+	if err := png.Encode(&img, pic); err != nil {
+		t.Fatal(err)
+	}
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	mw.WriteField("next", editPath)
+	fw, _ := mw.CreateFormFile("file", "pic.png")
+	fw.Write(img.Bytes())
+	mw.Close()
+	req, _ := http.NewRequest("POST", st.URL["blog"]+"/admin/media", &body)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	resp, err := admin.http.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := read(t, resp)
+	media := between(page.Body, "Uploaded: <code>", "</code>")
+	if page.Status != 200 || !strings.HasPrefix(media, "/media/") {
+		t.Fatalf("upload: %d at %s, no uploaded address shown", page.Status, page.URL)
+	}
+	served := NewBrowser(t).Get(t, st.URL["blog"]+media)
+	if served.Status != 200 || served.Header.Get("Content-Type") != "image/png" || served.Body != img.String() ||
+		!strings.Contains(served.Header.Get("Cache-Control"), "immutable") {
+		t.Fatalf("GET %s: %d %s %q", media, served.Status, served.Header.Get("Content-Type"), served.Header.Get("Cache-Control"))
 	}
 }

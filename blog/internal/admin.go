@@ -61,7 +61,7 @@ func (a admin) newPost(w http.ResponseWriter, r *http.Request) {
 		typ = models.PostTypePage
 	}
 	e := models.EditablePost{Input: models.PostInput{Type: typ, Status: models.PostStatusDraft}}
-	a.site.Render(w, r, http.StatusOK, EditPostPage(a.editorPage(r, "New "+typ), "/admin/posts", e, "", false))
+	a.site.Render(w, r, http.StatusOK, EditPostPage(a.editorPage(r, "New "+typ), "/admin/posts", e, "", false, ""))
 }
 
 // input reads and sanitizes the editor form.
@@ -125,8 +125,12 @@ func (a admin) editPost(w http.ResponseWriter, r *http.Request) {
 		a.site.Error(w, r, err)
 		return
 	}
+	uploaded := r.URL.Query().Get("uploaded")
+	if !strings.HasPrefix(uploaded, "/media/") {
+		uploaded = ""
+	}
 	a.site.Render(w, r, http.StatusOK, EditPostPage(a.editorPage(r, "Edit "+e.Input.Title), "/admin/posts/"+id.String(), e, "",
-		r.URL.Query().Get("saved") == "1"))
+		r.URL.Query().Get("saved") == "1", uploaded))
 }
 
 // saveEdit saves a post if nobody saved it since the editor opened it;
@@ -156,7 +160,7 @@ func (a admin) refuse(w http.ResponseWriter, r *http.Request, action string, e m
 		a.site.Error(w, r, err)
 		return
 	}
-	a.site.Render(w, r, web.Status(code), EditPostPage(a.editorPage(r, "Edit "+e.Input.Title), action, e, models.Message(err), false))
+	a.site.Render(w, r, web.Status(code), EditPostPage(a.editorPage(r, "Edit "+e.Input.Title), action, e, models.Message(err), false, ""))
 }
 
 func (a admin) previewPost(w http.ResponseWriter, r *http.Request) {

@@ -30,7 +30,11 @@ function safeURL(url) {
 const WIDGET_TYPE = /^[a-z0-9][a-z0-9-]*$/;
 const WIDGET_ID = /^[A-Za-z0-9_-]+$/;
 
-// Toolbar buttons. `active` (for toggles) sets aria-pressed; `enabled` sets disabled.
+// Image types the media endpoint accepts; the file picker offers only these.
+const IMAGE_TYPES = 'image/jpeg,image/png,image/gif,image/webp';
+
+// Toolbar buttons. `active` (for toggles) sets aria-pressed; `enabled` sets disabled. `run` is
+// called with the editor and the button that was clicked.
 const BUTTONS = [
   { label: 'Bold', text: 'B', run: (e) => e.chain().focus().toggleBold().run(), active: (e) => e.isActive('bold') },
   { label: 'Italic', text: 'I', run: (e) => e.chain().focus().toggleItalic().run(), active: (e) => e.isActive('italic') },
@@ -42,7 +46,8 @@ const BUTTONS = [
   { label: 'Code', text: '</>', run: (e) => e.chain().focus().toggleCode().run(), active: (e) => e.isActive('code') },
   { label: 'Code block', text: '{ }', run: (e) => e.chain().focus().toggleCodeBlock().run(), active: (e) => e.isActive('codeBlock') },
   { label: 'Link', text: 'Link', run: promptLink, active: (e) => e.isActive('link') },
-  { label: 'Image', text: 'Image', run: promptImage },
+  { label: 'Image', text: 'Image', run: uploadImage },
+  { label: 'Image URL', text: 'Image URL', run: promptImage },
   { label: 'Widget', text: 'Widget', run: promptWidget },
   { label: 'Undo', text: '↶', run: (e) => e.chain().focus().undo().run(), enabled: (e) => e.can().undo() },
   { label: 'Redo', text: '↷', run: (e) => e.chain().focus().redo().run(), enabled: (e) => e.can().redo() },
@@ -69,7 +74,6 @@ function promptLink(editor) {
 }
 
 function promptImage(editor) {
-  // Uploads come later; for now the image is addressed by URL.
   const input = window.prompt('Image address (http://, https:// or a relative path)', '');
   if (input === null) return;
   const src = input.trim();
@@ -78,10 +82,82 @@ function promptImage(editor) {
     window.alert('Only http://, https:// and relative image addresses are allowed.');
     return;
   }
+  insertImage(editor, src);
+}
+
+// insertImage asks for alt text and inserts the image at the end of the selection (rather than
+// replacing the selected text). Cancelling the alt prompt inserts nothing.
+function insertImage(editor, src) {
   const alt = window.prompt('Describe the image for people who cannot see it (alt text)', '');
   if (alt === null) return;
-  // Insert at the end of the selection rather than replacing the selected text.
   editor.chain().focus().setTextSelection(editor.state.selection.to).setImage({ src, alt: alt.trim() }).run();
+}
+
+// The hidden file input behind each upload button, created on first use.
+const filePickers = new WeakMap();
+
+// uploadImage opens a file picker, POSTs the chosen file to /admin/media (multipart field
+// "file") and inserts the returned {"url": ...}. An error response is an RFC 9457 problem whose
+// detail is shown. The button is disabled and aria-busy while the upload runs.
+function uploadImage(editor, button) {
+  let picker = filePickers.get(button);
+  if (!picker) {
+    picker = document.createElement('input');
+    picker.type = 'file';
+    picker.accept = IMAGE_TYPES;
+    picker.hidden = true;
+    picker.tabIndex = -1;
+    picker.setAttribute('aria-hidden', 'true');
+    // No name attribute, so the surrounding form never submits it.
+    picker.addEventListener('change', () => {
+      const file = picker.files && picker.files[0];
+      picker.value = ''; // so choosing the same file again fires change again
+      if (file) upload(editor, button, file);
+    });
+    button.insertAdjacentElement('afterend', picker);
+    filePickers.set(button, picker);
+  }
+  picker.click();
+}
+
+async function upload(editor, button, file) {
+  button.disabled = true;
+  button.setAttribute('aria-busy', 'true');
+  let src = null;
+  let problem = null;
+  try {
+    const body = new FormData();
+    body.append('file', file, file.name);
+    const res = await fetch('/admin/media', {
+      method: 'POST',
+      body,
+      headers: { Accept: 'application/json' },
+      credentials: 'same-origin',
+    });
+    let data = null;
+    try {
+      data = await res.json();
+    } catch (_) {
+      data = null;
+    }
+    if (res.ok && data && typeof data.url === 'string' && safeURL(data.url)) {
+      src = data.url;
+    } else if (res.ok) {
+      problem = 'The upload succeeded but the server did not return a usable image address.';
+    } else {
+      problem = (data && typeof data.detail === 'string' && data.detail) || `The upload failed (HTTP ${res.status}).`;
+    }
+  } catch (_) {
+    problem = 'The upload failed: the server could not be reached.';
+  } finally {
+    button.removeAttribute('aria-busy');
+    button.disabled = false;
+  }
+  if (problem !== null) {
+    window.alert(problem);
+    return;
+  }
+  insertImage(editor, src);
 }
 
 // promptWidget inserts a paragraph [[widget:TYPE:ID]] after the current block; the server
@@ -188,7 +264,7 @@ function mount(form) {
     if (spec.active) button.setAttribute('aria-pressed', 'false');
     // Keep the editor's selection when a button is clicked with the mouse.
     button.addEventListener('mousedown', (ev) => ev.preventDefault());
-    button.addEventListener('click', () => spec.run(editor));
+    button.addEventListener('click', () => spec.run(editor, button));
     toolbar.append(button);
     return { spec, button };
   });
