@@ -143,3 +143,27 @@ func TestAdminUploadsAnImage(t *testing.T) {
 		t.Fatalf("GET %s: %d %s %q", media, served.Status, served.Header.Get("Content-Type"), served.Header.Get("Cache-Control"))
 	}
 }
+
+// The admin renames and describes a tag, and readers see it; deleting a
+// tag removes its page.
+func TestAdminManagesTags(t *testing.T) {
+	st := StartStack(t, "blog")
+	seedDemo(t, st)
+	admin := NewBrowser(t)
+	st.SignIn(t, admin, "blog", demo.AdminEmail, "admin")
+	list := admin.Get(t, st.URL["blog"]+"/admin/tags")
+	if !strings.Contains(list.Body, `action="/admin/tags/producers"`) {
+		t.Fatalf("tags page lacks the producers tag:\n%s", list.Body)
+	}
+	admin.Post(t, st.URL["blog"]+"/admin/tags/producers", url.Values{"name": {"Our producers"}, "description": {"Farms and bakers we buy from."}})
+	if p := NewBrowser(t).Get(t, st.URL["blog"]+"/tag/producers"); !strings.Contains(p.Body, "Our producers") || !strings.Contains(p.Body, "Farms and bakers we buy from.") {
+		t.Fatal("the renamed tag does not show on its page")
+	}
+	if p := admin.Post(t, st.URL["blog"]+"/admin/tags/producers", url.Values{"name": {""}}); p.Status != http.StatusUnprocessableEntity {
+		t.Fatalf("empty tag name: %d", p.Status)
+	}
+	admin.Post(t, st.URL["blog"]+"/admin/tags/producers", url.Values{"delete": {"1"}})
+	if p := NewBrowser(t).Get(t, st.URL["blog"]+"/tag/producers"); p.Status != http.StatusNotFound {
+		t.Fatalf("deleted tag's page: %d", p.Status)
+	}
+}

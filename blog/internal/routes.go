@@ -17,11 +17,13 @@ import (
 // NewServer returns the blog service's HTTP handler; every route it serves is
 // listed here.
 func NewServer(site *web.Site, auth *oauth.Client, nav contracts.Navigation, navEditor contracts.NavEditor,
-	posts contracts.Posts, editor contracts.PostEditor, pages *pagecache.Cache, mediaStore media.Store) http.Handler {
+	posts contracts.Posts, editor contracts.PostEditor, tags contracts.TagEditor, pages *pagecache.Cache,
+	mediaStore media.Store) http.Handler {
 	site.SignInPath = "/auth/login"
 	rd := reader{site: site, posts: posts, widgets: &widgets{logger: site.Logger}}
 	ad := newAdmin(site, editor, pages)
 	na := navAdmin{site: site, nav: nav, edit: navEditor, pages: pages}
+	ta := tagAdmin{site: site, tags: tags, pages: pages}
 	if site.Fragments != nil {
 		site.Fragments.Declare(upcomingFragment)
 	}
@@ -69,6 +71,8 @@ func NewServer(site *web.Site, auth *oauth.Client, nav contracts.Navigation, nav
 			r.Get("/posts/{id}/delete", ad.confirmDelete)
 			r.Post("/posts/{id}/delete", ad.deletePost)
 			r.Post("/media", uploadMedia(site, mediaStore, site.Config.Media.MaxBytes))
+			r.Get("/tags", ta.list)
+			r.Post("/tags/{slug}", ta.save)
 			r.Get("/nav", na.show)
 			r.Post("/nav", na.save)
 		})

@@ -30,3 +30,21 @@ type PostEditor interface {
 	// DeletePost deletes a post or page. Errors: ENotFound, EInternal.
 	DeletePost(ctx context.Context, id uuid.UUID) error
 }
+
+// TagCount is a tag with the number of posts and pages carrying it.
+type TagCount struct {
+	Tag   models.Tag
+	Posts int
+}
+
+// TagEditor manages tags; only the blog's admin area calls it.
+type TagEditor interface {
+	// TagsWithCounts lists every tag by name. Errors: EInternal.
+	TagsWithCounts(ctx context.Context) ([]TagCount, error)
+	// UpdateTag renames a tag and sets its description (its slug stays).
+	// Errors: EInvalid, ENotFound, EInternal.
+	UpdateTag(ctx context.Context, slug, name, description string) error
+	// DeleteTag deletes a tag; posts keep their other tags. Errors:
+	// ENotFound, EInternal.
+	DeleteTag(ctx context.Context, slug string) error
+}
