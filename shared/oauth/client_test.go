@@ -12,7 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/alexedwards/scs/v2"
 	"github.com/google/uuid"
+	"github.com/redis/go-redis/v9"
 
 	"rose-ash.com/platform/shared/cache"
 	"rose-ash.com/platform/shared/config"
@@ -34,9 +36,11 @@ func (slowGrants) CheckAccessToken(ctx context.Context, _ string) (models.User, 
 
 func (slowGrants) SignOut(context.Context, string) error { return nil }
 
-// A visitor who hangs up while their session is being checked keeps their
-// session: only a real answer about the grant may end it.
-func TestHangingUpDoesNotDropTheSession(t *testing.T) {
+// newTestClient returns the sign-in client of service, with its session
+// manager on the test Redis under a fresh namespace, checking grants with
+// slowGrants and never caching a check.
+func newTestClient(t *testing.T, service string) (*oauth.Client, *scs.SessionManager, *redis.Client, cache.Namespace) {
+	t.Helper()
 	cfg, err := config.Load(func(k string) string {
 		return map[string]string{"CONFIG_FILE": filepath.Join(servicetest.RepoRoot(t), config.DefaultFile),
 			"DATABASE_URL": "postgres://x/y", "REDIS_URL": "redis://x", "SECRET_KEY": strings.Repeat("k", 32),
@@ -48,11 +52,17 @@ func TestHangingUpDoesNotDropTheSession(t *testing.T) {
 	rdb := servicetest.MustRedis(t)
 	keys := cache.Namespace(fmt.Sprintf("oauthtest%d", time.Now().UnixNano()))
 	logger := slog.New(slog.DiscardHandler)
-	site := &web.Site{Service: "blog", Config: cfg, Logger: logger}
-	sm := sessions.New(rdb, keys, "blog", false, time.Hour, logger, func(w http.ResponseWriter, _ *http.Request, err error) {
+	site := &web.Site{Service: service, Config: cfg, Logger: logger}
+	sm := sessions.New(rdb, keys, service, false, time.Hour, logger, func(w http.ResponseWriter, _ *http.Request, err error) {
 		http.Error(w, err.Error(), 500)
 	})
-	client := oauth.NewClient(site, sm, slowGrants{}, http.DefaultClient)
+	return oauth.NewClient(site, sm, slowGrants{}, http.DefaultClient), sm, rdb, keys
+}
+
+// A visitor who hangs up while their session is being checked keeps their
+// session: only a real answer about the grant may end it.
+func TestHangingUpDoesNotDropTheSession(t *testing.T) {
+	client, sm, rdb, keys := newTestClient(t, "blog")
 
 	// A signed-in session, as a callback would leave it.
 	var cookie *http.Cookie
@@ -80,5 +90,39 @@ func TestHangingUpDoesNotDropTheSession(t *testing.T) {
 	n, err := rdb.Exists(context.Background(), keys.Key("session", "blog")+":"+cookie.Value).Result()
 	if err != nil || n != 1 {
 		t.Fatalf("session data gone after the client hung up (exists=%d, %v)", n, err)
+	}
+}
+
+// A session that names a user but holds no grant token (legacy or
+// corrupt) is cleared, never trusted: the original system's security fix.
+func TestSessionWithUserButNoGrantIsCleared(t *testing.T) {
+	client, sm, rdb, keys := newTestClient(t, "cart")
+
+	rec := httptest.NewRecorder()
+	sm.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sm.Put(r.Context(), "user_id", uuid.NewString()) // no access_token
+	})).ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+	cookie := rec.Result().Cookies()[0]
+
+	var signedIn bool
+	h := client.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, signedIn = web.Viewer(r.Context())
+	}))
+	req := httptest.NewRequest("GET", "/", nil)
+	req.AddCookie(cookie)
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if signedIn {
+		t.Fatal("a session without a grant token signed someone in")
+	}
+	cleared := false
+	for _, c := range rec.Result().Cookies() {
+		cleared = cleared || (c.Name == cookie.Name && c.MaxAge < 0)
+	}
+	if !cleared {
+		t.Fatal("the session cookie was not cleared")
+	}
+	if n, _ := rdb.Exists(context.Background(), keys.Key("session", "cart")+":"+cookie.Value).Result(); n != 0 {
+		t.Fatal("the session data is still stored")
 	}
 }
