@@ -57,6 +57,15 @@ CREATE TABLE public.events (
     CONSTRAINT events_title_check CHECK (((length(title) >= 1) AND (length(title) <= 200)))
 );
 
+CREATE TABLE public.ghost_sync_state (
+    id boolean DEFAULT true NOT NULL,
+    cursor timestamp with time zone,
+    last_run_at timestamp with time zone,
+    last_error text DEFAULT ''::text NOT NULL,
+    counts jsonb DEFAULT '{}'::jsonb NOT NULL,
+    CONSTRAINT ghost_sync_state_id_check CHECK (id)
+);
+
 CREATE TABLE public.magic_links (
     token_hash bytea NOT NULL,
     email text NOT NULL,
@@ -132,6 +141,8 @@ CREATE TABLE public.posts (
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     search tsvector GENERATED ALWAYS AS ((setweight(to_tsvector('english'::regconfig, COALESCE(title, ''::text)), 'A'::"char") || setweight(to_tsvector('english'::regconfig, regexp_replace(COALESCE(html, ''::text), '<[^>]*>'::text, ' '::text, 'g'::text)), 'B'::"char"))) STORED,
+    ghost_id text,
+    ghost_updated_at timestamp with time zone,
     CONSTRAINT posts_published_at_check CHECK (((status = 'draft'::text) OR (published_at IS NOT NULL))),
     CONSTRAINT posts_slug_check CHECK (((length(slug) <= 120) AND (slug ~ '^[a-z0-9]+(-[a-z0-9]+)*$'::text))),
     CONSTRAINT posts_status_check CHECK ((status = ANY (ARRAY['draft'::text, 'published'::text]))),
@@ -158,6 +169,7 @@ CREATE TABLE public.tags (
     name text NOT NULL,
     description text DEFAULT ''::text NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
+    ghost_id text,
     CONSTRAINT tags_description_check CHECK ((length(description) <= 500)),
     CONSTRAINT tags_name_check CHECK (((length(name) >= 1) AND (length(name) <= 191))),
     CONSTRAINT tags_slug_check CHECK (((length(slug) <= 120) AND (slug ~ '^[a-z0-9]+(-[a-z0-9]+)*$'::text)))
@@ -197,6 +209,9 @@ ALTER TABLE ONLY public.events
 ALTER TABLE ONLY public.events
     ADD CONSTRAINT events_pkey PRIMARY KEY (id);
 
+ALTER TABLE ONLY public.ghost_sync_state
+    ADD CONSTRAINT ghost_sync_state_pkey PRIMARY KEY (id);
+
 ALTER TABLE ONLY public.magic_links
     ADD CONSTRAINT magic_links_pkey PRIMARY KEY (token_hash);
 
@@ -216,6 +231,9 @@ ALTER TABLE ONLY public.post_tags
     ADD CONSTRAINT post_tags_pkey PRIMARY KEY (post_id, tag_id);
 
 ALTER TABLE ONLY public.posts
+    ADD CONSTRAINT posts_ghost_id_key UNIQUE (ghost_id);
+
+ALTER TABLE ONLY public.posts
     ADD CONSTRAINT posts_pkey PRIMARY KEY (id);
 
 ALTER TABLE ONLY public.posts
@@ -226,6 +244,9 @@ ALTER TABLE ONLY public.schema_migrations
 
 ALTER TABLE ONLY public.sso_sessions
     ADD CONSTRAINT sso_sessions_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.tags
+    ADD CONSTRAINT tags_ghost_id_key UNIQUE (ghost_id);
 
 ALTER TABLE ONLY public.tags
     ADD CONSTRAINT tags_pkey PRIMARY KEY (id);

@@ -40,6 +40,8 @@ commands:
   migrate          apply pending migrations to DATABASE_URL
   seed             insert the demo records that are missing (idempotent)
   schema           print the schema after all migrations, as schema.sql holds it
+  ghost-sync       copy posts, pages and tags from the Ghost site at GHOST_URL
+                   (Content API key GHOST_CONTENT_KEY) into the blog, with progress
   signin-link EMAIL
                    print a single-use sign-in link for EMAIL (valid auth.magic_link_ttl)
   bench [--bin DIR] [flags]
@@ -64,6 +66,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return seedCmd(ctx, getenv, stdout)
 	case "schema":
 		return schemaCmd(ctx, getenv, stdout)
+	case "ghost-sync":
+		return ghostSyncCmd(ctx, args[1:], getenv, stdout)
 	case "signin-link":
 		return signInLinkCmd(ctx, args[1:], getenv, stdout)
 	case "bench":

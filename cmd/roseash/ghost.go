@@ -1,0 +1,73 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"rose-ash.com/platform/shared/ghostsync"
+	"rose-ash.com/platform/shared/postgres"
+)
+
+// ghostSyncCmd copies what changed on the Ghost site at GHOST_URL (read
+// with the Content API key GHOST_CONTENT_KEY) into the blog's posts,
+// showing a progress bar, and prints what it did.
+func ghostSyncCmd(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	if len(args) > 0 {
+		return fmt.Errorf("ghost-sync takes no arguments (it reads GHOST_URL and GHOST_CONTENT_KEY)")
+	}
+	var missing []string
+	for _, name := range []string{"GHOST_URL", "GHOST_CONTENT_KEY"} {
+		if getenv(name) == "" {
+			missing = append(missing, name)
+		}
+	}
+	if len(missing) > 0 {
+		verb := " is"
+		if len(missing) > 1 {
+			verb = " are"
+		}
+		return errors.New(strings.Join(missing, " and ") + verb + " not set: GHOST_URL is the Ghost site's address " +
+			"(https://example.ghost.io) and GHOST_CONTENT_KEY a Content API key (Ghost admin: Settings > Integrations)")
+	}
+	dbURL, err := databaseURL(getenv)
+	if err != nil {
+		return err
+	}
+	client, err := ghostsync.NewClient(getenv("GHOST_URL"), getenv("GHOST_CONTENT_KEY"), nil)
+	if err != nil {
+		return err
+	}
+	pool, err := postgres.Open(ctx, dbURL, 4)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	drawn := false
+	sum, err := ghostsync.Sync(ctx, client, pool, func(done, total int) {
+		fmt.Fprint(stdout, "\r"+progressBar(done, total, 30))
+		drawn = true
+	})
+	if drawn {
+		fmt.Fprintln(stdout)
+	}
+	fmt.Fprintf(stdout, "created %d, updated %d, deleted %d, skipped %d\n", sum.Created, sum.Updated, sum.Deleted, sum.Skipped)
+	if err != nil {
+		if ghostsync.IsRetryable(err) {
+			return errors.Join(err, errors.New("the Ghost site may be down: run ghost-sync again later"))
+		}
+		return err
+	}
+	return nil
+}
+
+// progressBar draws "[#####.....] 50/150" with width cells.
+func progressBar(done, total, width int) string {
+	filled := width
+	if total > 0 {
+		filled = min(width, done*width/total)
+	}
+	return fmt.Sprintf("[%s%s] %d/%d", strings.Repeat("#", filled), strings.Repeat(".", width-filled), done, total)
+}

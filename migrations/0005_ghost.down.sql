@@ -1,0 +1,4 @@
+DROP TABLE IF EXISTS ghost_sync_state;
+ALTER TABLE tags DROP COLUMN IF EXISTS ghost_id;
+ALTER TABLE posts DROP COLUMN IF EXISTS ghost_updated_at;
+ALTER TABLE posts DROP COLUMN IF EXISTS ghost_id;

@@ -1,0 +1,283 @@
+// Package ghostsync copies a Ghost site's posts and pages into the blog,
+// one way: Ghost is the source, the blog's copies follow it. It speaks
+// Ghost's Content API (reading published content), signs Admin API tokens,
+// and verifies Ghost's webhooks.
+package ghostsync
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// PageLimit is how many items the client asks for per page; Ghost caps
+// limit at 100.
+const PageLimit = 100
+
+// Client reads a Ghost site's Content API.
+type Client struct {
+	base *url.URL
+	key  string
+	http *http.Client
+}
+
+// NewClient returns a client for the Ghost site at baseURL (for example
+// https://example.ghost.io) with its Content API key. A nil httpClient
+// means one with a 30 s timeout.
+func NewClient(baseURL, contentKey string, httpClient *http.Client) (*Client, error) {
+	u, err := url.Parse(strings.TrimRight(baseURL, "/"))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("ghost: %q is not an http(s) address", baseURL)
+	}
+	if contentKey == "" {
+		return nil, errors.New("ghost: the Content API key is empty")
+	}
+	if httpClient == nil {
+		httpClient = &http.Client{Timeout: 30 * time.Second}
+	}
+	return &Client{base: u, key: contentKey, http: httpClient}, nil
+}
+
+// Post is a Ghost post or page as the Content API returns it.
+type Post struct {
+	ID            string     `json:"id"`
+	UUID          string     `json:"uuid"`
+	Title         string     `json:"title"`
+	Slug          string     `json:"slug"`
+	HTML          string     `json:"html"`
+	Excerpt       string     `json:"excerpt"`
+	CustomExcerpt string     `json:"custom_excerpt"`
+	FeatureImage  string     `json:"feature_image"`
+	Status        string     `json:"status"`
+	Visibility    string     `json:"visibility"`
+	PublishedAt   *time.Time `json:"published_at"`
+	UpdatedAt     time.Time  `json:"updated_at"`
+	Tags          []Tag      `json:"tags"`
+	PrimaryAuthor *Author    `json:"primary_author"`
+}
+
+// Tag is one of a post's tags.
+type Tag struct {
+	ID         string `json:"id"`
+	Name       string `json:"name"`
+	Slug       string `json:"slug"`
+	Visibility string `json:"visibility"`
+}
+
+// Internal reports whether the tag is one of Ghost's internal tags
+// (named "#something"), which organize content and are never shown.
+func (t Tag) Internal() bool {
+	return t.Visibility == "internal" || strings.HasPrefix(t.Name, "#")
+}
+
+// Author is a post's author.
+type Author struct {
+	Name string `json:"name"`
+	Slug string `json:"slug"`
+}
+
+// Pagination is a list response's meta.pagination.
+type Pagination struct {
+	Page  int  `json:"page"`
+	Limit int  `json:"limit"`
+	Pages int  `json:"pages"`
+	Total int  `json:"total"`
+	Next  *int `json:"next"`
+	Prev  *int `json:"prev"`
+}
+
+// Error is a failed Content API call.
+type Error struct {
+	Op        string // what was being fetched
+	Status    int    // the HTTP status; 0 for a transport failure
+	Message   string // Ghost's message, or the transport error
+	retryable bool
+	cause     error
+}
+
+func (e *Error) Error() string {
+	kind := "non-retryable"
+	if e.retryable {
+		kind = "retryable"
+	}
+	if e.Status != 0 {
+		return fmt.Sprintf("ghost: %s: HTTP %d: %s (%s)", e.Op, e.Status, e.Message, kind)
+	}
+	return fmt.Sprintf("ghost: %s: %s (%s)", e.Op, e.Message, kind)
+}
+
+func (e *Error) Unwrap() error { return e.cause }
+
+// IsRetryable reports whether err is worth retrying later: a 5xx answer,
+// a 429, a timeout or a connection failure. 4xx answers (a wrong key,
+// 404, 409) are not: they need someone to fix something.
+func IsRetryable(err error) bool {
+	var ge *Error
+	if errors.As(err, &ge) {
+		return ge.retryable
+	}
+	return false
+}
+
+// Kind is what a list is of: "posts" or "pages".
+type Kind string
+
+// The two kinds of content the sync copies.
+const (
+	KindPosts Kind = "posts"
+	KindPages Kind = "pages"
+)
+
+// FilterTime formats t the way Ghost's filter expects it
+// ('YYYY-MM-DD HH:MM:SS', UTC).
+func FilterTime(t time.Time) string {
+	return t.UTC().Format("2006-01-02 15:04:05")
+}
+
+// List fetches one page (1-based) of posts or pages, oldest update first,
+// with their tags, authors and HTML. A non-zero since keeps only those
+// updated after it.
+func (c *Client) List(ctx context.Context, kind Kind, since time.Time, page int) ([]Post, Pagination, error) {
+	q := url.Values{}
+	q.Set("limit", strconv.Itoa(PageLimit))
+	q.Set("page", strconv.Itoa(page))
+	q.Set("include", "tags,authors")
+	q.Set("formats", "html")
+	q.Set("order", "updated_at asc")
+	if !since.IsZero() {
+		q.Set("filter", "updated_at:>'"+FilterTime(since)+"'")
+	}
+	var body struct {
+		Posts []Post `json:"posts"`
+		Pages []Post `json:"pages"`
+		Meta  struct {
+			Pagination Pagination `json:"pagination"`
+		} `json:"meta"`
+	}
+	if err := c.get(ctx, string(kind), q, &body); err != nil {
+		return nil, Pagination{}, err
+	}
+	items := body.Posts
+	if kind == KindPages {
+		items = body.Pages
+	}
+	return items, body.Meta.Pagination, nil
+}
+
+// ListIDs fetches one page of the ids of all published posts or pages.
+func (c *Client) ListIDs(ctx context.Context, kind Kind, page int) ([]string, Pagination, error) {
+	q := url.Values{}
+	q.Set("limit", strconv.Itoa(PageLimit))
+	q.Set("page", strconv.Itoa(page))
+	q.Set("fields", "id")
+	var body struct {
+		Posts []struct{ ID string } `json:"posts"`
+		Pages []struct{ ID string } `json:"pages"`
+		Meta  struct {
+			Pagination Pagination `json:"pagination"`
+		} `json:"meta"`
+	}
+	if err := c.get(ctx, string(kind), q, &body); err != nil {
+		return nil, Pagination{}, err
+	}
+	items := body.Posts
+	if kind == KindPages {
+		items = body.Pages
+	}
+	ids := make([]string, 0, len(items))
+	for _, it := range items {
+		ids = append(ids, it.ID)
+	}
+	return ids, body.Meta.Pagination, nil
+}
+
+// get calls GET {base}/ghost/api/content/{resource}/ with the key and q,
+// and decodes the JSON answer into v.
+func (c *Client) get(ctx context.Context, resource string, q url.Values, v any) error {
+	op := "list " + resource
+	q.Set("key", c.key)
+	u := *c.base
+	u.Path = strings.TrimRight(u.Path, "/") + "/ghost/api/content/" + resource + "/"
+	u.RawQuery = q.Encode()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return &Error{Op: op, Message: err.Error(), cause: err}
+	}
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("Accept-Version", "v5.0")
+	resp, err := c.http.Do(req)
+	if err != nil {
+		// The key is in the URL: never repeat the URL in the error.
+		msg, retry := "request failed", true
+		var ne net.Error
+		switch {
+		case errors.Is(err, context.Canceled):
+			msg, retry = "canceled", false
+		case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
+			msg = "timed out"
+		}
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return &Error{Op: op, Message: msg + ": " + redactKey(err.Error(), c.key), retryable: retry, cause: err}
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return &Error{Op: op, Status: resp.StatusCode, Message: "reading the answer: " + err.Error(), retryable: true, cause: err}
+	}
+	if resp.StatusCode != http.StatusOK {
+		return &Error{Op: op, Status: resp.StatusCode, Message: ghostMessage(data),
+			retryable: resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests}
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return &Error{Op: op, Status: resp.StatusCode, Message: "the answer is not the expected JSON: " + err.Error(), cause: err}
+	}
+	return nil
+}
+
+func redactKey(s, key string) string {
+	if key == "" {
+		return s
+	}
+	return strings.ReplaceAll(s, key, "REDACTED")
+}
+
+// ghostMessage extracts Ghost's error message from
+// {"errors":[{"message":...,"type":...}]}, or a short prefix of the body.
+func ghostMessage(data []byte) string {
+	var e struct {
+		Errors []struct {
+			Message string `json:"message"`
+			Type    string `json:"type"`
+			Context string `json:"context"`
+		} `json:"errors"`
+	}
+	if json.Unmarshal(data, &e) == nil && len(e.Errors) > 0 {
+		m := e.Errors[0].Message
+		if e.Errors[0].Type != "" {
+			m = e.Errors[0].Type + ": " + m
+		}
+		if e.Errors[0].Context != "" {
+			m += " (" + e.Errors[0].Context + ")"
+		}
+		return m
+	}
+	s := strings.TrimSpace(string(data))
+	if len(s) > 200 {
+		s = s[:200] + "..."
+	}
+	if s == "" {
+		s = "no message"
+	}
+	return s
+}

@@ -1,0 +1,346 @@
+// Package ghosttest is a fake Ghost site for tests: the Content API's
+// posts and pages lists with Ghost's pagination, key check, updated_at
+// filter and order, and injectable failures.
+package ghosttest
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"rose-ash.com/platform/shared/ghostsync"
+)
+
+// ContentKey is the Content API key the fake accepts.
+const ContentKey = "0123456789abcdef01234567"
+
+// Server is a running fake Ghost site.
+type Server struct {
+	*httptest.Server
+
+	mu       sync.Mutex
+	items    map[string]*item // by id
+	seq      int
+	failN    int
+	failCode int
+	requests []*url.URL
+}
+
+type item struct {
+	kind ghostsync.Kind
+	post ghostsync.Post
+}
+
+// Start starts a fake Ghost site, closed when the test ends.
+func Start(tb testing.TB) *Server {
+	tb.Helper()
+	s := &Server{items: map[string]*item{}}
+	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
+	tb.Cleanup(s.Close)
+	return s
+}
+
+// Client returns a ghostsync client for this site.
+func (s *Server) Client(tb testing.TB) *ghostsync.Client {
+	tb.Helper()
+	c, err := ghostsync.NewClient(s.URL, ContentKey, s.Server.Client())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return c
+}
+
+// NewID returns a Ghost-style id (24 hex digits).
+func (s *Server) NewID() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.seq++
+	return fmt.Sprintf("%024x", s.seq)
+}
+
+// Put adds or replaces a post (kind posts) or page (kind pages). An empty
+// ID is filled in; a zero UpdatedAt becomes now. It returns the id.
+func (s *Server) Put(kind ghostsync.Kind, p ghostsync.Post) string {
+	if p.ID == "" {
+		p.ID = s.NewID()
+	}
+	if p.UUID == "" {
+		p.UUID = "uuid-" + p.ID
+	}
+	if p.UpdatedAt.IsZero() {
+		p.UpdatedAt = time.Now().UTC().Truncate(time.Millisecond)
+	}
+	if p.Status == "" {
+		p.Status = "published"
+	}
+	if p.Visibility == "" {
+		p.Visibility = "public"
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.items[p.ID] = &item{kind: kind, post: p}
+	return p.ID
+}
+
+// AddPost adds a post; see Put.
+func (s *Server) AddPost(p ghostsync.Post) string { return s.Put(ghostsync.KindPosts, p) }
+
+// AddPage adds a page; see Put.
+func (s *Server) AddPage(p ghostsync.Post) string { return s.Put(ghostsync.KindPages, p) }
+
+// Update changes a post or page with fn and sets its updated_at to at.
+func (s *Server) Update(id string, at time.Time, fn func(*ghostsync.Post)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	it := s.items[id]
+	if it == nil {
+		panic("ghosttest: no item " + id)
+	}
+	if fn != nil {
+		fn(&it.post)
+	}
+	it.post.UpdatedAt = at.UTC()
+}
+
+// Delete removes a post or page.
+func (s *Server) Delete(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.items, id)
+}
+
+// Get returns a post or page.
+func (s *Server) Get(id string) (ghostsync.Post, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	it := s.items[id]
+	if it == nil {
+		return ghostsync.Post{}, false
+	}
+	return it.post, true
+}
+
+// FailNext makes the next n requests answer status with a Ghost error body.
+func (s *Server) FailNext(n, status int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failN, s.failCode = n, status
+}
+
+// Requests returns the URLs requested so far (the key included).
+func (s *Server) Requests() []*url.URL {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.requests)
+}
+
+// ResetRequests forgets the recorded requests.
+func (s *Server) ResetRequests() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.requests = nil
+}
+
+var updatedFilter = regexp.MustCompile(`^updated_at:>'([^']+)'$`)
+
+func ghostError(w http.ResponseWriter, status int, typ, msg string) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(map[string]any{"errors": []map[string]any{{"message": msg, "type": typ}}})
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u := *r.URL
+	s.requests = append(s.requests, &u)
+	if s.failN > 0 {
+		s.failN--
+		typ := "InternalServerError"
+		if s.failCode == http.StatusConflict {
+			typ = "UpdateCollisionError"
+		}
+		ghostError(w, s.failCode, typ, "injected failure")
+		return
+	}
+	var kind ghostsync.Kind
+	switch r.URL.Path {
+	case "/ghost/api/content/posts/":
+		kind = ghostsync.KindPosts
+	case "/ghost/api/content/pages/":
+		kind = ghostsync.KindPages
+	default:
+		ghostError(w, http.StatusNotFound, "NotFoundError", "Resource not found")
+		return
+	}
+	if r.Method != http.MethodGet {
+		ghostError(w, http.StatusMethodNotAllowed, "MethodNotAllowedError", "Method not allowed")
+		return
+	}
+	q := r.URL.Query()
+	if q.Get("key") != ContentKey {
+		ghostError(w, http.StatusUnauthorized, "UnauthorizedError", "Unknown Content API Key")
+		return
+	}
+	limit := 15 // Ghost's default
+	if l := q.Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 {
+			ghostError(w, http.StatusBadRequest, "ValidationError", "Validation error, cannot list posts.")
+			return
+		}
+		limit = min(n, 100) // Ghost 6 caps limit silently
+	}
+	page := 1
+	if p := q.Get("page"); p != "" {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 1 {
+			ghostError(w, http.StatusBadRequest, "ValidationError", "Validation error, cannot list posts.")
+			return
+		}
+		page = n
+	}
+	var after time.Time
+	if f := q.Get("filter"); f != "" {
+		m := updatedFilter.FindStringSubmatch(f)
+		if m == nil {
+			ghostError(w, http.StatusBadRequest, "BadRequestError", "Error parsing filter")
+			return
+		}
+		t, err := time.Parse("2006-01-02 15:04:05", m[1])
+		if err != nil {
+			t, err = time.Parse(time.RFC3339Nano, m[1])
+		}
+		if err != nil {
+			ghostError(w, http.StatusBadRequest, "BadRequestError", "Error parsing filter")
+			return
+		}
+		after = t
+	}
+	var list []ghostsync.Post
+	for _, it := range s.items {
+		// The Content API serves published content only.
+		if it.kind != kind || it.post.Status != "published" {
+			continue
+		}
+		if !after.IsZero() && !it.post.UpdatedAt.After(after) {
+			continue
+		}
+		list = append(list, it.post)
+	}
+	if strings.HasPrefix(q.Get("order"), "updated_at asc") {
+		slices.SortFunc(list, func(a, b ghostsync.Post) int {
+			if c := a.UpdatedAt.Compare(b.UpdatedAt); c != 0 {
+				return c
+			}
+			return strings.Compare(a.ID, b.ID)
+		})
+	} else { // Ghost's default: published_at desc
+		slices.SortFunc(list, func(a, b ghostsync.Post) int {
+			var ta, tb time.Time
+			if a.PublishedAt != nil {
+				ta = *a.PublishedAt
+			}
+			if b.PublishedAt != nil {
+				tb = *b.PublishedAt
+			}
+			if c := tb.Compare(ta); c != 0 {
+				return c
+			}
+			return strings.Compare(a.ID, b.ID)
+		})
+	}
+	total := len(list)
+	pages := max((total+limit-1)/limit, 1)
+	start := min((page-1)*limit, total)
+	end := min(start+limit, total)
+	list = list[start:end]
+	var next, prev any
+	if page < pages {
+		next = page + 1
+	}
+	if page > 1 {
+		prev = page - 1
+	}
+	includes := strings.Split(q.Get("include"), ",")
+	out := make([]map[string]any, 0, len(list))
+	for _, p := range list {
+		out = append(out, render(p, q.Get("fields"), includes))
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	json.NewEncoder(w).Encode(map[string]any{
+		string(kind): out,
+		"meta": map[string]any{"pagination": map[string]any{
+			"page": page, "limit": limit, "pages": pages, "total": total, "next": next, "prev": prev,
+		}},
+	})
+}
+
+func timeOrNil(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return t.UTC().Format("2006-01-02T15:04:05.000Z")
+}
+
+// render writes a post as the Content API does: html only when asked for
+// in formats (the Content API includes it by default), tags and authors
+// only when included, only the given fields when fields is set.
+func render(p ghostsync.Post, fields string, includes []string) map[string]any {
+	m := map[string]any{
+		"id": p.ID, "uuid": p.UUID, "title": p.Title, "slug": p.Slug, "html": p.HTML,
+		"excerpt": p.Excerpt, "custom_excerpt": nilIfEmpty(p.CustomExcerpt), "feature_image": nilIfEmpty(p.FeatureImage),
+		"visibility": p.Visibility, "published_at": timeOrNil(p.PublishedAt), "updated_at": timeOrNil(&p.UpdatedAt),
+		"url": "/" + p.Slug + "/",
+	}
+	if slices.Contains(includes, "tags") {
+		tags := make([]map[string]any, 0, len(p.Tags))
+		for _, t := range p.Tags {
+			vis := t.Visibility
+			if vis == "" {
+				vis = "public"
+				if strings.HasPrefix(t.Name, "#") {
+					vis = "internal"
+				}
+			}
+			tags = append(tags, map[string]any{"id": t.ID, "name": t.Name, "slug": t.Slug, "visibility": vis})
+		}
+		m["tags"] = tags
+		if len(tags) > 0 {
+			m["primary_tag"] = tags[0]
+		} else {
+			m["primary_tag"] = nil
+		}
+	}
+	if slices.Contains(includes, "authors") && p.PrimaryAuthor != nil {
+		a := map[string]any{"name": p.PrimaryAuthor.Name, "slug": p.PrimaryAuthor.Slug}
+		m["authors"] = []any{a}
+		m["primary_author"] = a
+	}
+	if fields != "" {
+		keep := map[string]any{}
+		for f := range strings.SplitSeq(fields, ",") {
+			if v, ok := m[f]; ok {
+				keep[f] = v
+			}
+		}
+		return keep
+	}
+	return m
+}
+
+func nilIfEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
