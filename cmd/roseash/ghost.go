@@ -7,7 +7,10 @@ import (
 	"io"
 	"strings"
 
+	"rose-ash.com/platform/shared/cache"
+	"rose-ash.com/platform/shared/config"
 	"rose-ash.com/platform/shared/ghostsync"
+	"rose-ash.com/platform/shared/pagecache"
 	"rose-ash.com/platform/shared/postgres"
 )
 
@@ -60,7 +63,30 @@ func ghostSyncCmd(ctx context.Context, args []string, getenv func(string) string
 		}
 		return err
 	}
+	if changed := sum.Created + sum.Updated + sum.Deleted; changed > 0 {
+		purgeBlogPages(ctx, getenv, stdout)
+	}
 	return nil
+}
+
+// purgeBlogPages drops the blog's cached pages so that synced posts show
+// at once rather than after the page cache's lifetime. It needs the
+// platform's config (REDIS_URL and the rest); without it, it says so.
+func purgeBlogPages(ctx context.Context, getenv func(string) string, stdout io.Writer) {
+	cfg, err := config.Load(getenv)
+	if err != nil {
+		fmt.Fprintln(stdout, "blog page cache not purged (cached pages expire within page_cache.ttl):", err)
+		return
+	}
+	rdb, err := cache.Open(cfg.RedisURL)
+	if err != nil {
+		fmt.Fprintln(stdout, "blog page cache not purged:", err)
+		return
+	}
+	defer rdb.Close()
+	if err := pagecache.Purge(ctx, rdb, cache.Namespace(cfg.RedisPrefix), "blog"); err != nil {
+		fmt.Fprintln(stdout, "blog page cache not purged:", err)
+	}
 }
 
 // progressBar draws "[#####.....] 50/150" with width cells.
