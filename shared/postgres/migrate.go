@@ -9,25 +9,72 @@ import (
 	"github.com/golang-migrate/migrate/v4"
 	_ "github.com/golang-migrate/migrate/v4/database/pgx/v5" // registers the pgx5:// driver
 	"github.com/golang-migrate/migrate/v4/source/iofs"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivermigrate"
 
 	"rose-ash.com/platform/migrations"
 )
 
 // Migrate applies every embedded migration not yet applied to the database
-// at databaseURL. Concurrent callers (several blog replicas) are serialized
-// by the driver's advisory lock.
+// at databaseURL, then River's own migrations (the job queue's tables, which
+// River versions itself). Concurrent callers (several blog replicas) are
+// serialized by the drivers' advisory locks.
 func Migrate(ctx context.Context, databaseURL string) error {
-	return withMigrator(ctx, databaseURL, func(m *migrate.Migrate) error {
+	err := withMigrator(ctx, databaseURL, func(m *migrate.Migrate) error {
 		if err := m.Up(); err != nil && !errors.Is(err, migrate.ErrNoChange) {
 			return fmt.Errorf("postgres: migrate up: %w", err)
 		}
 		return nil
 	})
+	if err != nil {
+		return err
+	}
+	return withRiver(ctx, databaseURL, func(m *rivermigrate.Migrator[pgx.Tx]) error {
+		if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+			return fmt.Errorf("postgres: migrate the job queue up: %w", err)
+		}
+		return nil
+	})
+}
+
+// RiverMigrations lists River's migrations (what Migrate applies after the
+// platform's own), so that anything fingerprinting the schema can include them.
+func RiverMigrations() []rivermigrate.Migration {
+	m, err := rivermigrate.New(riverpgxv5.New(nil), nil)
+	if err != nil {
+		panic("postgres: job queue migrator: " + err.Error())
+	}
+	return m.AllVersions()
+}
+
+// withRiver runs fn with River's migrator on a short-lived pool.
+func withRiver(ctx context.Context, databaseURL string, fn func(*rivermigrate.Migrator[pgx.Tx]) error) error {
+	pool, err := pgxpool.New(ctx, databaseURL)
+	if err != nil {
+		return fmt.Errorf("postgres: open pool for the job queue migrations: %w", redact(err, databaseURL))
+	}
+	defer pool.Close()
+	m, err := rivermigrate.New(riverpgxv5.New(pool), nil)
+	if err != nil {
+		return fmt.Errorf("postgres: job queue migrator: %w", err)
+	}
+	return fn(m)
 }
 
 // MigrateDown reverts every applied migration. It exists for tests and for
 // operators rebuilding a development database.
 func MigrateDown(ctx context.Context, databaseURL string) error {
+	err := withRiver(ctx, databaseURL, func(m *rivermigrate.Migrator[pgx.Tx]) error {
+		if _, err := m.Migrate(ctx, rivermigrate.DirectionDown, &rivermigrate.MigrateOpts{TargetVersion: -1}); err != nil {
+			return fmt.Errorf("postgres: migrate the job queue down: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
 	return withMigrator(ctx, databaseURL, func(m *migrate.Migrate) error {
 		if err := m.Down(); err != nil && !errors.Is(err, migrate.ErrNoChange) {
 			return fmt.Errorf("postgres: migrate down: %w", err)

@@ -163,6 +163,10 @@ func migrationsHash() (string, error) {
 		h.Write(b)
 		return nil
 	})
+	// River's migrations run after ours; its version is part of the schema.
+	for _, m := range postgres.RiverMigrations() {
+		fmt.Fprintf(h, "river\x00%d\x00%s", m.Version, m.SQLUp)
+	}
 	return hex.EncodeToString(h.Sum(nil)), err
 }
 
