@@ -6,9 +6,13 @@ import (
 	"io"
 	"io/fs"
 	"net/http"
+	"time"
+
+	"github.com/riverqueue/river"
 
 	"rose-ash.com/platform/blog/internal"
 	"rose-ash.com/platform/shared/boot"
+	"rose-ash.com/platform/shared/ghostsync"
 	"rose-ash.com/platform/shared/internalnet"
 	"rose-ash.com/platform/shared/media"
 	"rose-ash.com/platform/shared/oauth"
@@ -26,7 +30,8 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	if err != nil {
 		return err
 	}
-	opts := boot.Options{Service: "blog", MayMigrate: true, Static: static}
+	opts := boot.Options{Service: "blog", MayMigrate: true, Static: static, Workers: ghostWorkers,
+		Queues: map[string]int{ghostsync.Queue: 1}}
 	return boot.Run(ctx, opts, getenv, stdout, func(d boot.Deps) (http.Handler, error) {
 		store, nav := posts.New(d.DB), navigation.New(d.DB)
 		mediaStore, err := media.NewDiskStore(d.Config.Media.Dir)
@@ -35,6 +40,34 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		}
 		auth := oauth.NewClient(d.Site, d.Sessions, identity.New(d.DB), internalnet.Client(d.Config))
 		return internal.NewServer(d.Site, auth, nav, nav, store, store, store,
-			pagecache.New(d.Redis, d.Keys, "blog", d.Site.Assets.Version(), d.Config.PageCache.TTL.Std(), d.Site.Metrics.Registry), mediaStore), nil
+			pagecache.New(d.Redis, d.Keys, "blog", d.Site.Assets.Version(), d.Config.PageCache.TTL.Std(), d.Site.Metrics.Registry),
+			mediaStore, ghostSync(d)), nil
 	})
+}
+
+// ghostWorkers registers the Ghost sync job when a Ghost site is configured;
+// after a sync that changed posts it purges the blog's page cache.
+func ghostWorkers(d boot.Deps, workers *river.Workers) (int, error) {
+	if d.Config.Ghost.URL == "" {
+		return 0, nil
+	}
+	client, err := ghostsync.NewClient(d.Config.Ghost.URL, d.Config.GhostContentKey, &http.Client{Timeout: 30 * time.Second})
+	if err != nil {
+		return 0, err
+	}
+	err = river.AddWorkerSafely(workers, &ghostsync.Worker{Client: client, DB: d.DB, Changed: func(ctx context.Context) {
+		if err := pagecache.Purge(ctx, d.Redis, d.Keys, "blog"); err != nil {
+			d.Logger.WarnContext(ctx, "page cache not purged after a Ghost sync", "error", err)
+		}
+	}})
+	return 1, err
+}
+
+// ghostSync is what the blog's Ghost handlers use; nil without a Ghost site.
+func ghostSync(d boot.Deps) *internal.GhostSync {
+	if d.Config.Ghost.URL == "" {
+		return nil
+	}
+	return &internal.GhostSync{URL: d.Config.Ghost.URL, WebhookSecret: d.Config.GhostWebhookSecret, Jobs: d.Jobs,
+		State: func(ctx context.Context) (ghostsync.State, error) { return ghostsync.LoadState(ctx, d.DB) }}
 }

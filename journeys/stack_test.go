@@ -75,6 +75,12 @@ type Stack struct {
 // StartStack runs the named services (federation is always included).
 func StartStack(t *testing.T, names ...string) *Stack {
 	t.Helper()
+	return StartStackWith(t, nil, names...)
+}
+
+// StartStackWith is StartStack with extra environment for every service.
+func StartStackWith(t *testing.T, extra map[string]string, names ...string) *Stack {
+	t.Helper()
 	bin := binaries(t)
 	st := &Stack{URL: map[string]string{}, logs: map[string]*servicetest.SyncBuffer{}}
 	st.DBURL = pgtest.MustDatabaseURL(t)
@@ -106,6 +112,9 @@ func StartStack(t *testing.T, names ...string) *Stack {
 		st.URL[name] = "http://" + name + ".localhost:" + port
 		p := strings.ToUpper(name) + "_"
 		env = append(env, p+"LISTEN_ADDR=127.0.0.1:"+port, p+"PUBLIC_URL="+st.URL[name], p+"INTERNAL_URL=http://127.0.0.1:"+port)
+	}
+	for k, v := range extra {
+		env = append(env, k+"="+v)
 	}
 	st.env, st.bin, st.procs = env, bin, map[string]*exec.Cmd{}
 	for _, name := range names {

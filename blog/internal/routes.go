@@ -18,12 +18,13 @@ import (
 // listed here.
 func NewServer(site *web.Site, auth *oauth.Client, nav contracts.Navigation, navEditor contracts.NavEditor,
 	posts contracts.Posts, editor contracts.PostEditor, tags contracts.TagEditor, pages *pagecache.Cache,
-	mediaStore media.Store) http.Handler {
+	mediaStore media.Store, ghost *GhostSync) http.Handler {
 	site.SignInPath = "/auth/login"
 	rd := reader{site: site, posts: posts, widgets: &widgets{logger: site.Logger}}
 	ad := newAdmin(site, editor, pages)
 	na := navAdmin{site: site, nav: nav, edit: navEditor, pages: pages}
 	ta := tagAdmin{site: site, tags: tags, pages: pages}
+	gh := ghostHandlers{site: site, sync: ghost}
 	if site.Fragments != nil {
 		site.Fragments.Declare(upcomingFragment)
 	}
@@ -41,6 +42,7 @@ func NewServer(site *web.Site, auth *oauth.Client, nav contracts.Navigation, nav
 	r.Get("/tag/{slug}/atom.xml", rd.showAtom)
 	r.Get("/sitemap.xml", rd.showSitemap)
 	r.Handle("/media/*", media.Handler(mediaStore))
+	r.Post("/ghost/webhook", gh.webhook)
 
 	// Public pages: anonymous views come from the page cache before any
 	// session work.
@@ -73,6 +75,8 @@ func NewServer(site *web.Site, auth *oauth.Client, nav contracts.Navigation, nav
 			r.Post("/media", uploadMedia(site, mediaStore, site.Config.Media.MaxBytes))
 			r.Get("/tags", ta.list)
 			r.Post("/tags/{slug}", ta.save)
+			r.Get("/ghost", gh.show)
+			r.Post("/ghost/sync", gh.syncNow)
 			r.Get("/nav", na.show)
 			r.Post("/nav", na.save)
 		})

@@ -14,6 +14,9 @@ import (
 	"time"
 
 	"github.com/alexedwards/scs/v2"
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
@@ -39,6 +42,14 @@ type Options struct {
 	// MayMigrate lets this service apply migrations at start-up when the
 	// config's run_migrations is true. Only the blog sets it.
 	MayMigrate bool
+	// Workers registers the service's background job workers and returns
+	// how many it added; nil for a service that runs no jobs. With workers,
+	// the service runs a River client (Deps.Jobs) that works its jobs in any
+	// replica.
+	Workers func(Deps, *river.Workers) (int, error)
+	// Queues are the service's job queues besides River's default one (two
+	// workers), with their worker counts.
+	Queues map[string]int
 }
 
 // Deps are what a service's NewServer is built from.
@@ -50,6 +61,8 @@ type Deps struct {
 	Site   *web.Site
 	// Keys namespaces the service's Redis keys.
 	Keys cache.Namespace
+	// Jobs enqueues background jobs (nil for services without workers).
+	Jobs *river.Client[pgx.Tx]
 	// Sessions is the service's own first-party session (cookie + Redis).
 	Sessions *scs.SessionManager
 	// Mail sends email as the config says; DevMail is the development sink
@@ -115,13 +128,52 @@ func Run(ctx context.Context, opts Options, getenv func(string) string, stdout i
 	if err != nil {
 		return err
 	}
-	h, err := newServer(Deps{Config: cfg, Logger: logger, DB: db, Redis: rdb, Site: site, Keys: keys, Sessions: sm,
-		Mail: sender, DevMail: devMail})
+	deps := Deps{Config: cfg, Logger: logger, DB: db, Redis: rdb, Site: site, Keys: keys, Sessions: sm,
+		Mail: sender, DevMail: devMail}
+	stopJobs, err := startJobs(ctx, opts, &deps)
+	if err != nil {
+		return err
+	}
+	defer stopJobs()
+	h, err := newServer(deps)
 	if err != nil {
 		return err
 	}
 	logger.Info("starting", "public_url", svc.PublicURL, "environment", cfg.Environment)
 	return web.Serve(ctx, svc.ListenAddr, h, cfg.HTTP.ShutdownTimeout.Std(), logger)
+}
+
+// startJobs starts the service's River client when it has workers, setting
+// deps.Jobs; the returned function stops it gracefully.
+func startJobs(ctx context.Context, opts Options, deps *Deps) (func(), error) {
+	if opts.Workers == nil {
+		return func() {}, nil
+	}
+	workers := river.NewWorkers()
+	added, err := opts.Workers(*deps, workers)
+	if err != nil || added == 0 { // nothing to work, e.g. no Ghost site configured
+		return func() {}, err
+	}
+	queues := map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 2}}
+	for name, n := range opts.Queues {
+		queues[name] = river.QueueConfig{MaxWorkers: n}
+	}
+	jobs, err := river.NewClient(riverpgxv5.New(deps.DB), &river.Config{Logger: deps.Logger, Workers: workers, Queues: queues})
+	if err != nil {
+		return nil, fmt.Errorf("start the job queue: %w", err)
+	}
+	// Started detached from ctx: cancelling Start's context would be a hard
+	// stop; the function returned stops it gracefully instead.
+	if err := jobs.Start(context.WithoutCancel(ctx)); err != nil {
+		return nil, fmt.Errorf("start the job queue: %w", err)
+	}
+	deps.Jobs = jobs
+	drain := deps.Config.HTTP.ShutdownTimeout.Std()
+	return func() {
+		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), drain)
+		defer cancel()
+		_ = jobs.Stop(stopCtx)
+	}, nil
 }
 
 // openMail returns the sender the config asks for.

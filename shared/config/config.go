@@ -47,6 +47,8 @@ type Config struct {
 	Mail Mail `yaml:"mail"`
 	// Fragments configures page composition from other services' fragments.
 	Fragments Fragments `yaml:"fragments"`
+	// Ghost is the Ghost site the blog imports from (optional).
+	Ghost Ghost `yaml:"ghost"`
 	// PageCache configures the blog's full-page cache for anonymous visitors.
 	PageCache PageCache `yaml:"page_cache"`
 	// Media configures where uploaded images are stored and how large they may be.
@@ -58,6 +60,10 @@ type Config struct {
 	RedisURL string `yaml:"-"`
 	// SecretKey signs sessions and internal headers (SECRET_KEY or SECRET_KEY_FILE).
 	SecretKey string `yaml:"-"`
+	// GhostContentKey reads Ghost's Content API (GHOST_CONTENT_KEY or _FILE).
+	GhostContentKey string `yaml:"-"`
+	// GhostWebhookSecret checks Ghost's webhook signatures (GHOST_WEBHOOK_SECRET or _FILE).
+	GhostWebhookSecret string `yaml:"-"`
 	// SMTPPassword authenticates to the SMTP relay (SMTP_PASSWORD or SMTP_PASSWORD_FILE).
 	SMTPPassword string `yaml:"-"`
 }
@@ -83,6 +89,12 @@ type Auth struct {
 	SignInPerIP    int `yaml:"signin_per_ip"`
 	// SignInWindow is the rate-limit window.
 	SignInWindow Duration `yaml:"signin_window"`
+}
+
+// Ghost configures the one-way sync from a Ghost site into the blog.
+type Ghost struct {
+	// URL is the Ghost site's address; empty turns the sync off.
+	URL string `yaml:"url"`
 }
 
 // Fragments configures how pages fetch fragments from other services.
@@ -256,6 +268,9 @@ func (c *Config) applyEnv(getenv func(string) string, errs *[]error) {
 	secret(&c.RedisURL, "REDIS_URL")
 	secret(&c.SecretKey, "SECRET_KEY")
 	secret(&c.SMTPPassword, "SMTP_PASSWORD")
+	secret(&c.GhostContentKey, "GHOST_CONTENT_KEY")
+	secret(&c.GhostWebhookSecret, "GHOST_WEBHOOK_SECRET")
+	str(&c.Ghost.URL, "GHOST_URL")
 	str(&c.Mail.Transport, "MAIL_TRANSPORT")
 	str(&c.Mail.From, "MAIL_FROM")
 	str(&c.Mail.Dir, "MAIL_DIR")
@@ -365,6 +380,14 @@ func (c *Config) validate(errs *[]error) {
 	}
 	if c.Media.MaxBytes < 1<<10 || c.Media.MaxBytes > 100<<20 {
 		bad("media.max_bytes", "MEDIA_MAX_BYTES", "%d is outside 1024..104857600 (1 KB..100 MB)", c.Media.MaxBytes)
+	}
+	if c.Ghost.URL != "" {
+		if u, err := url.Parse(c.Ghost.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("ghost.url", "GHOST_URL", "%q is not an http(s) address", c.Ghost.URL)
+		}
+		if c.GhostContentKey == "" {
+			bad("ghost content key", "GHOST_CONTENT_KEY", "is missing; it is needed with ghost.url")
+		}
 	}
 	if _, err := mail.ParseAddress(c.Mail.From); err != nil {
 		bad("mail.from", "MAIL_FROM", "%q is not an email address", c.Mail.From)

@@ -1,0 +1,91 @@
+package internal
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+
+	"rose-ash.com/platform/shared/ghostsync"
+	"rose-ash.com/platform/shared/models"
+	"rose-ash.com/platform/shared/web"
+)
+
+// GhostSync is what the blog's Ghost handlers need; nil when no Ghost site
+// is configured.
+type GhostSync struct {
+	URL           string
+	WebhookSecret string
+	Jobs          *river.Client[pgx.Tx]
+	State         func(context.Context) (ghostsync.State, error)
+}
+
+// ghostHandlers serve Ghost's webhooks and the admin's sync page.
+type ghostHandlers struct {
+	site *web.Site
+	sync *GhostSync
+}
+
+// maxWebhook caps a webhook body; Ghost's are a few kilobytes to a few
+// hundred for a long post.
+const maxWebhook = 2 << 20
+
+// webhook takes Ghost's post, page and tag events: it checks the signature
+// (refusing stale ones) and queues a sync, which re-reads from the Content
+// API rather than trusting the payload. It answers at once.
+func (g ghostHandlers) webhook(w http.ResponseWriter, r *http.Request) {
+	if g.sync == nil || g.sync.WebhookSecret == "" {
+		g.site.Error(w, r, models.Errorf(models.ENotFound, "Ghost webhooks are not configured here."))
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxWebhook))
+	if err != nil {
+		g.site.Error(w, r, models.Errorf(models.EInvalid, "The webhook body is too large or unreadable."))
+		return
+	}
+	if err := ghostsync.VerifySignature(g.sync.WebhookSecret, body, r.Header.Get("X-Ghost-Signature"), time.Now()); err != nil {
+		g.site.Logger.WarnContext(r.Context(), "ghost webhook refused", "error", err)
+		g.site.Error(w, r, models.Errorf(models.EUnauthenticated, "The webhook signature is missing, wrong or stale."))
+		return
+	}
+	kind, id, err := ghostsync.ParseWebhook(body)
+	if err != nil {
+		kind = "site.changed" // site-wide events carry no post; a sync covers them too
+	}
+	if _, err := g.sync.Jobs.Insert(r.Context(), ghostsync.SyncArgs{Reason: "webhook " + kind + " " + id}, nil); err != nil {
+		g.site.Error(w, r, models.Wrap(models.EUnavailable, "The sync could not be queued; Ghost will retry.", err))
+		return
+	}
+	w.WriteHeader(http.StatusAccepted)
+}
+
+func (g ghostHandlers) show(w http.ResponseWriter, r *http.Request) {
+	var (
+		st  ghostsync.State
+		url string
+	)
+	if g.sync != nil {
+		var err error
+		if st, err = g.sync.State(r.Context()); err != nil {
+			g.site.Error(w, r, models.Wrap(models.EInternal, "", err))
+			return
+		}
+		url = g.sync.URL
+	}
+	g.site.Render(w, r, http.StatusOK, GhostAdminPage(g.site.Page(r, "Ghost sync"), url, st, r.URL.Query().Get("queued") == "1"))
+}
+
+func (g ghostHandlers) syncNow(w http.ResponseWriter, r *http.Request) {
+	if g.sync == nil {
+		g.site.Error(w, r, models.Errorf(models.ENotFound, "No Ghost site is configured."))
+		return
+	}
+	if _, err := g.sync.Jobs.Insert(r.Context(), ghostsync.SyncArgs{Reason: "admin"}, nil); err != nil {
+		g.site.Error(w, r, models.Wrap(models.EUnavailable, "The sync could not be queued. Please try again.", err))
+		return
+	}
+	http.Redirect(w, r, "/admin/ghost?queued=1", http.StatusSeeOther)
+}

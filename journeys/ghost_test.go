@@ -1,0 +1,86 @@
+package journeys
+
+import (
+	"bytes"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"rose-ash.com/platform/shared/demo"
+	"rose-ash.com/platform/shared/ghostsync"
+	"rose-ash.com/platform/shared/ghostsync/ghosttest"
+)
+
+const webhookSecret = "ghost-webhook-secret-for-tests"
+
+// A signed Ghost webhook queues a sync that imports the post in the
+// background; unsigned and stale webhooks are refused; the admin's
+// "Sync now" imports too and the sync page shows the result.
+func TestGhostWebhookAndSyncNow(t *testing.T) {
+	ghost := ghosttest.Start(t)
+	st := StartStackWith(t, map[string]string{"GHOST_URL": ghost.URL, "GHOST_CONTENT_KEY": ghosttest.ContentKey,
+		"GHOST_WEBHOOK_SECRET": webhookSecret}, "blog")
+	seedDemo(t, st)
+	now := time.Now().UTC().Add(-time.Minute)
+	id := ghost.AddPost(ghostsync.Post{Title: "Written in Ghost", Slug: "written-in-ghost",
+		HTML:   `<p>From Ghost.</p><figure class="kg-card kg-image-card"><img src="https://ghost.example/a.jpg"></figure>`,
+		Status: "published", PublishedAt: &now, UpdatedAt: now})
+
+	body := []byte(`{"post":{"current":{"id":"` + id + `","title":"Written in Ghost"},"previous":{}}}`)
+	post := func(sig string) int {
+		req, _ := http.NewRequest("POST", st.URL["blog"]+"/ghost/webhook", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		if sig != "" {
+			req.Header.Set("X-Ghost-Signature", sig)
+		}
+		return NewBrowser(t).Do(t, req).Status
+	}
+	if s := post(""); s != http.StatusUnauthorized {
+		t.Fatalf("unsigned webhook: %d", s)
+	}
+	if s := post(ghostsync.Sign("wrong-secret", body, time.Now())); s != http.StatusUnauthorized {
+		t.Fatalf("wrongly signed webhook: %d", s)
+	}
+	if s := post(ghostsync.Sign(webhookSecret, body, time.Now().Add(-time.Hour))); s != http.StatusUnauthorized {
+		t.Fatalf("stale webhook: %d", s)
+	}
+	if s := post(ghostsync.Sign(webhookSecret, body, time.Now())); s != http.StatusAccepted {
+		t.Fatalf("signed webhook: %d", s)
+	}
+	reader := NewBrowser(t)
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		p := reader.Get(t, st.URL["blog"]+"/written-in-ghost")
+		if p.Status == 200 {
+			if !strings.Contains(p.Body, `class="kg-card kg-image-card"`) {
+				t.Error("Ghost's card markup was lost")
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the webhook's post never appeared (%d)", p.Status)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+
+	// Sync now, from the admin page.
+	admin := NewBrowser(t)
+	st.SignIn(t, admin, "blog", demo.AdminEmail, "admin")
+	later := time.Now().UTC()
+	ghost.AddPage(ghostsync.Post{Title: "Ghost page", Slug: "ghost-page", HTML: "<p>A page.</p>", Status: "published",
+		PublishedAt: &later, UpdatedAt: later})
+	if p := admin.Post(t, st.URL["blog"]+"/admin/ghost/sync", nil); !strings.Contains(p.Body, "A sync is queued") {
+		t.Fatalf("sync now: %d\n%s", p.Status, p.Body)
+	}
+	deadline = time.Now().Add(15 * time.Second)
+	for reader.Get(t, st.URL["blog"]+"/ghost-page").Status != 200 {
+		if time.Now().After(deadline) {
+			t.Fatal("sync now never imported the page")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if p := admin.Get(t, st.URL["blog"]+"/admin/ghost"); !strings.Contains(p.Body, ghost.URL) || strings.Contains(p.Body, "never") {
+		t.Fatalf("the sync page does not show the last run:\n%s", p.Body)
+	}
+}

@@ -1,0 +1,86 @@
+package ghostsync
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+)
+
+// Queue is the River queue Ghost syncs run in; the blog works it with one
+// worker, so syncs never overlap. Every request gets its own (incremental,
+// cheap) sync rather than being merged into one already running, which
+// could miss a change made while it ran.
+const Queue = "ghost"
+
+// SyncArgs asks for a Ghost sync in the background (from a webhook or the
+// admin's "Sync now").
+type SyncArgs struct {
+	// Reason says what asked for it, for the logs ("webhook post.published").
+	Reason string `json:"reason"`
+}
+
+// Kind names the job in River.
+func (SyncArgs) Kind() string { return "ghost_sync" }
+
+// InsertOpts puts the job on the Ghost queue, retried up to 8 times.
+func (SyncArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{MaxAttempts: 8, Queue: Queue}
+}
+
+// Worker runs SyncArgs jobs: a retryable failure (Ghost down, 5xx) is
+// retried by River with backoff; any other failure ends the job, with the
+// error recorded in the sync state for the admin page.
+type Worker struct {
+	river.WorkerDefaults[SyncArgs]
+	Client *Client
+	DB     *pgxpool.Pool
+	// Changed runs after a sync that created, updated or deleted posts
+	// (the blog purges its page cache).
+	Changed func(context.Context)
+}
+
+// Work syncs once.
+func (w *Worker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
+	sum, err := Sync(ctx, w.Client, w.DB, nil)
+	if sum.Created+sum.Updated+sum.Deleted > 0 && w.Changed != nil {
+		w.Changed(ctx)
+	}
+	if err != nil && !IsRetryable(err) {
+		return river.JobCancel(err)
+	}
+	return err
+}
+
+// Timeout gives a full import time to finish.
+func (w *Worker) Timeout(*river.Job[SyncArgs]) time.Duration { return 10 * time.Minute }
+
+// State is what the admin page shows of the last sync.
+type State struct {
+	Cursor    *time.Time
+	LastRunAt *time.Time
+	LastError string
+	Counts    Summary
+}
+
+// LoadState returns the stored sync state; the zero State before any sync.
+func LoadState(ctx context.Context, db *pgxpool.Pool) (State, error) {
+	var (
+		s      State
+		counts []byte
+	)
+	err := db.QueryRow(ctx, `SELECT cursor, last_run_at, last_error, counts FROM ghost_sync_state WHERE id`).
+		Scan(&s.Cursor, &s.LastRunAt, &s.LastError, &counts)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return State{}, nil
+	}
+	if err != nil {
+		return s, err
+	}
+	_ = json.Unmarshal(counts, &s.Counts)
+	return s, nil
+}
