@@ -115,16 +115,27 @@ func (a admin) postID(w http.ResponseWriter, r *http.Request) (uuid.UUID, bool) 
 	return id, true
 }
 
-func (a admin) editPost(w http.ResponseWriter, r *http.Request) {
+// loadPost loads the post named by the {id} in the path; when it cannot,
+// it has answered the request (404 or error page) and returns false.
+func (a admin) loadPost(w http.ResponseWriter, r *http.Request) (models.EditablePost, bool) {
 	id, ok := a.postID(w, r)
 	if !ok {
-		return
+		return models.EditablePost{}, false
 	}
 	e, err := a.posts.PostForEdit(r.Context(), id)
 	if err != nil {
 		a.site.Error(w, r, err)
+		return e, false
+	}
+	return e, true
+}
+
+func (a admin) editPost(w http.ResponseWriter, r *http.Request) {
+	e, ok := a.loadPost(w, r)
+	if !ok {
 		return
 	}
+	id := e.ID
 	uploaded := r.URL.Query().Get("uploaded")
 	if !strings.HasPrefix(uploaded, "/media/") {
 		uploaded = ""
@@ -164,13 +175,8 @@ func (a admin) refuse(w http.ResponseWriter, r *http.Request, action string, e m
 }
 
 func (a admin) previewPost(w http.ResponseWriter, r *http.Request) {
-	id, ok := a.postID(w, r)
+	e, ok := a.loadPost(w, r)
 	if !ok {
-		return
-	}
-	e, err := a.posts.PostForEdit(r.Context(), id)
-	if err != nil {
-		a.site.Error(w, r, err)
 		return
 	}
 	post := models.Post{ID: e.ID, Type: e.Input.Type, Slug: e.Input.Slug, Title: e.Input.Title, Excerpt: e.Input.Excerpt,
@@ -183,13 +189,8 @@ func (a admin) previewPost(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a admin) confirmDelete(w http.ResponseWriter, r *http.Request) {
-	id, ok := a.postID(w, r)
+	e, ok := a.loadPost(w, r)
 	if !ok {
-		return
-	}
-	e, err := a.posts.PostForEdit(r.Context(), id)
-	if err != nil {
-		a.site.Error(w, r, err)
 		return
 	}
 	a.site.Render(w, r, http.StatusOK, DeletePostPage(a.site.Page(r, "Delete"), e))
