@@ -1,0 +1,11 @@
+DROP TABLE ap_notifications;
+DROP TABLE ap_announces;
+DROP TABLE ap_likes;
+DROP TABLE ap_objects;
+DROP TABLE ap_inbox;
+DROP TABLE ap_deliveries;
+DROP TABLE ap_activities;
+DROP TABLE ap_following;
+DROP TABLE ap_followers;
+DROP TABLE ap_actors;
+DROP TABLE ap_keypair;

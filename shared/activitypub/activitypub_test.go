@@ -1,0 +1,401 @@
+package activitypub_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+
+	"rose-ash.com/platform/shared/activitypub"
+	"rose-ash.com/platform/shared/activitypub/aptest"
+	"rose-ash.com/platform/shared/postgres/pgtest"
+	"rose-ash.com/platform/shared/safefetch"
+)
+
+// platform is one of our services (federation: service actor plus user
+// actors) served on loopback, with a real database.
+type platform struct {
+	svc *activitypub.Service
+	db  *pgxpool.Pool
+	url string
+}
+
+func newPlatform(t *testing.T) *platform {
+	t.Helper()
+	ctx := context.Background()
+	db := pgtest.MustPool(t)
+	key, err := activitypub.LoadOrCreateKey(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jobs, err := river.NewClient(riverpgxv5.New(db), &river.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := safefetch.New(safefetch.Options{Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}})
+	r := chi.NewRouter()
+	srv := httptest.NewServer(r)
+	t.Cleanup(srv.Close)
+	svc := &activitypub.Service{Name: "federation", BaseURL: srv.URL, FederationURL: srv.URL, Users: true, Title: "Test",
+		DB: db, Key: key, Jobs: jobs, Logger: slog.New(slog.DiscardHandler)}
+	svc.Resolver = &activitypub.Resolver{DB: db, Client: client, PlainHTTP: func(string) bool { return true }}
+	svc.Resolver.Signer.KeyID, svc.Resolver.Signer.Key = activitypub.KeyID(svc.ActorID()), key.Private
+	svc.Mount(r)
+	if _, err := db.Exec(ctx, `INSERT INTO users (email, username, display_name) VALUES ('ann@example.org', 'ann', 'Ann')`); err != nil {
+		t.Fatal(err)
+	}
+	return &platform{svc: svc, db: db, url: srv.URL}
+}
+
+func getJSON(t *testing.T, url, accept string) (int, map[string]any, http.Header) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, url, nil)
+	req.Header.Set("Accept", accept)
+	resp, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var doc map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&doc)
+	return resp.StatusCode, doc, resp.Header
+}
+
+func TestDiscoveryWebFingerActorNodeInfo(t *testing.T) {
+	p := newPlatform(t)
+	host := strings.TrimPrefix(p.url, "http://")
+	for _, name := range []string{"federation", "ann"} {
+		code, jrd, _ := getJSON(t, p.url+"/.well-known/webfinger?resource=acct:"+name+"@"+host, "application/jrd+json")
+		if code != 200 || jrd["subject"] != "acct:"+name+"@"+host {
+			t.Fatalf("webfinger %s: %d %v", name, code, jrd)
+		}
+		var self string
+		for _, l := range jrd["links"].([]any) {
+			if m := l.(map[string]any); m["rel"] == "self" {
+				self = m["href"].(string)
+			}
+		}
+		if self != p.url+"/users/"+name {
+			t.Fatalf("self link %q", self)
+		}
+		for _, accept := range []string{activitypub.MediaType, activitypub.LDMediaType} {
+			code, actor, hdr := getJSON(t, self, accept)
+			if code != 200 || !strings.Contains(hdr.Get("Content-Type"), "json") {
+				t.Fatalf("actor as %s: %d %s", accept, code, hdr.Get("Content-Type"))
+			}
+			for _, k := range []string{"inbox", "outbox", "followers", "following", "featured", "preferredUsername", "name",
+				"summary", "icon", "url", "manuallyApprovesFollowers", "discoverable", "published"} {
+				if _, ok := actor[k]; !ok {
+					t.Errorf("%s actor lacks %s", name, k)
+				}
+			}
+			pk := actor["publicKey"].(map[string]any)
+			if pk["id"] != self+"#main-key" || pk["owner"] != self || !strings.HasPrefix(pk["publicKeyPem"].(string), "-----BEGIN PUBLIC KEY") {
+				t.Errorf("publicKey %v", pk)
+			}
+			if actor["endpoints"].(map[string]any)["sharedInbox"] != p.url+"/inbox" {
+				t.Errorf("sharedInbox %v", actor["endpoints"])
+			}
+			// Every collection answers, even empty.
+			for _, k := range []string{"outbox", "followers", "following", "featured"} {
+				code, coll, _ := getJSON(t, actor[k].(string), activitypub.MediaType)
+				if code != 200 || coll["type"] != "OrderedCollection" {
+					t.Errorf("%s %s: %d %v", name, k, code, coll["type"])
+				}
+			}
+		}
+	}
+	// The service actor is also served on the home page for AS2.
+	if code, _, _ := getJSON(t, p.url+"/.well-known/webfinger?resource=acct:nobody@"+host, "application/jrd+json"); code != 404 {
+		t.Errorf("unknown account: %d", code)
+	}
+	if code, _, _ := getJSON(t, p.url+"/.well-known/webfinger?resource=acct:ann@elsewhere.example", "application/jrd+json"); code != 404 {
+		t.Errorf("account on another host: %d", code)
+	}
+	_, links, _ := getJSON(t, p.url+"/.well-known/nodeinfo", "application/json")
+	href := links["links"].([]any)[0].(map[string]any)["href"].(string)
+	code, ni, _ := getJSON(t, href, "application/json")
+	if code != 200 || ni["software"].(map[string]any)["name"] != "rose-ash" || ni["protocols"].([]any)[0] != "activitypub" {
+		t.Fatalf("nodeinfo %d %v", code, ni)
+	}
+	if got := ni["usage"].(map[string]any)["users"].(map[string]any)["total"]; got != float64(1) {
+		t.Errorf("nodeinfo users %v, want 1", got)
+	}
+}
+
+// post sends a signed activity as a remote actor to inbox.
+func post(t *testing.T, a *aptest.Actor, inbox string, activity map[string]any) int {
+	t.Helper()
+	req, err := a.NewRequest(context.Background(), inbox, activity)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		t.Logf("inbox said %d: %s", resp.StatusCode, b)
+	}
+	return resp.StatusCode
+}
+
+func count(t *testing.T, db *pgxpool.Pool, q string, args ...any) int {
+	t.Helper()
+	var n int
+	if err := db.QueryRow(context.Background(), q, args...).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestInboxRefusesWhatIsNotSignedByTheActor(t *testing.T) {
+	p := newPlatform(t)
+	remote := aptest.NewServer(t)
+	alice, mallory := remote.AddActor("alice"), remote.AddActor("mallory")
+	follow := map[string]any{"@context": activitypub.ContextURL, "id": alice.ID + "/follows/1", "type": "Follow",
+		"actor": alice.ID, "object": p.url + "/users/ann"}
+	body, _ := json.Marshal(follow)
+
+	// Unsigned.
+	resp, err := http.Post(p.url+"/users/ann/inbox", activitypub.MediaType, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("unsigned POST: %d, want 401", resp.StatusCode)
+	}
+	// Signed by someone else than the actor.
+	if code := post(t, mallory, p.url+"/users/ann/inbox", follow); code != http.StatusUnauthorized {
+		t.Errorf("POST signed by another actor: %d, want 401", code)
+	}
+	// Body changed after signing.
+	req, _ := alice.NewRequest(context.Background(), p.url+"/inbox", follow)
+	tampered := bytes.Replace(body, []byte("ann"), []byte("bob"), 1)
+	req.Body, req.ContentLength = io.NopCloser(bytes.NewReader(tampered)), int64(len(tampered))
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("tampered body: %d, want 401", resp.StatusCode)
+	}
+	// Too large.
+	big := map[string]any{"id": alice.ID + "/x", "type": "Create", "actor": alice.ID, "object": strings.Repeat("x", 1<<20)}
+	if code := post(t, alice, p.url+"/inbox", big); code != http.StatusRequestEntityTooLarge {
+		t.Errorf("2 MB body: %d, want 413", code)
+	}
+	if n := count(t, p.db, `SELECT count(*) FROM ap_followers`); n != 0 {
+		t.Errorf("%d followers recorded from refused requests", n)
+	}
+	// Signed properly: accepted.
+	if code := post(t, alice, p.url+"/users/ann/inbox", follow); code != http.StatusAccepted {
+		t.Fatalf("signed Follow: %d", code)
+	}
+}
+
+func TestDeleteFromAnUnknownActorIsDroppedBeforeAnyFetch(t *testing.T) {
+	p := newPlatform(t)
+	var asked atomic.Int32
+	remote := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		asked.Add(1)
+		http.Error(w, "gone", http.StatusGone)
+	}))
+	defer remote.Close()
+	ghost := remote.URL + "/users/ghost"
+	del, _ := json.Marshal(map[string]any{"id": ghost + "#delete", "type": "Delete", "actor": ghost, "object": ghost,
+		"to": []any{activitypub.Public}})
+	req, _ := http.NewRequest(http.MethodPost, p.url+"/inbox", bytes.NewReader(del))
+	req.Header.Set("Content-Type", activitypub.MediaType)
+	req.Header.Set("Signature", `keyId="`+ghost+`#main-key",algorithm="rsa-sha256",headers="(request-target) host date digest",signature="AAAA"`)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("Delete of an unknown actor: %d, want 202", resp.StatusCode)
+	}
+	if n := asked.Load(); n != 0 {
+		t.Fatalf("the remote server was asked %d times for a Delete of an actor we never knew", n)
+	}
+}
+
+func TestFollowUndoAndDuplicates(t *testing.T) {
+	p := newPlatform(t)
+	remote := aptest.NewServer(t)
+	alice := remote.AddActor("alice")
+	ann := p.url + "/users/ann"
+	follow := map[string]any{"@context": activitypub.ContextURL, "id": alice.ID + "/follows/1", "type": "Follow",
+		"actor": alice.ID, "object": ann}
+	for range 2 { // the second is a duplicate delivery
+		if code := post(t, alice, p.url+"/inbox", follow); code != http.StatusAccepted {
+			t.Fatalf("Follow: %d", code)
+		}
+	}
+	if n := count(t, p.db, `SELECT count(*) FROM ap_followers WHERE local_actor = $1 AND actor_uri = $2 AND state = 'accepted'`, ann, alice.ID); n != 1 {
+		t.Fatalf("followers rows: %d", n)
+	}
+	var accept map[string]any
+	if err := p.db.QueryRow(context.Background(), `SELECT payload FROM ap_activities WHERE type = 'Accept' AND actor = $1`, ann).Scan(&accept); err != nil {
+		t.Fatalf("no Accept queued: %v", err)
+	}
+	embedded, _ := accept["object"].(map[string]any)
+	if embedded["id"] != follow["id"] || embedded["actor"] != alice.ID || embedded["object"] != ann || embedded["type"] != "Follow" {
+		t.Fatalf("the Accept does not embed the Follow: %v", accept["object"])
+	}
+	if n := count(t, p.db, `SELECT count(*) FROM ap_activities WHERE type = 'Accept'`); n != 1 {
+		t.Errorf("%d Accepts for one Follow delivered twice", n)
+	}
+	if n := count(t, p.db, `SELECT count(*) FROM ap_notifications WHERE kind = 'follow'`); n != 1 {
+		t.Errorf("follow notifications: %d", n)
+	}
+	// The followers collection shows her.
+	_, coll, _ := getJSON(t, ann+"/followers?page=1", activitypub.MediaType)
+	if items, _ := coll["orderedItems"].([]any); len(items) != 1 || items[0] != alice.ID {
+		t.Errorf("followers page %v", coll)
+	}
+	undo := map[string]any{"id": alice.ID + "/undo/1", "type": "Undo", "actor": alice.ID, "object": follow}
+	if code := post(t, alice, p.url+"/users/ann/inbox", undo); code != http.StatusAccepted {
+		t.Fatalf("Undo: %d", code)
+	}
+	if n := count(t, p.db, `SELECT count(*) FROM ap_followers`); n != 0 {
+		t.Fatalf("follower kept after Undo")
+	}
+}
+
+func TestNotesRepliesLikesBoostsAndDeletes(t *testing.T) {
+	ctx := context.Background()
+	p := newPlatform(t)
+	remote := aptest.NewServer(t)
+	alice := remote.AddActor("alice")
+	ann := p.url + "/users/ann"
+	// Ann's own post, as the hub stores it.
+	mine := ann + "/notes/1"
+	if _, err := p.db.Exec(ctx, `INSERT INTO ap_objects (uri, type, actor, user_id, content)
+		SELECT $1, 'Note', $2, id, '<p>hello</p>' FROM users WHERE username = 'ann'`, mine, ann); err != nil {
+		t.Fatal(err)
+	}
+	note := map[string]any{"id": alice.ID + "/notes/9", "type": "Note", "attributedTo": alice.ID,
+		"content":   `<p>hi <a href="` + ann + `">@ann</a><script>alert(1)</script></p>`,
+		"inReplyTo": mine, "to": []any{activitypub.Public}, "cc": []any{alice.Followers},
+		"tag":       []any{map[string]any{"type": "Mention", "href": ann, "name": "@ann"}},
+		"published": time.Now().UTC().Format(time.RFC3339)}
+	create := map[string]any{"@context": activitypub.ContextURL, "id": alice.ID + "/notes/9/activity", "type": "Create",
+		"actor": alice.ID, "object": note, "to": note["to"], "cc": note["cc"]}
+	for range 2 {
+		if code := post(t, alice, p.url+"/inbox", create); code != http.StatusAccepted {
+			t.Fatalf("Create: %d", code)
+		}
+	}
+	var content, visibility string
+	if err := p.db.QueryRow(ctx, `SELECT content, visibility FROM ap_objects WHERE uri = $1`, note["id"]).Scan(&content, &visibility); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(content, "<script") || !strings.Contains(content, "hi") || visibility != "public" {
+		t.Errorf("stored note %q (%s)", content, visibility)
+	}
+	if n := count(t, p.db, `SELECT reply_count FROM ap_objects WHERE uri = $1`, mine); n != 1 {
+		t.Errorf("reply count %d after a reply delivered twice", n)
+	}
+	if n := count(t, p.db, `SELECT count(*) FROM ap_notifications WHERE kind IN ('reply', 'mention')`); n != 2 {
+		t.Errorf("reply+mention notifications: %d", n)
+	}
+	like := map[string]any{"id": alice.ID + "/likes/1", "type": "Like", "actor": alice.ID, "object": mine}
+	boost := map[string]any{"id": alice.ID + "/boosts/1", "type": "Announce", "actor": alice.ID, "object": mine,
+		"to": []any{activitypub.Public}}
+	for _, a := range []map[string]any{like, boost} {
+		if code := post(t, alice, p.url+"/inbox", a); code != http.StatusAccepted {
+			t.Fatalf("%s: %d", a["type"], code)
+		}
+	}
+	if n := count(t, p.db, `SELECT like_count + announce_count FROM ap_objects WHERE uri = $1`, mine); n != 2 {
+		t.Errorf("like+boost counts: %d", n)
+	}
+	for i, a := range []map[string]any{like, boost} {
+		undo := map[string]any{"id": alice.ID + "/undo/" + string(rune('a'+i)), "type": "Undo", "actor": alice.ID, "object": a}
+		if code := post(t, alice, p.url+"/inbox", undo); code != http.StatusAccepted {
+			t.Fatalf("Undo %s: %d", a["type"], code)
+		}
+	}
+	if n := count(t, p.db, `SELECT like_count + announce_count FROM ap_objects WHERE uri = $1`, mine); n != 0 {
+		t.Errorf("like+boost counts after Undo: %d", n)
+	}
+	// Delete with a Tombstone, then of the actor itself.
+	del := map[string]any{"id": alice.ID + "/notes/9#delete", "type": "Delete", "actor": alice.ID,
+		"object": map[string]any{"id": note["id"], "type": "Tombstone"}}
+	if code := post(t, alice, p.url+"/inbox", del); code != http.StatusAccepted {
+		t.Fatalf("Delete: %d", code)
+	}
+	if n := count(t, p.db, `SELECT count(*) FROM ap_objects WHERE uri = $1 AND deleted_at IS NOT NULL AND content = ''`, note["id"]); n != 1 {
+		t.Errorf("note not deleted")
+	}
+	// Someone else cannot delete Ann's post.
+	bob := remote.AddActor("bob")
+	evil := map[string]any{"id": bob.ID + "/d", "type": "Delete", "actor": bob.ID, "object": mine}
+	post(t, bob, p.url+"/inbox", evil)
+	if n := count(t, p.db, `SELECT count(*) FROM ap_objects WHERE uri = $1 AND deleted_at IS NULL`, mine); n != 1 {
+		t.Errorf("another actor deleted ann's post")
+	}
+	gone := map[string]any{"id": alice.ID + "#delete", "type": "Delete", "actor": alice.ID, "object": alice.ID}
+	if code := post(t, alice, p.url+"/inbox", gone); code != http.StatusAccepted {
+		t.Fatalf("actor Delete: %d", code)
+	}
+	if n := count(t, p.db, `SELECT count(*) FROM ap_actors WHERE uri = $1 AND gone_at IS NOT NULL`, alice.ID); n != 1 {
+		t.Errorf("actor not marked gone")
+	}
+}
+
+func TestUnknownTypesAreAcceptedAndIgnored(t *testing.T) {
+	p := newPlatform(t)
+	remote := aptest.NewServer(t)
+	alice := remote.AddActor("alice")
+	act := map[string]any{"id": alice.ID + "/x/1", "type": "EmojiReact", "actor": alice.ID, "object": p.url + "/users/ann"}
+	if code := post(t, alice, p.url+"/inbox", act); code != http.StatusAccepted {
+		t.Fatalf("unknown type: %d", code)
+	}
+	if n := count(t, p.db, `SELECT count(*) FROM ap_inbox`); n != 1 {
+		t.Errorf("inbox rows %d", n)
+	}
+}
+
+func TestResolverFindsActorsByHandleAndKeyOwner(t *testing.T) {
+	ctx := context.Background()
+	p := newPlatform(t)
+	remote := aptest.NewServer(t, aptest.WithAuthorizedFetch())
+	alice := remote.AddActor("alice")
+	a, err := p.svc.Resolver.Lookup(ctx, "@alice@"+remote.Host())
+	if err != nil {
+		t.Fatalf("lookup (the remote wants signed GETs): %v", err)
+	}
+	if a.URI != alice.ID || a.Inbox != alice.Inbox || a.SharedInbox != remote.SharedInbox() || a.Handle() != "@alice@"+remote.Host() {
+		t.Fatalf("resolved %+v", a)
+	}
+	if _, err := p.svc.Resolver.Lookup(ctx, "@nobody@"+remote.Host()); err == nil {
+		t.Fatal("unknown handle resolved")
+	}
+	if _, err := p.svc.Resolver.Lookup(ctx, "not a handle"); err == nil {
+		t.Fatal("garbage resolved")
+	}
+	key, owner, err := p.svc.Resolver.PublicKey(ctx, alice.KeyID, false)
+	if err != nil || key == nil || owner != alice.ID {
+		t.Fatalf("key: %v %s", err, owner)
+	}
+}

@@ -1,0 +1,572 @@
+package activitypub
+
+import (
+	"context"
+	"crypto"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"rose-ash.com/platform/shared/activitypub/delivery"
+	"rose-ash.com/platform/shared/activitypub/signature"
+	"rose-ash.com/platform/shared/postgres"
+)
+
+// inbox receives an activity for one of this host's actors (or, at the
+// shared inbox, for any of them). The order matters: cheap checks first,
+// Deletes from actors we never knew dropped before any network I/O, then
+// the signature (which may fetch the key), then deduplication by id, then
+// the handling in one transaction.
+//
+// Answers: 202 accepted (also for duplicates and types we ignore), 400 for
+// a body that is not an activity (do not retry), 401 for a bad signature,
+// 413 for a body over 1 MB.
+func (s *Service) inbox(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	if name := chi.URLParam(r, "name"); name != "" {
+		if _, err := s.local(ctx, name); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			inboxError(w, http.StatusRequestEntityTooLarge, "the body is over 1 MB")
+			return
+		}
+		inboxError(w, http.StatusBadRequest, "the body could not be read")
+		return
+	}
+	var act map[string]any
+	if err := json.Unmarshal(body, &act); err != nil {
+		inboxError(w, http.StatusBadRequest, "the body is not JSON")
+		return
+	}
+	id, typ, actor := str(act["id"]), str(act["type"]), idOf(act["actor"])
+	if id == "" || typ == "" || actor == "" || hostOf(actor) == "" {
+		inboxError(w, http.StatusBadRequest, "an activity needs an id, a type and an actor")
+		return
+	}
+	if typ == "Delete" {
+		known, err := s.knows(ctx, actor)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		if !known {
+			w.WriteHeader(http.StatusAccepted) // nothing of theirs to delete
+			return
+		}
+	}
+	owner, err := s.verify(r, body)
+	if err != nil {
+		inboxError(w, http.StatusUnauthorized, err.Error())
+		return
+	}
+	if owner != actor {
+		inboxError(w, http.StatusUnauthorized, "the signature is not the activity's actor's")
+		return
+	}
+	if err := s.Receive(ctx, act); err != nil {
+		if errors.Is(err, errBadActivity) {
+			inboxError(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		s.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusAccepted)
+}
+
+func inboxError(w http.ResponseWriter, status int, msg string) {
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]any{"status": status, "title": http.StatusText(status), "detail": msg})
+}
+
+// knows reports whether actor is in ap_actors.
+func (s *Service) knows(ctx context.Context, actor string) (bool, error) {
+	var ok bool
+	err := s.DB.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM ap_actors WHERE uri = $1)`, actor).Scan(&ok)
+	return ok, err
+}
+
+// verify checks the request's HTTP signature and returns the actor that
+// owns the key. A signature that fails with a cached key is tried once more
+// with the key fetched again, in case the actor changed keys.
+func (s *Service) verify(r *http.Request, body []byte) (string, error) {
+	var owner string
+	lookup := func(fresh bool) signature.KeyLookup {
+		return func(ctx context.Context, keyID string) (crypto.PublicKey, error) {
+			k, o, err := s.Resolver.PublicKey(ctx, keyID, fresh)
+			owner = o
+			return k, err
+		}
+	}
+	_, err := signature.Verify(r, body, s.now(), lookup(false))
+	if err != nil && errors.Is(err, signature.ErrBadSignature) && !errors.Is(err, signature.ErrKeyNotFound) && signedWithKey(err) {
+		_, err = signature.Verify(r, body, s.now(), lookup(true))
+	}
+	return owner, err
+}
+
+// signedWithKey reports whether a verification failed on the signature
+// itself (so a fresh key might help) rather than on the headers.
+func signedWithKey(err error) bool {
+	return strings.Contains(err.Error(), "does not verify")
+}
+
+// errBadActivity marks activities that are malformed (400, do not retry).
+var errBadActivity = errors.New("bad activity")
+
+// Receive handles a verified activity: it is recorded by id (a second
+// delivery of the same id does nothing) and handled in one transaction.
+func (s *Service) Receive(ctx context.Context, act map[string]any) error {
+	id, typ, actor := str(act["id"]), str(act["type"]), idOf(act["actor"])
+	// Objects given by reference are fetched before the transaction.
+	if err := s.embed(ctx, act); err != nil {
+		return err
+	}
+	return postgres.InTx(ctx, s.DB, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `INSERT INTO ap_inbox (activity_uri, actor, type, payload) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (activity_uri) DO NOTHING`, id, actor, typ, act)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return nil // seen before
+		}
+		if err := s.handle(ctx, tx, act); err != nil {
+			return err
+		}
+		if s.Hooks != nil {
+			return s.Hooks.Received(ctx, tx, act)
+		}
+		return nil
+	})
+}
+
+// embed replaces an object given by URI with the fetched object for the
+// activities that need its content (Create, Update, Announce of objects we
+// do not have), and makes sure the actor is known.
+func (s *Service) embed(ctx context.Context, act map[string]any) error {
+	actor := idOf(act["actor"])
+	if _, err := s.Resolver.Actor(ctx, actor); err != nil && !errors.Is(err, ErrGone) {
+		return fmt.Errorf("%w: actor %s: %v", errBadActivity, actor, err)
+	}
+	typ := str(act["type"])
+	uri, isRef := act["object"].(string)
+	if !isRef || (typ != "Create" && typ != "Update" && typ != "Announce") {
+		return nil
+	}
+	if typ == "Announce" {
+		var have bool
+		if err := s.DB.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM ap_objects WHERE uri = $1)`, uri).Scan(&have); err != nil || have {
+			return err
+		}
+		if sameHost(uri, s.BaseURL) || strings.HasPrefix(uri, "/") {
+			return nil
+		}
+	}
+	obj, err := s.Resolver.Fetch(ctx, uri)
+	if err != nil {
+		if typ == "Announce" {
+			return nil // the boost is kept; the object may come later
+		}
+		return fmt.Errorf("%w: object %s: %v", errBadActivity, uri, err)
+	}
+	act["object"] = obj
+	return nil
+}
+
+// objectTypes are the objects the hub stores.
+var objectTypes = map[string]bool{"Note": true, "Article": true, "Page": true, "Event": true, "Question": true}
+
+// actorTypes are the types of actor documents.
+var actorTypes = map[string]bool{"Person": true, "Service": true, "Group": true, "Organization": true, "Application": true}
+
+func (s *Service) handle(ctx context.Context, tx pgx.Tx, act map[string]any) error {
+	typ, actor := str(act["type"]), idOf(act["actor"])
+	obj := act["object"]
+	objID := idOf(obj)
+	switch typ {
+	case "Follow":
+		return s.onFollow(ctx, tx, act, actor, objID)
+	case "Accept", "Reject":
+		return onFollowAnswer(ctx, tx, typ, actor, obj)
+	case "Undo":
+		return onUndo(ctx, tx, actor, obj)
+	case "Create", "Update":
+		m, ok := obj.(map[string]any)
+		if !ok {
+			return nil
+		}
+		if actorTypes[str(m["type"])] && typ == "Update" {
+			return s.onActorUpdate(ctx, actor, m)
+		}
+		if !objectTypes[str(m["type"])] {
+			return nil
+		}
+		if attributed := idOf(firstOf(m["attributedTo"])); attributed != "" && attributed != actor {
+			return fmt.Errorf("%w: %s sent an object attributed to %s", errBadActivity, actor, attributed)
+		}
+		if !sameHost(str(m["id"]), actor) {
+			return fmt.Errorf("%w: object %s is not on the actor's host", errBadActivity, str(m["id"]))
+		}
+		return s.storeObject(ctx, tx, typ, actor, m, act)
+	case "Delete":
+		if objID == actor {
+			return onActorDelete(ctx, tx, actor)
+		}
+		_, err := tx.Exec(ctx, `UPDATE ap_objects SET deleted_at = coalesce(deleted_at, now()), content = '', summary = ''
+			WHERE uri = $1 AND actor = $2`, objID, actor)
+		return err
+	case "Like":
+		return onLike(ctx, tx, str(act["id"]), actor, objID)
+	case "Announce":
+		if m, ok := obj.(map[string]any); ok && objectTypes[str(m["type"])] {
+			author := idOf(firstOf(m["attributedTo"]))
+			if author != "" && sameHost(str(m["id"]), author) {
+				if err := s.storeObject(ctx, tx, "Create", author, m, nil); err != nil {
+					return err
+				}
+			}
+		}
+		return onAnnounce(ctx, tx, act, actor, objID)
+	}
+	return nil // other types are accepted and ignored
+}
+
+// onFollow records a follower of one of our actors and answers with an
+// Accept that embeds the Follow (Misskey ignores a bare reference).
+func (s *Service) onFollow(ctx context.Context, tx pgx.Tx, act map[string]any, actor, target string) error {
+	local, err := s.localByID(ctx, target)
+	if err != nil {
+		return nil // not one of ours on this host: ignored
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO ap_followers (local_actor, actor_uri, follow_uri, state) VALUES ($1, $2, $3, 'accepted')
+		ON CONFLICT (local_actor, actor_uri) DO UPDATE SET follow_uri = EXCLUDED.follow_uri, state = 'accepted'`,
+		local.ID, actor, str(act["id"])); err != nil {
+		return err
+	}
+	if local.UserID != nil {
+		if err := notify(ctx, tx, *local.UserID, "follow", actor, "", str(act["id"])); err != nil {
+			return err
+		}
+	}
+	follow := map[string]any{"id": str(act["id"]), "type": "Follow", "actor": actor, "object": local.ID}
+	accept := delivery.Activity{
+		ID: delivery.NewID(local.ID), Actor: local.ID, Type: "Accept", ObjectURI: str(act["id"]),
+		Payload:    map[string]any{"@context": ContextURL, "type": "Accept", "actor": local.ID, "object": follow, "to": []any{actor}},
+		Recipients: []string{actor},
+	}
+	_, err = delivery.Emit(ctx, tx, s.Jobs, accept)
+	return err
+}
+
+func onFollowAnswer(ctx context.Context, tx pgx.Tx, typ, actor string, obj any) error {
+	state := "accepted"
+	if typ == "Reject" {
+		state = "rejected"
+	}
+	followID := idOf(obj)
+	if m, ok := obj.(map[string]any); ok && str(m["type"]) != "" && str(m["type"]) != "Follow" {
+		return nil
+	}
+	// By the Follow's id, or (peers that send a bare or id-less Follow) by
+	// the pair of actors.
+	tag, err := tx.Exec(ctx, `UPDATE ap_following SET state = $3 WHERE actor_uri = $1 AND follow_uri = $2`, actor, followID, state)
+	if err != nil || tag.RowsAffected() > 0 {
+		return err
+	}
+	if m, ok := obj.(map[string]any); ok {
+		_, err = tx.Exec(ctx, `UPDATE ap_following SET state = $3 WHERE actor_uri = $1 AND local_actor = $2`,
+			actor, idOf(m["actor"]), state)
+	}
+	return err
+}
+
+func onUndo(ctx context.Context, tx pgx.Tx, actor string, obj any) error {
+	inner, _ := obj.(map[string]any)
+	innerID := idOf(obj)
+	innerType := str(inner["type"])
+	switch {
+	case innerType == "Follow" || innerType == "":
+		tag, err := tx.Exec(ctx, `DELETE FROM ap_followers WHERE actor_uri = $1 AND follow_uri = $2`, actor, innerID)
+		if err != nil || tag.RowsAffected() > 0 || inner == nil {
+			if err == nil && innerType == "" {
+				return undoReaction(ctx, tx, actor, innerID, "")
+			}
+			return err
+		}
+		_, err = tx.Exec(ctx, `DELETE FROM ap_followers WHERE actor_uri = $1 AND local_actor = $2`, actor, idOf(inner["object"]))
+		return err
+	case innerType == "Like" || innerType == "Announce":
+		return undoReaction(ctx, tx, actor, innerID, idOf(inner["object"]))
+	}
+	return nil
+}
+
+// undoReaction removes a like or boost by its id (or by actor and object).
+func undoReaction(ctx context.Context, tx pgx.Tx, actor, id, object string) error {
+	for _, t := range []struct{ table, counter string }{{"ap_likes", "like_count"}, {"ap_announces", "announce_count"}} {
+		var obj string
+		err := tx.QueryRow(ctx, `DELETE FROM `+t.table+` WHERE actor = $1 AND (uri = $2 OR object_uri = $3) RETURNING object_uri`,
+			actor, id, object).Scan(&obj)
+		if errors.Is(err, pgx.ErrNoRows) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `UPDATE ap_objects SET `+t.counter+` = greatest(`+t.counter+` - 1, 0) WHERE uri = $1`, obj)
+		return err
+	}
+	return nil
+}
+
+func onLike(ctx context.Context, tx pgx.Tx, id, actor, object string) error {
+	tag, err := tx.Exec(ctx, `INSERT INTO ap_likes (uri, actor, object_uri) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, id, actor, object)
+	if err != nil || tag.RowsAffected() == 0 {
+		return err
+	}
+	var owner *string
+	err = tx.QueryRow(ctx, `UPDATE ap_objects SET like_count = like_count + 1 WHERE uri = $1 RETURNING user_id::text`, object).Scan(&owner)
+	if errors.Is(err, pgx.ErrNoRows) || owner == nil {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return notifyText(ctx, tx, *owner, "like", actor, object, id)
+}
+
+func onAnnounce(ctx context.Context, tx pgx.Tx, act map[string]any, actor, object string) error {
+	published := parseTime(str(act["published"]))
+	id := str(act["id"])
+	tag, err := tx.Exec(ctx, `INSERT INTO ap_announces (uri, actor, object_uri, published) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
+		id, actor, object, published)
+	if err != nil || tag.RowsAffected() == 0 {
+		return err
+	}
+	var owner *string
+	err = tx.QueryRow(ctx, `UPDATE ap_objects SET announce_count = announce_count + 1 WHERE uri = $1 RETURNING user_id::text`, object).Scan(&owner)
+	if errors.Is(err, pgx.ErrNoRows) || owner == nil {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return notifyText(ctx, tx, *owner, "announce", actor, object, id)
+}
+
+func (s *Service) onActorUpdate(ctx context.Context, actor string, doc map[string]any) error {
+	if str(doc["id"]) != actor {
+		return fmt.Errorf("%w: %s may only update itself", errBadActivity, actor)
+	}
+	a, err := ParseActor(doc)
+	if err != nil {
+		return fmt.Errorf("%w: %v", errBadActivity, err)
+	}
+	return s.Resolver.Store(ctx, a)
+}
+
+// onActorDelete forgets an actor that deleted itself: its follows both
+// ways, and its posts.
+func onActorDelete(ctx context.Context, tx pgx.Tx, actor string) error {
+	for _, q := range []string{
+		`UPDATE ap_actors SET gone_at = coalesce(gone_at, now()) WHERE uri = $1`,
+		`DELETE FROM ap_followers WHERE actor_uri = $1`,
+		`DELETE FROM ap_following WHERE actor_uri = $1`,
+		`UPDATE ap_objects SET deleted_at = coalesce(deleted_at, now()), content = '', summary = '' WHERE actor = $1`,
+		`DELETE FROM ap_announces WHERE actor = $1`,
+		`DELETE FROM ap_likes WHERE actor = $1`,
+	} {
+		if _, err := tx.Exec(ctx, q, actor); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// storeObject keeps a Note, Article, Page, Event or Question for the hub,
+// sanitized, and notifies the local users it replies to or mentions.
+func (s *Service) storeObject(ctx context.Context, tx pgx.Tx, typ, actor string, m map[string]any, act map[string]any) error {
+	id := str(m["id"])
+	to, cc := asStrings(m["to"]), asStrings(m["cc"])
+	if act != nil && len(to) == 0 && len(cc) == 0 {
+		to, cc = asStrings(act["to"]), asStrings(act["cc"])
+	}
+	visibility := "direct"
+	switch {
+	case contains(to, Public, "as:Public", "Public"):
+		visibility = "public"
+	case contains(cc, Public, "as:Public", "Public"):
+		visibility = "unlisted"
+	case containsSuffix(append(to, cc...), "/followers"):
+		visibility = "followers"
+	}
+	content := str(m["content"])
+	if content == "" {
+		if cm, ok := m["contentMap"].(map[string]any); ok {
+			for _, v := range cm {
+				content = str(v)
+				break
+			}
+		}
+	}
+	attachments := []any{}
+	for _, a := range asList(m["attachment"]) {
+		if am, ok := a.(map[string]any); ok {
+			if u := firstURL(am["url"]); strings.HasPrefix(u, "https://") || strings.HasPrefix(u, "http://") {
+				attachments = append(attachments, map[string]any{"type": str(am["type"]), "mediaType": str(am["mediaType"]),
+					"url": u, "name": str(am["name"])})
+			}
+		}
+	}
+	tags := []any{}
+	var mentions []string
+	for _, t := range asList(m["tag"]) {
+		if tm, ok := t.(map[string]any); ok {
+			tags = append(tags, map[string]any{"type": str(tm["type"]), "name": str(tm["name"]), "href": str(tm["href"])})
+			if str(tm["type"]) == "Mention" {
+				mentions = append(mentions, str(tm["href"]))
+			}
+		}
+	}
+	attJSON, _ := json.Marshal(attachments)
+	tagJSON, _ := json.Marshal(tags)
+	published := parseTime(str(m["published"]))
+	sensitive, _ := m["sensitive"].(bool)
+	inReplyTo := idOf(m["inReplyTo"])
+	name := str(m["name"])
+	if str(m["type"]) == "Question" {
+		name = ""
+	}
+	var inserted bool
+	err := tx.QueryRow(ctx, `
+		INSERT INTO ap_objects (uri, type, actor, name, summary, content, url, in_reply_to, visibility, sensitive,
+		                        attachments, tags, published)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+		ON CONFLICT (uri) DO UPDATE SET name = EXCLUDED.name, summary = EXCLUDED.summary, content = EXCLUDED.content,
+		       url = EXCLUDED.url, sensitive = EXCLUDED.sensitive, attachments = EXCLUDED.attachments, tags = EXCLUDED.tags,
+		       updated = now()
+		WHERE ap_objects.actor = EXCLUDED.actor AND ap_objects.deleted_at IS NULL AND $14
+		RETURNING (xmax = 0)`,
+		id, str(m["type"]), actor, name, SanitizeHTML(str(m["summary"])), SanitizeHTML(content), firstURL(m["url"]),
+		inReplyTo, visibility, sensitive, attJSON, tagJSON, published, typ == "Update").Scan(&inserted)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil // a Create for an object we have, or an Update of a deleted one
+	}
+	if err != nil || !inserted {
+		return err
+	}
+	activityID := id
+	if act != nil {
+		activityID = str(act["id"])
+	}
+	if inReplyTo != "" {
+		var owner *string
+		err := tx.QueryRow(ctx, `UPDATE ap_objects SET reply_count = reply_count + 1 WHERE uri = $1 RETURNING user_id::text`,
+			inReplyTo).Scan(&owner)
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return err
+		}
+		if owner != nil {
+			if err := notifyText(ctx, tx, *owner, "reply", actor, id, activityID); err != nil {
+				return err
+			}
+		}
+	}
+	userPrefix := strings.TrimRight(s.FederationURL, "/") + "/users/"
+	for _, href := range mentions {
+		username, ok := strings.CutPrefix(href, userPrefix)
+		if !ok || s.FederationURL == "" || username == "" || strings.ContainsAny(username, "/#?") {
+			continue
+		}
+		var user string
+		err := tx.QueryRow(ctx, `SELECT id::text FROM users WHERE username = $1`, username).Scan(&user)
+		if errors.Is(err, pgx.ErrNoRows) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if err := notifyText(ctx, tx, user, "mention", actor, id, activityID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func notifyText(ctx context.Context, tx pgx.Tx, userID, kind, actor, object, activity string) error {
+	_, err := tx.Exec(ctx, `INSERT INTO ap_notifications (user_id, kind, actor, object_uri, activity_uri)
+		VALUES ($1::uuid, $2, $3, $4, $5) ON CONFLICT DO NOTHING`, userID, kind, actor, object, activity)
+	return err
+}
+
+func notify(ctx context.Context, tx pgx.Tx, userID uuid.UUID, kind, actor, object, activity string) error {
+	_, err := tx.Exec(ctx, `INSERT INTO ap_notifications (user_id, kind, actor, object_uri, activity_uri)
+		VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`, userID, kind, actor, object, activity)
+	return err
+}
+
+func parseTime(s string) time.Time {
+	for _, layout := range []string{time.RFC3339Nano, time.RFC3339} {
+		if t, err := time.Parse(layout, s); err == nil {
+			if t.After(time.Now().Add(time.Hour)) {
+				break
+			}
+			return t
+		}
+	}
+	return time.Now()
+}
+
+func asStrings(v any) []string {
+	var out []string
+	for _, x := range asList(v) {
+		if s := idOf(x); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func contains(xs []string, want ...string) bool {
+	for _, x := range xs {
+		for _, w := range want {
+			if x == w {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func containsSuffix(xs []string, suffix string) bool {
+	for _, x := range xs {
+		if strings.HasSuffix(x, suffix) {
+			return true
+		}
+	}
+	return false
+}
+
+func firstOf(v any) any {
+	l := asList(v)
+	if len(l) == 0 {
+		return nil
+	}
+	return l[0]
+}

@@ -1,0 +1,444 @@
+package activitypub
+
+import (
+	"context"
+	"crypto"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"rose-ash.com/platform/shared/activitypub/signature"
+)
+
+// Errors of resolving remote actors and documents.
+var (
+	// ErrNotFound: the server says the account or document does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrGone: the server says it is gone for good (410).
+	ErrGone = errors.New("gone")
+	// ErrUnreachable: the server could not be reached or answered badly.
+	ErrUnreachable = errors.New("unreachable")
+)
+
+// DefaultActorTTL is how long a fetched actor is trusted before it is
+// fetched again when next needed.
+const DefaultActorTTL = 24 * time.Hour
+
+// RemoteActor is an actor of another server (or one of ours seen from
+// outside) as stored in ap_actors.
+type RemoteActor struct {
+	URI, Host, Type, Username, Name, Summary, IconURL, URL string
+	Inbox, SharedInbox, Outbox, Followers, Following       string
+	KeyID, PublicKeyPEM                                    string
+	Locked                                                 bool
+	FetchedAt                                              time.Time
+	GoneAt                                                 *time.Time
+}
+
+// Handle is the actor's address, "@user@host".
+func (a RemoteActor) Handle() string {
+	if a.Username == "" {
+		return a.URI
+	}
+	return "@" + a.Username + "@" + a.Host
+}
+
+// DeliveryInbox is where activities for this actor go: its server's shared
+// inbox when it has one.
+func (a RemoteActor) DeliveryInbox() string {
+	if a.SharedInbox != "" {
+		return a.SharedInbox
+	}
+	return a.Inbox
+}
+
+// Resolver finds remote actors by handle or URL and the keys they sign
+// with, fetching with signed GETs through the SSRF-safe client and caching
+// what it found in ap_actors (and parsed keys in memory).
+type Resolver struct {
+	DB *pgxpool.Pool
+	// Client is the SSRF-safe client (shared/safefetch).
+	Client *http.Client
+	// Signer signs every GET (servers in authorized-fetch mode refuse
+	// unsigned ones): a local actor's key id with the site key.
+	Signer signature.Signer
+	// PlainHTTP reports the hosts whose handles are resolved over http
+	// rather than https: the platform's own hosts in development, fake
+	// servers in tests. Nil means https everywhere.
+	PlainHTTP func(host string) bool
+	// TTL is how long a fetched actor is trusted (DefaultActorTTL).
+	TTL time.Duration
+
+	keys sync.Map // key id -> cachedKey
+}
+
+type cachedKey struct {
+	key   crypto.PublicKey
+	owner string
+	at    time.Time
+}
+
+const actorColumns = `uri, host, type, username, name, summary, icon_url, url, inbox, shared_inbox, outbox,
+	followers, following, key_id, public_key_pem, locked, fetched_at, gone_at`
+
+func scanActor(row pgx.Row) (RemoteActor, error) {
+	var a RemoteActor
+	err := row.Scan(&a.URI, &a.Host, &a.Type, &a.Username, &a.Name, &a.Summary, &a.IconURL, &a.URL, &a.Inbox,
+		&a.SharedInbox, &a.Outbox, &a.Followers, &a.Following, &a.KeyID, &a.PublicKeyPEM, &a.Locked, &a.FetchedAt, &a.GoneAt)
+	return a, err
+}
+
+// Stored returns the actor as stored, without any network I/O.
+func (r *Resolver) Stored(ctx context.Context, uri string) (RemoteActor, error) {
+	a, err := scanActor(r.DB.QueryRow(ctx, `SELECT `+actorColumns+` FROM ap_actors WHERE uri = $1`, uri))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return a, fmt.Errorf("actor %s: %w", uri, ErrNotFound)
+	}
+	return a, err
+}
+
+// Actor returns the actor with id uri, from ap_actors when fetched within
+// the TTL, otherwise fetched again (the stored copy is used when the server
+// cannot be reached).
+func (r *Resolver) Actor(ctx context.Context, uri string) (RemoteActor, error) {
+	stored, err := r.Stored(ctx, uri)
+	if err == nil && (stored.GoneAt != nil || time.Since(stored.FetchedAt) < r.ttl()) {
+		return stored, nil
+	}
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return stored, err
+	}
+	fresh, ferr := r.refresh(ctx, uri)
+	if ferr != nil && err == nil && !errors.Is(ferr, ErrGone) {
+		return stored, nil
+	}
+	return fresh, ferr
+}
+
+// Refresh fetches the actor again whatever the cache says.
+func (r *Resolver) Refresh(ctx context.Context, uri string) (RemoteActor, error) {
+	return r.refresh(ctx, uri)
+}
+
+func (r *Resolver) refresh(ctx context.Context, uri string) (RemoteActor, error) {
+	doc, err := r.Fetch(ctx, uri)
+	if errors.Is(err, ErrGone) {
+		_, _ = r.DB.Exec(ctx, `UPDATE ap_actors SET gone_at = coalesce(gone_at, now()) WHERE uri = $1`, uri)
+		return RemoteActor{}, err
+	}
+	if err != nil {
+		return RemoteActor{}, err
+	}
+	a, err := ParseActor(doc)
+	if err != nil {
+		return RemoteActor{}, err
+	}
+	if a.URI != uri {
+		// Fetched by another URL (a profile page, a key id): the
+		// document's own id is what counts, but it must live on the host
+		// it came from (Fetch checked that).
+		uri = a.URI
+	}
+	return a, r.Store(ctx, a)
+}
+
+// Store upserts an actor into ap_actors.
+func (r *Resolver) Store(ctx context.Context, a RemoteActor) error {
+	_, err := r.DB.Exec(ctx, `
+		INSERT INTO ap_actors (uri, host, type, username, name, summary, icon_url, url, inbox, shared_inbox, outbox,
+		                       followers, following, key_id, public_key_pem, locked, fetched_at, gone_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, now(), NULL)
+		ON CONFLICT (uri) DO UPDATE SET host = EXCLUDED.host, type = EXCLUDED.type, username = EXCLUDED.username,
+		       name = EXCLUDED.name, summary = EXCLUDED.summary, icon_url = EXCLUDED.icon_url, url = EXCLUDED.url,
+		       inbox = EXCLUDED.inbox, shared_inbox = EXCLUDED.shared_inbox, outbox = EXCLUDED.outbox,
+		       followers = EXCLUDED.followers, following = EXCLUDED.following, key_id = EXCLUDED.key_id,
+		       public_key_pem = EXCLUDED.public_key_pem, locked = EXCLUDED.locked, fetched_at = now(), gone_at = NULL`,
+		a.URI, a.Host, a.Type, a.Username, a.Name, a.Summary, a.IconURL, a.URL, a.Inbox, a.SharedInbox, a.Outbox,
+		a.Followers, a.Following, a.KeyID, a.PublicKeyPEM, a.Locked)
+	if err != nil {
+		return fmt.Errorf("activitypub: store actor %s: %w", a.URI, err)
+	}
+	r.keys.Delete(a.KeyID)
+	return nil
+}
+
+func (r *Resolver) ttl() time.Duration {
+	if r.TTL > 0 {
+		return r.TTL
+	}
+	return DefaultActorTTL
+}
+
+// Lookup finds an actor by handle ("@user@host" or "user@host", through
+// WebFinger) or by URL (its id or its profile page).
+func (r *Resolver) Lookup(ctx context.Context, query string) (RemoteActor, error) {
+	q := strings.TrimSpace(query)
+	if strings.HasPrefix(q, "https://") || strings.HasPrefix(q, "http://") {
+		if a, err := r.Stored(ctx, q); err == nil && a.GoneAt == nil {
+			return r.Actor(ctx, q)
+		}
+		return r.refresh(ctx, q)
+	}
+	q = strings.TrimPrefix(q, "acct:")
+	q = strings.TrimPrefix(q, "@")
+	user, host, ok := strings.Cut(q, "@")
+	if !ok || user == "" || host == "" || strings.ContainsAny(q, "/?#\\ ") {
+		return RemoteActor{}, fmt.Errorf("%q is not a handle like @name@example.org or a URL: %w", query, ErrNotFound)
+	}
+	host = strings.ToLower(host)
+	if a, err := r.byHandle(ctx, user, host); err == nil && time.Since(a.FetchedAt) < r.ttl() && a.GoneAt == nil {
+		return a, nil
+	}
+	href, err := r.webfinger(ctx, user, host)
+	if err != nil {
+		return RemoteActor{}, err
+	}
+	return r.refresh(ctx, href)
+}
+
+func (r *Resolver) byHandle(ctx context.Context, user, host string) (RemoteActor, error) {
+	return scanActor(r.DB.QueryRow(ctx, `SELECT `+actorColumns+` FROM ap_actors
+		WHERE lower(username) = lower($1) AND host = $2 ORDER BY fetched_at DESC LIMIT 1`, user, host))
+}
+
+func (r *Resolver) scheme(host string) string {
+	if r.PlainHTTP != nil && r.PlainHTTP(host) {
+		return "http"
+	}
+	return "https"
+}
+
+// webfinger asks host for acct:user@host and returns its self link.
+func (r *Resolver) webfinger(ctx context.Context, user, host string) (string, error) {
+	u := r.scheme(host) + "://" + host + "/.well-known/webfinger?resource=" + url.QueryEscape("acct:"+user+"@"+host)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", host, ErrNotFound)
+	}
+	req.Header.Set("Accept", "application/jrd+json, application/json")
+	resp, err := r.Client.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("webfinger at %s: %v: %w", host, err, ErrUnreachable)
+	}
+	defer resp.Body.Close()
+	switch {
+	case resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusGone:
+		return "", fmt.Errorf("no account @%s@%s: %w", user, host, ErrNotFound)
+	case resp.StatusCode != http.StatusOK:
+		return "", fmt.Errorf("webfinger at %s answered %d: %w", host, resp.StatusCode, ErrUnreachable)
+	}
+	var jrd struct {
+		Links []struct{ Rel, Type, Href string } `json:"links"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&jrd); err != nil {
+		return "", fmt.Errorf("webfinger at %s: %v: %w", host, err, ErrUnreachable)
+	}
+	for _, l := range jrd.Links {
+		if l.Rel == "self" && (strings.HasPrefix(l.Type, "application/activity+json") || strings.HasPrefix(l.Type, "application/ld+json")) && l.Href != "" {
+			return l.Href, nil
+		}
+	}
+	return "", fmt.Errorf("@%s@%s has no ActivityPub actor: %w", user, host, ErrNotFound)
+}
+
+// Fetch GETs an ActivityStreams document with a signed request. The
+// document's id must be on the host it was fetched from (after redirects),
+// so that no server can speak for another.
+func (r *Resolver) Fetch(ctx context.Context, uri string) (map[string]any, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, uri, nil)
+	if err != nil || (req.URL.Scheme != "https" && req.URL.Scheme != "http") {
+		return nil, fmt.Errorf("%q is not a URL: %w", uri, ErrNotFound)
+	}
+	req.Header.Set("Accept", AcceptHeader)
+	if r.Signer.Key != nil {
+		if err := r.Signer.Sign(req, nil); err != nil {
+			return nil, fmt.Errorf("sign the fetch of %s: %w", uri, err)
+		}
+	}
+	resp, err := r.Client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("fetch %s: %v: %w", uri, err, ErrUnreachable)
+	}
+	defer resp.Body.Close()
+	switch {
+	case resp.StatusCode == http.StatusGone:
+		return nil, fmt.Errorf("%s: %w", uri, ErrGone)
+	case resp.StatusCode == http.StatusNotFound:
+		return nil, fmt.Errorf("%s: %w", uri, ErrNotFound)
+	case resp.StatusCode/100 != 2:
+		return nil, fmt.Errorf("fetch %s: answered %d: %w", uri, resp.StatusCode, ErrUnreachable)
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxBody+1))
+	if err != nil || len(body) > MaxBody {
+		return nil, fmt.Errorf("fetch %s: body too large or cut: %w", uri, ErrUnreachable)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(body, &doc); err != nil {
+		return nil, fmt.Errorf("fetch %s: not JSON: %w", uri, ErrUnreachable)
+	}
+	id, _ := doc["id"].(string)
+	from := resp.Request.URL.Host
+	if resp.Request.Host != "" {
+		from = resp.Request.Host // the public host when routed inside the platform
+	}
+	if id == "" || !strings.EqualFold(hostOf(id), from) {
+		return nil, fmt.Errorf("fetch %s: document id %q is not on %s: %w", uri, id, from, ErrUnreachable)
+	}
+	return doc, nil
+}
+
+// PublicKey returns the key with id keyID and the actor that owns it: from
+// memory, from ap_actors, or fetched (a key id is usually actor#main-key,
+// but may be a key document whose owner is the actor). With fresh, the key
+// is fetched again unless it was fetched within the last minute (a
+// signature that fails with a cached key may mean the actor changed keys).
+// A key that cannot be found is reported as signature.ErrKeyNotFound.
+func (r *Resolver) PublicKey(ctx context.Context, keyID string, fresh bool) (crypto.PublicKey, string, error) {
+	if c, ok := r.keys.Load(keyID); ok {
+		ck := c.(cachedKey)
+		if !fresh || time.Since(ck.at) < time.Minute {
+			return ck.key, ck.owner, nil
+		}
+	}
+	var uri, pemText string
+	err := pgx.ErrNoRows
+	if !fresh {
+		err = r.DB.QueryRow(ctx, `SELECT uri, public_key_pem FROM ap_actors WHERE key_id = $1 AND gone_at IS NULL
+			ORDER BY fetched_at DESC LIMIT 1`, keyID).Scan(&uri, &pemText)
+	}
+	if errors.Is(err, pgx.ErrNoRows) {
+		a, ferr := r.fetchKeyOwner(ctx, keyID)
+		if ferr != nil {
+			return nil, "", fmt.Errorf("%w: %s: %v", signature.ErrKeyNotFound, keyID, ferr)
+		}
+		uri, pemText = a.URI, a.PublicKeyPEM
+	} else if err != nil {
+		return nil, "", err
+	}
+	key, err := signature.ParsePublicKeyPEM(pemText)
+	if err != nil {
+		return nil, "", fmt.Errorf("%w: %s: %v", signature.ErrKeyNotFound, keyID, err)
+	}
+	r.keys.Store(keyID, cachedKey{key: key, owner: uri, at: time.Now()})
+	return key, uri, nil
+}
+
+func (r *Resolver) fetchKeyOwner(ctx context.Context, keyID string) (RemoteActor, error) {
+	base, _, _ := strings.Cut(keyID, "#")
+	doc, err := r.Fetch(ctx, base)
+	if err != nil {
+		return RemoteActor{}, err
+	}
+	if _, isActor := doc["inbox"]; !isActor {
+		// A key document: its owner is the actor.
+		owner, _ := doc["owner"].(string)
+		if owner == "" {
+			return RemoteActor{}, errors.New("key document without owner")
+		}
+		if doc, err = r.Fetch(ctx, owner); err != nil {
+			return RemoteActor{}, err
+		}
+	}
+	a, err := ParseActor(doc)
+	if err != nil {
+		return RemoteActor{}, err
+	}
+	if a.KeyID != keyID {
+		return RemoteActor{}, fmt.Errorf("actor %s does not publish key %s", a.URI, keyID)
+	}
+	return a, r.Store(ctx, a)
+}
+
+// ParseActor reads an actor document.
+func ParseActor(doc map[string]any) (RemoteActor, error) {
+	a := RemoteActor{
+		URI:       str(doc["id"]),
+		Type:      str(doc["type"]),
+		Username:  str(doc["preferredUsername"]),
+		Name:      str(doc["name"]),
+		Summary:   SanitizeHTML(str(doc["summary"])),
+		URL:       firstURL(doc["url"]),
+		Inbox:     str(doc["inbox"]),
+		Outbox:    str(doc["outbox"]),
+		Followers: str(doc["followers"]),
+		Following: str(doc["following"]),
+	}
+	a.Host = hostOf(a.URI)
+	if a.URI == "" || a.Inbox == "" || a.Host == "" {
+		return a, fmt.Errorf("not an actor (no id or inbox): %w", ErrNotFound)
+	}
+	if hostOf(a.Inbox) == "" {
+		return a, fmt.Errorf("actor %s has a bad inbox: %w", a.URI, ErrNotFound)
+	}
+	if ep, ok := doc["endpoints"].(map[string]any); ok {
+		a.SharedInbox = str(ep["sharedInbox"])
+	}
+	a.Locked, _ = doc["manuallyApprovesFollowers"].(bool)
+	a.IconURL = firstURL(doc["icon"])
+	for _, k := range asList(doc["publicKey"]) {
+		if m, ok := k.(map[string]any); ok && str(m["publicKeyPem"]) != "" {
+			if owner := str(m["owner"]); owner != "" && owner != a.URI {
+				continue
+			}
+			a.KeyID, a.PublicKeyPEM = str(m["id"]), str(m["publicKeyPem"])
+			break
+		}
+	}
+	return a, nil
+}
+
+// str is v as a string, or "".
+func str(v any) string {
+	s, _ := v.(string)
+	return s
+}
+
+// asList treats a single value as a list of one.
+func asList(v any) []any {
+	switch t := v.(type) {
+	case nil:
+		return nil
+	case []any:
+		return t
+	default:
+		return []any{t}
+	}
+}
+
+// firstURL reads a URL given as a string, a Link/Image object or a list.
+func firstURL(v any) string {
+	for _, x := range asList(v) {
+		switch t := x.(type) {
+		case string:
+			return t
+		case map[string]any:
+			if s := str(t["href"]); s != "" {
+				return s
+			}
+			if u := firstURL(t["url"]); u != "" {
+				return u
+			}
+		}
+	}
+	return ""
+}
+
+// idOf is the id of a value given as a URI or as an object.
+func idOf(v any) string {
+	switch t := v.(type) {
+	case string:
+		return t
+	case map[string]any:
+		return str(t["id"])
+	}
+	return ""
+}
