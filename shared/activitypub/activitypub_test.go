@@ -33,7 +33,9 @@ type platform struct {
 	url string
 }
 
-func newPlatform(t *testing.T) *platform {
+func newPlatform(t *testing.T) *platform { return newPlatformTB(t) }
+
+func newPlatformTB(t testing.TB) *platform {
 	t.Helper()
 	ctx := context.Background()
 	db := pgtest.MustPool(t)

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -50,6 +51,8 @@ type Service struct {
 	Hooks Hooks
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
+
+	actorsSeen sync.Map // actor id -> when the inbox last made sure it is stored
 }
 
 // Hooks are called inside the transaction that stores an incoming activity.
