@@ -1,6 +1,6 @@
 // Package internal is the federation service's HTTP layer: sign-in by magic
 // link, the OAuth2 authorization server every other service signs in
-// through, and (later) the social hub.
+// through, and the social hub (hub*.go).
 package internal
 
 import (
@@ -10,9 +10,12 @@ import (
 
 	"github.com/alexedwards/scs/v2"
 
+	"rose-ash.com/platform/shared/activitypub"
+	"rose-ash.com/platform/shared/fragments"
 	"rose-ash.com/platform/shared/mail"
 	"rose-ash.com/platform/shared/ratelimit"
 	"rose-ash.com/platform/shared/services/identity"
+	"rose-ash.com/platform/shared/services/social"
 	"rose-ash.com/platform/shared/sessions"
 	"rose-ash.com/platform/shared/web"
 )
@@ -27,6 +30,10 @@ type Deps struct {
 	// production or with the smtp transport.
 	DevMail *mail.DirSink
 	Limiter *ratelimit.Limiter
+
+	// The social hub: its store, and the resolver of remote actors.
+	Social   *social.Store
+	Resolver *activitypub.Resolver
 }
 
 // NewServer returns the federation service's HTTP handler; every route it
@@ -35,6 +42,7 @@ func NewServer(d Deps) http.Handler {
 	site := d.Site
 	site.SignInPath = "/auth/signin"
 	as := newAuthServer(d)
+	hub := newHub(d)
 	r := site.Router()
 
 	// Machine routes: no session.
@@ -46,6 +54,9 @@ func NewServer(d Deps) http.Handler {
 	r.Post("/oauth/token", as.token)
 	r.Post("/oauth/revoke", as.revoke)
 	r.Get("/oauth/userinfo", as.userinfo)
+	r.Handle("/internal/fragments/{type}", site.FragmentServer(map[string]fragments.Renderer{
+		"notifications": notificationsFragment(d.Social, site.URL("federation", "")),
+	}))
 
 	// Pages and the authorization endpoint: the browser's federation session.
 	r.Group(func(r chi.Router) {
@@ -62,6 +73,21 @@ func NewServer(d Deps) http.Handler {
 
 		// The OAuth2 authorization endpoint for the other services.
 		r.Get("/oauth/authorize", as.authorize)
+
+		// The social hub, for signed-in users (hub*.go).
+		r.Route("/hub", func(r chi.Router) {
+			r.Use(site.RequireUser, allowRemoteImages)
+			r.Get("/", hub.showTimeline)
+			r.Post("/posts", hub.savePost)
+			r.Get("/posts/{id}/reply", hub.showReply)
+			r.Post("/posts/{id}/reply", hub.saveReply)
+			r.Post("/posts/{id}/{action:like|unlike|boost|unboost|delete}", hub.act)
+			r.Get("/search", hub.search)
+			r.Get("/actor", hub.showActor)
+			r.Post("/follow", hub.follow)
+			r.Post("/unfollow", hub.unfollow)
+			r.Get("/notifications", hub.showNotifications)
+		})
 
 		r.With(site.RequireAdmin).Get("/admin", as.showAdminUsers)
 		if d.DevMail != nil {
