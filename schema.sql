@@ -27,6 +27,134 @@ CREATE FUNCTION public.river_job_state_in_bitmask(bitmask bit, state public.rive
     END = 1;
 $$;
 
+CREATE TABLE public.ap_activities (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    uri text NOT NULL,
+    actor text NOT NULL,
+    type text NOT NULL,
+    object_uri text DEFAULT ''::text NOT NULL,
+    payload jsonb NOT NULL,
+    listed boolean DEFAULT true NOT NULL,
+    to_followers boolean DEFAULT true NOT NULL,
+    recipients text[] DEFAULT '{}'::text[] NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+CREATE TABLE public.ap_actors (
+    uri text NOT NULL,
+    host text NOT NULL,
+    type text DEFAULT 'Person'::text NOT NULL,
+    username text DEFAULT ''::text NOT NULL,
+    name text DEFAULT ''::text NOT NULL,
+    summary text DEFAULT ''::text NOT NULL,
+    icon_url text DEFAULT ''::text NOT NULL,
+    url text DEFAULT ''::text NOT NULL,
+    inbox text NOT NULL,
+    shared_inbox text DEFAULT ''::text NOT NULL,
+    outbox text DEFAULT ''::text NOT NULL,
+    followers text DEFAULT ''::text NOT NULL,
+    following text DEFAULT ''::text NOT NULL,
+    key_id text DEFAULT ''::text NOT NULL,
+    public_key_pem text DEFAULT ''::text NOT NULL,
+    locked boolean DEFAULT false NOT NULL,
+    fetched_at timestamp with time zone DEFAULT now() NOT NULL,
+    gone_at timestamp with time zone
+);
+
+CREATE TABLE public.ap_announces (
+    uri text NOT NULL,
+    actor text NOT NULL,
+    object_uri text NOT NULL,
+    published timestamp with time zone DEFAULT now() NOT NULL
+);
+
+CREATE TABLE public.ap_deliveries (
+    activity_id uuid NOT NULL,
+    inbox text NOT NULL,
+    state text DEFAULT 'pending'::text NOT NULL,
+    attempts integer DEFAULT 0 NOT NULL,
+    last_status integer,
+    last_error text DEFAULT ''::text NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT ap_deliveries_state_check CHECK ((state = ANY (ARRAY['pending'::text, 'delivered'::text, 'failed'::text, 'gone'::text])))
+);
+
+CREATE TABLE public.ap_followers (
+    local_actor text NOT NULL,
+    actor_uri text NOT NULL,
+    follow_uri text NOT NULL,
+    state text DEFAULT 'accepted'::text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT ap_followers_state_check CHECK ((state = ANY (ARRAY['pending'::text, 'accepted'::text])))
+);
+
+CREATE TABLE public.ap_following (
+    local_actor text NOT NULL,
+    actor_uri text NOT NULL,
+    follow_uri text NOT NULL,
+    state text DEFAULT 'pending'::text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT ap_following_state_check CHECK ((state = ANY (ARRAY['pending'::text, 'accepted'::text, 'rejected'::text])))
+);
+
+CREATE TABLE public.ap_inbox (
+    activity_uri text NOT NULL,
+    actor text NOT NULL,
+    type text NOT NULL,
+    payload jsonb NOT NULL,
+    received_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+CREATE TABLE public.ap_keypair (
+    id boolean DEFAULT true NOT NULL,
+    private_key_pem text NOT NULL,
+    public_key_pem text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT ap_keypair_id_check CHECK (id)
+);
+
+CREATE TABLE public.ap_likes (
+    uri text NOT NULL,
+    actor text NOT NULL,
+    object_uri text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+CREATE TABLE public.ap_notifications (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    user_id uuid NOT NULL,
+    kind text NOT NULL,
+    actor text NOT NULL,
+    object_uri text DEFAULT ''::text NOT NULL,
+    activity_uri text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    read_at timestamp with time zone,
+    CONSTRAINT ap_notifications_kind_check CHECK ((kind = ANY (ARRAY['follow'::text, 'like'::text, 'announce'::text, 'reply'::text, 'mention'::text])))
+);
+
+CREATE TABLE public.ap_objects (
+    uri text NOT NULL,
+    type text NOT NULL,
+    actor text NOT NULL,
+    user_id uuid,
+    name text DEFAULT ''::text NOT NULL,
+    summary text DEFAULT ''::text NOT NULL,
+    content text DEFAULT ''::text NOT NULL,
+    url text DEFAULT ''::text NOT NULL,
+    in_reply_to text DEFAULT ''::text NOT NULL,
+    visibility text DEFAULT 'public'::text NOT NULL,
+    sensitive boolean DEFAULT false NOT NULL,
+    attachments jsonb DEFAULT '[]'::jsonb NOT NULL,
+    tags jsonb DEFAULT '[]'::jsonb NOT NULL,
+    published timestamp with time zone DEFAULT now() NOT NULL,
+    updated timestamp with time zone,
+    deleted_at timestamp with time zone,
+    like_count integer DEFAULT 0 NOT NULL,
+    announce_count integer DEFAULT 0 NOT NULL,
+    reply_count integer DEFAULT 0 NOT NULL,
+    CONSTRAINT ap_objects_visibility_check CHECK ((visibility = ANY (ARRAY['public'::text, 'unlisted'::text, 'followers'::text, 'direct'::text])))
+);
+
 CREATE TABLE public.calendars (
     id uuid DEFAULT gen_random_uuid() NOT NULL,
     slug text NOT NULL,
@@ -287,6 +415,12 @@ CREATE TABLE public.users (
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     username text,
+    bio text DEFAULT ''::text NOT NULL,
+    avatar_url text DEFAULT ''::text NOT NULL,
+    ghost_author_id text,
+    ghost_author_synced jsonb,
+    CONSTRAINT users_avatar_url_check CHECK ((length(avatar_url) <= 2000)),
+    CONSTRAINT users_bio_check CHECK ((length(bio) <= 500)),
     CONSTRAINT users_display_name_check CHECK ((length(display_name) <= 100)),
     CONSTRAINT users_email_check CHECK (((email ~ '^[^@\s]+@[^@\s]+\.[^@\s]+$'::text) AND (length(email) <= 254))),
     CONSTRAINT users_username_check CHECK ((username ~ '^[a-z0-9_]{3,30}$'::text))
@@ -295,6 +429,54 @@ CREATE TABLE public.users (
 ALTER TABLE ONLY public.river_job ALTER COLUMN id SET DEFAULT nextval('public.river_job_id_seq'::regclass);
 
 ALTER TABLE ONLY public.river_notification ALTER COLUMN id SET DEFAULT nextval('public.river_notification_id_seq'::regclass);
+
+ALTER TABLE ONLY public.ap_activities
+    ADD CONSTRAINT ap_activities_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.ap_activities
+    ADD CONSTRAINT ap_activities_uri_key UNIQUE (uri);
+
+ALTER TABLE ONLY public.ap_actors
+    ADD CONSTRAINT ap_actors_pkey PRIMARY KEY (uri);
+
+ALTER TABLE ONLY public.ap_announces
+    ADD CONSTRAINT ap_announces_actor_object_uri_key UNIQUE (actor, object_uri);
+
+ALTER TABLE ONLY public.ap_announces
+    ADD CONSTRAINT ap_announces_pkey PRIMARY KEY (uri);
+
+ALTER TABLE ONLY public.ap_deliveries
+    ADD CONSTRAINT ap_deliveries_pkey PRIMARY KEY (activity_id, inbox);
+
+ALTER TABLE ONLY public.ap_followers
+    ADD CONSTRAINT ap_followers_pkey PRIMARY KEY (local_actor, actor_uri);
+
+ALTER TABLE ONLY public.ap_following
+    ADD CONSTRAINT ap_following_follow_uri_key UNIQUE (follow_uri);
+
+ALTER TABLE ONLY public.ap_following
+    ADD CONSTRAINT ap_following_pkey PRIMARY KEY (local_actor, actor_uri);
+
+ALTER TABLE ONLY public.ap_inbox
+    ADD CONSTRAINT ap_inbox_pkey PRIMARY KEY (activity_uri);
+
+ALTER TABLE ONLY public.ap_keypair
+    ADD CONSTRAINT ap_keypair_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.ap_likes
+    ADD CONSTRAINT ap_likes_actor_object_uri_key UNIQUE (actor, object_uri);
+
+ALTER TABLE ONLY public.ap_likes
+    ADD CONSTRAINT ap_likes_pkey PRIMARY KEY (uri);
+
+ALTER TABLE ONLY public.ap_notifications
+    ADD CONSTRAINT ap_notifications_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.ap_notifications
+    ADD CONSTRAINT ap_notifications_user_id_activity_uri_kind_key UNIQUE (user_id, activity_uri, kind);
+
+ALTER TABLE ONLY public.ap_objects
+    ADD CONSTRAINT ap_objects_pkey PRIMARY KEY (uri);
 
 ALTER TABLE ONLY public.calendars
     ADD CONSTRAINT calendars_pkey PRIMARY KEY (id);
@@ -378,7 +560,36 @@ ALTER TABLE ONLY public.tags
     ADD CONSTRAINT tags_slug_key UNIQUE (slug);
 
 ALTER TABLE ONLY public.users
+    ADD CONSTRAINT users_ghost_author_id_key UNIQUE (ghost_author_id);
+
+ALTER TABLE ONLY public.users
     ADD CONSTRAINT users_pkey PRIMARY KEY (id);
+
+CREATE INDEX ap_activities_actor_created_idx ON public.ap_activities USING btree (actor, created_at DESC);
+
+CREATE INDEX ap_activities_object_uri_idx ON public.ap_activities USING btree (object_uri);
+
+CREATE INDEX ap_actors_handle_idx ON public.ap_actors USING btree (lower(username), host);
+
+CREATE INDEX ap_actors_key_id_idx ON public.ap_actors USING btree (key_id);
+
+CREATE INDEX ap_announces_actor_published_idx ON public.ap_announces USING btree (actor, published DESC);
+
+CREATE INDEX ap_followers_actor_uri_idx ON public.ap_followers USING btree (actor_uri);
+
+CREATE INDEX ap_following_actor_uri_idx ON public.ap_following USING btree (actor_uri);
+
+CREATE INDEX ap_inbox_received_at_idx ON public.ap_inbox USING btree (received_at);
+
+CREATE INDEX ap_notifications_unread_idx ON public.ap_notifications USING btree (user_id) WHERE (read_at IS NULL);
+
+CREATE INDEX ap_notifications_user_created_idx ON public.ap_notifications USING btree (user_id, created_at DESC);
+
+CREATE INDEX ap_objects_actor_published_idx ON public.ap_objects USING btree (actor, published DESC);
+
+CREATE INDEX ap_objects_in_reply_to_idx ON public.ap_objects USING btree (in_reply_to) WHERE (in_reply_to <> ''::text);
+
+CREATE INDEX ap_objects_user_id_idx ON public.ap_objects USING btree (user_id) WHERE (user_id IS NOT NULL);
 
 CREATE UNIQUE INDEX carts_session_key ON public.carts USING btree (session_key) WHERE (session_key IS NOT NULL);
 
@@ -425,6 +636,21 @@ CREATE INDEX sso_sessions_user_idx ON public.sso_sessions USING btree (user_id);
 CREATE UNIQUE INDEX users_email_key ON public.users USING btree (lower(email));
 
 CREATE UNIQUE INDEX users_username_key ON public.users USING btree (username);
+
+ALTER TABLE ONLY public.ap_deliveries
+    ADD CONSTRAINT ap_deliveries_activity_id_fkey FOREIGN KEY (activity_id) REFERENCES public.ap_activities(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.ap_followers
+    ADD CONSTRAINT ap_followers_actor_uri_fkey FOREIGN KEY (actor_uri) REFERENCES public.ap_actors(uri) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.ap_following
+    ADD CONSTRAINT ap_following_actor_uri_fkey FOREIGN KEY (actor_uri) REFERENCES public.ap_actors(uri) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.ap_notifications
+    ADD CONSTRAINT ap_notifications_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.ap_objects
+    ADD CONSTRAINT ap_objects_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;
 
 ALTER TABLE ONLY public.cart_items
     ADD CONSTRAINT cart_items_cart_id_fkey FOREIGN KEY (cart_id) REFERENCES public.carts(id) ON DELETE CASCADE;

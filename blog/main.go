@@ -6,7 +6,6 @@ import (
 	"io"
 	"io/fs"
 	"net/http"
-	"time"
 
 	"github.com/riverqueue/river"
 
@@ -31,7 +30,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		return err
 	}
 	opts := boot.Options{Service: "blog", MayMigrate: true, Static: static, Workers: ghostWorkers,
-		Queues: map[string]int{ghostsync.Queue: 1}}
+		Queues: map[string]int{ghostsync.Queue: 1}, Periodic: ghostPeriodic}
 	return boot.Run(ctx, opts, getenv, stdout, func(d boot.Deps) (http.Handler, error) {
 		store, nav := posts.New(d.DB), navigation.New(d.DB)
 		mediaStore, err := media.NewDiskStore(d.Config.Media.Dir)
@@ -39,19 +38,21 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 			return nil, err
 		}
 		auth := oauth.NewClient(d.Site, d.Sessions, identity.New(d.DB), internalnet.Client(d.Config))
-		return internal.NewServer(d.Site, auth, nav, nav, store, store, store,
+		return internal.NewServer(d.Site, auth, nav, nav, store, store, store, store,
 			pagecache.New(d.Redis, d.Keys, "blog", d.Site.Assets.Version(), d.Config.PageCache.TTL.Std(), d.Site.Metrics.Registry),
 			mediaStore, ghostSync(d)), nil
 	})
 }
 
 // ghostWorkers registers the Ghost sync job when a Ghost site is configured;
-// after a sync that changed posts it purges the blog's page cache.
+// after a sync that changed posts it purges the blog's page cache. Ghost is
+// reached through the SSRF-safe client (ghostsync.HTTPClient).
 func ghostWorkers(d boot.Deps, workers *river.Workers) (int, error) {
 	if d.Config.Ghost.URL == "" {
 		return 0, nil
 	}
-	client, err := ghostsync.NewClient(d.Config.Ghost.URL, d.Config.GhostContentKey, &http.Client{Timeout: 30 * time.Second})
+	client, err := ghostsync.NewClient(d.Config.Ghost.URL, d.Config.GhostContentKey,
+		ghostsync.HTTPClient(d.Config.Ghost.AllowPrivateAddress))
 	if err != nil {
 		return 0, err
 	}
@@ -63,11 +64,21 @@ func ghostWorkers(d boot.Deps, workers *river.Workers) (int, error) {
 	return 1, err
 }
 
+// ghostPeriodic is the periodic Ghost sync (ghost.sync_interval), when a
+// Ghost site is configured and the interval is not 0.
+func ghostPeriodic(d boot.Deps) []*river.PeriodicJob {
+	if d.Config.Ghost.URL == "" || d.Config.Ghost.SyncInterval == 0 {
+		return nil
+	}
+	return []*river.PeriodicJob{ghostsync.Periodic(d.Config.Ghost.SyncInterval.Std())}
+}
+
 // ghostSync is what the blog's Ghost handlers use; nil without a Ghost site.
 func ghostSync(d boot.Deps) *internal.GhostSync {
 	if d.Config.Ghost.URL == "" {
 		return nil
 	}
 	return &internal.GhostSync{URL: d.Config.Ghost.URL, WebhookSecret: d.Config.GhostWebhookSecret, Jobs: d.Jobs,
-		State: func(ctx context.Context) (ghostsync.State, error) { return ghostsync.LoadState(ctx, d.DB) }}
+		Interval: d.Config.Ghost.SyncInterval.Std(),
+		State:    func(ctx context.Context) (ghostsync.State, error) { return ghostsync.LoadState(ctx, d.DB) }}
 }

@@ -14,7 +14,7 @@ import (
 func TestBlogAppliesMigrationsWhenAsked(t *testing.T) {
 	empty := pgtest.MustEmptyDatabaseURL(t)
 	s := servicetest.Start(t, "blog", run, servicetest.Options{
-		DatabaseURL: empty, Env: map[string]string{"RUN_MIGRATIONS": "true"},
+		DatabaseURL: empty, Env: map[string]string{"RUN_MIGRATIONS": "true", "DATABASE_WAIT": "1s"},
 	})
 	v, dirty, err := postgres.MigrationVersion(context.Background(), s.DatabaseURL)
 	if err != nil || dirty || v == 0 {
@@ -25,7 +25,7 @@ func TestBlogAppliesMigrationsWhenAsked(t *testing.T) {
 // Without RUN_MIGRATIONS the blog leaves the schema alone.
 func TestBlogDoesNotMigrateByDefault(t *testing.T) {
 	empty := pgtest.MustEmptyDatabaseURL(t)
-	servicetest.Start(t, "blog", run, servicetest.Options{DatabaseURL: empty})
+	servicetest.Start(t, "blog", run, servicetest.Options{DatabaseURL: empty, Env: map[string]string{"DATABASE_WAIT": "1s"}})
 	if v, _, err := postgres.MigrationVersion(context.Background(), empty); err != nil || v != 0 {
 		t.Fatalf("version %d err=%v, want an untouched database", v, err)
 	}

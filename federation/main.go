@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"io"
 	"io/fs"
 	"net/http"
@@ -27,6 +28,9 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	}
 	opts := boot.Options{Service: "federation", Static: static}
 	return boot.Run(ctx, opts, getenv, stdout, func(d boot.Deps) (http.Handler, error) {
+		if d.AP == nil {
+			return nil, errors.New("federation: the social hub needs the site key: migrate the database first")
+		}
 		var devMail = d.DevMail
 		if d.Config.Production() {
 			devMail = nil

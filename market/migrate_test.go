@@ -13,7 +13,7 @@ import (
 func TestMarketNeverMigrates(t *testing.T) {
 	empty := pgtest.MustEmptyDatabaseURL(t)
 	servicetest.Start(t, "market", run, servicetest.Options{
-		DatabaseURL: empty, Env: map[string]string{"RUN_MIGRATIONS": "true"},
+		DatabaseURL: empty, Env: map[string]string{"RUN_MIGRATIONS": "true", "DATABASE_WAIT": "1s"},
 	})
 	if v, _, err := postgres.MigrationVersion(context.Background(), empty); err != nil || v != 0 {
 		t.Fatalf("version %d err=%v: market migrated the database", v, err)

@@ -19,10 +19,12 @@ import (
 
 // admin holds the blog's administration handlers (behind RequireAdmin).
 type admin struct {
-	site   *web.Site
-	posts  contracts.PostEditor
-	pages  *pagecache.Cache
-	policy *bluemonday.Policy
+	site    *web.Site
+	posts   contracts.PostEditor
+	authors contracts.AuthorEditor
+	widgets *widgets
+	pages   *pagecache.Cache
+	policy  *bluemonday.Policy
 }
 
 // postPolicy is the one HTML policy for what the editor submits: the
@@ -35,8 +37,8 @@ func postPolicy() *bluemonday.Policy {
 	return p
 }
 
-func newAdmin(site *web.Site, posts contracts.PostEditor, pages *pagecache.Cache) admin {
-	return admin{site: site, posts: posts, pages: pages, policy: postPolicy()}
+func newAdmin(site *web.Site, posts contracts.PostEditor, authors contracts.AuthorEditor, wg *widgets, pages *pagecache.Cache) admin {
+	return admin{site: site, posts: posts, authors: authors, widgets: wg, pages: pages, policy: postPolicy()}
 }
 
 func (a admin) listPosts(w http.ResponseWriter, r *http.Request) {
@@ -55,13 +57,25 @@ func (a admin) editorPage(r *http.Request, title string) (p layout.Page) {
 	return p
 }
 
+// showEditor renders the post editor with the authors to choose from.
+func (a admin) showEditor(w http.ResponseWriter, r *http.Request, status int, title, action string, e models.EditablePost,
+	problem string, saved bool, uploaded string) {
+	authors, err := a.authors.Authors(r.Context())
+	if err != nil {
+		a.site.Error(w, r, err)
+		return
+	}
+	a.site.Render(w, r, status, EditPostPage(a.editorPage(r, title), action, e, authors, problem, saved, uploaded))
+}
+
 func (a admin) newPost(w http.ResponseWriter, r *http.Request) {
 	typ := models.PostTypePost
 	if r.URL.Query().Get("type") == models.PostTypePage {
 		typ = models.PostTypePage
 	}
-	e := models.EditablePost{Input: models.PostInput{Type: typ, Status: models.PostStatusDraft}}
-	a.site.Render(w, r, http.StatusOK, EditPostPage(a.editorPage(r, "New "+typ), "/admin/posts", e, "", false, ""))
+	u, _ := web.Viewer(r.Context())
+	e := models.EditablePost{Input: models.PostInput{Type: typ, Status: models.PostStatusDraft, AuthorID: u.ID}}
+	a.showEditor(w, r, http.StatusOK, "New "+typ, "/admin/posts", e, "", false, "")
 }
 
 // input reads and sanitizes the editor form.
@@ -71,6 +85,13 @@ func (a admin) input(r *http.Request) (models.PostInput, error) {
 		Excerpt: r.PostFormValue("excerpt"), HTML: a.policy.Sanitize(r.PostFormValue("html")), Doc: r.PostFormValue("doc"),
 		FeatureImage: r.PostFormValue("feature_image"), Status: r.PostFormValue("status"),
 		Tags: strings.Split(r.PostFormValue("tags"), ","),
+	}
+	if v := strings.TrimSpace(r.PostFormValue("author")); v != "" {
+		id, err := uuid.Parse(v)
+		if err != nil {
+			return in, models.Errorf(models.EInvalid, "Choose the author from the list.")
+		}
+		in.AuthorID = id
 	}
 	if v := r.PostFormValue("version"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -140,8 +161,8 @@ func (a admin) editPost(w http.ResponseWriter, r *http.Request) {
 	if !strings.HasPrefix(uploaded, "/media/") {
 		uploaded = ""
 	}
-	a.site.Render(w, r, http.StatusOK, EditPostPage(a.editorPage(r, "Edit "+e.Input.Title), "/admin/posts/"+id.String(), e, "",
-		r.URL.Query().Get("saved") == "1", uploaded))
+	a.showEditor(w, r, http.StatusOK, "Edit "+e.Input.Title, "/admin/posts/"+id.String(), e, "",
+		r.URL.Query().Get("saved") == "1", uploaded)
 }
 
 // saveEdit saves a post if nobody saved it since the editor opened it;
@@ -171,7 +192,7 @@ func (a admin) refuse(w http.ResponseWriter, r *http.Request, action string, e m
 		a.site.Error(w, r, err)
 		return
 	}
-	a.site.Render(w, r, web.Status(code), EditPostPage(a.editorPage(r, "Edit "+e.Input.Title), action, e, models.Message(err), false, ""))
+	a.showEditor(w, r, web.Status(code), "Edit "+e.Input.Title, action, e, models.Message(err), false, "")
 }
 
 func (a admin) previewPost(w http.ResponseWriter, r *http.Request) {
@@ -184,7 +205,9 @@ func (a admin) previewPost(w http.ResponseWriter, r *http.Request) {
 	if e.PublishedAt != nil {
 		post.PublishedAt = *e.PublishedAt
 	}
-	p := a.site.Page(r, "Preview: "+post.Title)
+	plan := a.widgets.plan(r.Context(), post.HTML)
+	p, got := a.site.PageWith(r, "Preview: "+post.Title, plan.reqs...)
+	post.HTML = a.widgets.render(r.Context(), plan, got)
 	a.site.Render(w, r, http.StatusOK, PostPage(p, post))
 }
 
@@ -237,6 +260,30 @@ func editHeading(e models.EditablePost) string {
 		return "New " + e.Input.Type
 	}
 	return "Edit " + e.Input.Type
+}
+
+// selectedAuthor is the author the editor's select shows: the one chosen
+// in the form, else the post's; uuid.Nil for a post without one.
+func selectedAuthor(e models.EditablePost) uuid.UUID {
+	if e.Input.AuthorID != uuid.Nil {
+		return e.Input.AuthorID
+	}
+	return e.AuthorID
+}
+
+// authorLabel is how the editor's select names an author.
+func authorLabel(a contracts.AuthorSummary) string {
+	label := a.Author.Name
+	if label == "" {
+		label = "(no name yet)"
+	}
+	if a.Author.Username != "" && a.Author.Username != label {
+		label += " (" + a.Author.Username + ")"
+	}
+	if a.GhostOnly {
+		label += ", from Ghost"
+	}
+	return label
 }
 
 func publishedAtValue(e models.EditablePost) string {

@@ -19,8 +19,10 @@ import (
 type GhostSync struct {
 	URL           string
 	WebhookSecret string
-	Jobs          *river.Client[pgx.Tx]
-	State         func(context.Context) (ghostsync.State, error)
+	// Interval is how often the periodic sync runs; 0 when it is off.
+	Interval time.Duration
+	Jobs     *river.Client[pgx.Tx]
+	State    func(context.Context) (ghostsync.State, error)
 }
 
 // ghostHandlers serve Ghost's webhooks and the admin's sync page.
@@ -64,8 +66,9 @@ func (g ghostHandlers) webhook(w http.ResponseWriter, r *http.Request) {
 
 func (g ghostHandlers) show(w http.ResponseWriter, r *http.Request) {
 	var (
-		st  ghostsync.State
-		url string
+		st       ghostsync.State
+		url      string
+		interval time.Duration
 	)
 	if g.sync != nil {
 		var err error
@@ -73,9 +76,9 @@ func (g ghostHandlers) show(w http.ResponseWriter, r *http.Request) {
 			g.site.Error(w, r, models.Wrap(models.EInternal, "", err))
 			return
 		}
-		url = g.sync.URL
+		url, interval = g.sync.URL, g.sync.Interval
 	}
-	g.site.Render(w, r, http.StatusOK, GhostAdminPage(g.site.Page(r, "Ghost sync"), url, st, r.URL.Query().Get("queued") == "1"))
+	g.site.Render(w, r, http.StatusOK, GhostAdminPage(g.site.Page(r, "Ghost sync"), url, interval, st, r.URL.Query().Get("queued") == "1"))
 }
 
 func (g ghostHandlers) syncNow(w http.ResponseWriter, r *http.Request) {

@@ -93,9 +93,11 @@ func (rd reader) showPost(w http.ResponseWriter, r *http.Request) {
 		rd.site.Error(w, r, err)
 		return
 	}
-	post.HTML = rd.widgets.render(r.Context(), post.HTML)
+	// The post's container widgets are fetched with the header's fragments.
+	plan := rd.widgets.plan(r.Context(), post.HTML)
+	p, got := rd.site.PageWith(r, post.Title, plan.reqs...)
+	post.HTML = rd.widgets.render(r.Context(), plan, got)
 	canonical := rd.base() + "/" + post.Slug
-	p := rd.site.Page(r, post.Title)
 	p.Description = post.Excerpt
 	p.Head = postHead(post, canonical, rd.base()+"/rss.xml", rd.articleLD(post, canonical))
 	rd.site.Render(w, r, http.StatusOK, PostPage(p, post))
@@ -128,32 +130,71 @@ func (rd reader) showTag(w http.ResponseWriter, r *http.Request) {
 	rd.showList(w, r, contracts.PostQuery{Type: "post", TagSlug: tag.Slug}, tag.Name, tag.Description, "/tag/"+tag.Slug)
 }
 
+// showAuthor lists an author's posts under their name and biography.
 func (rd reader) showAuthor(w http.ResponseWriter, r *http.Request) {
 	a, err := rd.posts.AuthorByUsername(r.Context(), chi.URLParam(r, "username"))
 	if err != nil {
 		rd.site.Error(w, r, err)
 		return
 	}
-	rd.showList(w, r, contracts.PostQuery{Type: "post", AuthorUsername: a.Username}, a.Name, "Posts by "+a.Name+".", "/author/"+a.Username)
+	base := "/author/" + a.Username
+	list, ok := rd.listPage(w, r, contracts.PostQuery{Type: "post", AuthorUsername: a.Username})
+	if !ok {
+		return
+	}
+	p := rd.site.Page(r, a.Name)
+	p.Description = "Posts by " + a.Name + "."
+	if a.Bio != "" {
+		p.Description = a.Bio
+	}
+	rd.site.Render(w, r, http.StatusOK, AuthorPage(p, a, list, base))
 }
 
 func (rd reader) showList(w http.ResponseWriter, r *http.Request, q contracts.PostQuery, heading, lead, base string) {
+	list, ok := rd.listPage(w, r, q)
+	if !ok {
+		return
+	}
+	rd.site.Render(w, r, http.StatusOK, ListPage(rd.site.Page(r, heading), heading, lead, list, base, "No posts yet."))
+}
+
+// listPage loads the page of q that ?page= asks for; when it cannot, it has
+// answered the request (404 or error page) and returns false.
+func (rd reader) listPage(w http.ResponseWriter, r *http.Request, q contracts.PostQuery) (contracts.PostPage, bool) {
 	n, ok := pageNumber(r)
 	if !ok {
 		rd.site.Error(w, r, noSuchPage)
-		return
+		return contracts.PostPage{}, false
 	}
 	q.Page, q.PerPage = n, perPage
 	list, err := rd.posts.PublishedPosts(r.Context(), time.Now(), q)
 	if err != nil {
 		rd.site.Error(w, r, err)
-		return
+		return list, false
 	}
 	if n > 1 && len(list.Posts) == 0 {
 		rd.site.Error(w, r, noSuchPage)
-		return
+		return list, false
 	}
-	rd.site.Render(w, r, http.StatusOK, ListPage(rd.site.Page(r, heading), heading, lead, list, base, "No posts yet."))
+	return list, true
+}
+
+// bioParagraphs splits a biography into its paragraphs (blank lines
+// between them); single line breaks stay inside a paragraph.
+func bioParagraphs(bio string) []string {
+	var out []string
+	for _, p := range strings.Split(strings.ReplaceAll(bio, "\r\n", "\n"), "\n\n") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// localImage reports whether src is an image on the blog itself (the
+// pages' security policy shows no images from other sites).
+func localImage(src string) bool {
+	return strings.HasPrefix(src, "/") && !strings.HasPrefix(src, "//")
 }
 
 // showSearch searches titles and bodies; an empty query shows the form.

@@ -17,16 +17,19 @@ import (
 // NewServer returns the blog service's HTTP handler; every route it serves is
 // listed here.
 func NewServer(site *web.Site, auth *oauth.Client, nav contracts.Navigation, navEditor contracts.NavEditor,
-	posts contracts.Posts, editor contracts.PostEditor, tags contracts.TagEditor, pages *pagecache.Cache,
-	mediaStore media.Store, ghost *GhostSync) http.Handler {
+	posts contracts.Posts, editor contracts.PostEditor, tags contracts.TagEditor, authors contracts.AuthorEditor,
+	pages *pagecache.Cache, mediaStore media.Store, ghost *GhostSync) http.Handler {
 	site.SignInPath = "/auth/login"
-	rd := reader{site: site, posts: posts, widgets: &widgets{logger: site.Logger}}
-	ad := newAdmin(site, editor, pages)
+	wg := &widgets{logger: site.Logger}
+	rd := reader{site: site, posts: posts, widgets: wg}
+	ad := newAdmin(site, editor, authors, wg, pages)
 	na := navAdmin{site: site, nav: nav, edit: navEditor, pages: pages}
 	ta := tagAdmin{site: site, tags: tags, pages: pages}
+	aa := authorAdmin{site: site, authors: authors, pages: pages}
 	gh := ghostHandlers{site: site, sync: ghost}
 	if site.Fragments != nil {
 		site.Fragments.Declare(upcomingFragment)
+		site.Fragments.Declare(widgetFragmentTypes...)
 	}
 	r := site.Router()
 
@@ -75,6 +78,8 @@ func NewServer(site *web.Site, auth *oauth.Client, nav contracts.Navigation, nav
 			r.Post("/media", uploadMedia(site, mediaStore, site.Config.Media.MaxBytes))
 			r.Get("/tags", ta.list)
 			r.Post("/tags/{slug}", ta.save)
+			r.Get("/authors", aa.list)
+			r.Post("/authors/{id}", aa.save)
 			r.Get("/ghost", gh.show)
 			r.Post("/ghost/sync", gh.syncNow)
 			r.Get("/nav", na.show)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 
 	"rose-ash.com/platform/shared/cache"
@@ -16,7 +17,9 @@ import (
 
 // ghostSyncCmd copies what changed on the Ghost site at GHOST_URL (read
 // with the Content API key GHOST_CONTENT_KEY) into the blog's posts,
-// showing a progress bar, and prints what it did.
+// showing a progress bar, and prints what it did. Ghost is fetched through
+// the SSRF-safe client: a site on loopback or a private network needs
+// GHOST_ALLOW_PRIVATE_ADDRESS=true, refused in production.
 func ghostSyncCmd(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	if len(args) > 0 {
 		return fmt.Errorf("ghost-sync takes no arguments (it reads GHOST_URL and GHOST_CONTENT_KEY)")
@@ -39,7 +42,11 @@ func ghostSyncCmd(ctx context.Context, args []string, getenv func(string) string
 	if err != nil {
 		return err
 	}
-	client, err := ghostsync.NewClient(getenv("GHOST_URL"), getenv("GHOST_CONTENT_KEY"), nil)
+	allowPrivate, err := ghostAllowPrivate(getenv)
+	if err != nil {
+		return err
+	}
+	client, err := ghostsync.NewClient(getenv("GHOST_URL"), getenv("GHOST_CONTENT_KEY"), ghostsync.HTTPClient(allowPrivate))
 	if err != nil {
 		return err
 	}
@@ -56,17 +63,42 @@ func ghostSyncCmd(ctx context.Context, args []string, getenv func(string) string
 	if drawn {
 		fmt.Fprintln(stdout)
 	}
-	fmt.Fprintf(stdout, "created %d, updated %d, deleted %d, skipped %d\n", sum.Created, sum.Updated, sum.Deleted, sum.Skipped)
+	fmt.Fprintf(stdout, "created %d, updated %d, deleted %d, skipped %d; authors created or changed %d\n",
+		sum.Created, sum.Updated, sum.Deleted, sum.Skipped, sum.Authors)
 	if err != nil {
 		if ghostsync.IsRetryable(err) {
 			return errors.Join(err, errors.New("the Ghost site may be down: run ghost-sync again later"))
 		}
 		return err
 	}
-	if changed := sum.Created + sum.Updated + sum.Deleted; changed > 0 {
+	if sum.Changed() {
 		purgeBlogPages(ctx, getenv, stdout)
 	}
 	return nil
+}
+
+// ghostAllowPrivate reads GHOST_ALLOW_PRIVATE_ADDRESS (default false),
+// refusing it in production (APP_ENV, or the config file's environment).
+func ghostAllowPrivate(getenv func(string) string) (bool, error) {
+	raw := getenv("GHOST_ALLOW_PRIVATE_ADDRESS")
+	if raw == "" {
+		return false, nil
+	}
+	allow, err := strconv.ParseBool(raw)
+	if err != nil {
+		return false, fmt.Errorf("GHOST_ALLOW_PRIVATE_ADDRESS=%q is not true or false", raw)
+	}
+	if !allow {
+		return false, nil
+	}
+	production := getenv("APP_ENV") == "production"
+	if cfg, err := config.Load(getenv); err == nil && cfg.Production() {
+		production = true
+	}
+	if production {
+		return false, errors.New("GHOST_ALLOW_PRIVATE_ADDRESS is for development and tests; it is refused in production")
+	}
+	return true, nil
 }
 
 // purgeBlogPages drops the blog's cached pages so that synced posts show

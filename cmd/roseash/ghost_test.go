@@ -22,6 +22,20 @@ func TestGhostSyncCommand(t *testing.T) {
 	}
 	env := map[string]string{"GHOST_URL": ghost.URL, "GHOST_CONTENT_KEY": ghosttest.ContentKey, "DATABASE_URL": pgtest.MustDatabaseURL(t)}
 	var out strings.Builder
+	// The fake Ghost is on loopback, which the SSRF-safe client refuses...
+	err := ghostSyncCmd(context.Background(), nil, func(k string) string { return env[k] }, &out)
+	if err == nil || !strings.Contains(err.Error(), "private or local network") {
+		t.Fatalf("ghost-sync to a loopback Ghost without GHOST_ALLOW_PRIVATE_ADDRESS: %v", err)
+	}
+	// ... unless allowed, which production refuses.
+	env["GHOST_ALLOW_PRIVATE_ADDRESS"] = "true"
+	env["APP_ENV"] = "production"
+	if err := ghostSyncCmd(context.Background(), nil, func(k string) string { return env[k] }, &out); err == nil ||
+		!strings.Contains(err.Error(), "refused in production") {
+		t.Fatalf("GHOST_ALLOW_PRIVATE_ADDRESS in production: %v", err)
+	}
+	delete(env, "APP_ENV")
+	out.Reset()
 	if err := ghostSyncCmd(context.Background(), nil, func(k string) string { return env[k] }, &out); err != nil {
 		t.Fatalf("ghost-sync: %v\n%s", err, out.String())
 	}

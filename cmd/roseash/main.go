@@ -40,8 +40,9 @@ commands:
   migrate          apply pending migrations to DATABASE_URL
   seed             insert the demo records that are missing (idempotent)
   schema           print the schema after all migrations, as schema.sql holds it
-  ghost-sync       copy posts, pages and tags from the Ghost site at GHOST_URL
-                   (Content API key GHOST_CONTENT_KEY) into the blog, with progress
+  ghost-sync       copy posts, pages, tags and authors from the Ghost site at GHOST_URL
+                   (Content API key GHOST_CONTENT_KEY) into the blog, with progress;
+                   a Ghost on a private address needs GHOST_ALLOW_PRIVATE_ADDRESS=true
   signin-link EMAIL
                    print a single-use sign-in link for EMAIL (valid auth.magic_link_ttl)
   bench [--bin DIR] [flags]

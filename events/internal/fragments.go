@@ -14,6 +14,9 @@ import (
 // upcomingLimit is how many events the upcoming fragment lists.
 const upcomingLimit = 5
 
+// calendarLimit is how many events a calendar's container widget lists.
+const calendarLimit = 10
+
 // fragmentRenderers are the fragments the events service serves.
 func fragmentRenderers(events contracts.Events, eventsURL string) map[string]fragments.Renderer {
 	return map[string]fragments.Renderer{
@@ -23,6 +26,16 @@ func fragmentRenderers(events contracts.Events, eventsURL string) map[string]fra
 				return nil, err
 			}
 			return UpcomingFragment(list, eventsURL), nil
+		},
+		// calendar is a calendar's container widget in blog posts
+		// (?ref=<calendar slug>): its coming events. An unknown calendar
+		// is a 404, so the post shows nothing in its place.
+		"calendar": func(ctx context.Context, _ *models.User) (templ.Component, error) {
+			cal, list, err := events.CalendarUpcoming(ctx, fragments.Ref(ctx), time.Now(), calendarLimit)
+			if err != nil {
+				return nil, err
+			}
+			return CalendarFragment(cal, list, eventsURL), nil
 		},
 	}
 }

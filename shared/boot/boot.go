@@ -21,6 +21,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 
+	"rose-ash.com/platform/shared/activitypub"
+	"rose-ash.com/platform/shared/activitypub/delivery"
 	"rose-ash.com/platform/shared/cache"
 	"rose-ash.com/platform/shared/config"
 	"rose-ash.com/platform/shared/fragments"
@@ -50,6 +52,10 @@ type Options struct {
 	// Queues are the service's job queues besides River's default one (two
 	// workers), with their worker counts.
 	Queues map[string]int
+	// Periodic returns the service's periodic jobs (nil for none), each
+	// for a kind of job its Workers registered; River's elected leader
+	// among the service's replicas enqueues them on schedule.
+	Periodic func(Deps) []*river.PeriodicJob
 }
 
 // Deps are what a service's NewServer is built from.
@@ -69,11 +75,17 @@ type Deps struct {
 	// behind it when mail.transport is dir (nil otherwise).
 	Mail    mail.Sender
 	DevMail *mail.DirSink
+	// AP is the service's presence on the fediverse: its actor, inboxes,
+	// WebFinger and NodeInfo (mounted on every router of the service). Nil
+	// when the schema was not migrated in time.
+	AP *activitypub.Service
 }
 
 // Run starts the service and blocks until ctx is done, then drains requests
-// and closes its connections. It returns an error when the config is invalid,
-// migrations fail, or the listen address cannot be bound. Logs go to stdout.
+// and closes its connections. Before anything else it waits for PostgreSQL
+// (DatabaseWait, WaitForPostgres). It returns an error when the config is
+// invalid, PostgreSQL does not come up in time, migrations fail, or the listen
+// address cannot be bound. Logs go to stdout.
 func Run(ctx context.Context, opts Options, getenv func(string) string, stdout io.Writer, newServer func(Deps) (http.Handler, error)) error {
 	cfg, err := config.Load(getenv)
 	if err != nil {
@@ -83,6 +95,18 @@ func Run(ctx context.Context, opts Options, getenv func(string) string, stdout i
 	defer logs.Close()
 	logger := logging.New(logs, cfg.Log.Format, cfg.LogLevel(), opts.Service)
 
+	wait, err := DatabaseWait(getenv)
+	if err != nil {
+		return err
+	}
+	if wait > 0 {
+		if err := WaitForPostgres(ctx, cfg.DatabaseURL, wait, logger); err != nil {
+			if ctx.Err() != nil { // stopped while waiting: a clean exit
+				return nil
+			}
+			return err
+		}
+	}
 	if opts.MayMigrate && cfg.RunMigrations {
 		if err := migrateWithRetry(ctx, cfg.DatabaseURL, logger); err != nil {
 			return err
@@ -130,11 +154,30 @@ func Run(ctx context.Context, opts Options, getenv func(string) string, stdout i
 	}
 	deps := Deps{Config: cfg, Logger: logger, DB: db, Redis: rdb, Site: site, Keys: keys, Sessions: sm,
 		Mail: sender, DevMail: devMail}
-	stopJobs, err := startJobs(ctx, opts, &deps)
+	// The site key lives in the database: a service started before the
+	// schema is migrated waits for it (DATABASE_WAIT), then runs without
+	// federation (logged) rather than not at all.
+	var deliverer *delivery.Deliverer
+	siteKey, err := activitypub.WaitForKey(ctx, db, wait, logger)
+	switch {
+	case err != nil && ctx.Err() != nil:
+		return nil
+	case err != nil:
+		logger.Error("ActivityPub is off until this service restarts", "error", err)
+	default:
+		fetch := activitypub.NewClient(cfg, Version())
+		deps.AP = activitypub.NewService(cfg, opts.Service, db, siteKey, fetch, Version(), logger)
+		site.Mounts = append(site.Mounts, deps.AP.Mount)
+		deliverer = &delivery.Deliverer{DB: db, Client: fetch, Key: siteKey.Private, Logger: logger}
+	}
+	stopJobs, err := startJobs(ctx, opts, &deps, deliverer)
 	if err != nil {
 		return err
 	}
 	defer stopJobs()
+	if deps.AP != nil {
+		deps.AP.Jobs = deps.Jobs
+	}
 	h, err := newServer(deps)
 	if err != nil {
 		return err
@@ -143,22 +186,39 @@ func Run(ctx context.Context, opts Options, getenv func(string) string, stdout i
 	return web.Serve(ctx, svc.ListenAddr, h, cfg.HTTP.ShutdownTimeout.Std(), logger)
 }
 
-// startJobs starts the service's River client when it has workers, setting
-// deps.Jobs; the returned function stops it gracefully.
-func startJobs(ctx context.Context, opts Options, deps *Deps) (func(), error) {
-	if opts.Workers == nil {
-		return func() {}, nil
-	}
+// startJobs starts the service's River client, setting deps.Jobs: every
+// service runs one, for the ActivityPub deliveries of its actor and its own
+// workers; the returned function stops it gracefully.
+func startJobs(ctx context.Context, opts Options, deps *Deps, deliverer *delivery.Deliverer) (func(), error) {
 	workers := river.NewWorkers()
-	added, err := opts.Workers(*deps, workers)
-	if err != nil || added == 0 { // nothing to work, e.g. no Ghost site configured
-		return func() {}, err
+	added := 0
+	if opts.Workers != nil {
+		n, err := opts.Workers(*deps, workers)
+		if err != nil {
+			return nil, err
+		}
+		added += n
 	}
-	queues := map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 2}}
+	// Every service delivers what its actor emits.
+	if deliverer != nil {
+		if err := deliverer.Register(workers); err != nil {
+			return nil, err
+		}
+		added += 2
+	}
+	if added == 0 {
+		return func() {}, nil // nothing to work (a schema not migrated yet)
+	}
+	queues := map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 2}, delivery.Queue: {MaxWorkers: delivery.QueueWorkers}}
 	for name, n := range opts.Queues {
 		queues[name] = river.QueueConfig{MaxWorkers: n}
 	}
-	jobs, err := river.NewClient(riverpgxv5.New(deps.DB), &river.Config{Logger: deps.Logger, Workers: workers, Queues: queues})
+	var periodic []*river.PeriodicJob
+	if opts.Periodic != nil {
+		periodic = opts.Periodic(*deps)
+	}
+	jobs, err := river.NewClient(riverpgxv5.New(deps.DB), &river.Config{Logger: deps.Logger, Workers: workers, Queues: queues,
+		PeriodicJobs: periodic})
 	if err != nil {
 		return nil, fmt.Errorf("start the job queue: %w", err)
 	}

@@ -30,8 +30,20 @@ func TuneRuntime() {
 
 // Main is a service's main: it applies TuneRuntime, runs run with a context
 // that ends on SIGINT or SIGTERM, and exits 1 with the error on stderr when
-// run fails.
+// run fails. Run as `<service> healthcheck` it instead checks the running
+// service's /healthz (Healthcheck) and exits 0 when healthy, 1 otherwise: the
+// container image's HEALTHCHECK, as the image has no shell or curl.
 func Main(service string, run RunFunc) {
+	if len(os.Args) > 1 && os.Args[1] == "healthcheck" {
+		ctx, cancel := context.WithTimeout(context.Background(), HealthcheckTimeout)
+		err := Healthcheck(ctx, service, os.Getenv)
+		cancel()
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "%s healthcheck: %v\n", service, err)
+			os.Exit(1)
+		}
+		return
+	}
 	TuneRuntime()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Getenv, os.Stdout)
@@ -40,4 +52,28 @@ func Main(service string, run RunFunc) {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", service, err)
 		os.Exit(1)
 	}
+}
+
+// Version is the running build's version: the VCS revision it was built
+// from (12 characters, "+dirty" when modified), or "dev".
+func Version() string {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "dev"
+	}
+	var rev, dirty string
+	for _, s := range info.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			if s.Value == "true" {
+				dirty = "+dirty"
+			}
+		}
+	}
+	if rev == "" {
+		return "dev"
+	}
+	return rev[:min(len(rev), 12)] + dirty
 }

@@ -49,6 +49,8 @@ type Config struct {
 	Fragments Fragments `yaml:"fragments"`
 	// Ghost is the Ghost site the blog imports from (optional).
 	Ghost Ghost `yaml:"ghost"`
+	// ActivityPub configures federation with other servers.
+	ActivityPub ActivityPub `yaml:"activitypub"`
 	// PageCache configures the blog's full-page cache for anonymous visitors.
 	PageCache PageCache `yaml:"page_cache"`
 	// Media configures where uploaded images are stored and how large they may be.
@@ -95,6 +97,23 @@ type Auth struct {
 type Ghost struct {
 	// URL is the Ghost site's address; empty turns the sync off.
 	URL string `yaml:"url"`
+	// SyncInterval is how often the blog syncs (and reconciles deletions)
+	// besides Ghost's webhooks; 0 turns the periodic sync off.
+	SyncInterval Duration `yaml:"sync_interval"`
+	// AllowPrivateAddress lets the Ghost client reach a Ghost site on
+	// loopback or a private network, which the SSRF-safe client otherwise
+	// refuses: for development and tests; refused in production.
+	AllowPrivateAddress bool `yaml:"allow_private_address"`
+}
+
+// ActivityPub configures federation with other fediverse servers.
+type ActivityPub struct {
+	// AllowPrivate lists address ranges (CIDR) that remote actors may live
+	// on although they are loopback or private: for tests that run fake
+	// remote servers on this machine. Refused in production, where remote
+	// servers are only ever reached on public addresses
+	// (ACTIVITYPUB_ALLOW_PRIVATE, comma-separated).
+	AllowPrivate []string `yaml:"allow_private"`
 }
 
 // Fragments configures how pages fetch fragments from other services.
@@ -252,6 +271,9 @@ func (c *Config) applyEnv(getenv func(string) string, errs *[]error) {
 	str(&c.Log.Level, "LOG_LEVEL")
 	parse("HTTP_REQUEST_TIMEOUT", func(v string) error { return c.HTTP.RequestTimeout.UnmarshalText([]byte(v)) })
 	parse("HTTP_SHUTDOWN_TIMEOUT", func(v string) error { return c.HTTP.ShutdownTimeout.UnmarshalText([]byte(v)) })
+	if v := getenv("ACTIVITYPUB_ALLOW_PRIVATE"); v != "" {
+		c.ActivityPub.AllowPrivate = strings.Split(v, ",")
+	}
 	if v := getenv("TRUSTED_PROXIES"); v != "" {
 		c.HTTP.TrustedProxies = strings.Split(v, ",")
 	}
@@ -271,6 +293,11 @@ func (c *Config) applyEnv(getenv func(string) string, errs *[]error) {
 	secret(&c.GhostContentKey, "GHOST_CONTENT_KEY")
 	secret(&c.GhostWebhookSecret, "GHOST_WEBHOOK_SECRET")
 	str(&c.Ghost.URL, "GHOST_URL")
+	parse("GHOST_SYNC_INTERVAL", func(v string) error { return c.Ghost.SyncInterval.UnmarshalText([]byte(v)) })
+	parse("GHOST_ALLOW_PRIVATE_ADDRESS", func(v string) (err error) {
+		c.Ghost.AllowPrivateAddress, err = strconv.ParseBool(v)
+		return err
+	})
 	str(&c.Mail.Transport, "MAIL_TRANSPORT")
 	str(&c.Mail.From, "MAIL_FROM")
 	str(&c.Mail.Dir, "MAIL_DIR")
@@ -332,6 +359,14 @@ func (c *Config) validate(errs *[]error) {
 			bad("http.trusted_proxies", "TRUSTED_PROXIES", "%q is not an IP address or CIDR network", p)
 		}
 	}
+	for _, p := range c.ActivityPub.AllowPrivate {
+		if _, err := parsePrefix(p); err != nil {
+			bad("activitypub.allow_private", "ACTIVITYPUB_ALLOW_PRIVATE", "%q is not an IP address or CIDR network", p)
+		}
+	}
+	if len(c.ActivityPub.AllowPrivate) > 0 && c.Environment == "production" {
+		bad("activitypub.allow_private", "ACTIVITYPUB_ALLOW_PRIVATE", "is refused in production: remote servers are reached on public addresses only")
+	}
 	if c.RedisPrefix == "" || strings.ContainsAny(c.RedisPrefix, " \t\r\n*?[]") {
 		bad("redis_key_prefix", "REDIS_KEY_PREFIX", "%q must be a plain, non-empty word", c.RedisPrefix)
 	}
@@ -388,6 +423,12 @@ func (c *Config) validate(errs *[]error) {
 		if c.GhostContentKey == "" {
 			bad("ghost content key", "GHOST_CONTENT_KEY", "is missing; it is needed with ghost.url")
 		}
+	}
+	if iv := c.Ghost.SyncInterval.Std(); iv != 0 && (iv < time.Second || iv > 24*time.Hour) {
+		bad("ghost.sync_interval", "GHOST_SYNC_INTERVAL", "%s is outside 1s..24h (0s turns the periodic sync off)", iv)
+	}
+	if c.Ghost.AllowPrivateAddress && c.Environment == "production" {
+		bad("ghost.allow_private_address", "GHOST_ALLOW_PRIVATE_ADDRESS", "is for development and tests; it is refused in production")
 	}
 	if _, err := mail.ParseAddress(c.Mail.From); err != nil {
 		bad("mail.from", "MAIL_FROM", "%q is not an email address", c.Mail.From)
@@ -496,4 +537,16 @@ func (c *Config) LogLevel() slog.Level {
 	var lvl slog.Level
 	_ = lvl.UnmarshalText([]byte(c.Log.Level))
 	return lvl
+}
+
+// AllowedPrivatePrefixes returns activitypub.allow_private, parsed (Load
+// has validated it).
+func (c *Config) AllowedPrivatePrefixes() []netip.Prefix {
+	var out []netip.Prefix
+	for _, p := range c.ActivityPub.AllowPrivate {
+		if pf, err := parsePrefix(p); err == nil {
+			out = append(out, pf)
+		}
+	}
+	return out
 }

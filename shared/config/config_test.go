@@ -153,3 +153,37 @@ func TestMalformedFile(t *testing.T) {
 		})
 	}
 }
+
+func TestGhostSettings(t *testing.T) {
+	c, err := Load(envOf(validEnv(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Ghost.SyncInterval.Std() != 15*time.Minute || c.Ghost.AllowPrivateAddress {
+		t.Fatalf("defaults: interval %v, allow private %v; want 15m and false", c.Ghost.SyncInterval.Std(), c.Ghost.AllowPrivateAddress)
+	}
+	env := validEnv(t)
+	env["GHOST_SYNC_INTERVAL"] = "0s"
+	env["GHOST_ALLOW_PRIVATE_ADDRESS"] = "true"
+	if c, err = Load(envOf(env)); err != nil || c.Ghost.SyncInterval != 0 || !c.Ghost.AllowPrivateAddress {
+		t.Fatalf("overrides: %+v, %v", c.Ghost, err)
+	}
+	for setting, want := range map[[2]string]string{
+		{"GHOST_SYNC_INTERVAL", "500ms"}:        "ghost.sync_interval (GHOST_SYNC_INTERVAL)",
+		{"GHOST_SYNC_INTERVAL", "48h"}:          "ghost.sync_interval (GHOST_SYNC_INTERVAL)",
+		{"GHOST_SYNC_INTERVAL", "often"}:        "GHOST_SYNC_INTERVAL",
+		{"GHOST_ALLOW_PRIVATE_ADDRESS", "yes!"}: "GHOST_ALLOW_PRIVATE_ADDRESS",
+	} {
+		env := validEnv(t)
+		env[setting[0]] = setting[1]
+		if _, err := Load(envOf(env)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s=%s: %v, want an error naming %s", setting[0], setting[1], err, want)
+		}
+	}
+	env = validEnv(t)
+	env["APP_ENV"] = "production"
+	env["GHOST_ALLOW_PRIVATE_ADDRESS"] = "true"
+	if _, err := Load(envOf(env)); err == nil || !strings.Contains(err.Error(), "ghost.allow_private_address") {
+		t.Errorf("allow_private_address in production: %v", err)
+	}
+}

@@ -19,13 +19,17 @@ type PostEditor interface {
 	// PostForEdit returns one post or page, drafts included. Errors:
 	// ENotFound, EInternal.
 	PostForEdit(ctx context.Context, id uuid.UUID) (models.EditablePost, error)
-	// CreatePost saves a new post by authorID (input normalized with
+	// CreatePost saves a new post credited to in.AuthorID, or to authorID
+	// (the admin creating it) when that is uuid.Nil (input normalized with
 	// models.NormalizePostInput; its HTML already sanitized). Errors:
-	// EInvalid, EConflict (slug taken), EInternal.
+	// EInvalid (also for an author who is not one of AuthorEditor.Authors),
+	// EConflict (slug taken), EInternal.
 	CreatePost(ctx context.Context, authorID uuid.UUID, in models.PostInput) (uuid.UUID, error)
 	// UpdatePost saves a post if nobody saved it since in.Version was read
-	// and returns its new version. Errors: EConflict (changed elsewhere, or
-	// slug taken), ENotFound, EInvalid, EInternal.
+	// and returns its new version; a non-nil in.AuthorID credits it to that
+	// author. Errors: EConflict (changed elsewhere, or slug taken),
+	// ENotFound, EInvalid (also for an author who is not one of
+	// AuthorEditor.Authors), EInternal.
 	UpdatePost(ctx context.Context, id uuid.UUID, in models.PostInput) (int, error)
 	// DeletePost deletes a post or page. Errors: ENotFound, EInternal.
 	DeletePost(ctx context.Context, id uuid.UUID) error
@@ -47,4 +51,33 @@ type TagEditor interface {
 	// DeleteTag deletes a tag; posts keep their other tags. Errors:
 	// ENotFound, EInternal.
 	DeleteTag(ctx context.Context, slug string) error
+}
+
+// AuthorSummary is a person who may be credited with posts, as the admin
+// area lists them.
+type AuthorSummary struct {
+	Author models.Author // Bio and AvatarURL included
+	// DisplayName is the name as stored ("" while the user has chosen none;
+	// Author.Name then falls back to the username).
+	DisplayName string
+	IsAdmin     bool
+	// FromGhost: the user is linked to a Ghost author (posts synced from
+	// Ghost are credited to them); GhostOnly: the sync created the user
+	// for that author, so nobody signs in as them.
+	FromGhost, GhostOnly bool
+	// Posts counts the posts and pages credited to them, Published those
+	// readers can see now.
+	Posts, Published int
+}
+
+// AuthorEditor manages authors; only the blog's admin area calls it.
+type AuthorEditor interface {
+	// Authors lists the people who may be credited with posts: everyone
+	// credited with a post or page, every admin, and every user linked to
+	// a Ghost author, by name. Errors: EInternal.
+	Authors(ctx context.Context) ([]AuthorSummary, error)
+	// UpdateAuthor sets an author's display name (models.ValidateDisplayName)
+	// and biography (models.NormalizeBio). Errors: EInvalid, ENotFound (not
+	// one of Authors), EInternal.
+	UpdateAuthor(ctx context.Context, id uuid.UUID, displayName, bio string) error
 }

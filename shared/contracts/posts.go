@@ -79,7 +79,8 @@ type Posts interface {
 	// TagBySlug returns the tag. Errors: ENotFound; EInternal.
 	TagBySlug(ctx context.Context, slug string) (models.Tag, error)
 
-	// AuthorByUsername returns the user with that username as an author.
+	// AuthorByUsername returns the user with that username as an author,
+	// with their biography and avatar.
 	// Only people credited with a post that is published by now (the
 	// database's clock) are authors: other members' profiles are not made
 	// public this way. Errors: ENotFound; EInternal.

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -101,7 +102,14 @@ func (c *Client) Fetch(ctx context.Context, viewer *models.User, reqs []Request)
 	}
 	keys := make([]string, len(reqs))
 	for i, r := range reqs {
-		keys[i] = CacheKey(c.keys, r.Service, r.Type, r.PerUser, uid)
+		switch {
+		case r.Ref != "" && !r.PerUser:
+			keys[i] = CacheKeyRef(c.keys, r.Service, r.Type, r.Ref)
+		case r.Ref != "":
+			keys[i] = CacheKey(c.keys, r.Service, r.Type, r.PerUser, uid) + ":ref:" + r.Ref
+		default:
+			keys[i] = CacheKey(c.keys, r.Service, r.Type, r.PerUser, uid)
+		}
 	}
 	cached := make([]any, len(reqs))
 	if c.ttl > 0 {
@@ -178,7 +186,14 @@ func (c *Client) fetch(ctx context.Context, r Request, viewer *models.User) (str
 	if !ok {
 		return "", fmt.Errorf("fragments: unknown service %q", r.Service)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/internal/fragments/"+r.Type, nil)
+	if len(r.Ref) > MaxRef {
+		return "", fmt.Errorf("fragments: %s/%s ref is longer than %d bytes", r.Service, r.Type, MaxRef)
+	}
+	u := base + "/internal/fragments/" + r.Type
+	if r.Ref != "" {
+		u += "?ref=" + url.QueryEscape(r.Ref)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return "", err
 	}
@@ -209,6 +224,12 @@ func (c *Client) fetch(ctx context.Context, r Request, viewer *models.User) (str
 // signed-out copy). Call it after the change that made it stale commits.
 func Invalidate(ctx context.Context, rdb *redis.Client, keys cache.Namespace, service, typ string, perUser bool, userID *uuid.UUID) error {
 	return rdb.Del(ctx, CacheKey(keys, service, typ, perUser, userID)).Err()
+}
+
+// InvalidateRef deletes the cached copy of a shared fragment asked for by
+// ref (CacheKeyRef), e.g. a calendar's widget after its events change.
+func InvalidateRef(ctx context.Context, rdb *redis.Client, keys cache.Namespace, service, typ, ref string) error {
+	return rdb.Del(ctx, CacheKeyRef(keys, service, typ, ref)).Err()
 }
 
 // Invalidate deletes a cached fragment through this client's cache (see the

@@ -9,6 +9,7 @@
 package fragments
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
@@ -38,7 +39,25 @@ type Request struct {
 	// PerUser marks fragments that differ by signed-in user; they are
 	// cached per user and fetched with the user's signed header.
 	PerUser bool
+	// Ref names which one, for a type that has many (a calendar's slug
+	// for "calendar"): sent as ?ref=, read by the renderer with Ref(ctx),
+	// and part of the cache key. Empty for types that have one.
+	Ref string
 }
+
+// refKey is the context key of the ref a fragment was asked for.
+type refKey struct{}
+
+// Ref returns the ref the fragment being rendered was asked for (the
+// ?ref= of the request, see Request.Ref); "" when none. Renderers must
+// validate it: it comes from the page's content.
+func Ref(ctx context.Context) string {
+	s, _ := ctx.Value(refKey{}).(string)
+	return s
+}
+
+// MaxRef is the longest Request.Ref: a slug or an id.
+const MaxRef = 200
 
 // Secret derives the internal secret from the platform's secret key.
 func Secret(secretKey string) string {
@@ -103,4 +122,10 @@ func CacheKey(keys cache.Namespace, service, typ string, perUser bool, userID *u
 		who = userID.String()
 	}
 	return keys.Key("fragment", service, typ, who)
+}
+
+// CacheKeyRef returns the Redis key of a shared fragment asked for by ref
+// (Request.Ref), such as one calendar's widget.
+func CacheKeyRef(keys cache.Namespace, service, typ, ref string) string {
+	return CacheKey(keys, service, typ, false, nil) + ":ref:" + ref
 }

@@ -244,3 +244,64 @@ func counter(t *testing.T, reg *prometheus.Registry, service, typ, result string
 	}
 	return 0
 }
+
+// A fragment type with many instances (a calendar) is asked for by ref:
+// the renderer reads it, each ref is cached apart, and a ref the renderer
+// does not know is a 404, left out of the page.
+func TestFragmentsByRef(t *testing.T) {
+	var hits atomic.Int64
+	srv := fragments.NewServer(secretKey, "http://public.example", "http://internal.example", slog.New(slog.DiscardHandler),
+		map[string]fragments.Renderer{
+			"calendar": func(ctx context.Context, _ *models.User) (templ.Component, error) {
+				hits.Add(1)
+				ref := fragments.Ref(ctx)
+				if ref != "community" && ref != "market days" {
+					return nil, models.Errorf(models.ENotFound, "No calendar %q.", ref)
+				}
+				return templ.Raw("<p>calendar " + ref + "</p>"), nil
+			},
+		})
+	r := chi.NewRouter()
+	r.Handle("/internal/fragments/{type}", srv)
+	up := httptest.NewServer(r)
+	t.Cleanup(up.Close)
+	c, _, keys := client(t, "http://127.0.0.1:1", up.URL, time.Second)
+
+	reqs := []fragments.Request{
+		{Service: "market", Type: "calendar", Ref: "community"},
+		{Service: "market", Type: "calendar", Ref: "market days"},
+		{Service: "market", Type: "calendar", Ref: "nope"},
+		{Service: "market", Type: "calendar", Ref: strings.Repeat("x", fragments.MaxRef+1)},
+	}
+	got := c.Fetch(context.Background(), nil, reqs)
+	if html(got[0]) != "<p>calendar community</p>" || html(got[1]) != "<p>calendar market days</p>" {
+		t.Fatalf("got %q and %q", html(got[0]), html(got[1]))
+	}
+	if got[2] != nil || got[3] != nil {
+		t.Fatalf("an unknown or overlong ref rendered %q / %q", html(got[2]), html(got[3]))
+	}
+	before := hits.Load()
+	got = c.Fetch(context.Background(), nil, reqs[:2])
+	if hits.Load() != before || html(got[1]) != "<p>calendar market days</p>" {
+		t.Fatalf("refs not cached apart: %d more renders, %q", hits.Load()-before, html(got[1]))
+	}
+	// Invalidating one ref fetches that one again, not the other.
+	if err := fragments.InvalidateRef(context.Background(), servicetest.MustRedis(t), keys, "market", "calendar", "community"); err != nil {
+		t.Fatal(err)
+	}
+	c.Fetch(context.Background(), nil, reqs[:2])
+	if hits.Load() != before+1 {
+		t.Fatalf("%d renders after invalidating one ref, want 1", hits.Load()-before)
+	}
+
+	req, _ := http.NewRequest("GET", up.URL+"/internal/fragments/calendar?ref=nope", nil)
+	req.Header.Set(fragments.SecretHeader, fragments.Secret(secretKey))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("unknown ref: %d, want 404", resp.StatusCode)
+	}
+}

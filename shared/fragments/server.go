@@ -43,7 +43,9 @@ func NewServer(secretKey, publicURL, internalURL string, logger *slog.Logger, re
 }
 
 // ServeHTTP serves one fragment: 403 without the secret or through the
-// public host, 404 for an unknown type, 500 (logged) when rendering fails.
+// public host, 404 for an unknown type or when the renderer says its ref
+// is not found (models.ENotFound), 500 (logged) when rendering fails. The
+// request's ?ref= reaches the renderer as Ref(ctx).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	got := r.Header.Get(SecretHeader)
 	if got == "" || subtle.ConstantTimeCompare([]byte(got), []byte(s.secret)) != 1 ||
@@ -65,10 +67,22 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		viewer = &u
 	}
-	c, err := render(r.Context(), viewer)
+	ctx := r.Context()
+	if ref := r.URL.Query().Get("ref"); ref != "" {
+		if len(ref) > MaxRef {
+			http.Error(w, "ref too long", http.StatusBadRequest)
+			return
+		}
+		ctx = context.WithValue(ctx, refKey{}, ref)
+	}
+	c, err := render(ctx, viewer)
 	var buf bytes.Buffer
 	if err == nil {
-		err = c.Render(r.Context(), &buf)
+		err = c.Render(ctx, &buf)
+	}
+	if models.Code(err) == models.ENotFound {
+		http.Error(w, models.Message(err), http.StatusNotFound)
+		return
 	}
 	if err != nil {
 		s.logger.ErrorContext(r.Context(), "fragment failed", "type", chi.URLParam(r, "type"), "error", err)

@@ -12,10 +12,15 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
+
+	"code.dny.dev/ssrf"
+
+	"rose-ash.com/platform/shared/safefetch"
 )
 
 // PageLimit is how many items the client asks for per page; Ghost caps
@@ -29,9 +34,44 @@ type Client struct {
 	http *http.Client
 }
 
+// MaxAnswer caps one Content API answer: a page of 100 posts with their
+// HTML is a few megabytes; a larger answer is an error, not retried.
+const MaxAnswer = 16 << 20
+
+const tooLarge = "the answer is larger than 16 MiB (ghostsync.MaxAnswer)"
+
+// privateNetworks are the ranges HTTPClient reaches when allowPrivate is
+// set: loopback and the private ranges, where a development Ghost runs
+// (on the same machine or in a container network). Link-local and cloud
+// metadata addresses stay refused.
+var privateNetworks = []netip.Prefix{
+	netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128"),
+	netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("172.16.0.0/12"),
+	netip.MustParsePrefix("192.168.0.0/16"), netip.MustParsePrefix("fc00::/7"),
+}
+
+// HTTPClient returns the HTTP client for a Ghost site: the SSRF-safe
+// client (safefetch) with a 30 s timeout and MaxAnswer as the body cap. It
+// refuses Ghost sites on loopback and private networks unless
+// allowPrivate (the config's ghost.allow_private_address, which production
+// refuses; tests with a local fake Ghost).
+func HTTPClient(allowPrivate bool) *http.Client {
+	o := safefetch.Options{Timeout: 30 * time.Second, MaxBody: MaxAnswer, UserAgent: "RoseAsh-GhostSync/1"}
+	if allowPrivate {
+		o.Allow = privateNetworks
+	}
+	return safefetch.New(o)
+}
+
+// refused reports whether err is the SSRF guard refusing an address.
+func refused(err error) bool {
+	return errors.Is(err, ssrf.ErrProhibitedIP) || errors.Is(err, ssrf.ErrProhibitedNetwork) ||
+		errors.Is(err, ssrf.ErrProhibitedPort)
+}
+
 // NewClient returns a client for the Ghost site at baseURL (for example
 // https://example.ghost.io) with its Content API key. A nil httpClient
-// means one with a 30 s timeout.
+// means HTTPClient(false).
 func NewClient(baseURL, contentKey string, httpClient *http.Client) (*Client, error) {
 	u, err := url.Parse(strings.TrimRight(baseURL, "/"))
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -41,7 +81,7 @@ func NewClient(baseURL, contentKey string, httpClient *http.Client) (*Client, er
 		return nil, errors.New("ghost: the Content API key is empty")
 	}
 	if httpClient == nil {
-		httpClient = &http.Client{Timeout: 30 * time.Second}
+		httpClient = HTTPClient(false)
 	}
 	return &Client{base: u, key: contentKey, http: httpClient}, nil
 }
@@ -78,10 +118,15 @@ func (t Tag) Internal() bool {
 	return t.Visibility == "internal" || strings.HasPrefix(t.Name, "#")
 }
 
-// Author is a post's author.
+// Author is a Ghost author (a staff user with published posts), as posts'
+// primary_author and the authors list give it. Ghost's nulls read as "".
 type Author struct {
-	Name string `json:"name"`
-	Slug string `json:"slug"`
+	ID           string `json:"id"`
+	Name         string `json:"name"`
+	Slug         string `json:"slug"`
+	Bio          string `json:"bio"`
+	ProfileImage string `json:"profile_image"`
+	Website      string `json:"website"`
 }
 
 // Pagination is a list response's meta.pagination.
@@ -199,6 +244,24 @@ func (c *Client) ListIDs(ctx context.Context, kind Kind, page int) ([]string, Pa
 	return ids, body.Meta.Pagination, nil
 }
 
+// ListAuthors fetches one page (1-based) of the site's authors: Ghost
+// lists those with published posts.
+func (c *Client) ListAuthors(ctx context.Context, page int) ([]Author, Pagination, error) {
+	q := url.Values{}
+	q.Set("limit", strconv.Itoa(PageLimit))
+	q.Set("page", strconv.Itoa(page))
+	var body struct {
+		Authors []Author `json:"authors"`
+		Meta    struct {
+			Pagination Pagination `json:"pagination"`
+		} `json:"meta"`
+	}
+	if err := c.get(ctx, "authors", q, &body); err != nil {
+		return nil, Pagination{}, err
+	}
+	return body.Authors, body.Meta.Pagination, nil
+}
+
 // get calls GET {base}/ghost/api/content/{resource}/ with the key and q,
 // and decodes the JSON answer into v.
 func (c *Client) get(ctx context.Context, resource string, q url.Values, v any) error {
@@ -221,6 +284,11 @@ func (c *Client) get(ctx context.Context, resource string, q url.Values, v any) 
 		switch {
 		case errors.Is(err, context.Canceled):
 			msg, retry = "canceled", false
+		case refused(err):
+			// Waiting will not make the address acceptable.
+			msg, retry = "refused: the address is on a private or local network (see ghost.allow_private_address)", false
+		case errors.Is(err, safefetch.ErrTooLarge):
+			msg, retry = tooLarge, false
 		case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
 			msg = "timed out"
 		}
@@ -231,7 +299,13 @@ func (c *Client) get(ctx context.Context, resource string, q url.Values, v any) 
 		return &Error{Op: op, Message: msg + ": " + redactKey(err.Error(), c.key), retryable: retry, cause: err}
 	}
 	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	data, err := io.ReadAll(io.LimitReader(resp.Body, MaxAnswer+1))
+	if err == nil && len(data) > MaxAnswer {
+		err = safefetch.ErrTooLarge
+	}
+	if errors.Is(err, safefetch.ErrTooLarge) {
+		return &Error{Op: op, Status: resp.StatusCode, Message: tooLarge, cause: err}
+	}
 	if err != nil {
 		return &Error{Op: op, Status: resp.StatusCode, Message: "reading the answer: " + err.Error(), retryable: true, cause: err}
 	}

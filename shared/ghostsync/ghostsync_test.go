@@ -70,7 +70,7 @@ func TestFullImportPagesThrough(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sum != (ghostsync.Summary{Created: 151}) {
+	if sum != (ghostsync.Summary{Created: 151, Authors: 1}) {
 		t.Fatalf("summary %+v", sum)
 	}
 	if last != 151 || lastTotal != 151 || calls != 151 {
@@ -124,7 +124,7 @@ func TestIncrementalSyncFetchesNewerAndUpdates(t *testing.T) {
 	}
 	want := "updated_at:>'" + base.Add(time.Minute-ghostsync.Overlap).Format("2006-01-02 15:04:05") + "'"
 	for _, u := range g.Requests() {
-		if u.Query().Get("fields") == "" && u.Query().Get("filter") != want {
+		if u.Path != "/ghost/api/content/authors/" && u.Query().Get("fields") == "" && u.Query().Get("filter") != want {
 			t.Errorf("filter %q, want %q", u.Query().Get("filter"), want)
 		}
 	}
@@ -204,7 +204,7 @@ func TestLocalPostsAreNeverDeletedAndSlugCollisionSkips(t *testing.T) {
 	g.AddPost(post("mine", base))
 	g.AddPost(post("theirs", base))
 	sum := mustSync(t, g.Client(t), db)
-	if sum != (ghostsync.Summary{Created: 1, Skipped: 1}) {
+	if sum != (ghostsync.Summary{Created: 1, Skipped: 1, Authors: 1}) {
 		t.Fatalf("summary %+v", sum)
 	}
 	if n := count(t, db, `SELECT count(*) FROM posts WHERE slug = 'mine' AND ghost_id IS NULL AND title = 'Mine'`); n != 1 {
@@ -265,15 +265,63 @@ func TestConflictIsNotRetryable(t *testing.T) {
 		t.Fatalf("err %v", err)
 	}
 	// A wrong key is not retryable either.
-	c, _ := ghostsync.NewClient(g.URL, "wrong", nil)
+	c, _ := ghostsync.NewClient(g.URL, "wrong", ghostsync.HTTPClient(true))
 	_, err = ghostsync.Sync(context.Background(), c, db, nil)
 	if err == nil || ghostsync.IsRetryable(err) || !strings.Contains(err.Error(), "401") {
 		t.Fatalf("err %v", err)
 	}
 	// An unreachable site is retryable.
-	c, _ = ghostsync.NewClient("http://127.0.0.1:1", "k", nil)
+	c, _ = ghostsync.NewClient("http://127.0.0.1:1", "k", ghostsync.HTTPClient(true))
 	if _, err = ghostsync.Sync(context.Background(), c, db, nil); !ghostsync.IsRetryable(err) {
 		t.Fatalf("err %v", err)
+	}
+}
+
+// The Ghost client goes through the SSRF-safe client: a Ghost site on
+// loopback or a private network is refused (for good: not retried) unless
+// allowed, and link-local (cloud metadata) addresses are refused even then.
+func TestGhostOnAPrivateAddressIsRefused(t *testing.T) {
+	db := pgtest.MustPool(t)
+	g := ghosttest.Start(t)
+	g.AddPost(post("a", base))
+	c, err := ghostsync.NewClient(g.URL, ghosttest.ContentKey, nil) // the default: ghostsync.HTTPClient(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = ghostsync.Sync(context.Background(), c, db, nil)
+	if err == nil || ghostsync.IsRetryable(err) || !strings.Contains(err.Error(), "private or local network") {
+		t.Fatalf("err %v, want a refusal that is not retried", err)
+	}
+	if len(g.Requests()) != 0 {
+		t.Fatal("the fake Ghost on loopback was reached")
+	}
+	if n := count(t, db, `SELECT count(*) FROM posts`); n != 0 {
+		t.Fatalf("%d posts imported", n)
+	}
+	c, _ = ghostsync.NewClient("http://169.254.169.254", ghosttest.ContentKey, ghostsync.HTTPClient(true))
+	if _, _, err := c.ListIDs(context.Background(), ghostsync.KindPosts, 1); err == nil || !strings.Contains(err.Error(), "private or local network") {
+		t.Fatalf("metadata address: %v", err)
+	}
+	// Allowed, the same site syncs.
+	if sum := mustSync(t, g.Client(t), db); sum.Created != 1 {
+		t.Fatalf("summary %+v", sum)
+	}
+}
+
+// An answer larger than ghostsync.MaxAnswer is an error that is not
+// retried (it would be as large next time), and nothing is half-imported.
+func TestHugeAnswerIsRefused(t *testing.T) {
+	db := pgtest.MustPool(t)
+	g := ghosttest.Start(t)
+	p := post("huge", base)
+	p.HTML = "<p>" + strings.Repeat("x", ghostsync.MaxAnswer) + "</p>"
+	g.AddPost(p)
+	_, err := ghostsync.Sync(context.Background(), g.Client(t), db, nil)
+	if err == nil || ghostsync.IsRetryable(err) || !strings.Contains(err.Error(), "larger than") {
+		t.Fatalf("err %v, want a non-retryable size error", err)
+	}
+	if n := count(t, db, `SELECT count(*) FROM posts`); n != 0 {
+		t.Fatalf("%d posts imported", n)
 	}
 }
 

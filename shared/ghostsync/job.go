@@ -32,6 +32,22 @@ func (SyncArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{MaxAttempts: 8, Queue: Queue}
 }
 
+// PeriodicReason is the SyncArgs.Reason of the periodic sync.
+const PeriodicReason = "periodic"
+
+// Periodic returns the periodic job that queues a sync every interval (and
+// once when a replica becomes River's leader, since a leader that changes
+// more often than the interval, as on every deploy, would otherwise never
+// reach it): the reconcile that removes posts deleted in Ghost even when
+// a webhook was missed. At most one is queued per interval window.
+func Periodic(interval time.Duration) *river.PeriodicJob {
+	return river.NewPeriodicJob(river.PeriodicInterval(interval), func() (river.JobArgs, *river.InsertOpts) {
+		opts := SyncArgs{}.InsertOpts()
+		opts.UniqueOpts = river.UniqueOpts{ByArgs: true, ByPeriod: interval}
+		return SyncArgs{Reason: PeriodicReason}, &opts
+	}, &river.PeriodicJobOpts{ID: "ghost_sync", RunOnStart: true})
+}
+
 // Worker runs SyncArgs jobs: a retryable failure (Ghost down, 5xx) is
 // retried by River with backoff; any other failure ends the job, with the
 // error recorded in the sync state for the admin page.
@@ -39,15 +55,15 @@ type Worker struct {
 	river.WorkerDefaults[SyncArgs]
 	Client *Client
 	DB     *pgxpool.Pool
-	// Changed runs after a sync that created, updated or deleted posts
-	// (the blog purges its page cache).
+	// Changed runs after a sync that created, updated or deleted posts,
+	// or changed authors (the blog purges its page cache).
 	Changed func(context.Context)
 }
 
 // Work syncs once.
 func (w *Worker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
 	sum, err := Sync(ctx, w.Client, w.DB, nil)
-	if sum.Created+sum.Updated+sum.Deleted > 0 && w.Changed != nil {
+	if sum.Changed() && w.Changed != nil {
 		w.Changed(ctx)
 	}
 	if err != nil && !IsRetryable(err) {

@@ -32,7 +32,14 @@ type Summary struct {
 	// already stored, or refused (their slug is taken by a post that does
 	// not come from Ghost); the reasons of refusals are logged.
 	Skipped int `json:"skipped"`
+	// Authors counts the Ghost authors whose user was created, linked or
+	// changed.
+	Authors int `json:"authors,omitempty"`
 }
+
+// Changed reports whether the sync changed anything readers see: posts
+// created, updated or deleted, or authors changed.
+func (s Summary) Changed() bool { return s.Created+s.Updated+s.Deleted+s.Authors > 0 }
 
 // Sync copies what changed in Ghost since the last sync (everything the
 // first time) into the posts table, deletes the copies of posts that are
@@ -88,7 +95,8 @@ func syncOnce(ctx context.Context, c *Client, db *pgxpool.Pool, progress func(do
 	if prev != nil {
 		since = prev.Add(-Overlap)
 	}
-	s := &syncer{db: db, clean: sanitizer{policy: Policy(), base: strings.TrimRight(c.base.String(), "/")}, sum: &sum}
+	s := &syncer{db: db, clean: sanitizer{policy: Policy(), base: strings.TrimRight(c.base.String(), "/")}, sum: &sum,
+		authorsSeen: map[string]bool{}}
 
 	// The first page of each kind gives the totals for progress.
 	type firstPage struct {
@@ -140,6 +148,11 @@ func syncOnce(ctx context.Context, c *Client, db *pgxpool.Pool, progress func(do
 	if err := s.reconcile(ctx, c); err != nil {
 		return sum, nil, err
 	}
+	// Author details are not worth failing a run for: the next run tries
+	// again.
+	if err := s.refreshAuthors(ctx, c); err != nil {
+		slog.WarnContext(ctx, "ghost sync: authors not refreshed", "error", err)
+	}
 	if newest.IsZero() {
 		return sum, prev, nil
 	}
@@ -153,6 +166,17 @@ type syncer struct {
 	db    *pgxpool.Pool
 	clean sanitizer
 	sum   *Summary
+	// authorsSeen holds the Ghost ids of the authors counted in
+	// sum.Authors, so that each counts once.
+	authorsSeen map[string]bool
+}
+
+// countAuthor counts a created, linked or changed author once per run.
+func (s *syncer) countAuthor(a *Author, changed bool) {
+	if changed && a != nil && !s.authorsSeen[a.ID] {
+		s.authorsSeen[a.ID] = true
+		s.sum.Authors++
+	}
 }
 
 // apply stores one Ghost post or page.
@@ -163,20 +187,46 @@ func (s *syncer) apply(ctx context.Context, kind Kind, p Post) error {
 		return nil
 	}
 	row := s.row(kind, p)
+	author := p.PrimaryAuthor
+	if author != nil && author.ID == "" {
+		author = nil // nothing to link it by
+	}
 	var skip string
-	var created, updated bool
+	var created, updated, authorChanged bool
 	err := postgres.InTx(ctx, s.db, func(tx pgx.Tx) error {
 		var (
-			id     uuid.UUID
-			stored *time.Time
+			id       uuid.UUID
+			stored   *time.Time
+			authorID *uuid.UUID
 		)
-		err := tx.QueryRow(ctx, `SELECT id, ghost_updated_at FROM posts WHERE ghost_id = $1 FOR UPDATE`, p.ID).Scan(&id, &stored)
+		err := tx.QueryRow(ctx, `SELECT id, ghost_updated_at, author_id FROM posts WHERE ghost_id = $1 FOR UPDATE`, p.ID).
+			Scan(&id, &stored, &authorID)
 		exists := err == nil
 		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 			return err
 		}
+		credit := func() (*uuid.UUID, error) {
+			if author == nil {
+				return nil, nil
+			}
+			uid, changed, err := s.creditAuthor(ctx, tx, *author)
+			authorChanged = authorChanged || changed
+			return &uid, err
+		}
 		if exists && stored != nil && !stored.Before(p.UpdatedAt) {
 			skip = "not newer"
+			if authorID != nil || author == nil {
+				return nil
+			}
+			// Synced before authors were credited: credit it now.
+			uid, err := credit()
+			if err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, `UPDATE posts SET author_id = $2 WHERE id = $1`, id, uid); err != nil {
+				return err
+			}
+			skip, updated = "", true
 			return nil
 		}
 		var holder string
@@ -193,22 +243,28 @@ func (s *syncer) apply(ctx context.Context, kind Kind, p Post) error {
 			}
 			return nil
 		}
+		uid, err := credit()
+		if err != nil {
+			return err
+		}
 		if exists {
+			// A post without an author in the answer keeps the one it has.
 			if _, err := tx.Exec(ctx, `
 				UPDATE posts SET type = $2, slug = $3, title = $4, excerpt = $5, html = $6, feature_image = $7,
-				       status = $8, published_at = $9, ghost_updated_at = $10, version = version + 1, updated_at = now()
+				       status = $8, published_at = $9, ghost_updated_at = $10, author_id = coalesce($11, author_id),
+				       version = version + 1, updated_at = now()
 				WHERE id = $1`,
 				id, row.typ, row.slug, row.title, row.excerpt, row.html, row.featureImage, row.status, row.publishedAt,
-				p.UpdatedAt); err != nil {
+				p.UpdatedAt, uid); err != nil {
 				return err
 			}
 			updated = true
 		} else {
 			if err := tx.QueryRow(ctx, `
-				INSERT INTO posts (type, slug, title, excerpt, html, feature_image, status, published_at, ghost_id, ghost_updated_at)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`,
+				INSERT INTO posts (type, slug, title, excerpt, html, feature_image, status, published_at, ghost_id, ghost_updated_at, author_id)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
 				row.typ, row.slug, row.title, row.excerpt, row.html, row.featureImage, row.status, row.publishedAt,
-				p.ID, p.UpdatedAt).Scan(&id); err != nil {
+				p.ID, p.UpdatedAt, uid).Scan(&id); err != nil {
 				return err
 			}
 			created = true
@@ -218,6 +274,7 @@ func (s *syncer) apply(ctx context.Context, kind Kind, p Post) error {
 	if err != nil {
 		return fmt.Errorf("ghost sync: store %s %s (%s): %w", strings.TrimSuffix(string(kind), "s"), p.ID, p.Slug, err)
 	}
+	s.countAuthor(author, authorChanged)
 	switch {
 	case skip != "":
 		s.sum.Skipped++

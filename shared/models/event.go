@@ -25,6 +25,13 @@ type Event struct {
 	EndsAt        time.Time
 }
 
+// Calendar is one of the events service's calendars as readers see it.
+type Calendar struct {
+	Slug        string
+	Title       string
+	Description string
+}
+
 var eventSlugRE = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
 
 // ValidateEventSlug returns an EInvalid error unless s, a calendar's or an

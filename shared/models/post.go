@@ -14,11 +14,14 @@ type Tag struct {
 
 // Author is the person a post is credited to, as readers see them: never
 // their email. Username is empty while they have not chosen one; Name is
-// their display name, else their username.
+// their display name, else their username. Bio and AvatarURL are filled
+// where a page shows them (the author's page), empty elsewhere.
 type Author struct {
-	ID       uuid.UUID
-	Username string
-	Name     string
+	ID        uuid.UUID
+	Username  string
+	Name      string
+	Bio       string
+	AvatarURL string // an http(s) URL or a path on the blog; "" for none
 }
 
 // Post is a blog post or a page (Type "post" or "page") as readers see it.

@@ -25,6 +25,9 @@ type PostInput struct {
 	PublishedAt  time.Time // when publishing: zero means now; in the future means scheduled
 	Tags         []string  // tag names, in order
 	Version      int       // the version the editor started from; 0 for a new post
+	// AuthorID is the user credited with the post: uuid.Nil keeps the
+	// current author (for a new post: the admin creating it).
+	AuthorID uuid.UUID
 }
 
 // EditablePost is a post as the admin area shows it, drafts included.
@@ -34,6 +37,8 @@ type EditablePost struct {
 	PublishedAt *time.Time
 	UpdatedAt   time.Time
 	AuthorName  string
+	// AuthorID is the credited user; uuid.Nil when the post has none.
+	AuthorID uuid.UUID
 }
 
 // Scheduled reports whether the post is published with a future date.

@@ -83,3 +83,29 @@ func ValidateDisplayName(s string) error {
 	}
 	return nil
 }
+
+// MaxBio is the longest author biography, in characters.
+const MaxBio = 500
+
+// NormalizeBio trims a biography and turns Windows line breaks into plain
+// ones; it returns an EInvalid error for one over MaxBio characters or with
+// control characters other than line breaks and tabs.
+func NormalizeBio(s string) (string, error) {
+	s = strings.TrimSpace(strings.ReplaceAll(s, "\r\n", "\n"))
+	if utf8.RuneCountInString(s) > MaxBio {
+		return s, Errorf(EInvalid, "A biography is at most %d characters (this one has %d).", MaxBio, utf8.RuneCountInString(s))
+	}
+	for _, r := range s {
+		if (r < 0x20 && r != '\n' && r != '\t') || r == 0x7f || r == '\r' {
+			return s, Errorf(EInvalid, "A biography cannot contain control characters.")
+		}
+	}
+	return s, nil
+}
+
+// GhostAuthorEmailDomain is the domain of the placeholder addresses the
+// Ghost sync gives the users it creates for Ghost authors (an email is
+// required and unique): ghost-<ghost author id>@ghost-author.invalid.
+// .invalid is reserved (RFC 2606), so no mail ever reaches it and nobody can
+// sign in as such a user.
+const GhostAuthorEmailDomain = "ghost-author.invalid"

@@ -49,9 +49,12 @@ func New(rdb *redis.Client, keys cache.Namespace, service, version string, ttl t
 
 // Middleware serves cached pages to visitors without a session and stores
 // the 200 HTML pages rendered for them (unless the page sets a cookie).
+// Requests asking for JSON (fediverse servers asking for a post as an
+// ActivityStreams document) are never answered from it.
 func (c *Cache) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if c.ttl <= 0 || (r.Method != http.MethodGet && r.Method != http.MethodHead) || hasSession(r) {
+		if c.ttl <= 0 || (r.Method != http.MethodGet && r.Method != http.MethodHead) || hasSession(r) ||
+			strings.Contains(r.Header.Get("Accept"), "json") {
 			c.results.WithLabelValues("bypass").Inc()
 			next.ServeHTTP(w, r)
 			return

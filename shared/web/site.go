@@ -53,6 +53,11 @@ type Site struct {
 	// SignInPath is where "Sign in" goes (e.g. /auth/login); empty hides
 	// the header's account controls. Sign-out posts to /auth/logout.
 	SignInPath string
+
+	// Mounts add routes every router of this service has, after the
+	// middleware and before the service's own routes (the ActivityPub
+	// endpoints, which every service serves).
+	Mounts []func(chi.Router)
 }
 
 type viewerKey struct{}
@@ -120,6 +125,9 @@ func (s *Site) Router() chi.Router {
 	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, &models.Error{Code: errMethod, Message: "That method is not allowed here."})
 	})
+	for _, mount := range s.Mounts {
+		mount(r)
+	}
 	return r
 }
 

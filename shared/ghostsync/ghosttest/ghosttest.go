@@ -1,6 +1,8 @@
 // Package ghosttest is a fake Ghost site for tests: the Content API's
-// posts and pages lists with Ghost's pagination, key check, updated_at
-// filter and order, and injectable failures.
+// posts, pages and authors lists with Ghost's pagination, key check,
+// updated_at filter and order, and injectable failures. Authors are
+// entities of their own, as in Ghost: posts refer to them, and changing an
+// author changes no post's updated_at.
 package ghosttest
 
 import (
@@ -28,7 +30,8 @@ type Server struct {
 	*httptest.Server
 
 	mu       sync.Mutex
-	items    map[string]*item // by id
+	items    map[string]*item             // by id
+	authors  map[string]*ghostsync.Author // by id
 	seq      int
 	failN    int
 	failCode int
@@ -43,16 +46,17 @@ type item struct {
 // Start starts a fake Ghost site, closed when the test ends.
 func Start(tb testing.TB) *Server {
 	tb.Helper()
-	s := &Server{items: map[string]*item{}}
+	s := &Server{items: map[string]*item{}, authors: map[string]*ghostsync.Author{}}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
 	tb.Cleanup(s.Close)
 	return s
 }
 
-// Client returns a ghostsync client for this site.
+// Client returns a ghostsync client for this site, through the SSRF-safe
+// client the blog uses (ghostsync.HTTPClient), allowed to reach loopback.
 func (s *Server) Client(tb testing.TB) *ghostsync.Client {
 	tb.Helper()
-	c, err := ghostsync.NewClient(s.URL, ContentKey, s.Server.Client())
+	c, err := ghostsync.NewClient(s.URL, ContentKey, ghostsync.HTTPClient(true))
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -63,8 +67,79 @@ func (s *Server) Client(tb testing.TB) *ghostsync.Client {
 func (s *Server) NewID() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.newID()
+}
+
+func (s *Server) newID() string {
 	s.seq++
 	return fmt.Sprintf("%024x", s.seq)
+}
+
+// linkAuthor stores a post's primary author as an author of the site and
+// leaves the post referring to it by id: an author with only an id refers
+// to a known author; one without an id is the site's author of that slug
+// (made when new); the fields given replace the author's.
+func (s *Server) linkAuthor(p *ghostsync.Post) {
+	if p.PrimaryAuthor == nil {
+		return
+	}
+	a := *p.PrimaryAuthor
+	switch {
+	case a.ID != "" && a.Name == "" && a.Slug == "":
+		if s.authors[a.ID] == nil {
+			panic("ghosttest: no author " + a.ID)
+		}
+	case a.ID == "":
+		for _, known := range s.authors {
+			if known.Slug == a.Slug {
+				a.ID = known.ID
+			}
+		}
+		if a.ID == "" {
+			a.ID = s.newID()
+		}
+		fallthrough
+	default:
+		s.authors[a.ID] = &a
+	}
+	p.PrimaryAuthor = &ghostsync.Author{ID: a.ID}
+}
+
+// withAuthor returns p with its author's current fields.
+func (s *Server) withAuthor(p ghostsync.Post) ghostsync.Post {
+	if p.PrimaryAuthor != nil {
+		if a := s.authors[p.PrimaryAuthor.ID]; a != nil {
+			cp := *a
+			p.PrimaryAuthor = &cp
+		}
+	}
+	return p
+}
+
+// Author returns the site's author with that slug.
+func (s *Server) Author(slug string) (ghostsync.Author, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, a := range s.authors {
+		if a.Slug == slug {
+			return *a, true
+		}
+	}
+	return ghostsync.Author{}, false
+}
+
+// UpdateAuthor changes an author (found by id) with fn, as editing a staff
+// user's profile in Ghost does: every post by them shows the change, and
+// no post's updated_at moves.
+func (s *Server) UpdateAuthor(id string, fn func(*ghostsync.Author)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.authors[id]
+	if a == nil {
+		panic("ghosttest: no author " + id)
+	}
+	fn(a)
+	a.ID = id
 }
 
 // Put adds or replaces a post (kind posts) or page (kind pages). An empty
@@ -87,6 +162,7 @@ func (s *Server) Put(kind ghostsync.Kind, p ghostsync.Post) string {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.linkAuthor(&p)
 	s.items[p.ID] = &item{kind: kind, post: p}
 	return p.ID
 }
@@ -106,7 +182,9 @@ func (s *Server) Update(id string, at time.Time, fn func(*ghostsync.Post)) {
 		panic("ghosttest: no item " + id)
 	}
 	if fn != nil {
+		it.post = s.withAuthor(it.post)
 		fn(&it.post)
+		s.linkAuthor(&it.post)
 	}
 	it.post.UpdatedAt = at.UTC()
 }
@@ -126,7 +204,7 @@ func (s *Server) Get(id string) (ghostsync.Post, bool) {
 	if it == nil {
 		return ghostsync.Post{}, false
 	}
-	return it.post, true
+	return s.withAuthor(it.post), true
 }
 
 // FailNext makes the next n requests answer status with a Ghost error body.
@@ -178,6 +256,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		kind = ghostsync.KindPosts
 	case "/ghost/api/content/pages/":
 		kind = ghostsync.KindPages
+	case "/ghost/api/content/authors/":
+		kind = "authors"
 	default:
 		ghostError(w, http.StatusNotFound, "NotFoundError", "Resource not found")
 		return
@@ -226,6 +306,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		after = t
 	}
+	if kind == "authors" {
+		s.serveAuthors(w, limit, page)
+		return
+	}
 	var list []ghostsync.Post
 	for _, it := range s.items {
 		// The Content API serves published content only.
@@ -235,7 +319,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		if !after.IsZero() && !it.post.UpdatedAt.After(after) {
 			continue
 		}
-		list = append(list, it.post)
+		list = append(list, s.withAuthor(it.post))
 	}
 	if strings.HasPrefix(q.Get("order"), "updated_at asc") {
 		slices.SortFunc(list, func(a, b ghostsync.Post) int {
@@ -274,15 +358,67 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	includes := strings.Split(q.Get("include"), ",")
 	out := make([]map[string]any, 0, len(list))
 	for _, p := range list {
-		out = append(out, render(p, q.Get("fields"), includes))
+		out = append(out, s.render(p, q.Get("fields"), includes))
 	}
+	writeList(w, string(kind), out, page, limit, pages, total, next, prev)
+}
+
+func writeList(w http.ResponseWriter, key string, out []map[string]any, page, limit, pages, total int, next, prev any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	json.NewEncoder(w).Encode(map[string]any{
-		string(kind): out,
+		key: out,
 		"meta": map[string]any{"pagination": map[string]any{
 			"page": page, "limit": limit, "pages": pages, "total": total, "next": next, "prev": prev,
 		}},
 	})
+}
+
+// serveAuthors lists the authors of published posts and pages, by name,
+// as the Content API's authors browse does.
+func (s *Server) serveAuthors(w http.ResponseWriter, limit, page int) {
+	used := map[string]bool{}
+	for _, it := range s.items {
+		if it.post.Status == "published" && it.post.PrimaryAuthor != nil {
+			used[it.post.PrimaryAuthor.ID] = true
+		}
+	}
+	var list []ghostsync.Author
+	for id := range used {
+		if a := s.authors[id]; a != nil {
+			list = append(list, *a)
+		}
+	}
+	slices.SortFunc(list, func(a, b ghostsync.Author) int {
+		if c := strings.Compare(a.Name, b.Name); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	total := len(list)
+	pages := max((total+limit-1)/limit, 1)
+	start := min((page-1)*limit, total)
+	list = list[start:min(start+limit, total)]
+	var next, prev any
+	if page < pages {
+		next = page + 1
+	}
+	if page > 1 {
+		prev = page - 1
+	}
+	out := make([]map[string]any, 0, len(list))
+	for _, a := range list {
+		out = append(out, s.renderAuthor(a))
+	}
+	writeList(w, "authors", out, page, limit, pages, total, next, prev)
+}
+
+// renderAuthor writes an author as the Content API does.
+func (s *Server) renderAuthor(a ghostsync.Author) map[string]any {
+	return map[string]any{
+		"id": a.ID, "name": a.Name, "slug": a.Slug, "profile_image": nilIfEmpty(a.ProfileImage), "cover_image": nil,
+		"bio": nilIfEmpty(a.Bio), "website": nilIfEmpty(a.Website), "location": nil, "facebook": nil, "twitter": nil,
+		"meta_title": nil, "meta_description": nil, "url": s.URL + "/author/" + a.Slug + "/",
+	}
 }
 
 func timeOrNil(t *time.Time) any {
@@ -295,7 +431,7 @@ func timeOrNil(t *time.Time) any {
 // render writes a post as the Content API does: html only when asked for
 // in formats (the Content API includes it by default), tags and authors
 // only when included, only the given fields when fields is set.
-func render(p ghostsync.Post, fields string, includes []string) map[string]any {
+func (s *Server) render(p ghostsync.Post, fields string, includes []string) map[string]any {
 	m := map[string]any{
 		"id": p.ID, "uuid": p.UUID, "title": p.Title, "slug": p.Slug, "html": p.HTML,
 		"excerpt": p.Excerpt, "custom_excerpt": nilIfEmpty(p.CustomExcerpt), "feature_image": nilIfEmpty(p.FeatureImage),
@@ -322,7 +458,7 @@ func render(p ghostsync.Post, fields string, includes []string) map[string]any {
 		}
 	}
 	if slices.Contains(includes, "authors") && p.PrimaryAuthor != nil {
-		a := map[string]any{"name": p.PrimaryAuthor.Name, "slug": p.PrimaryAuthor.Slug}
+		a := s.renderAuthor(*p.PrimaryAuthor)
 		m["authors"] = []any{a}
 		m["primary_author"] = a
 	}

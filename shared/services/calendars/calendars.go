@@ -4,6 +4,7 @@ package calendars
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -58,4 +59,51 @@ func (s *Store) UpcomingEvents(ctx context.Context, now time.Time, limit int) ([
 
 func internal(what string, err error) error {
 	return models.Wrap(models.EInternal, "", fmt.Errorf("calendars: %s: %w", what, err))
+}
+
+const calendarBySlug = `SELECT slug, title, description FROM calendars WHERE slug = $1`
+
+// The column names match models.Event's fields for pgx.RowToStructByName.
+const calendarUpcoming = `
+SELECT e.id, c.slug AS calendar_slug, c.title AS calendar_title, e.slug, e.title,
+       e.summary, e.location, e.starts_at, e.ends_at
+FROM events e
+JOIN calendars c ON c.id = e.calendar_id
+WHERE c.slug = $1 AND e.status = 'scheduled' AND e.ends_at > $2
+ORDER BY e.starts_at, e.ends_at, e.id
+LIMIT $3`
+
+// CalendarUpcoming returns the calendar with that slug and at most limit
+// of its scheduled events ending after now, soonest first, with times in
+// UTC. Errors: ENotFound (no such calendar, or an impossible slug),
+// EInvalid (limit not from 1 to contracts.MaxUpcomingEvents), EInternal.
+func (s *Store) CalendarUpcoming(ctx context.Context, slug string, now time.Time, limit int) (models.Calendar, []models.Event, error) {
+	if limit < 1 || limit > contracts.MaxUpcomingEvents {
+		return models.Calendar{}, nil, models.Errorf(models.EInvalid, "Ask for 1 to %d events.", contracts.MaxUpcomingEvents)
+	}
+	notFound := models.Errorf(models.ENotFound, "There is no calendar %q.", slug)
+	if models.ValidateEventSlug(slug) != nil {
+		return models.Calendar{}, nil, notFound
+	}
+	var cal models.Calendar
+	err := s.db.QueryRow(ctx, calendarBySlug, slug).Scan(&cal.Slug, &cal.Title, &cal.Description)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return models.Calendar{}, nil, notFound
+	}
+	if err != nil {
+		return models.Calendar{}, nil, internal("calendar by slug", err)
+	}
+	rows, err := s.db.Query(ctx, calendarUpcoming, slug, now, limit)
+	if err != nil {
+		return models.Calendar{}, nil, internal("calendar upcoming", err)
+	}
+	events, err := pgx.CollectRows(rows, pgx.RowToStructByName[models.Event])
+	if err != nil {
+		return models.Calendar{}, nil, internal("calendar upcoming", err)
+	}
+	for i := range events {
+		events[i].StartsAt = events[i].StartsAt.UTC()
+		events[i].EndsAt = events[i].EndsAt.UTC()
+	}
+	return cal, events, nil
 }

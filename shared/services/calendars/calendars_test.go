@@ -124,3 +124,49 @@ func TestEventsMustEndAfterTheyStartAndBeUniquePerCalendar(t *testing.T) {
 		t.Error("a malformed slug was stored")
 	}
 }
+
+// A calendar's widget lists only that calendar's coming events; an unknown
+// or impossible slug is not found.
+func TestCalendarUpcoming(t *testing.T) {
+	ctx := context.Background()
+	db := pgtest.MustPool(t)
+	st := calendars.New(db)
+	now := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
+	h := time.Hour
+	community := mustCalendar(t, db, "community", "Community")
+	market := mustCalendar(t, db, "market-days", "Market days")
+	if _, err := db.Exec(ctx, `UPDATE calendars SET description = 'Our gatherings.' WHERE id = $1`, community); err != nil {
+		t.Fatal(err)
+	}
+	mustEvent(t, db, community, "past", now.Add(-3*h), now.Add(-2*h), "scheduled")
+	mustEvent(t, db, community, "later", now.Add(48*h), now.Add(50*h), "scheduled")
+	mustEvent(t, db, community, "sooner", now.Add(24*h), now.Add(26*h), "scheduled")
+	mustEvent(t, db, community, "off", now.Add(30*h), now.Add(31*h), "cancelled")
+	mustEvent(t, db, market, "elsewhere", now.Add(h), now.Add(2*h), "scheduled")
+
+	cal, events, err := st.CalendarUpcoming(ctx, "community", now, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cal != (models.Calendar{Slug: "community", Title: "Community", Description: "Our gatherings."}) {
+		t.Fatalf("calendar %+v", cal)
+	}
+	if got, want := slugs(events), []string{"sooner", "later"}; !slices.Equal(got, want) {
+		t.Fatalf("events %v, want %v", got, want)
+	}
+	if _, events, _ := st.CalendarUpcoming(ctx, "community", now, 1); len(events) != 1 {
+		t.Fatalf("limit 1 gave %d events", len(events))
+	}
+	_, events, err = st.CalendarUpcoming(ctx, "market-days", now.Add(100*h), 10)
+	if err != nil || events == nil || len(events) != 0 {
+		t.Fatalf("a calendar with nothing coming = %#v, %v; want an empty slice", events, err)
+	}
+	for _, slug := range []string{"nope", "", "../etc", "Community"} {
+		if _, _, err := st.CalendarUpcoming(ctx, slug, now, 10); models.Code(err) != models.ENotFound {
+			t.Errorf("%q: %v, want not found", slug, err)
+		}
+	}
+	if _, _, err := st.CalendarUpcoming(ctx, "community", now, 0); models.Code(err) != models.EInvalid {
+		t.Errorf("limit 0: %v", err)
+	}
+}

@@ -19,7 +19,7 @@ var _ contracts.PostEditor = (*Store)(nil)
 const editableColumns = `
 SELECT p.id, p.type, p.slug, p.title, p.excerpt, p.html, coalesce(p.doc::text, ''), p.feature_image, p.status,
        p.published_at, p.updated_at, p.version,
-       coalesce(nullif(u.display_name, ''), u.username, ''),
+       coalesce(nullif(u.display_name, ''), u.username, ''), coalesce(p.author_id, '00000000-0000-0000-0000-000000000000'),
        coalesce((SELECT array_agg(t.name ORDER BY pt.position, t.name) FROM post_tags pt JOIN tags t ON t.id = pt.tag_id
                  WHERE pt.post_id = p.id), '{}')
 FROM posts p LEFT JOIN users u ON u.id = p.author_id`
@@ -30,7 +30,7 @@ func scanEditable(row pgx.Row) (models.EditablePost, error) {
 		pa *time.Time
 	)
 	err := row.Scan(&e.ID, &e.Input.Type, &e.Input.Slug, &e.Input.Title, &e.Input.Excerpt, &e.Input.HTML, &e.Input.Doc,
-		&e.Input.FeatureImage, &e.Input.Status, &pa, &e.UpdatedAt, &e.Input.Version, &e.AuthorName, &e.Input.Tags)
+		&e.Input.FeatureImage, &e.Input.Status, &pa, &e.UpdatedAt, &e.Input.Version, &e.AuthorName, &e.AuthorID, &e.Input.Tags)
 	if pa != nil {
 		t := pa.UTC()
 		e.PublishedAt = &t
@@ -91,8 +91,16 @@ func (s *Store) CreatePost(ctx context.Context, authorID uuid.UUID, in models.Po
 	if err != nil {
 		return uuid.Nil, err
 	}
+	if in.AuthorID != uuid.Nil {
+		authorID = in.AuthorID
+	}
 	var id uuid.UUID
 	err = postgres.InTx(ctx, s.db, func(tx pgx.Tx) error {
+		if in.AuthorID != uuid.Nil {
+			if err := checkAuthor(ctx, tx, in.AuthorID); err != nil {
+				return err
+			}
+		}
 		if err := tx.QueryRow(ctx, `
 			INSERT INTO posts (type, slug, title, excerpt, html, doc, feature_image, status, published_at, author_id)
 			VALUES ($1, $2, $3, $4, $5, nullif($6, '')::jsonb, $7, $8,
@@ -116,18 +124,30 @@ func (s *Store) UpdatePost(ctx context.Context, id uuid.UUID, in models.PostInpu
 	if err != nil {
 		return 0, err
 	}
-	var version int
+	var (
+		version int
+		author  *uuid.UUID
+	)
+	if in.AuthorID != uuid.Nil {
+		author = &in.AuthorID
+	}
 	err = postgres.InTx(ctx, s.db, func(tx pgx.Tx) error {
+		if author != nil {
+			if err := checkAuthor(ctx, tx, *author); err != nil {
+				return err
+			}
+		}
 		err := tx.QueryRow(ctx, `
 			UPDATE posts SET type = $3, slug = $4, title = $5, excerpt = $6, html = $7, doc = nullif($8, '')::jsonb,
 			       feature_image = $9, status = $10,
 			       published_at = CASE WHEN $10 = 'published' THEN coalesce($11::timestamptz, published_at, now())
 			                           ELSE coalesce($11::timestamptz, published_at) END,
+			       author_id = coalesce($12, author_id),
 			       version = version + 1, updated_at = now()
 			WHERE id = $1 AND version = $2
 			RETURNING version`,
 			id, in.Version, in.Type, in.Slug, in.Title, in.Excerpt, in.HTML, in.Doc, in.FeatureImage, in.Status,
-			publishedAtParam(in.PublishedAt)).Scan(&version)
+			publishedAtParam(in.PublishedAt), author).Scan(&version)
 		if errors.Is(err, pgx.ErrNoRows) {
 			var exists bool
 			if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM posts WHERE id = $1)`, id).Scan(&exists); err != nil {

@@ -173,17 +173,18 @@ func (s *Store) TagBySlug(ctx context.Context, slug string) (models.Tag, error) 
 }
 
 const authorByUsername = `
-SELECT u.id, u.username, coalesce(nullif(u.display_name, ''), u.username)
+SELECT u.id, u.username, coalesce(nullif(u.display_name, ''), u.username), u.bio, u.avatar_url
 FROM users u
 WHERE u.username = $1
   AND EXISTS (SELECT 1 FROM posts p
               WHERE p.author_id = u.id AND p.status = 'published' AND p.published_at <= now())`
 
-// AuthorByUsername returns the user with that username if they are credited
-// with a published post. Errors: ENotFound, EInternal.
+// AuthorByUsername returns the user with that username, with their
+// biography and avatar, if they are credited with a published post.
+// Errors: ENotFound, EInternal.
 func (s *Store) AuthorByUsername(ctx context.Context, username string) (models.Author, error) {
 	var a models.Author
-	err := s.db.QueryRow(ctx, authorByUsername, username).Scan(&a.ID, &a.Username, &a.Name)
+	err := s.db.QueryRow(ctx, authorByUsername, username).Scan(&a.ID, &a.Username, &a.Name, &a.Bio, &a.AvatarURL)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return models.Author{}, models.Errorf(models.ENotFound, "There is no author %q.", username)
 	}

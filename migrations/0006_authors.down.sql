@@ -1,0 +1,4 @@
+ALTER TABLE users DROP COLUMN IF EXISTS ghost_author_synced;
+ALTER TABLE users DROP COLUMN IF EXISTS ghost_author_id;
+ALTER TABLE users DROP COLUMN IF EXISTS avatar_url;
+ALTER TABLE users DROP COLUMN IF EXISTS bio;

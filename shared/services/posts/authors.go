@@ -1,0 +1,86 @@
+package posts
+
+import (
+	"context"
+	"strings"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"rose-ash.com/platform/shared/contracts"
+	"rose-ash.com/platform/shared/models"
+)
+
+var _ contracts.AuthorEditor = (*Store)(nil)
+
+// isAuthor is true for the users who may be credited with posts ($1 is
+// the user's id).
+const isAuthor = `
+SELECT EXISTS (SELECT 1 FROM users u WHERE u.id = $1
+               AND (u.is_admin OR u.ghost_author_id IS NOT NULL
+                    OR EXISTS (SELECT 1 FROM posts p WHERE p.author_id = u.id)))`
+
+// checkAuthor returns an EInvalid error unless id is one of Authors.
+func checkAuthor(ctx context.Context, tx pgx.Tx, id uuid.UUID) error {
+	var ok bool
+	if err := tx.QueryRow(ctx, isAuthor, id).Scan(&ok); err != nil {
+		return err
+	}
+	if !ok {
+		return models.Errorf(models.EInvalid, "Choose the author from the list.")
+	}
+	return nil
+}
+
+const authors = `
+SELECT u.id, coalesce(u.username, ''), u.display_name, coalesce(nullif(u.display_name, ''), u.username, ''),
+       u.bio, u.avatar_url, u.is_admin, u.ghost_author_id IS NOT NULL,
+       lower(u.email) LIKE '%@' || $1,
+       count(p.id)::int,
+       (count(p.id) FILTER (WHERE p.status = 'published' AND p.published_at <= now()))::int
+FROM users u
+LEFT JOIN posts p ON p.author_id = u.id
+GROUP BY u.id
+HAVING u.is_admin OR u.ghost_author_id IS NOT NULL OR count(p.id) > 0
+ORDER BY lower(coalesce(nullif(u.display_name, ''), u.username, '')), u.id`
+
+// Authors implements contracts.AuthorEditor.
+func (s *Store) Authors(ctx context.Context) ([]contracts.AuthorSummary, error) {
+	rows, err := s.db.Query(ctx, authors, models.GhostAuthorEmailDomain)
+	if err != nil {
+		return nil, internal("authors", err)
+	}
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (contracts.AuthorSummary, error) {
+		var a contracts.AuthorSummary
+		err := r.Scan(&a.Author.ID, &a.Author.Username, &a.DisplayName, &a.Author.Name, &a.Author.Bio, &a.Author.AvatarURL,
+			&a.IsAdmin, &a.FromGhost, &a.GhostOnly, &a.Posts, &a.Published)
+		return a, err
+	})
+	if err != nil {
+		return nil, internal("authors", err)
+	}
+	return list, nil
+}
+
+// UpdateAuthor implements contracts.AuthorEditor.
+func (s *Store) UpdateAuthor(ctx context.Context, id uuid.UUID, displayName, bio string) error {
+	displayName = strings.TrimSpace(displayName)
+	if err := models.ValidateDisplayName(displayName); err != nil {
+		return err
+	}
+	bio, err := models.NormalizeBio(bio)
+	if err != nil {
+		return err
+	}
+	tag, err := s.db.Exec(ctx, `
+		UPDATE users u SET display_name = $2, bio = $3, updated_at = now()
+		WHERE u.id = $1 AND (u.is_admin OR u.ghost_author_id IS NOT NULL
+		                     OR EXISTS (SELECT 1 FROM posts p WHERE p.author_id = u.id))`, id, displayName, bio)
+	if err != nil {
+		return internal("update author", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return models.Errorf(models.ENotFound, "No such author.")
+	}
+	return nil
+}
