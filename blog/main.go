@@ -6,10 +6,14 @@ import (
 	"io"
 	"io/fs"
 	"net/http"
+	"time"
 
 	"github.com/riverqueue/river"
 
+	"github.com/google/uuid"
+
 	"rose-ash.com/platform/blog/internal"
+	"rose-ash.com/platform/shared/activitypub/articles"
 	"rose-ash.com/platform/shared/boot"
 	"rose-ash.com/platform/shared/ghostsync"
 	"rose-ash.com/platform/shared/internalnet"
@@ -38,10 +42,41 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 			return nil, err
 		}
 		auth := oauth.NewClient(d.Site, d.Sessions, identity.New(d.DB), internalnet.Client(d.Config))
+		articleServer := federate(ctx, d, store)
 		return internal.NewServer(d.Site, auth, nav, nav, store, store, store, store,
 			pagecache.New(d.Redis, d.Keys, "blog", d.Site.Assets.Version(), d.Config.PageCache.TTL.Std(), d.Site.Metrics.Registry),
-			mediaStore, ghostSync(d)), nil
+			mediaStore, ghostSync(d), articleServer), nil
 	})
+}
+
+// federate makes the blog's posts Articles of its actor: every change to a
+// post announces it (Create, Update, Delete) in the change's transaction,
+// and posts scheduled for later (or imported from Ghost) are announced when
+// their time comes, checked every half minute. It returns what serves an
+// Article to fediverse servers; nil when the blog does not federate.
+func federate(ctx context.Context, d boot.Deps, store *posts.Store) internal.ArticleServer {
+	if d.AP == nil {
+		return nil
+	}
+	pub := &articles.Publisher{BlogURL: d.Config.Service("blog").PublicURL, Jobs: d.Jobs}
+	store.OnChange(pub.Sync)
+	go func() {
+		tick := time.NewTicker(30 * time.Second)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				if _, err := pub.SyncDue(ctx, d.DB); err != nil && ctx.Err() == nil {
+					d.Logger.WarnContext(ctx, "scheduled posts not announced", "error", err)
+				}
+			}
+		}
+	}()
+	return func(w http.ResponseWriter, r *http.Request, postID uuid.UUID) {
+		d.AP.ServeObject(w, r, pub.ObjectID(postID))
+	}
 }
 
 // ghostWorkers registers the Ghost sync job when a Ghost site is configured;

@@ -9,8 +9,10 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/google/uuid"
 	"github.com/gorilla/feeds"
 
+	"rose-ash.com/platform/shared/activitypub"
 	"rose-ash.com/platform/shared/contracts"
 	"rose-ash.com/platform/shared/fragments"
 	"rose-ash.com/platform/shared/models"
@@ -28,10 +30,15 @@ const feedSize = 20
 
 // reader holds the handlers of the public blog.
 type reader struct {
-	site    *web.Site
-	posts   contracts.Posts
-	widgets *widgets
+	site     *web.Site
+	posts    contracts.Posts
+	widgets  *widgets
+	articles ArticleServer
 }
+
+// ArticleServer writes a post as the ActivityStreams Article the blog's
+// actor published (nil: the blog does not federate).
+type ArticleServer func(w http.ResponseWriter, r *http.Request, postID uuid.UUID)
 
 // base returns the blog's public base URL without a trailing slash.
 func (rd reader) base() string { return strings.TrimSuffix(rd.site.URL("blog", ""), "/") }
@@ -91,6 +98,10 @@ func (rd reader) showPost(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		rd.site.Error(w, r, err)
+		return
+	}
+	if rd.articles != nil && activitypub.WantsAS2(r) {
+		rd.articles(w, r, post.ID) // a fediverse server asking for the Article
 		return
 	}
 	// The post's container widgets are fetched with the header's fragments.

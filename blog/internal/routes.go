@@ -18,10 +18,10 @@ import (
 // listed here.
 func NewServer(site *web.Site, auth *oauth.Client, nav contracts.Navigation, navEditor contracts.NavEditor,
 	posts contracts.Posts, editor contracts.PostEditor, tags contracts.TagEditor, authors contracts.AuthorEditor,
-	pages *pagecache.Cache, mediaStore media.Store, ghost *GhostSync) http.Handler {
+	pages *pagecache.Cache, mediaStore media.Store, ghost *GhostSync, articles ArticleServer) http.Handler {
 	site.SignInPath = "/auth/login"
 	wg := &widgets{logger: site.Logger}
-	rd := reader{site: site, posts: posts, widgets: wg}
+	rd := reader{site: site, posts: posts, widgets: wg, articles: articles}
 	ad := newAdmin(site, editor, authors, wg, pages)
 	na := navAdmin{site: site, nav: nav, edit: navEditor, pages: pages}
 	ta := tagAdmin{site: site, tags: tags, pages: pages}

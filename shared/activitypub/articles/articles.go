@@ -170,7 +170,7 @@ var rootRelative = regexp.MustCompile(`(\s(?:src|href)=["'])/([^/])`)
 func (p *Publisher) article(po post) map[string]any {
 	base := strings.TrimRight(p.BlogURL, "/")
 	content := rootRelative.ReplaceAllString(po.HTML, "${1}"+strings.ReplaceAll(base, "$", "$$")+"/${2}")
-	link := base + "/" + po.Slug + "/"
+	link := base + "/" + po.Slug
 	// The text followers see first: the excerpt, then a link to the post.
 	obj := map[string]any{
 		"id":           p.ObjectID(po.ID),
@@ -190,7 +190,7 @@ func (p *Publisher) article(po post) map[string]any {
 	}
 	tags := []any{}
 	for _, t := range po.Tags {
-		tags = append(tags, map[string]any{"type": "Hashtag", "href": base + "/tag/" + t.Slug + "/",
+		tags = append(tags, map[string]any{"type": "Hashtag", "href": base + "/tag/" + t.Slug,
 			"name": "#" + hashtag(t.Name)})
 	}
 	obj["tag"] = tags

@@ -110,7 +110,10 @@ func (s *Store) CreatePost(ctx context.Context, authorID uuid.UUID, in models.Po
 			publishedAtParam(in.PublishedAt), authorID).Scan(&id); err != nil {
 			return err
 		}
-		return setTags(ctx, tx, id, in.Tags)
+		if err := setTags(ctx, tx, id, in.Tags); err != nil {
+			return err
+		}
+		return s.afterChange(ctx, tx, id)
 	})
 	if err != nil {
 		return uuid.Nil, saveError("create post", in.Slug, err)
@@ -162,7 +165,10 @@ func (s *Store) UpdatePost(ctx context.Context, id uuid.UUID, in models.PostInpu
 		if err != nil {
 			return err
 		}
-		return setTags(ctx, tx, id, in.Tags)
+		if err := setTags(ctx, tx, id, in.Tags); err != nil {
+			return err
+		}
+		return s.afterChange(ctx, tx, id)
 	})
 	if err != nil {
 		return 0, saveError("update post", in.Slug, err)
@@ -172,11 +178,19 @@ func (s *Store) UpdatePost(ctx context.Context, id uuid.UUID, in models.PostInpu
 
 // DeletePost implements contracts.PostEditor.
 func (s *Store) DeletePost(ctx context.Context, id uuid.UUID) error {
-	tag, err := s.db.Exec(ctx, `DELETE FROM posts WHERE id = $1`, id)
+	found := false
+	err := postgres.InTx(ctx, s.db, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `DELETE FROM posts WHERE id = $1`, id)
+		if err != nil || tag.RowsAffected() == 0 {
+			return err
+		}
+		found = true
+		return s.afterChange(ctx, tx, id)
+	})
 	if err != nil {
 		return internal("delete post", err)
 	}
-	if tag.RowsAffected() == 0 {
+	if !found {
 		return models.Errorf(models.ENotFound, "No such post.")
 	}
 	return nil

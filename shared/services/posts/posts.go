@@ -23,6 +23,21 @@ import (
 // Store reads posts, tags and authors. It implements contracts.Posts.
 type Store struct {
 	db *pgxpool.Pool
+	// changed runs in the transaction of every change to a post (its
+	// federation: see OnChange).
+	changed func(ctx context.Context, tx pgx.Tx, id uuid.UUID) error
+}
+
+// OnChange sets f to run inside the transaction of every create, update
+// and delete of a post, after the change: the blog announces posts on the
+// fediverse there, so a post and its announcement commit together.
+func (s *Store) OnChange(f func(ctx context.Context, tx pgx.Tx, id uuid.UUID) error) { s.changed = f }
+
+func (s *Store) afterChange(ctx context.Context, tx pgx.Tx, id uuid.UUID) error {
+	if s.changed == nil {
+		return nil
+	}
+	return s.changed(ctx, tx, id)
 }
 
 var _ contracts.Posts = (*Store)(nil)
