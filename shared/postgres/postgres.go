@@ -26,6 +26,12 @@ func Open(ctx context.Context, databaseURL string, maxConns int32) (*pgxpool.Poo
 	if maxConns > 0 {
 		cfg.MaxConns = maxConns
 	}
+	// Connections are pinged before every use (pgx's default waits for a
+	// second of idleness): with the job queue keeping connections busy, a
+	// connection cut by an outage would otherwise be handed to a request
+	// right after the database came back, and fail it. A ping is one
+	// round trip on an idle connection.
+	cfg.ShouldPing = func(context.Context, pgxpool.ShouldPingParams) bool { return true }
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: open pool: %w", err)
