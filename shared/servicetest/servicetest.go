@@ -8,11 +8,13 @@ import (
 	"context"
 	"fmt"
 	"io"
+	mathrand "math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -162,13 +164,21 @@ func (s *Service) WaitStatus(t *testing.T, path string, want int) string {
 // FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
 func FreePort(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	// Ports are taken below Linux's ephemeral range (32768-60999): a port
+	// from that range, free when chosen, can be taken by any outgoing
+	// connection before the service binds it (with every service running
+	// a job queue, that happened).
+	for range 100 {
+		port := strconv.Itoa(20000 + mathrand.IntN(12000))
+		ln, err := net.Listen("tcp", "127.0.0.1:"+port)
+		if err != nil {
+			continue
+		}
+		ln.Close()
+		return port
 	}
-	defer ln.Close()
-	_, port, _ := net.SplitHostPort(ln.Addr().String())
-	return port
+	t.Fatal("servicetest: no free port between 20000 and 32000")
+	return ""
 }
 
 // RepoRoot returns the module root (the directory holding go.mod).
