@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
-	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	"rose-ash.com/platform/shared/activitypub/delivery"
@@ -269,7 +268,7 @@ func (s *Service) onFollow(ctx context.Context, tx pgx.Tx, act map[string]any, a
 		return err
 	}
 	if local.UserID != nil {
-		if err := notify(ctx, tx, *local.UserID, "follow", actor, "", str(act["id"])); err != nil {
+		if err := notifyText(ctx, tx, local.UserID.String(), "follow", actor, "", str(act["id"])); err != nil {
 			return err
 		}
 	}
@@ -518,15 +517,11 @@ func (s *Service) storeObject(ctx context.Context, tx pgx.Tx, typ, actor string,
 	return nil
 }
 
+// notifyText records a notification for the local user with id userID
+// (once per activity and kind).
 func notifyText(ctx context.Context, tx pgx.Tx, userID, kind, actor, object, activity string) error {
 	_, err := tx.Exec(ctx, `INSERT INTO ap_notifications (user_id, kind, actor, object_uri, activity_uri)
 		VALUES ($1::uuid, $2, $3, $4, $5) ON CONFLICT DO NOTHING`, userID, kind, actor, object, activity)
-	return err
-}
-
-func notify(ctx context.Context, tx pgx.Tx, userID uuid.UUID, kind, actor, object, activity string) error {
-	_, err := tx.Exec(ctx, `INSERT INTO ap_notifications (user_id, kind, actor, object_uri, activity_uri)
-		VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`, userID, kind, actor, object, activity)
 	return err
 }
 

@@ -142,12 +142,8 @@ func (r *Resolver) refresh(ctx context.Context, uri string) (RemoteActor, error)
 	if err != nil {
 		return RemoteActor{}, err
 	}
-	if a.URI != uri {
-		// Fetched by another URL (a profile page, a key id): the
-		// document's own id is what counts, but it must live on the host
-		// it came from (Fetch checked that).
-		uri = a.URI
-	}
+	// Fetched by another URL (a profile page), the document's own id is
+	// what is stored; Fetch made sure it lives on the host it came from.
 	return a, r.Store(ctx, a)
 }
 

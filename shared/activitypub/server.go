@@ -8,7 +8,6 @@ import (
 	"html"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -503,7 +502,6 @@ func (s *Service) ServeObject(w http.ResponseWriter, r *http.Request, uri string
 
 // sameHost reports whether two URLs are on the same host.
 func sameHost(a, b string) bool {
-	ua, err1 := url.Parse(a)
-	ub, err2 := url.Parse(b)
-	return err1 == nil && err2 == nil && ua.Host != "" && strings.EqualFold(ua.Host, ub.Host)
+	h := hostOf(a)
+	return h != "" && h == hostOf(b)
 }
