@@ -102,7 +102,22 @@ CREATE TABLE public.ap_inbox (
     actor text NOT NULL,
     type text NOT NULL,
     payload jsonb NOT NULL,
-    received_at timestamp with time zone DEFAULT now() NOT NULL
+    received_at timestamp with time zone DEFAULT now() NOT NULL,
+    seq bigint NOT NULL,
+    service text DEFAULT ''::text NOT NULL,
+    processed_at timestamp with time zone,
+    lease_until timestamp with time zone,
+    attempts integer DEFAULT 0 NOT NULL,
+    error text DEFAULT ''::text NOT NULL
+);
+
+ALTER TABLE public.ap_inbox ALTER COLUMN seq ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.ap_inbox_seq_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
 );
 
 CREATE TABLE public.ap_keypair (
@@ -579,7 +594,11 @@ CREATE INDEX ap_followers_actor_uri_idx ON public.ap_followers USING btree (acto
 
 CREATE INDEX ap_following_actor_uri_idx ON public.ap_following USING btree (actor_uri);
 
-CREATE INDEX ap_inbox_received_at_idx ON public.ap_inbox USING btree (received_at);
+CREATE INDEX ap_inbox_pending_idx ON public.ap_inbox USING btree (service, seq) WHERE (processed_at IS NULL);
+
+CREATE INDEX ap_inbox_processed_at_idx ON public.ap_inbox USING btree (processed_at);
+
+CREATE INDEX ap_notifications_activity_uri_idx ON public.ap_notifications USING btree (activity_uri);
 
 CREATE INDEX ap_notifications_unread_idx ON public.ap_notifications USING btree (user_id) WHERE (read_at IS NULL);
 

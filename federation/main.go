@@ -53,6 +53,6 @@ func hubStore(d boot.Deps) *social.Store {
 	}
 	return social.New(d.DB, d.Jobs, social.Options{
 		FederationURL: d.Config.Service("federation").PublicURL, ServiceActors: services,
-		Lookup: d.AP.Resolver.Lookup, Notified: internal.InvalidateNotifications(d.Site),
+		Lookup: d.AP.Resolver.Lookup, Notified: d.Site.NotificationsChanged,
 	})
 }

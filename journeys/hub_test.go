@@ -73,7 +73,7 @@ func waitForPage(t *testing.T, b *Browser, u, want string) Page {
 // Follow reaches that server, signed), sees their posts once accepted,
 // likes and answers one (both delivered), and is told when they follow back.
 func TestHubFollowsAndTalksWithARemoteServer(t *testing.T) {
-	st := StartStackWith(t, map[string]string{"ACTIVITYPUB_ALLOW_PRIVATE": "127.0.0.0/8"})
+	st := StartStackWith(t, map[string]string{"ACTIVITYPUB_ALLOW_PRIVATE": "127.0.0.0/8"}, "federation", "blog")
 	b := NewBrowser(t)
 	remote := aptest.NewServer(t, aptest.WithFetchClient(NewBrowser(t).http))
 	alice := remote.AddActor("alice")
@@ -132,10 +132,20 @@ func TestHubFollowsAndTalksWithARemoteServer(t *testing.T) {
 		t.Errorf("the reply that arrived: %v", obj)
 	}
 
+	// Every service's header shows the notifications badge: none unread yet.
+	blog := st.URL["blog"]
+	b.Get(t, blog+"/auth/login?next=/") // single sign-on
+	if p := b.Get(t, blog+"/"); !strings.Contains(p.Body, `class="notifications-mini"`) ||
+		strings.Contains(between(p.Body, `class="notifications-mini"`, `</div>`), "unread") {
+		t.Fatalf("the blog's header before any notification:\n%s", between(p.Body, "<header", "</header>"))
+	}
+
 	// alice follows back: a notification, shown with an unread count, then read.
 	deliver(t, b, alice, inbox, map[string]any{"@context": "https://www.w3.org/ns/activitystreams",
 		"id": alice.ID + "#follows/1", "type": "Follow", "actor": alice.ID, "object": me})
 	waitForPage(t, b, fed+"/hub", `class="hub-badge"`)
+	// The blog's cached badge was dropped when the inbox stored it.
+	waitForPage(t, b, blog+"/", `aria-label="1 unread"`)
 	if p := b.Get(t, fed+"/hub/notifications"); !strings.Contains(p.Body, "followed you") {
 		t.Fatalf("notifications:\n%s", p.Body)
 	}

@@ -11,7 +11,6 @@ import (
 
 	"github.com/a-h/templ"
 	"github.com/go-chi/chi/v5"
-	"github.com/google/uuid"
 
 	"rose-ash.com/platform/shared/activitypub"
 	"rose-ash.com/platform/shared/fragments"
@@ -286,21 +285,6 @@ func notificationsFragment(st *social.Store, hubURL string) fragments.Renderer {
 			return nil, err
 		}
 		return NotificationsFragment(true, n, hubURL), nil
-	}
-}
-
-// InvalidateNotifications drops a user's cached notifications badge, so
-// that the next page anywhere shows the new count. It is social.Options'
-// Notified for the federation service; a failure is only logged (the
-// cached badge expires with the fragment TTL).
-func InvalidateNotifications(site *web.Site) func(context.Context, uuid.UUID) {
-	return func(ctx context.Context, userID uuid.UUID) {
-		if site.Fragments == nil {
-			return
-		}
-		if err := site.Fragments.Invalidate(ctx, "federation", "notifications", true, &userID); err != nil {
-			site.Logger.WarnContext(ctx, "notifications badge not invalidated", "error", err)
-		}
 	}
 }
 

@@ -138,8 +138,9 @@ func TestDiscoveryWebFingerActorNodeInfo(t *testing.T) {
 	}
 }
 
-// post sends a signed activity as a remote actor to inbox.
-func post(t *testing.T, a *aptest.Actor, inbox string, activity map[string]any) int {
+// post sends a signed activity as a remote actor to inbox and, once it is
+// accepted, lets the inbox's processor handle it.
+func (p *platform) post(t *testing.T, a *aptest.Actor, inbox string, activity map[string]any) int {
 	t.Helper()
 	req, err := a.NewRequest(context.Background(), inbox, activity)
 	if err != nil {
@@ -153,6 +154,12 @@ func post(t *testing.T, a *aptest.Actor, inbox string, activity map[string]any) 
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusAccepted {
 		t.Logf("inbox said %d: %s", resp.StatusCode, b)
+		return resp.StatusCode
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := p.svc.Drain(ctx); err != nil {
+		t.Fatalf("processing the inbox: %v", err)
 	}
 	return resp.StatusCode
 }
@@ -184,7 +191,7 @@ func TestInboxRefusesWhatIsNotSignedByTheActor(t *testing.T) {
 		t.Errorf("unsigned POST: %d, want 401", resp.StatusCode)
 	}
 	// Signed by someone else than the actor.
-	if code := post(t, mallory, p.url+"/users/ann/inbox", follow); code != http.StatusUnauthorized {
+	if code := p.post(t, mallory, p.url+"/users/ann/inbox", follow); code != http.StatusUnauthorized {
 		t.Errorf("POST signed by another actor: %d, want 401", code)
 	}
 	// Body changed after signing.
@@ -201,14 +208,14 @@ func TestInboxRefusesWhatIsNotSignedByTheActor(t *testing.T) {
 	}
 	// Too large.
 	big := map[string]any{"id": alice.ID + "/x", "type": "Create", "actor": alice.ID, "object": strings.Repeat("x", 1<<20)}
-	if code := post(t, alice, p.url+"/inbox", big); code != http.StatusRequestEntityTooLarge {
+	if code := p.post(t, alice, p.url+"/inbox", big); code != http.StatusRequestEntityTooLarge {
 		t.Errorf("2 MB body: %d, want 413", code)
 	}
 	if n := count(t, p.db, `SELECT count(*) FROM ap_followers`); n != 0 {
 		t.Errorf("%d followers recorded from refused requests", n)
 	}
 	// Signed properly: accepted.
-	if code := post(t, alice, p.url+"/users/ann/inbox", follow); code != http.StatusAccepted {
+	if code := p.post(t, alice, p.url+"/users/ann/inbox", follow); code != http.StatusAccepted {
 		t.Fatalf("signed Follow: %d", code)
 	}
 }
@@ -248,7 +255,7 @@ func TestFollowUndoAndDuplicates(t *testing.T) {
 	follow := map[string]any{"@context": activitypub.ContextURL, "id": alice.ID + "/follows/1", "type": "Follow",
 		"actor": alice.ID, "object": ann}
 	for range 2 { // the second is a duplicate delivery
-		if code := post(t, alice, p.url+"/inbox", follow); code != http.StatusAccepted {
+		if code := p.post(t, alice, p.url+"/inbox", follow); code != http.StatusAccepted {
 			t.Fatalf("Follow: %d", code)
 		}
 	}
@@ -275,7 +282,7 @@ func TestFollowUndoAndDuplicates(t *testing.T) {
 		t.Errorf("followers page %v", coll)
 	}
 	undo := map[string]any{"id": alice.ID + "/undo/1", "type": "Undo", "actor": alice.ID, "object": follow}
-	if code := post(t, alice, p.url+"/users/ann/inbox", undo); code != http.StatusAccepted {
+	if code := p.post(t, alice, p.url+"/users/ann/inbox", undo); code != http.StatusAccepted {
 		t.Fatalf("Undo: %d", code)
 	}
 	if n := count(t, p.db, `SELECT count(*) FROM ap_followers`); n != 0 {
@@ -303,7 +310,7 @@ func TestNotesRepliesLikesBoostsAndDeletes(t *testing.T) {
 	create := map[string]any{"@context": activitypub.ContextURL, "id": alice.ID + "/notes/9/activity", "type": "Create",
 		"actor": alice.ID, "object": note, "to": note["to"], "cc": note["cc"]}
 	for range 2 {
-		if code := post(t, alice, p.url+"/inbox", create); code != http.StatusAccepted {
+		if code := p.post(t, alice, p.url+"/inbox", create); code != http.StatusAccepted {
 			t.Fatalf("Create: %d", code)
 		}
 	}
@@ -324,7 +331,7 @@ func TestNotesRepliesLikesBoostsAndDeletes(t *testing.T) {
 	boost := map[string]any{"id": alice.ID + "/boosts/1", "type": "Announce", "actor": alice.ID, "object": mine,
 		"to": []any{activitypub.Public}}
 	for _, a := range []map[string]any{like, boost} {
-		if code := post(t, alice, p.url+"/inbox", a); code != http.StatusAccepted {
+		if code := p.post(t, alice, p.url+"/inbox", a); code != http.StatusAccepted {
 			t.Fatalf("%s: %d", a["type"], code)
 		}
 	}
@@ -333,7 +340,7 @@ func TestNotesRepliesLikesBoostsAndDeletes(t *testing.T) {
 	}
 	for i, a := range []map[string]any{like, boost} {
 		undo := map[string]any{"id": alice.ID + "/undo/" + string(rune('a'+i)), "type": "Undo", "actor": alice.ID, "object": a}
-		if code := post(t, alice, p.url+"/inbox", undo); code != http.StatusAccepted {
+		if code := p.post(t, alice, p.url+"/inbox", undo); code != http.StatusAccepted {
 			t.Fatalf("Undo %s: %d", a["type"], code)
 		}
 	}
@@ -343,7 +350,7 @@ func TestNotesRepliesLikesBoostsAndDeletes(t *testing.T) {
 	// Delete with a Tombstone, then of the actor itself.
 	del := map[string]any{"id": alice.ID + "/notes/9#delete", "type": "Delete", "actor": alice.ID,
 		"object": map[string]any{"id": note["id"], "type": "Tombstone"}}
-	if code := post(t, alice, p.url+"/inbox", del); code != http.StatusAccepted {
+	if code := p.post(t, alice, p.url+"/inbox", del); code != http.StatusAccepted {
 		t.Fatalf("Delete: %d", code)
 	}
 	if n := count(t, p.db, `SELECT count(*) FROM ap_objects WHERE uri = $1 AND deleted_at IS NOT NULL AND content = ''`, note["id"]); n != 1 {
@@ -352,12 +359,12 @@ func TestNotesRepliesLikesBoostsAndDeletes(t *testing.T) {
 	// Someone else cannot delete Ann's post.
 	bob := remote.AddActor("bob")
 	evil := map[string]any{"id": bob.ID + "/d", "type": "Delete", "actor": bob.ID, "object": mine}
-	post(t, bob, p.url+"/inbox", evil)
+	p.post(t, bob, p.url+"/inbox", evil)
 	if n := count(t, p.db, `SELECT count(*) FROM ap_objects WHERE uri = $1 AND deleted_at IS NULL`, mine); n != 1 {
 		t.Errorf("another actor deleted ann's post")
 	}
 	gone := map[string]any{"id": alice.ID + "#delete", "type": "Delete", "actor": alice.ID, "object": alice.ID}
-	if code := post(t, alice, p.url+"/inbox", gone); code != http.StatusAccepted {
+	if code := p.post(t, alice, p.url+"/inbox", gone); code != http.StatusAccepted {
 		t.Fatalf("actor Delete: %d", code)
 	}
 	if n := count(t, p.db, `SELECT count(*) FROM ap_actors WHERE uri = $1 AND gone_at IS NOT NULL`, alice.ID); n != 1 {
@@ -370,7 +377,7 @@ func TestUnknownTypesAreAcceptedAndIgnored(t *testing.T) {
 	remote := aptest.NewServer(t)
 	alice := remote.AddActor("alice")
 	act := map[string]any{"id": alice.ID + "/x/1", "type": "EmojiReact", "actor": alice.ID, "object": p.url + "/users/ann"}
-	if code := post(t, alice, p.url+"/inbox", act); code != http.StatusAccepted {
+	if code := p.post(t, alice, p.url+"/inbox", act); code != http.StatusAccepted {
 		t.Fatalf("unknown type: %d", code)
 	}
 	if n := count(t, p.db, `SELECT count(*) FROM ap_inbox`); n != 1 {

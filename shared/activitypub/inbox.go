@@ -1,6 +1,7 @@
 package activitypub
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"encoding/json"
@@ -13,17 +14,20 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/jackc/pgx/v5"
+	"github.com/tidwall/gjson"
 
 	"rose-ash.com/platform/shared/activitypub/delivery"
 	"rose-ash.com/platform/shared/activitypub/signature"
-	"rose-ash.com/platform/shared/postgres"
 )
 
 // inbox receives an activity for one of this host's actors (or, at the
 // shared inbox, for any of them). The order matters: cheap checks first,
 // Deletes from actors we never knew dropped before any network I/O, then
-// the signature (which may fetch the key), then deduplication by id, then
-// the handling in one transaction.
+// the signature (which may fetch the key). A verified activity is stored
+// as it came, deduplicated by id, and answered 202 once committed; the
+// service's processor handles it afterwards (process.go), as Mastodon,
+// GoToSocial and Misskey do, so a burst of deliveries costs each sender
+// one verification and a share of a commit.
 //
 // Answers: 202 accepted (also for duplicates and types we ignore), 400 for
 // a body that is not an activity (do not retry), 401 for a bad signature,
@@ -36,7 +40,7 @@ func (s *Service) inbox(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
+	body, err := readBody(w, r)
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
@@ -46,17 +50,17 @@ func (s *Service) inbox(w http.ResponseWriter, r *http.Request) {
 		inboxError(w, http.StatusBadRequest, "the body could not be read")
 		return
 	}
-	var act map[string]any
-	if err := json.Unmarshal(body, &act); err != nil {
+	env, ok := readEnvelope(body)
+	if !ok {
 		inboxError(w, http.StatusBadRequest, "the body is not JSON")
 		return
 	}
-	id, typ, actor := str(act["id"]), str(act["type"]), idOf(act["actor"])
-	if id == "" || typ == "" || actor == "" || hostOf(actor) == "" {
+	actor := env.Actor
+	if env.ID == "" || env.Type == "" || actor == "" || hostOf(actor) == "" {
 		inboxError(w, http.StatusBadRequest, "an activity needs an id, a type and an actor")
 		return
 	}
-	if typ == "Delete" {
+	if env.Type == "Delete" {
 		known, err := s.knows(ctx, actor)
 		if err != nil {
 			s.fail(w, r, err)
@@ -76,7 +80,7 @@ func (s *Service) inbox(w http.ResponseWriter, r *http.Request) {
 		inboxError(w, http.StatusUnauthorized, "the signature is not the activity's actor's")
 		return
 	}
-	if err := s.Receive(ctx, act); err != nil {
+	if err := s.inboxBatches().accept(ctx, arrival{id: env.ID, typ: env.Type, actor: actor, payload: body}); err != nil {
 		if errors.Is(err, errBadActivity) {
 			inboxError(w, http.StatusBadRequest, err.Error())
 			return
@@ -85,6 +89,49 @@ func (s *Service) inbox(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.WriteHeader(http.StatusAccepted)
+}
+
+// envelope is what the inbox reads of an activity before storing it; the
+// rest is read when it is handled. The processor takes id, type and actor
+// from what was read here (the stored columns), never again from the body,
+// so a body that names its actor twice cannot be verified as one actor and
+// handled as another.
+type envelope struct {
+	ID, Type, Actor string
+}
+
+// readEnvelope reads the envelope of a JSON body; ok is false when the
+// body is not JSON. The actor may be given as an id or as an object.
+func readEnvelope(body []byte) (envelope, bool) {
+	if !gjson.ValidBytes(body) {
+		return envelope{}, false
+	}
+	r := gjson.GetManyBytes(body, "id", "type", "actor")
+	env := envelope{ID: stringOf(r[0]), Type: stringOf(r[1]), Actor: stringOf(r[2])}
+	if r[2].IsObject() {
+		env.Actor = stringOf(r[2].Get("id"))
+	}
+	return env, true
+}
+
+// stringOf is r's value when it is a JSON string.
+func stringOf(r gjson.Result) string {
+	if r.Type != gjson.String {
+		return ""
+	}
+	return r.Str
+}
+
+// readBody reads the request's body, at most MaxBody, into a buffer sized
+// by Content-Length when that is given.
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	body := http.MaxBytesReader(w, r.Body, MaxBody)
+	if r.ContentLength <= 0 || r.ContentLength > MaxBody {
+		return io.ReadAll(body)
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, r.ContentLength+1))
+	_, err := buf.ReadFrom(body)
+	return buf.Bytes(), err
 }
 
 func inboxError(w http.ResponseWriter, status int, msg string) {
@@ -128,37 +175,16 @@ func signedWithKey(err error) bool {
 // errBadActivity marks activities that are malformed (400, do not retry).
 var errBadActivity = errors.New("bad activity")
 
-// Receive handles a verified activity: it is recorded by id (a second
-// delivery of the same id does nothing) and handled in one transaction.
-func (s *Service) Receive(ctx context.Context, act map[string]any) error {
-	id, typ, actor := str(act["id"]), str(act["type"]), idOf(act["actor"])
-	// Objects given by reference are fetched before the transaction.
-	if err := s.embed(ctx, act); err != nil {
+// handleAll is the built-in handling of a newly recorded activity, then
+// the service's hooks.
+func (s *Service) handleAll(ctx context.Context, tx pgx.Tx, act map[string]any) error {
+	if err := s.handle(ctx, tx, act); err != nil {
 		return err
 	}
-	return postgres.InTx(ctx, s.DB, func(tx pgx.Tx) error {
-		// Not waiting for the disk at commit: a crash may lose the last
-		// fraction of a second of received activities (as a queue in
-		// memory would), and the inbox takes several times more.
-		if _, err := tx.Exec(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
-			return err
-		}
-		tag, err := tx.Exec(ctx, `INSERT INTO ap_inbox (activity_uri, actor, type, payload) VALUES ($1, $2, $3, $4)
-			ON CONFLICT (activity_uri) DO NOTHING`, id, actor, typ, act)
-		if err != nil {
-			return err
-		}
-		if tag.RowsAffected() == 0 {
-			return nil // seen before
-		}
-		if err := s.handle(ctx, tx, act); err != nil {
-			return err
-		}
-		if s.Hooks != nil {
-			return s.Hooks.Received(ctx, tx, act)
-		}
-		return nil
-	})
+	if s.Hooks != nil {
+		return s.Hooks.Received(ctx, tx, act)
+	}
+	return nil
 }
 
 // embed replaces an object given by URI with the fetched object for the

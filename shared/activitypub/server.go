@@ -48,10 +48,15 @@ type Service struct {
 	Logger *slog.Logger
 	// Hooks lets the service react to what arrives (may be nil).
 	Hooks Hooks
+	// Notified is told, after the fact, of each local user an incoming
+	// activity gave a notification (to refresh their badge); may be nil.
+	Notified func(ctx context.Context, userID uuid.UUID)
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
 
 	actorsSeen sync.Map // actor id -> when the inbox last made sure it is stored
+	batchOnce  sync.Once
+	batches    *batcher // the inbox's group commit (batch.go)
 }
 
 // Hooks are called inside the transaction that stores an incoming activity.

@@ -167,6 +167,7 @@ func Run(ctx context.Context, opts Options, getenv func(string) string, stdout i
 	default:
 		fetch := activitypub.NewClient(cfg, Version())
 		deps.AP = activitypub.NewService(cfg, opts.Service, db, siteKey, fetch, Version(), logger)
+		deps.AP.Notified = site.NotificationsChanged
 		site.Mounts = append(site.Mounts, deps.AP.Mount)
 		deliverer = &delivery.Deliverer{DB: db, Client: fetch, Key: siteKey.Private, Logger: logger}
 	}
@@ -177,6 +178,8 @@ func Run(ctx context.Context, opts Options, getenv func(string) string, stdout i
 	defer stopJobs()
 	if deps.AP != nil {
 		deps.AP.Jobs = deps.Jobs
+		// Handles what the inboxes accepted, until shutdown.
+		go deps.AP.Run(ctx)
 	}
 	h, err := newServer(deps)
 	if err != nil {

@@ -61,11 +61,12 @@ type Page struct {
 	// SignInURL, SignOutURL (a form post target) and AdminURL drive the
 	// header's account controls; empty ones are not shown.
 	SignInURL, SignOutURL, AdminURL string
-	// SiteMenu (blog's nav-tree), AccountMenu (account's account-nav) and
-	// CartMini (cart's cart-mini) are fragments from other services shown in
-	// every page's header; nil ones are left out (AccountMenu falls back to
-	// the local account bar).
-	SiteMenu, AccountMenu, CartMini templ.Component
+	// SiteMenu (blog's nav-tree), AccountMenu (account's account-nav),
+	// CartMini (cart's cart-mini) and Notifications (federation's unread
+	// notifications badge) are fragments from other services shown in every
+	// page's header; nil ones are left out (AccountMenu falls back to the
+	// local account bar).
+	SiteMenu, AccountMenu, CartMini, Notifications templ.Component
 	// Header and Footer optionally replace the default site header and
 	// footer; nil renders the defaults.
 	Header, Footer templ.Component

@@ -18,6 +18,7 @@ import (
 	"github.com/a-h/templ"
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
+	"github.com/google/uuid"
 
 	"rose-ash.com/platform/shared/config"
 	"rose-ash.com/platform/shared/fragments"
@@ -174,6 +175,19 @@ var HeaderFragments = []fragments.Request{
 	{Service: "blog", Type: "nav-tree"},
 	{Service: "account", Type: "account-nav", PerUser: true},
 	{Service: "cart", Type: "cart-mini", PerUser: true},
+	{Service: "federation", Type: "notifications", PerUser: true},
+}
+
+// NotificationsChanged drops a user's cached notifications badge, so that
+// the next page anywhere shows the new count. A failure is only logged
+// (the cached badge expires with the fragment TTL).
+func (s *Site) NotificationsChanged(ctx context.Context, userID uuid.UUID) {
+	if s.Fragments == nil {
+		return
+	}
+	if err := s.Fragments.Invalidate(ctx, "federation", "notifications", true, &userID); err != nil {
+		s.Logger.WarnContext(ctx, "notifications badge not invalidated", "error", err)
+	}
 }
 
 // Page returns the layout settings for a page of this service with the
@@ -197,7 +211,7 @@ func (s *Site) PageWith(r *http.Request, title string, extra ...fragments.Reques
 		viewer = &u
 	}
 	got := s.Fragments.Fetch(r.Context(), viewer, append(append([]fragments.Request(nil), HeaderFragments...), extra...))
-	p.SiteMenu, p.AccountMenu, p.CartMini = got[0], got[1], got[2]
+	p.SiteMenu, p.AccountMenu, p.CartMini, p.Notifications = got[0], got[1], got[2], got[3]
 	return p, got[len(HeaderFragments):]
 }
 

@@ -1,0 +1,239 @@
+package activitypub
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"rose-ash.com/platform/shared/postgres"
+)
+
+// The processor handles what the inbox stored, per service and in order
+// of arrival. It claims a batch by leasing it (so two replicas never
+// handle the same activity, and a replica that dies mid-batch leaves it to
+// the next after the lease), fetches the objects given by reference, and
+// handles the batch in one transaction that also marks it processed; if
+// that fails, each activity is handled alone. An activity that cannot be
+// handled (malformed, its object unreachable) is marked processed with the
+// reason; one that failed for a passing reason (the database) is tried
+// again, at most maxAttempts times.
+const (
+	// processBatch is how many activities one transaction handles.
+	processBatch = 128
+	// leaseFor is how long a claimed batch is left to its processor.
+	leaseFor = 2 * time.Minute
+	// maxAttempts bounds how often an activity is tried.
+	maxAttempts = 5
+	// sweepEvery is how often the processor looks for work it was not
+	// told of (leases that ran out, another replica's leftovers).
+	sweepEvery = 15 * time.Second
+	// keepInbox is how long handled activities are kept for deduplication
+	// (peers retry deliveries for a few days).
+	keepInbox = 30 * 24 * time.Hour
+)
+
+// Run handles stored activities as they arrive until ctx ends; every
+// service runs it once (boot starts it). It also forgets handled
+// activities older than keepInbox.
+func (s *Service) Run(ctx context.Context) {
+	wake := s.inboxBatches().wake
+	sweep := time.NewTicker(sweepEvery)
+	defer sweep.Stop()
+	var pruned time.Time
+	for {
+		for {
+			n, err := s.ProcessInbox(ctx)
+			if err != nil && ctx.Err() == nil {
+				s.Logger.Error("inbox: processing", "error", err)
+			}
+			if err != nil || n < processBatch {
+				break
+			}
+		}
+		if time.Since(pruned) > time.Hour {
+			pruned = time.Now()
+			if _, err := s.DB.Exec(ctx, `DELETE FROM ap_inbox WHERE processed_at < $1`, time.Now().Add(-keepInbox)); err != nil && ctx.Err() == nil {
+				s.Logger.Error("inbox: pruning", "error", err)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-wake:
+		case <-sweep.C:
+		}
+	}
+}
+
+// Drain handles everything this service's inbox holds, waiting for
+// batches other processors have leased, until nothing is left or ctx ends.
+func (s *Service) Drain(ctx context.Context) error {
+	for {
+		n, err := s.ProcessInbox(ctx)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			continue
+		}
+		var pending bool
+		if err := s.DB.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM ap_inbox WHERE service = $1 AND processed_at IS NULL)`,
+			s.Name).Scan(&pending); err != nil {
+			return err
+		}
+		if !pending {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
+
+// claimed is one stored activity taken for handling.
+type claimed struct {
+	uri      string
+	act      map[string]any
+	attempts int
+	err      error // why it is dropped, when it is
+}
+
+// ProcessInbox claims and handles one batch of stored activities; it
+// returns how many it claimed.
+func (s *Service) ProcessInbox(ctx context.Context) (int, error) {
+	rows, err := s.DB.Query(ctx, `
+		UPDATE ap_inbox SET lease_until = now() + $3 * interval '1 second', attempts = attempts + 1
+		WHERE activity_uri IN (
+			SELECT activity_uri FROM ap_inbox
+			WHERE service = $1 AND processed_at IS NULL AND (lease_until IS NULL OR lease_until < now())
+			ORDER BY seq LIMIT $2
+			FOR UPDATE SKIP LOCKED)
+		RETURNING activity_uri, type, actor, payload::text, attempts, seq`, s.Name, processBatch, int(leaseFor.Seconds()))
+	if err != nil {
+		return 0, err
+	}
+	type row struct {
+		claimed
+		seq int64
+	}
+	var got []row
+	for rows.Next() {
+		var r row
+		var typ, actor, payload string
+		if err := rows.Scan(&r.uri, &typ, &actor, &payload, &r.attempts, &r.seq); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		if err := json.Unmarshal([]byte(payload), &r.act); err != nil || r.act == nil {
+			r.err = fmt.Errorf("%w: the body is not a JSON object", errBadActivity)
+		} else {
+			// What the inbox verified, whatever else the body says.
+			r.act["id"], r.act["type"], r.act["actor"] = r.uri, typ, actor
+		}
+		got = append(got, r)
+	}
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	if len(got) == 0 {
+		return 0, nil
+	}
+	// In order of arrival: a Create before its Delete, a Follow before its
+	// Undo.
+	slices.SortFunc(got, func(a, b row) int { return cmp.Compare(a.seq, b.seq) })
+	batch := make([]*claimed, len(got))
+	for i := range got {
+		batch[i] = &got[i].claimed
+	}
+	// Objects given by reference are fetched before the transaction.
+	for _, c := range batch {
+		if c.err == nil {
+			c.err = s.embed(ctx, c.act)
+		}
+	}
+	defer s.tellNotified(ctx, batch)
+	err = postgres.InTx(ctx, s.DB, func(tx pgx.Tx) error { return s.handleBatch(ctx, tx, batch) })
+	if err == nil {
+		return len(batch), nil
+	}
+	if ctx.Err() != nil {
+		return len(batch), ctx.Err()
+	}
+	// Each alone: the one that failed the batch fails by itself.
+	var lastErr error
+	for _, c := range batch {
+		err := postgres.InTx(ctx, s.DB, func(tx pgx.Tx) error { return s.handleBatch(ctx, tx, []*claimed{c}) })
+		if err == nil {
+			continue
+		}
+		if errors.Is(err, errBadActivity) || c.attempts >= maxAttempts {
+			c.err = err
+			err = postgres.InTx(ctx, s.DB, func(tx pgx.Tx) error { return markProcessed(ctx, tx, []*claimed{c}) })
+		}
+		if err != nil {
+			lastErr = err // left for the lease to run out, and tried again
+		}
+	}
+	return len(batch), lastErr
+}
+
+// handleBatch handles the batch's activities and marks them processed.
+func (s *Service) handleBatch(ctx context.Context, tx pgx.Tx, batch []*claimed) error {
+	for _, c := range batch {
+		if c.err != nil {
+			continue
+		}
+		if err := s.handleAll(ctx, tx, c.act); err != nil {
+			return err
+		}
+	}
+	return markProcessed(ctx, tx, batch)
+}
+
+func markProcessed(ctx context.Context, tx pgx.Tx, batch []*claimed) error {
+	uris := make([]string, len(batch))
+	reasons := make([]string, len(batch))
+	for i, c := range batch {
+		uris[i] = c.uri
+		if c.err != nil {
+			reasons[i] = c.err.Error()
+		}
+	}
+	_, err := tx.Exec(ctx, `UPDATE ap_inbox SET processed_at = now(), lease_until = NULL, error = r.reason
+		FROM unnest($1::text[], $2::text[]) AS r(uri, reason) WHERE activity_uri = r.uri`, uris, reasons)
+	return err
+}
+
+// tellNotified calls Notified for each user the batch's activities
+// notified.
+func (s *Service) tellNotified(ctx context.Context, batch []*claimed) {
+	if s.Notified == nil {
+		return
+	}
+	uris := make([]string, len(batch))
+	for i, c := range batch {
+		uris[i] = c.uri
+	}
+	rows, err := s.DB.Query(ctx, `SELECT DISTINCT user_id FROM ap_notifications WHERE activity_uri = ANY($1)`, uris)
+	if err != nil {
+		s.Logger.WarnContext(ctx, "inbox: notified users", "error", err)
+		return
+	}
+	users, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+	if err != nil {
+		s.Logger.WarnContext(ctx, "inbox: notified users", "error", err)
+		return
+	}
+	for _, u := range users {
+		s.Notified(ctx, u)
+	}
+}

@@ -1,0 +1,234 @@
+package activitypub_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"rose-ash.com/platform/shared/activitypub"
+	"rose-ash.com/platform/shared/activitypub/aptest"
+)
+
+// send POSTs body to inbox signed by a, without waiting for processing.
+func send(t *testing.T, a *aptest.Actor, inbox string, body []byte) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, inbox, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", activitypub.MediaType)
+	if err := a.Signer().Sign(req, body); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	msg, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(msg)
+}
+
+func drain(t *testing.T, p *platform) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := p.svc.Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func noteCreate(a *aptest.Actor, n int, content string) map[string]any {
+	note := map[string]any{"id": fmt.Sprintf("%s/notes/%d", a.ID, n), "type": "Note", "attributedTo": a.ID,
+		"content": content, "to": []any{activitypub.Public}, "published": time.Now().UTC().Format(time.RFC3339)}
+	return map[string]any{"@context": activitypub.ContextURL, "id": fmt.Sprintf("%s/notes/%d/activity", a.ID, n),
+		"type": "Create", "actor": a.ID, "object": note, "to": []any{activitypub.Public}}
+}
+
+// A 202 means stored: the activity is in the inbox before the answer, and
+// is handled later, in order of arrival: a Create and its Delete sent back
+// to back, many at once, leave every note deleted.
+func TestAcceptedActivitiesAreStoredThenHandledInOrder(t *testing.T) {
+	p := newPlatform(t)
+	remote := aptest.NewServer(t)
+	alice := remote.AddActor("alice")
+	const n = 40
+	var wg sync.WaitGroup
+	codes := make(chan int, 2*n)
+	for i := range n {
+		wg.Go(func() {
+			req, _ := alice.NewRequest(context.Background(), p.url+"/inbox", noteCreate(alice, i, "<p>soon gone</p>"))
+			codes <- do(t, req)
+			del := map[string]any{"@context": activitypub.ContextURL, "id": fmt.Sprintf("%s/notes/%d#delete", alice.ID, i),
+				"type": "Delete", "actor": alice.ID, "object": fmt.Sprintf("%s/notes/%d", alice.ID, i)}
+			req, _ = alice.NewRequest(context.Background(), p.url+"/inbox", del)
+			codes <- do(t, req)
+		})
+	}
+	wg.Wait()
+	close(codes)
+	for c := range codes {
+		if c != http.StatusAccepted {
+			t.Fatalf("inbox answered %d", c)
+		}
+	}
+	if got := count(t, p.db, `SELECT count(*) FROM ap_inbox WHERE processed_at IS NULL`); got != 2*n {
+		t.Fatalf("%d activities waiting after %d were accepted", got, 2*n)
+	}
+	drain(t, p)
+	if got := count(t, p.db, `SELECT count(*) FROM ap_objects WHERE deleted_at IS NULL`); got != 0 {
+		t.Errorf("%d notes are still shown after their Deletes", got)
+	}
+	if got := count(t, p.db, `SELECT count(*) FROM ap_objects`); got != n {
+		t.Errorf("%d notes stored, want %d", got, n)
+	}
+}
+
+func do(t *testing.T, req *http.Request) int {
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Error(err)
+		return 0
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// The service's processor handles what arrives without being asked.
+func TestTheProcessorHandlesArrivalsInTheBackground(t *testing.T) {
+	p := newPlatform(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go p.svc.Run(ctx)
+	remote := aptest.NewServer(t)
+	alice := remote.AddActor("alice")
+	req, _ := alice.NewRequest(ctx, p.url+"/inbox", noteCreate(alice, 1, "<p>hello</p>"))
+	if c := do(t, req); c != http.StatusAccepted {
+		t.Fatalf("inbox answered %d", c)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for count(t, p.db, `SELECT count(*) FROM ap_objects`) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the note was not handled within 5s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// A batch claimed by a processor that died is handled once its lease has
+// run out; one still leased is left alone.
+func TestAProcessorsLeftoversAreTakenOverAfterTheLease(t *testing.T) {
+	p := newPlatform(t)
+	remote := aptest.NewServer(t)
+	alice := remote.AddActor("alice")
+	for i := range 2 {
+		body, _ := json.Marshal(noteCreate(alice, i, "<p>x</p>"))
+		if c, msg := send(t, alice, p.url+"/inbox", body); c != http.StatusAccepted {
+			t.Fatalf("inbox answered %d: %s", c, msg)
+		}
+	}
+	ctx := context.Background()
+	// Both claimed by a processor that then died: one lease over, one not.
+	if _, err := p.db.Exec(ctx, `UPDATE ap_inbox SET attempts = 1,
+		lease_until = CASE WHEN activity_uri LIKE '%/0/activity' THEN now() - interval '1 second' ELSE now() + interval '1 hour' END`); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := p.svc.ProcessInbox(ctx); err != nil || n != 1 {
+		t.Fatalf("claimed %d (%v), want the one whose lease ran out", n, err)
+	}
+	if got := count(t, p.db, `SELECT count(*) FROM ap_objects WHERE uri LIKE '%/notes/0'`); got != 1 {
+		t.Errorf("the expired batch's note was not handled")
+	}
+	if got := count(t, p.db, `SELECT count(*) FROM ap_objects WHERE uri LIKE '%/notes/1'`); got != 0 {
+		t.Errorf("a batch still leased to another processor was handled")
+	}
+}
+
+// An activity that cannot be handled is dropped with its reason, and does
+// not hold back the others of its batch.
+func TestABadActivityIsDroppedWithItsReasonAlone(t *testing.T) {
+	p := newPlatform(t)
+	remote := aptest.NewServer(t)
+	alice := remote.AddActor("alice")
+	bob := remote.AddActor("bob")
+	forged := noteCreate(alice, 1, "<p>in bob's name</p>")
+	forged["object"].(map[string]any)["attributedTo"] = bob.ID
+	good := noteCreate(alice, 2, "<p>mine</p>")
+	for _, act := range []map[string]any{forged, good} {
+		body, _ := json.Marshal(act)
+		if c, msg := send(t, alice, p.url+"/inbox", body); c != http.StatusAccepted {
+			t.Fatalf("inbox answered %d: %s", c, msg)
+		}
+	}
+	drain(t, p)
+	var reason string
+	if err := p.db.QueryRow(context.Background(), `SELECT error FROM ap_inbox WHERE activity_uri = $1`, forged["id"]).Scan(&reason); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(reason, "attributed to") {
+		t.Errorf("the forged Create was dropped with reason %q", reason)
+	}
+	if got := count(t, p.db, `SELECT count(*) FROM ap_objects`); got != 1 {
+		t.Errorf("%d notes stored, want only the good one", got)
+	}
+}
+
+// A body naming its actor twice is handled as the actor whose signature
+// was verified, never as the other.
+func TestABodyNamingTwoActorsIsHandledAsTheSignedOne(t *testing.T) {
+	p := newPlatform(t)
+	remote := aptest.NewServer(t)
+	alice := remote.AddActor("alice")
+	ann := p.url + "/users/ann"
+	body := []byte(`{"@context":"https://www.w3.org/ns/activitystreams","id":"` + alice.ID + `/follows/1","type":"Follow",` +
+		`"actor":"` + alice.ID + `","object":"` + ann + `","actor":"https://victim.example/users/carol"}`)
+	if c, msg := send(t, alice, p.url+"/users/ann/inbox", body); c != http.StatusAccepted {
+		t.Fatalf("inbox answered %d: %s", c, msg)
+	}
+	drain(t, p)
+	if got := count(t, p.db, `SELECT count(*) FROM ap_followers WHERE actor_uri = $1`, alice.ID); got != 1 {
+		t.Errorf("the signed actor's follow: %d rows", got)
+	}
+	if got := count(t, p.db, `SELECT count(*) FROM ap_followers WHERE actor_uri LIKE 'https://victim.example/%'`); got != 0 {
+		t.Errorf("the follow was recorded in the other actor's name")
+	}
+}
+
+// A body PostgreSQL cannot store (a NUL in a string) is a 400 to its
+// sender alone; activities stored alongside it are unaffected.
+func TestABodyThatCannotBeStoredIs400ForItsSenderAlone(t *testing.T) {
+	p := newPlatform(t)
+	remote := aptest.NewServer(t)
+	alice := remote.AddActor("alice")
+	bad, _ := json.Marshal(noteCreate(alice, 1, "<p>nul \x00 here</p>"))
+	var wg sync.WaitGroup
+	results := make([]int, 20)
+	for i := range results {
+		wg.Go(func() {
+			body := bad
+			if i > 0 {
+				body, _ = json.Marshal(noteCreate(alice, 100+i, "<p>fine</p>"))
+			}
+			results[i], _ = send(t, alice, p.url+"/inbox", body)
+		})
+	}
+	wg.Wait()
+	if results[0] != http.StatusBadRequest {
+		t.Errorf("the NUL body got %d, want 400", results[0])
+	}
+	for i, c := range results[1:] {
+		if c != http.StatusAccepted {
+			t.Errorf("good activity %d got %d", i+1, c)
+		}
+	}
+	if got := count(t, p.db, `SELECT count(*) FROM ap_inbox`); got != len(results)-1 {
+		t.Errorf("%d activities stored, want %d", got, len(results)-1)
+	}
+}
