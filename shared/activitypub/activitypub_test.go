@@ -181,8 +181,16 @@ func TestInboxRefusesWhatIsNotSignedByTheActor(t *testing.T) {
 		"actor": alice.ID, "object": p.url + "/users/ann"}
 	body, _ := json.Marshal(follow)
 
-	// Unsigned.
-	resp, err := http.Post(p.url+"/users/ann/inbox", activitypub.MediaType, bytes.NewReader(body))
+	// Unsigned, even without an id (what a probe sends).
+	resp, err := http.Post(p.url+"/inbox", activitypub.MediaType, strings.NewReader(`{"type":"Follow","actor":"http://evil.example/a"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("unsigned POST without an id: %d, want 401", resp.StatusCode)
+	}
+	resp, err = http.Post(p.url+"/users/ann/inbox", activitypub.MediaType, bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -34,6 +34,11 @@ import (
 // 413 for a body over 1 MB.
 func (s *Service) inbox(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
+	// Unsigned (or unparsably signed) requests are refused before anything.
+	if _, err := signature.KeyIDOf(r); err != nil {
+		inboxError(w, http.StatusUnauthorized, err.Error())
+		return
+	}
 	if name := chi.URLParam(r, "name"); name != "" {
 		if _, err := s.local(ctx, name); err != nil {
 			s.fail(w, r, err)
