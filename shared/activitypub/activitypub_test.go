@@ -416,3 +416,30 @@ func TestResolverFindsActorsByHandleAndKeyOwner(t *testing.T) {
 		t.Fatalf("key: %v %s", err, owner)
 	}
 }
+
+// A profile page's URL (HTML, as Misskey and others answer whatever is
+// asked) finds the actor its <link rel="alternate"> points to; a page
+// without one is not an actor.
+func TestResolverFollowsAProfilePagesAlternateLink(t *testing.T) {
+	ctx := context.Background()
+	p := newPlatform(t)
+	remote := aptest.NewServer(t)
+	alice := remote.AddActor("alice")
+	a, err := p.svc.Resolver.Lookup(ctx, remote.URL()+"/@alice")
+	if err != nil {
+		t.Fatalf("lookup by profile page: %v", err)
+	}
+	if a.URI != alice.ID {
+		t.Fatalf("the profile page resolved to %s, want %s", a.URI, alice.ID)
+	}
+	plain := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_, _ = io.WriteString(w, `<!DOCTYPE html><html><head><link rel="alternate" type="application/rss+xml" href="/feed">`+
+			`<link rel="alternate" type="application/activity+json" href="javascript:alert(1)"></head>`+
+			`<body><link rel="alternate" type="application/activity+json" href="`+alice.ID+`"></body></html>`)
+	}))
+	defer plain.Close()
+	if a, err := p.svc.Resolver.Lookup(ctx, plain.URL+"/about"); err == nil {
+		t.Fatalf("a page without an ActivityStreams link in its head resolved to %s", a.URI)
+	}
+}

@@ -1,20 +1,24 @@
 package activitypub
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"golang.org/x/net/html"
 
 	"rose-ash.com/platform/shared/activitypub/signature"
 )
@@ -182,7 +186,12 @@ func (r *Resolver) Lookup(ctx context.Context, query string) (RemoteActor, error
 		if a, err := r.Stored(ctx, q); err == nil && a.GoneAt == nil {
 			return r.Actor(ctx, q)
 		}
-		return r.refresh(ctx, q)
+		a, err := r.refresh(ctx, q)
+		if alt := alternateOf(err); alt != "" {
+			// A profile page that links its actor document.
+			return r.refresh(ctx, alt)
+		}
+		return a, err
 	}
 	q = strings.TrimPrefix(q, "acct:")
 	q = strings.TrimPrefix(q, "@")
@@ -249,6 +258,10 @@ func (r *Resolver) webfinger(ctx context.Context, user, host string) (string, er
 // Fetch GETs an ActivityStreams document with a signed request. The
 // document's id must be on the host it was fetched from (after redirects),
 // so that no server can speak for another.
+//
+// A server that answers with an HTML page gets an error that wraps
+// ErrUnreachable and carries the page's link to its ActivityStreams
+// document, if it has one (see alternateOf).
 func (r *Resolver) Fetch(ctx context.Context, uri string) (map[string]any, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, uri, nil)
 	if err != nil || (req.URL.Scheme != "https" && req.URL.Scheme != "http") {
@@ -277,6 +290,9 @@ func (r *Resolver) Fetch(ctx context.Context, uri string) (map[string]any, error
 	if err != nil || len(body) > MaxBody {
 		return nil, fmt.Errorf("fetch %s: body too large or cut: %w", uri, ErrUnreachable)
 	}
+	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt == "text/html" || mt == "application/xhtml+xml" {
+		return nil, &htmlPageError{uri: uri, alternate: alternateLink(body, resp.Request.URL)}
+	}
 	var doc map[string]any
 	if err := json.Unmarshal(body, &doc); err != nil {
 		return nil, fmt.Errorf("fetch %s: not JSON: %w", uri, ErrUnreachable)
@@ -292,12 +308,73 @@ func (r *Resolver) Fetch(ctx context.Context, uri string) (map[string]any, error
 	return doc, nil
 }
 
-// PublicKey returns the key with id keyID and the actor that owns it: from
-// memory, from ap_actors, or fetched (a key id is usually actor#main-key,
-// but may be a key document whose owner is the actor). With fresh, the key
-// is fetched again unless it was fetched within the last minute (a
-// signature that fails with a cached key may mean the actor changed keys).
-// A key that cannot be found is reported as signature.ErrKeyNotFound.
+// htmlPageError is a fetch answered by an HTML page.
+type htmlPageError struct{ uri, alternate string }
+
+func (e *htmlPageError) Error() string {
+	return "fetch " + e.uri + ": an HTML page, not an ActivityStreams document"
+}
+
+func (e *htmlPageError) Unwrap() error { return ErrUnreachable }
+
+// alternateOf is the ActivityStreams document an HTML page that a fetch
+// answered links to, "" when err is not such a page or it links none.
+func alternateOf(err error) string {
+	var page *htmlPageError
+	if errors.As(err, &page) {
+		return page.alternate
+	}
+	return ""
+}
+
+// alternateLink finds, in an HTML page, the <link rel="alternate"> to an
+// ActivityStreams document (as Mastodon, Misskey and others put on profile
+// pages), resolved against the page's URL; "" when there is none.
+func alternateLink(page []byte, base *url.URL) string {
+	z := html.NewTokenizer(bytes.NewReader(page))
+	for {
+		switch z.Next() {
+		case html.ErrorToken:
+			return ""
+		case html.StartTagToken, html.SelfClosingTagToken:
+			name, hasAttr := z.TagName()
+			if string(name) == "body" {
+				return "" // links live in the head
+			}
+			if string(name) != "link" || !hasAttr {
+				continue
+			}
+			var rel, typ, href string
+			for {
+				k, v, more := z.TagAttr()
+				switch string(k) {
+				case "rel":
+					rel = strings.ToLower(string(v))
+				case "type":
+					typ = strings.ToLower(string(v))
+				case "href":
+					href = string(v)
+				}
+				if !more {
+					break
+				}
+			}
+			if !slices.Contains(strings.Fields(rel), "alternate") || href == "" {
+				continue
+			}
+			mt, params, _ := mime.ParseMediaType(typ)
+			if mt != "application/activity+json" && !(mt == "application/ld+json" && strings.Contains(params["profile"], "activitystreams")) {
+				continue
+			}
+			u, err := base.Parse(href)
+			if err != nil || (u.Scheme != "https" && u.Scheme != "http") {
+				continue
+			}
+			return u.String()
+		}
+	}
+}
+
 func (r *Resolver) PublicKey(ctx context.Context, keyID string, fresh bool) (crypto.PublicKey, string, error) {
 	if c, ok := r.keys.Load(keyID); ok {
 		ck := c.(cachedKey)
