@@ -66,7 +66,8 @@ func TestPublishedPostReachesFollowersThroughTheirInboxes(t *testing.T) {
 	admin := NewBrowser(t)
 	st.SignIn(t, admin, "blog", demo.AdminEmail, "admin")
 	form := url.Values{"title": {"Cider pressing weekend"}, "type": {"post"}, "status": {"published"},
-		"html": {`<p>Bring your apples.</p>`}, "excerpt": {"Two days of pressing."}, "tags": {"Events"}, "version": {"0"}}
+		"html": {`<p>Bring your apples.</p>`}, "excerpt": {"Two days of pressing."}, "tags": {"Events"}, "version": {"0"},
+		"feature_image": {"/media/press.jpg"}}
 	saved := admin.Post(t, blog+"/admin/posts", form)
 	if saved.Status != http.StatusOK {
 		t.Fatalf("publish: %d\n%s", saved.Status, saved.Body)
@@ -85,6 +86,9 @@ func TestPublishedPostReachesFollowersThroughTheirInboxes(t *testing.T) {
 	}
 	if article["attributedTo"] != blogActor || article["type"] != "Article" {
 		t.Errorf("Article %v", article)
+	}
+	if img, _ := article["image"].(map[string]any); img["type"] != "Image" || img["url"] != blog+"/media/press.jpg" {
+		t.Errorf("the Article's image is %v, want the feature image's absolute URL", article["image"])
 	}
 	// The Article is served at its id, and on its HTML page for ActivityStreams.
 	for _, u := range []string{article["id"].(string), article["url"].(string)} {

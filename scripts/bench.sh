@@ -51,6 +51,6 @@ run_roseash "$STATE/bin/roseash" bench --bin "$STATE/bin" --logs "$STATE/bench" 
 # without the job queue.
 echo "ActivityPub inbox throughput (one core) and fan-out" >&2
 go test -count=1 -run '^$' -bench 'InboxThroughput' -benchtime 1x -cpu 1 \
-  ./shared/activitypub/ | grep -E 'GOMAXPROCS|Benchmark' || status=$?
+  ./shared/activitypub/ | grep -E 'GOMAXPROCS|Benchmark|round' || status=$?
 go test -count=1 -run '^$' -bench 'Fanout' -benchtime 1x ./shared/activitypub/delivery/ | grep -E 'Benchmark|fan|requests' || status=$?
 exit "$status"
