@@ -144,7 +144,7 @@ CREATE TABLE public.ap_notifications (
     activity_uri text NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     read_at timestamp with time zone,
-    CONSTRAINT ap_notifications_kind_check CHECK ((kind = ANY (ARRAY['follow'::text, 'like'::text, 'announce'::text, 'reply'::text, 'mention'::text])))
+    CONSTRAINT ap_notifications_kind_check CHECK ((kind = ANY (ARRAY['follow'::text, 'follow_request'::text, 'like'::text, 'announce'::text, 'reply'::text, 'mention'::text])))
 );
 
 CREATE TABLE public.ap_objects (
@@ -434,6 +434,7 @@ CREATE TABLE public.users (
     avatar_url text DEFAULT ''::text NOT NULL,
     ghost_author_id text,
     ghost_author_synced jsonb,
+    fediverse_locked boolean DEFAULT false NOT NULL,
     CONSTRAINT users_avatar_url_check CHECK ((length(avatar_url) <= 2000)),
     CONSTRAINT users_bio_check CHECK ((length(bio) <= 500)),
     CONSTRAINT users_display_name_check CHECK ((length(display_name) <= 100)),

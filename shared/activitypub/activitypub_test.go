@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
@@ -441,5 +443,84 @@ func TestResolverFollowsAProfilePagesAlternateLink(t *testing.T) {
 	defer plain.Close()
 	if a, err := p.svc.Resolver.Lookup(ctx, plain.URL+"/about"); err == nil {
 		t.Fatalf("a page without an ActivityStreams link in its head resolved to %s", a.URI)
+	}
+}
+
+// A locked actor's followers wait for the user: no Accept until approved,
+// a Reject when refused, and unlocking accepts whoever still waits.
+func TestALockedActorApprovesItsFollowers(t *testing.T) {
+	ctx := context.Background()
+	p := newPlatform(t)
+	remote := aptest.NewServer(t)
+	alice, bob, carol := remote.AddActor("alice"), remote.AddActor("bob"), remote.AddActor("carol")
+	ann := p.url + "/users/ann"
+	var annID uuid.UUID
+	if err := p.db.QueryRow(ctx, `SELECT id FROM users WHERE username = 'ann'`).Scan(&annID); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.svc.SetLocked(ctx, annID, true); err != nil {
+		t.Fatal(err)
+	}
+	_, doc, _ := getJSON(t, ann, activitypub.MediaType)
+	if doc["manuallyApprovesFollowers"] != true {
+		t.Fatalf("a locked actor's manuallyApprovesFollowers = %v", doc["manuallyApprovesFollowers"])
+	}
+	follow := func(a *aptest.Actor) map[string]any {
+		f := map[string]any{"@context": activitypub.ContextURL, "id": a.ID + "/follows/1", "type": "Follow", "actor": a.ID, "object": ann}
+		if code := p.post(t, a, p.url+"/users/ann/inbox", f); code != http.StatusAccepted {
+			t.Fatalf("Follow: %d", code)
+		}
+		return f
+	}
+	follow(alice)
+	follow(bob)
+	follow(carol)
+	if n := count(t, p.db, `SELECT count(*) FROM ap_followers WHERE local_actor = $1 AND state = 'pending'`, ann); n != 3 {
+		t.Fatalf("%d pending requests, want 3", n)
+	}
+	if n := count(t, p.db, `SELECT count(*) FROM ap_activities WHERE type IN ('Accept', 'Reject')`); n != 0 {
+		t.Fatalf("%d answers sent before Ann decided", n)
+	}
+	if n := count(t, p.db, `SELECT count(*) FROM ap_notifications WHERE kind = 'follow_request'`); n != 3 {
+		t.Errorf("follow request notifications: %d", n)
+	}
+	if _, coll, _ := getJSON(t, ann+"/followers", activitypub.MediaType); coll["totalItems"] != float64(0) {
+		t.Errorf("pending followers are counted: %v", coll["totalItems"])
+	}
+
+	if err := p.svc.AnswerFollowRequest(ctx, ann, alice.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.svc.AnswerFollowRequest(ctx, ann, bob.ID, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.svc.AnswerFollowRequest(ctx, ann, bob.ID, true); !errors.Is(err, activitypub.ErrNoFollowRequest) {
+		t.Errorf("answering a request twice: %v", err)
+	}
+	answers := func(typ, actor string) int {
+		return count(t, p.db, `SELECT count(*) FROM ap_activities WHERE type = $1 AND payload->'object'->>'actor' = $2
+			AND payload->'object'->>'type' = 'Follow'`, typ, actor)
+	}
+	if answers("Accept", alice.ID) != 1 || answers("Reject", bob.ID) != 1 {
+		t.Errorf("Accept to alice %d, Reject to bob %d", answers("Accept", alice.ID), answers("Reject", bob.ID))
+	}
+	if n := count(t, p.db, `SELECT count(*) FROM ap_followers WHERE actor_uri = $1`, bob.ID); n != 0 {
+		t.Errorf("a rejected follower is kept")
+	}
+
+	// Unlocking accepts carol, who still waits, and tells followers.
+	if err := p.svc.SetLocked(ctx, annID, false); err != nil {
+		t.Fatal(err)
+	}
+	if answers("Accept", carol.ID) != 1 || count(t, p.db, `SELECT count(*) FROM ap_followers WHERE state = 'pending'`) != 0 {
+		t.Errorf("unlocking left carol waiting")
+	}
+	var update map[string]any
+	if err := p.db.QueryRow(ctx, `SELECT payload FROM ap_activities WHERE type = 'Update' AND actor = $1 ORDER BY created_at DESC LIMIT 1`,
+		ann).Scan(&update); err != nil {
+		t.Fatal(err)
+	}
+	if obj, _ := update["object"].(map[string]any); obj["manuallyApprovesFollowers"] != false || obj["id"] != ann {
+		t.Errorf("the actor Update sent on unlocking: %v", update["object"])
 	}
 }

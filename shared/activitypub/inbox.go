@@ -13,11 +13,13 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/tidwall/gjson"
 
 	"rose-ash.com/platform/shared/activitypub/delivery"
 	"rose-ash.com/platform/shared/activitypub/signature"
+	"rose-ash.com/platform/shared/postgres"
 )
 
 // inbox receives an activity for one of this host's actors (or, at the
@@ -287,30 +289,83 @@ func (s *Service) handle(ctx context.Context, tx pgx.Tx, act map[string]any) err
 }
 
 // onFollow records a follower of one of our actors and answers with an
-// Accept that embeds the Follow (Misskey ignores a bare reference).
+// Accept that embeds the Follow (Misskey ignores a bare reference); a
+// locked actor's follower waits as pending, and its user is asked.
 func (s *Service) onFollow(ctx context.Context, tx pgx.Tx, act map[string]any, actor, target string) error {
 	local, err := s.localByID(ctx, target)
 	if err != nil {
 		return nil // not one of ours on this host: ignored
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO ap_followers (local_actor, actor_uri, follow_uri, state) VALUES ($1, $2, $3, 'accepted')
-		ON CONFLICT (local_actor, actor_uri) DO UPDATE SET follow_uri = EXCLUDED.follow_uri, state = 'accepted'`,
-		local.ID, actor, str(act["id"])); err != nil {
+	state := "accepted"
+	if local.Locked {
+		state = "pending"
+	}
+	// A follower already accepted stays so (a repeated Follow is answered
+	// again: the first Accept may have been lost).
+	if err := tx.QueryRow(ctx, `INSERT INTO ap_followers (local_actor, actor_uri, follow_uri, state) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (local_actor, actor_uri) DO UPDATE SET follow_uri = EXCLUDED.follow_uri,
+		       state = CASE WHEN ap_followers.state = 'accepted' THEN 'accepted' ELSE EXCLUDED.state END
+		RETURNING state`, local.ID, actor, str(act["id"]), state).Scan(&state); err != nil {
 		return err
 	}
 	if local.UserID != nil {
-		if err := notifyText(ctx, tx, local.UserID.String(), "follow", actor, "", str(act["id"])); err != nil {
+		kind := "follow"
+		if state == "pending" {
+			kind = "follow_request"
+		}
+		if err := notifyText(ctx, tx, local.UserID.String(), kind, actor, "", str(act["id"])); err != nil {
 			return err
 		}
 	}
-	follow := map[string]any{"id": str(act["id"]), "type": "Follow", "actor": actor, "object": local.ID}
-	accept := delivery.Activity{
-		ID: delivery.NewID(local.ID), Actor: local.ID, Type: "Accept", ObjectURI: str(act["id"]),
-		Payload:    map[string]any{"@context": ContextURL, "type": "Accept", "actor": local.ID, "object": follow, "to": []any{actor}},
+	if state == "pending" {
+		return nil
+	}
+	return s.answerFollow(ctx, tx, local.ID, actor, str(act["id"]), "Accept")
+}
+
+// answerFollow emits an Accept or Reject of the Follow followID by actor
+// of our actor localID, embedding the Follow.
+func (s *Service) answerFollow(ctx context.Context, tx pgx.Tx, localID, actor, followID, typ string) error {
+	follow := map[string]any{"id": followID, "type": "Follow", "actor": actor, "object": localID}
+	answer := delivery.Activity{
+		ID: delivery.NewID(localID), Actor: localID, Type: typ, ObjectURI: followID,
+		Payload:    map[string]any{"@context": ContextURL, "type": typ, "actor": localID, "object": follow, "to": []any{actor}},
 		Recipients: []string{actor},
 	}
-	_, err = delivery.Emit(ctx, tx, s.Jobs, accept)
+	_, err := delivery.Emit(ctx, tx, s.Jobs, answer)
 	return err
+}
+
+// ErrNoFollowRequest is AnswerFollowRequest's error when there is no
+// pending request from that actor.
+var ErrNoFollowRequest = errors.New("activitypub: no such follow request")
+
+// AnswerFollowRequest accepts (or rejects) actor's pending request to
+// follow the user's actor localID: the follower is kept (or forgotten) and
+// the Accept (or Reject) is sent, in one transaction.
+func (s *Service) AnswerFollowRequest(ctx context.Context, localID, actor string, accept bool) error {
+	return postgres.InTx(ctx, s.DB, func(tx pgx.Tx) error {
+		var followID string
+		var err error
+		if accept {
+			err = tx.QueryRow(ctx, `UPDATE ap_followers SET state = 'accepted' WHERE local_actor = $1 AND actor_uri = $2 AND state = 'pending'
+				RETURNING follow_uri`, localID, actor).Scan(&followID)
+		} else {
+			err = tx.QueryRow(ctx, `DELETE FROM ap_followers WHERE local_actor = $1 AND actor_uri = $2 AND state = 'pending'
+				RETURNING follow_uri`, localID, actor).Scan(&followID)
+		}
+		if errors.Is(err, pgx.ErrNoRows) {
+			return ErrNoFollowRequest
+		}
+		if err != nil {
+			return err
+		}
+		typ := "Reject"
+		if accept {
+			typ = "Accept"
+		}
+		return s.answerFollow(ctx, tx, localID, actor, followID, typ)
+	})
 }
 
 func onFollowAnswer(ctx context.Context, tx pgx.Tx, typ, actor string, obj any) error {
@@ -604,4 +659,56 @@ func firstOf(v any) any {
 		return nil
 	}
 	return l[0]
+}
+
+// SetLocked sets whether the user's actor approves its followers. Remote
+// servers are sent the actor's Update; unlocking accepts every pending
+// request, as Mastodon does.
+func (s *Service) SetLocked(ctx context.Context, userID uuid.UUID, locked bool) error {
+	var username string
+	var was bool
+	if err := s.DB.QueryRow(ctx, `SELECT username, fediverse_locked FROM users WHERE id = $1`, userID).Scan(&username, &was); err != nil {
+		return err
+	}
+	if was == locked {
+		return nil
+	}
+	return postgres.InTx(ctx, s.DB, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `UPDATE users SET fediverse_locked = $2 WHERE id = $1`, userID, locked); err != nil {
+			return err
+		}
+		a, err := s.local(ctx, username)
+		if err != nil {
+			return err
+		}
+		a.Locked = locked
+		update := delivery.Activity{ID: delivery.NewID(a.ID), Actor: a.ID, Type: "Update", ObjectURI: a.ID, ToFollowers: true,
+			Payload: map[string]any{"@context": ContextURL, "type": "Update", "actor": a.ID, "object": s.document(a),
+				"to": []any{Public}, "cc": []any{FollowersID(a.ID)}}}
+		if _, err := delivery.Emit(ctx, tx, s.Jobs, update); err != nil {
+			return err
+		}
+		if locked {
+			return nil
+		}
+		rows, err := tx.Query(ctx, `UPDATE ap_followers SET state = 'accepted' WHERE local_actor = $1 AND state = 'pending'
+			RETURNING actor_uri, follow_uri`, a.ID)
+		if err != nil {
+			return err
+		}
+		type request struct{ actor, follow string }
+		requests, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (request, error) {
+			var q request
+			return q, r.Scan(&q.actor, &q.follow)
+		})
+		if err != nil {
+			return err
+		}
+		for _, q := range requests {
+			if err := s.answerFollow(ctx, tx, a.ID, q.actor, q.follow, "Accept"); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }

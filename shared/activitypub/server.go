@@ -117,6 +117,8 @@ type localActor struct {
 	ID, Type, Username, Name, Summary, URL string
 	Published                              time.Time
 	UserID                                 *uuid.UUID
+	// Locked actors approve their followers (manuallyApprovesFollowers).
+	Locked bool
 }
 
 // local finds this host's actor called name.
@@ -130,8 +132,8 @@ func (s *Service) local(ctx context.Context, name string) (localActor, error) {
 	}
 	var a localActor
 	var id uuid.UUID
-	err := s.DB.QueryRow(ctx, `SELECT id, username, display_name, created_at FROM users WHERE username = $1`, name).
-		Scan(&id, &a.Username, &a.Name, &a.Published)
+	err := s.DB.QueryRow(ctx, `SELECT id, username, display_name, created_at, fediverse_locked FROM users WHERE username = $1`, name).
+		Scan(&id, &a.Username, &a.Name, &a.Published, &a.Locked)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return a, ErrNotFound
 	}
@@ -176,7 +178,7 @@ func (s *Service) document(a localActor) map[string]any {
 		"followers":                 FollowersID(a.ID),
 		"following":                 a.ID + "/following",
 		"featured":                  a.ID + "/collections/featured",
-		"manuallyApprovesFollowers": false,
+		"manuallyApprovesFollowers": a.Locked,
 		"discoverable":              true,
 		"published":                 a.Published.UTC().Format(time.RFC3339),
 		"icon":                      map[string]any{"type": "Image", "mediaType": "image/svg+xml", "url": base + "/static/favicon.svg"},
