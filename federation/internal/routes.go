@@ -7,10 +7,12 @@ import (
 	"net/http"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/alexedwards/scs/v2"
 
 	"rose-ash.com/platform/shared/activitypub"
+	"rose-ash.com/platform/shared/cache"
 	"rose-ash.com/platform/shared/fragments"
 	"rose-ash.com/platform/shared/mail"
 	"rose-ash.com/platform/shared/ratelimit"
@@ -34,6 +36,11 @@ type Deps struct {
 	// The social hub: its store, and the resolver of remote actors.
 	Social   *social.Store
 	Resolver *activitypub.Resolver
+	// MediaClient fetches remote images for the hub's media proxy
+	// (NewMediaClient); Redis, under Keys, caches them.
+	MediaClient *http.Client
+	Redis       *redis.Client
+	Keys        cache.Namespace
 }
 
 // NewServer returns the federation service's HTTP handler; every route it
@@ -43,6 +50,7 @@ func NewServer(d Deps) http.Handler {
 	site.SignInPath = "/auth/signin"
 	as := newAuthServer(d)
 	hub := newHub(d)
+	media := newMediaProxy(d)
 	r := site.Router()
 
 	// Machine routes: no session.
@@ -76,7 +84,7 @@ func NewServer(d Deps) http.Handler {
 
 		// The social hub, for signed-in users (hub*.go).
 		r.Route("/hub", func(r chi.Router) {
-			r.Use(site.RequireUser, allowRemoteImages)
+			r.Use(site.RequireUser, media.provide)
 			r.Get("/", hub.showTimeline)
 			r.Post("/posts", hub.savePost)
 			r.Get("/posts/{id}/reply", hub.showReply)
@@ -87,6 +95,7 @@ func NewServer(d Deps) http.Handler {
 			r.Post("/follow", hub.follow)
 			r.Post("/unfollow", hub.unfollow)
 			r.Get("/notifications", hub.showNotifications)
+			r.Get("/media/{token}", media.serveImage)
 		})
 
 		r.With(site.RequireAdmin).Get("/admin", as.showAdminUsers)

@@ -59,7 +59,7 @@ func (s *Service) Run(ctx context.Context) {
 		}
 		if time.Since(pruned) > time.Hour {
 			pruned = time.Now()
-			if _, err := s.DB.Exec(ctx, `DELETE FROM ap_inbox WHERE processed_at < $1`, time.Now().Add(-keepInbox)); err != nil && ctx.Err() == nil {
+			if _, err := s.DB.Exec(ctx, `DELETE FROM ap_inbox WHERE service = $1 AND processed_at < $2`, s.Name, time.Now().Add(-keepInbox)); err != nil && ctx.Err() == nil {
 				s.Logger.Error("inbox: pruning", "error", err)
 			}
 		}
