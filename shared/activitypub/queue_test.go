@@ -232,3 +232,28 @@ func TestABodyThatCannotBeStoredIs400ForItsSenderAlone(t *testing.T) {
 		t.Errorf("%d activities stored, want %d", got, len(results)-1)
 	}
 }
+
+// Handled activities are kept a month for deduplication, then forgotten
+// by the service that handled them.
+func TestOldHandledActivitiesAreForgotten(t *testing.T) {
+	p := newPlatform(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if _, err := p.db.Exec(ctx, `INSERT INTO ap_inbox (activity_uri, actor, type, payload, service, processed_at) VALUES
+		('https://a.example/old', 'https://a.example/u', 'Like', '{}', 'federation', now() - interval '31 days'),
+		('https://a.example/recent', 'https://a.example/u', 'Like', '{}', 'federation', now() - interval '29 days'),
+		('https://a.example/blogs', 'https://a.example/u', 'Like', '{}', 'blog', now() - interval '31 days')`); err != nil {
+		t.Fatal(err)
+	}
+	go p.svc.Run(ctx)
+	deadline := time.Now().Add(5 * time.Second)
+	for count(t, p.db, `SELECT count(*) FROM ap_inbox WHERE activity_uri = 'https://a.example/old'`) != 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("a 31-day-old handled activity was kept")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := count(t, p.db, `SELECT count(*) FROM ap_inbox`); n != 2 {
+		t.Errorf("%d rows left, want the recent one and the blog's", n)
+	}
+}
