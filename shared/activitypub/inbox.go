@@ -269,8 +269,18 @@ func (s *Service) handle(ctx context.Context, tx pgx.Tx, act map[string]any) err
 		if objID == actor {
 			return onActorDelete(ctx, tx, actor)
 		}
-		_, err := tx.Exec(ctx, `UPDATE ap_objects SET deleted_at = coalesce(deleted_at, now()), content = '', summary = ''
+		tag, err := tx.Exec(ctx, `UPDATE ap_objects SET deleted_at = coalesce(deleted_at, now()), content = '', summary = ''
 			WHERE uri = $1 AND actor = $2`, objID, actor)
+		if err != nil || tag.RowsAffected() > 0 || !strings.HasPrefix(objID, strings.TrimRight(actor, "/")+"/") {
+			return err
+		}
+		// A Delete that overtook its Create (handled by another replica's
+		// batch, or delivered out of order) leaves a tombstone, so the
+		// Create arriving later is not shown. Only for objects under the
+		// actor's own id (Mastodon's and GoToSocial's), so nobody can bury
+		// another's future post.
+		_, err = tx.Exec(ctx, `INSERT INTO ap_objects (uri, type, actor, deleted_at) VALUES ($1, 'Tombstone', $2, now())
+			ON CONFLICT (uri) DO NOTHING`, objID, actor)
 		return err
 	case "Like":
 		return onLike(ctx, tx, str(act["id"]), actor, objID)

@@ -257,3 +257,38 @@ func TestOldHandledActivitiesAreForgotten(t *testing.T) {
 		t.Errorf("%d rows left, want the recent one and the blog's", n)
 	}
 }
+
+// A Delete handled before its Create (another replica's batch, or a peer
+// delivering out of order) still wins: the note never shows.
+func TestADeleteThatOvertakesItsCreateWins(t *testing.T) {
+	p := newPlatform(t)
+	remote := aptest.NewServer(t)
+	alice := remote.AddActor("alice")
+	create := noteCreate(alice, 7, "<p>regretted</p>")
+	del := map[string]any{"@context": activitypub.ContextURL, "id": alice.ID + "/notes/7#delete", "type": "Delete",
+		"actor": alice.ID, "object": map[string]any{"id": alice.ID + "/notes/7", "type": "Tombstone"}}
+	// alice must be known for her Delete to be kept.
+	if code := p.post(t, alice, p.url+"/inbox", noteCreate(alice, 1, "<p>hello</p>")); code != http.StatusAccepted {
+		t.Fatalf("first note: %d", code)
+	}
+	for _, act := range []map[string]any{del, create} {
+		if code := p.post(t, alice, p.url+"/inbox", act); code != http.StatusAccepted {
+			t.Fatalf("%s: %d", act["type"], code)
+		}
+	}
+	if n := count(t, p.db, `SELECT count(*) FROM ap_objects WHERE uri = $1 AND deleted_at IS NULL`, alice.ID+"/notes/7"); n != 0 {
+		t.Error("the note deleted before it arrived is shown")
+	}
+	// Someone else's Delete buries nothing of alice's.
+	mallory := remote.AddActor("mallory")
+	if code := p.post(t, mallory, p.url+"/inbox", noteCreate(mallory, 1, "<p>hi</p>")); code != http.StatusAccepted {
+		t.Fatalf("mallory's note: %d", code)
+	}
+	if code := p.post(t, mallory, p.url+"/inbox", map[string]any{"@context": activitypub.ContextURL, "id": mallory.ID + "#d",
+		"type": "Delete", "actor": mallory.ID, "object": alice.ID + "/notes/8"}); code != http.StatusAccepted {
+		t.Fatalf("mallory's Delete: %d", code)
+	}
+	if n := count(t, p.db, `SELECT count(*) FROM ap_objects WHERE uri = $1`, alice.ID+"/notes/8"); n != 0 {
+		t.Error("a Delete by another actor left a tombstone for alice's future note")
+	}
+}
