@@ -38,7 +38,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		return internal.NewServer(internal.Deps{
 			Site: d.Site, Identity: identity.New(d.DB), Sessions: d.Sessions,
 			Mail: d.Mail, DevMail: devMail, Limiter: ratelimit.New(d.Redis, d.Keys),
-			Social: hubStore(d), Resolver: d.AP.Resolver,
+			Social: hubStore(d), Resolver: d.AP.Resolver, AP: d.AP,
 			MediaClient: internal.NewMediaClient(d.Config, boot.Version()), Redis: d.Redis, Keys: d.Keys,
 		}), nil
 	})

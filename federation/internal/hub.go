@@ -26,20 +26,28 @@ const hubPageSize = 20
 
 // hub holds the social hub's handlers: timeline and compose (hub.go),
 // search, profiles and follows (hub_actors.go), notifications
-// (hub_notifications.go). Every route is behind RequireUser.
+// (hub_notifications.go), follow requests (hub_requests.go) and settings
+// (hub_settings.go). Every route is behind RequireUser.
 type hub struct {
 	site     *web.Site
 	social   *social.Store
 	resolver *activitypub.Resolver
+	ap       *activitypub.Service
 }
 
-func newHub(d Deps) *hub { return &hub{site: d.Site, social: d.Social, resolver: d.Resolver} }
+func newHub(d Deps) *hub { return &hub{site: d.Site, social: d.Social, resolver: d.Resolver, ap: d.AP} }
 
 // hubNav is what the hub's menu shows.
 type hubNav struct {
-	// Current is the menu entry of the page: home, notifications, profile.
+	// Current is the menu entry of the page: home, notifications,
+	// requests, profile, settings.
 	Current string
 	Unread  int
+	// Requests is how many follow requests wait; Locked: the user
+	// approves followers by hand. The menu shows Requests when either
+	// is set.
+	Requests int
+	Locked   bool
 	// Me is the user's actor id (their profile link).
 	Me string
 	// Query is the search box's text.
@@ -70,14 +78,18 @@ func (h *hub) page(r *http.Request, title string) layout.Page {
 	return p
 }
 
-// nav returns the hub menu for me; an unread count that cannot be had is
-// left out rather than failing the page.
+// nav returns the hub menu for me; a count that cannot be had is left out
+// rather than failing the page.
 func (h *hub) nav(ctx context.Context, me social.Actor, current string) hubNav {
 	n, err := h.social.UnreadCount(ctx, me.UserID)
 	if err != nil {
 		h.site.Logger.WarnContext(ctx, "unread notifications not counted", "error", err)
 	}
-	return hubNav{Current: current, Unread: n, Me: me.ID}
+	a, err := h.social.Approval(ctx, me)
+	if err != nil {
+		h.site.Logger.WarnContext(ctx, "follow requests not counted", "error", err)
+	}
+	return hubNav{Current: current, Unread: n, Requests: a.Pending, Locked: a.Locked, Me: me.ID}
 }
 
 // showTimeline is the hub's home: the compose box and the timeline.

@@ -39,6 +39,8 @@ func notificationText(kind string) string {
 	switch kind {
 	case social.KindFollow:
 		return "followed you"
+	case social.KindFollowRequest:
+		return "asked to follow you"
 	case social.KindLike:
 		return "liked your post"
 	case social.KindAnnounce:

@@ -80,8 +80,14 @@ func startHub(t *testing.T) *hubEnv {
 	}
 	resolver := &activitypub.Resolver{DB: db, Client: activitypub.NewClient(cfg, "test"), PlainHTTP: func(string) bool { return true }}
 	st := social.New(db, jobs, social.Options{FederationURL: base, Lookup: resolver.Lookup, Notified: site.NotificationsChanged})
+	key, err := activitypub.LoadOrCreateKey(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ap := &activitypub.Service{Name: "federation", BaseURL: base, FederationURL: base, Users: true,
+		DB: db, Key: key, Jobs: jobs, Resolver: resolver, Logger: logger}
 	ids := identity.New(db)
-	srv.Config.Handler = NewServer(Deps{Site: site, Identity: ids, Social: st, Resolver: resolver,
+	srv.Config.Handler = NewServer(Deps{Site: site, Identity: ids, Social: st, Resolver: resolver, AP: ap,
 		Sessions: sessions.New(rdb, keys, "federation", false, time.Hour, logger, site.Error),
 		Redis:    rdb, Keys: keys, MediaClient: mediaClient(cfg, "test", hubMediaTimeout)})
 	srv.Start()
@@ -159,6 +165,16 @@ func (e *hubEnv) signIn(b *browser, username string) models.User {
 // actorID is a local user's actor.
 func (e *hubEnv) actorID(username string) string { return activitypub.UserActorID(e.URL, username) }
 
+// count runs a query that counts.
+func (e *hubEnv) count(sql string, args ...any) int {
+	e.t.Helper()
+	var n int
+	if err := e.db.QueryRow(context.Background(), sql, args...).Scan(&n); err != nil {
+		e.t.Fatal(err)
+	}
+	return n
+}
+
 func (e *hubEnv) exec(sql string, args ...any) {
 	e.t.Helper()
 	if _, err := e.db.Exec(context.Background(), sql, args...); err != nil {
@@ -215,7 +231,8 @@ func formAction(body, suffix string) string {
 func TestHubNeedsSignIn(t *testing.T) {
 	e := startHub(t)
 	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	for _, path := range []string{"/hub", "/hub/notifications", "/hub/search?q=x", "/hub/actor?uri=https://x.example/u"} {
+	for _, path := range []string{"/hub", "/hub/notifications", "/hub/search?q=x", "/hub/actor?uri=https://x.example/u",
+		"/hub/requests", "/hub/settings"} {
 		resp, err := c.Get(e.URL + path)
 		if err != nil {
 			t.Fatal(err)
@@ -225,17 +242,45 @@ func TestHubNeedsSignIn(t *testing.T) {
 			t.Errorf("GET %s = %d to %q, want 303 to sign in", path, resp.StatusCode, loc)
 		}
 	}
-	resp, err := c.PostForm(e.URL+"/hub/posts", url.Values{"text": {"anonymous"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/auth/signin") {
-		t.Errorf("anonymous POST /hub/posts = %d to %q", resp.StatusCode, resp.Header.Get("Location"))
+	// A locked user's waiting follower, whom anonymous posts must not
+	// answer.
+	b := e.browser()
+	e.signIn(b, "carol")
+	bob := "https://social.example/users/bob"
+	e.remoteActor(bob, "social.example", "bob", "Bob", "")
+	e.exec(`UPDATE users SET fediverse_locked = true WHERE username = 'carol'`)
+	e.exec(`INSERT INTO ap_followers (local_actor, actor_uri, follow_uri, state) VALUES ($1, $2, $2 || '/follows/1', 'pending')`,
+		e.actorID("carol"), bob)
+	for _, post := range []struct {
+		path string
+		form url.Values
+	}{
+		{"/hub/posts", url.Values{"text": {"anonymous"}}},
+		{"/hub/requests/approve", url.Values{"uri": {bob}}},
+		{"/hub/requests/reject", url.Values{"uri": {bob}}},
+		{"/hub/settings", url.Values{}},
+	} {
+		resp, err := c.PostForm(e.URL+post.path, post.form)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/auth/signin") {
+			t.Errorf("anonymous POST %s = %d to %q", post.path, resp.StatusCode, resp.Header.Get("Location"))
+		}
 	}
 	var n int
 	if err := e.db.QueryRow(context.Background(), `SELECT count(*) FROM ap_objects`).Scan(&n); err != nil || n != 0 {
 		t.Errorf("%d posts stored (%v)", n, err)
+	}
+	var state string
+	var locked bool
+	if err := e.db.QueryRow(context.Background(), `SELECT f.state, u.fediverse_locked FROM ap_followers f, users u
+		WHERE f.actor_uri = $1 AND u.username = 'carol'`, bob).Scan(&state, &locked); err != nil || state != "pending" || !locked {
+		t.Errorf("after anonymous posts: request %q, locked %v (%v)", state, locked, err)
+	}
+	if n := e.count(`SELECT count(*) FROM ap_activities`); n != 0 {
+		t.Errorf("%d activities sent for anonymous posts", n)
 	}
 }
 
@@ -544,4 +589,211 @@ func between(s, start, end string) string {
 		return ""
 	}
 	return s[:j]
+}
+
+// answerOf returns how many activities of type typ actor sent that answer
+// the Follow followURI (embedded, as Misskey needs).
+func (e *hubEnv) answerOf(actor, typ, followURI string) int {
+	e.t.Helper()
+	return e.count(`SELECT count(*) FROM ap_activities WHERE actor = $1 AND type = $2
+		AND payload->'object'->>'type' = 'Follow' AND payload->'object'->>'id' = $3`, actor, typ, followURI)
+}
+
+// A locked user sees who waits, newest first, and approves or rejects
+// each: the answer goes to the follower's server and the page says what
+// happened. A request answered already (or someone else's) is said to be
+// no longer waiting, and nothing is sent.
+func TestHubFollowRequests(t *testing.T) {
+	e := startHub(t)
+	b := e.browser()
+	user := e.signIn(b, "carol")
+	me := e.actorID("carol")
+	alice, bob := "https://social.example/users/alice", "https://other.example/users/bob"
+	eve := "https://social.example/users/eve"
+	e.remoteActor(alice, "social.example", "alice", "Alice Liddell", "")
+	e.remoteActor(bob, "other.example", "bob", "Bob", "")
+	e.remoteActor(eve, "social.example", "eve", "Eve", "")
+	e.exec(`UPDATE ap_actors SET icon_url = 'https://social.example/alice.png' WHERE uri = $1`, alice)
+	e.exec(`UPDATE users SET fediverse_locked = true WHERE id = $1`, user.ID)
+	e.exec(`INSERT INTO ap_followers (local_actor, actor_uri, follow_uri, state, created_at) VALUES
+		($1, $2, $2 || '/follows/1', 'pending', now() - interval '2 minutes'),
+		($1, $3, $3 || '/follows/1', 'pending', now() - interval '1 minute'),
+		($4, $5, $5 || '/follows/1', 'pending', now())`, me, alice, bob, e.actorID("dave"), eve)
+	e.exec(`INSERT INTO ap_notifications (user_id, kind, actor, object_uri, activity_uri) VALUES
+		($1, 'follow_request', $2, '', $2 || '/follows/1')`, user.ID, alice)
+
+	// The notification says what it is, and leads to the requests.
+	p := b.get("/hub/notifications")
+	note := between(p.Body, `class="hub-notifications"`, `</ol>`)
+	if !strings.Contains(note, "Alice Liddell</a>") || !strings.Contains(note, "asked to follow you") ||
+		!strings.Contains(note, `href="/hub/requests"`) {
+		t.Errorf("the follow request notification:\n%s", note)
+	}
+	menu := between(p.Body, `class="hub-nav"`, `</nav>`)
+	if !strings.Contains(menu, `href="/hub/requests"`) || !strings.Contains(menu, `aria-label="2 waiting">2</span>`) {
+		t.Errorf("the hub menu does not show 2 requests waiting:\n%s", menu)
+	}
+
+	p = b.get("/hub/requests")
+	list := between(p.Body, `class="hub-requests"`, `</ol>`)
+	if p.Status != http.StatusOK || strings.Count(list, `class="card hub-request"`) != 2 {
+		t.Fatalf("requests page: %d\n%s", p.Status, p.Body)
+	}
+	if i, j := strings.Index(list, "@bob@other.example"), strings.Index(list, "@alice@social.example"); i < 0 || j < 0 || i > j {
+		t.Errorf("requests are not bob then alice (newest first):\n%s", list)
+	}
+	for _, want := range []string{
+		`href="` + strings.ReplaceAll(actorPath(alice), "&", "&amp;") + `"`, ">Alice Liddell</a>", `<img class="hub-avatar" src="/hub/media/`,
+		`action="/hub/requests/approve"`, `action="/hub/requests/reject"`, `name="uri" value="` + alice + `"`,
+	} {
+		if !strings.Contains(list, want) {
+			t.Errorf("requests page lacks %q:\n%s", want, list)
+		}
+	}
+	if strings.Contains(list, eve) {
+		t.Error("another user's request is listed")
+	}
+	if !regexp.MustCompile(`aria-current="page">\s*Requests`).MatchString(between(p.Body, `class="hub-nav"`, `</nav>`)) {
+		t.Error("the menu does not mark Requests as the current page")
+	}
+
+	p = b.post("/hub/requests/approve", url.Values{"uri": {alice}})
+	if p.Status != http.StatusOK || !strings.HasSuffix(p.URL, "/hub/requests?answered=approved") ||
+		!strings.Contains(p.Body, `role="status">Approved: they now follow you`) {
+		t.Fatalf("after approving: %d at %s\n%s", p.Status, p.URL, p.Body)
+	}
+	if strings.Contains(between(p.Body, `class="hub-requests"`, `</ol>`), alice) {
+		t.Error("an approved request is still listed")
+	}
+	if n := e.count(`SELECT count(*) FROM ap_followers WHERE local_actor = $1 AND actor_uri = $2 AND state = 'accepted'`, me, alice); n != 1 {
+		t.Error("alice is not an accepted follower")
+	}
+	if e.answerOf(me, "Accept", alice+"/follows/1") != 1 {
+		t.Errorf("no Accept of alice's Follow queued: %q", e.activityTypes(me))
+	}
+
+	p = b.post("/hub/requests/reject", url.Values{"uri": {bob}})
+	if p.Status != http.StatusOK || !strings.Contains(p.Body, `role="status">Declined`) {
+		t.Fatalf("after rejecting: %d\n%s", p.Status, p.Body)
+	}
+	if n := e.count(`SELECT count(*) FROM ap_followers WHERE actor_uri = $1`, bob); n != 0 {
+		t.Error("a rejected follower is kept")
+	}
+	if e.answerOf(me, "Reject", bob+"/follows/1") != 1 {
+		t.Errorf("no Reject of bob's Follow queued: %q", e.activityTypes(me))
+	}
+	if !strings.Contains(p.Body, "Nobody is waiting") || strings.Contains(p.Body, `class="hub-badge"`) {
+		t.Errorf("with every request answered the page still lists some, or the badge shows:\n%s", p.Body)
+	}
+
+	// Again, in another tab; and someone else's request.
+	for _, c := range []struct{ answer, uri string }{{"approve", alice}, {"reject", bob}, {"approve", eve}, {"reject", ""}} {
+		p = b.post("/hub/requests/"+c.answer, url.Values{"uri": {c.uri}})
+		if p.Status != http.StatusOK || !strings.Contains(p.Body, "That request is no longer waiting") {
+			t.Errorf("%s %q again: %d\n%s", c.answer, c.uri, p.Status, p.Body)
+		}
+	}
+	if got := e.activityTypes(me); strings.Join(got, ",") != "Accept,Reject" && strings.Join(got, ",") != "Reject,Accept" {
+		t.Errorf("activities %q, want one Accept and one Reject", got)
+	}
+	if n := e.count(`SELECT count(*) FROM ap_followers WHERE actor_uri = $1 AND state = 'pending'`, eve); n != 1 {
+		t.Error("another user's request was answered")
+	}
+	// Locked, with nobody waiting, the menu still leads to the requests.
+	if menu := between(b.get("/hub").Body, `class="hub-nav"`, `</nav>`); !strings.Contains(menu, `href="/hub/requests"`) {
+		t.Errorf("a locked account's menu has no Requests:\n%s", menu)
+	}
+}
+
+// The settings page locks and unlocks the account: the checkbox shows the
+// setting, saving it tells followers' servers (the actor's Update) and
+// says so, and unlocking approves whoever waits.
+func TestHubSettingsLockAndUnlock(t *testing.T) {
+	e := startHub(t)
+	b := e.browser()
+	user := e.signIn(b, "carol")
+	me := e.actorID("carol")
+	locked := func() bool {
+		t.Helper()
+		var v bool
+		if err := e.db.QueryRow(context.Background(), `SELECT fediverse_locked FROM users WHERE id = $1`, user.ID).Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	checkbox := regexp.MustCompile(`<input id="settings-locked" name="locked" type="checkbox" value="1"( checked)?`)
+	// updates lists manuallyApprovesFollowers of each Update of the actor sent, oldest first.
+	updates := func() string {
+		t.Helper()
+		rows, err := e.db.Query(context.Background(), `SELECT payload->'object'->>'manuallyApprovesFollowers' FROM ap_activities
+			WHERE actor = $1 AND type = 'Update' AND payload->'object'->>'id' = $1 AND to_followers ORDER BY created_at`, me)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		var out []string
+		for rows.Next() {
+			var s string
+			if err := rows.Scan(&s); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, s)
+		}
+		return strings.Join(out, ",")
+	}
+
+	p := b.get("/hub/settings")
+	m := checkbox.FindStringSubmatch(p.Body)
+	if p.Status != http.StatusOK || m == nil || m[1] != "" || formAction(p.Body, "/hub/settings") == "" {
+		t.Fatalf("settings page (want the box unchecked): %d\n%s", p.Status, p.Body)
+	}
+	for _, want := range []string{"Approve new followers by hand", "followers-only posts reach only the followers you approved",
+		"Turning it off approves everyone who is still waiting", `aria-current="page">Settings</a>`} {
+		if !strings.Contains(p.Body, want) {
+			t.Errorf("settings page lacks %q", want)
+		}
+	}
+	if strings.Contains(between(p.Body, `class="hub-nav"`, `</nav>`), "/hub/requests") {
+		t.Error("an open account with nobody waiting has Requests in its menu")
+	}
+
+	p = b.post("/hub/settings", url.Values{"locked": {"1"}})
+	if p.Status != http.StatusOK || !strings.HasSuffix(p.URL, "/hub/settings?saved=1") || !strings.Contains(p.Body, `role="status">Saved.</p>`) {
+		t.Fatalf("after locking: %d at %s\n%s", p.Status, p.URL, p.Body)
+	}
+	if m := checkbox.FindStringSubmatch(p.Body); m == nil || m[1] != " checked" {
+		t.Errorf("after locking the box is not checked:\n%s", p.Body)
+	}
+	if !locked() || updates() != "true" {
+		t.Fatalf("after locking: locked %v, updates %q", locked(), updates())
+	}
+	if !strings.Contains(between(p.Body, `class="hub-nav"`, `</nav>`), `href="/hub/requests"`) {
+		t.Error("a locked account's menu has no Requests")
+	}
+
+	// Someone asks meanwhile; unlocking lets them in.
+	alice := "https://social.example/users/alice"
+	e.remoteActor(alice, "social.example", "alice", "Alice", "")
+	e.exec(`INSERT INTO ap_followers (local_actor, actor_uri, follow_uri, state) VALUES ($1, $2, $2 || '/follows/1', 'pending')`, me, alice)
+	if p := b.get("/hub/settings"); !strings.Contains(p.Body, "approves the one request still waiting") {
+		t.Errorf("the settings page does not say one request waits:\n%s", p.Body)
+	}
+	p = b.post("/hub/settings", url.Values{})
+	if p.Status != http.StatusOK || !strings.Contains(p.Body, "Everyone who was waiting has been approved") {
+		t.Fatalf("after unlocking: %d\n%s", p.Status, p.Body)
+	}
+	if m := checkbox.FindStringSubmatch(p.Body); m == nil || m[1] != "" {
+		t.Errorf("after unlocking the box is checked")
+	}
+	if locked() || updates() != "true,false" {
+		t.Fatalf("after unlocking: locked %v, updates %q", locked(), updates())
+	}
+	if n := e.count(`SELECT count(*) FROM ap_followers WHERE actor_uri = $1 AND state = 'accepted'`, alice); n != 1 || e.answerOf(me, "Accept", alice+"/follows/1") != 1 {
+		t.Error("unlocking did not approve alice")
+	}
+	// Saving what is already so sends nothing more.
+	p = b.post("/hub/settings", url.Values{})
+	if !strings.Contains(p.Body, `role="status">Saved.</p>`) || updates() != "true,false" {
+		t.Errorf("saving an unchanged setting: updates %q", updates())
+	}
 }

@@ -36,6 +36,9 @@ type Deps struct {
 	// The social hub: its store, and the resolver of remote actors.
 	Social   *social.Store
 	Resolver *activitypub.Resolver
+	// AP is federation's ActivityPub service: the hub locks and unlocks
+	// users' actors and answers their follow requests through it.
+	AP *activitypub.Service
 	// MediaClient fetches remote images for the hub's media proxy
 	// (NewMediaClient); Redis, under Keys, caches them.
 	MediaClient *http.Client
@@ -95,6 +98,10 @@ func NewServer(d Deps) http.Handler {
 			r.Post("/follow", hub.follow)
 			r.Post("/unfollow", hub.unfollow)
 			r.Get("/notifications", hub.showNotifications)
+			r.Get("/requests", hub.showRequests)
+			r.Post("/requests/{answer:approve|reject}", hub.answerRequest)
+			r.Get("/settings", hub.showSettings)
+			r.Post("/settings", hub.saveSettings)
 			r.Get("/media/{token}", media.serveImage)
 		})
 

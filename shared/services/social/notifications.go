@@ -14,11 +14,14 @@ import (
 
 // Notification kinds (ap_notifications.kind).
 const (
-	KindFollow   = "follow"
-	KindLike     = "like"
-	KindAnnounce = "announce"
-	KindReply    = "reply"
-	KindMention  = "mention"
+	KindFollow = "follow"
+	// KindFollowRequest is a Follow of a locked user's actor, waiting
+	// for them to approve it.
+	KindFollowRequest = "follow_request"
+	KindLike          = "like"
+	KindAnnounce      = "announce"
+	KindReply         = "reply"
+	KindMention       = "mention"
 )
 
 // Notification is something that happened to a local user's actor.
