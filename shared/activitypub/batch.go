@@ -44,14 +44,17 @@ type arrival struct {
 type batcher struct {
 	s     *Service
 	queue chan *arrival
-	// wake tells the processor that activities were stored.
-	wake chan struct{}
+	// wake tells each processor that activities were stored.
+	wake []chan struct{}
 }
 
 // inboxBatches starts the writers on first use.
 func (s *Service) inboxBatches() *batcher {
 	s.batchOnce.Do(func() {
-		s.batches = &batcher{s: s, queue: make(chan *arrival, maxBatch*batchWriters), wake: make(chan struct{}, 1)}
+		s.batches = &batcher{s: s, queue: make(chan *arrival, maxBatch*batchWriters)}
+		for range processors {
+			s.batches.wake = append(s.batches.wake, make(chan struct{}, 1))
+		}
 		for range batchWriters {
 			go s.batches.write()
 		}
@@ -122,9 +125,11 @@ func (b *batcher) commit(batch []*arrival) {
 			a.done <- badPayload(err)
 		}
 	}
-	select {
-	case b.wake <- struct{}{}:
-	default: // already woken
+	for _, w := range b.wake {
+		select {
+		case w <- struct{}{}:
+		default: // already woken
+		}
 	}
 }
 

@@ -36,9 +36,9 @@ import (
 // 413 for a body over 1 MB.
 func (s *Service) inbox(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	// Unsigned (or unparsably signed) requests are refused before anything.
-	if _, err := signature.KeyIDOf(r); err != nil {
-		inboxError(w, http.StatusUnauthorized, err.Error())
+	// Unsigned requests are refused before anything.
+	if r.Header.Get("Signature") == "" && !strings.HasPrefix(r.Header.Get("Authorization"), "Signature ") {
+		inboxError(w, http.StatusUnauthorized, "the request is not signed (HTTP Signatures)")
 		return
 	}
 	if name := chi.URLParam(r, "name"); name != "" {

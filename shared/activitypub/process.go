@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -25,8 +26,12 @@ import (
 // reason; one that failed for a passing reason (the database) is tried
 // again, at most maxAttempts times.
 const (
-	// processBatch is how many activities one transaction handles.
-	processBatch = 128
+	// claimSize is how many activities one transaction handles.
+	claimSize = 128
+	// processors is how many batches a service handles at once (each a
+	// partition of the actors, so an actor's activities stay in order):
+	// handling waits mostly on the database.
+	processors = 2
 	// leaseFor is how long a claimed batch is left to its processor.
 	leaseFor = 2 * time.Minute
 	// maxAttempts bounds how often an activity is tried.
@@ -40,27 +45,43 @@ const (
 )
 
 // Run handles stored activities as they arrive until ctx ends; every
-// service runs it once (boot starts it). It also forgets handled
-// activities older than keepInbox.
+// service runs it once (boot starts it). Its processors share the work by
+// actor (partitions), so one actor's activities are handled in order by
+// one of them. It also forgets handled activities older than keepInbox.
 func (s *Service) Run(ctx context.Context) {
-	wake := s.inboxBatches().wake
+	b := s.inboxBatches()
+	var wg sync.WaitGroup
+	for k := range processors {
+		wg.Go(func() { s.runPartition(ctx, k, b.wake[k]) })
+	}
+	sweep := time.NewTicker(time.Hour)
+	defer sweep.Stop()
+	for {
+		if _, err := s.DB.Exec(ctx, `DELETE FROM ap_inbox WHERE service = $1 AND processed_at < $2`, s.Name, time.Now().Add(-keepInbox)); err != nil && ctx.Err() == nil {
+			s.Logger.Error("inbox: pruning", "error", err)
+		}
+		select {
+		case <-ctx.Done():
+			wg.Wait()
+			return
+		case <-sweep.C:
+		}
+	}
+}
+
+// runPartition is processor k: it handles its partition's batches while
+// there are full ones, then waits to be woken (or for the sweep).
+func (s *Service) runPartition(ctx context.Context, k int, wake <-chan struct{}) {
 	sweep := time.NewTicker(sweepEvery)
 	defer sweep.Stop()
-	var pruned time.Time
 	for {
 		for {
-			n, err := s.ProcessInbox(ctx)
+			n, err := s.processBatch(ctx, k, processors)
 			if err != nil && ctx.Err() == nil {
 				s.Logger.Error("inbox: processing", "error", err)
 			}
-			if err != nil || n < processBatch {
+			if err != nil || n < claimSize {
 				break
-			}
-		}
-		if time.Since(pruned) > time.Hour {
-			pruned = time.Now()
-			if _, err := s.DB.Exec(ctx, `DELETE FROM ap_inbox WHERE service = $1 AND processed_at < $2`, s.Name, time.Now().Add(-keepInbox)); err != nil && ctx.Err() == nil {
-				s.Logger.Error("inbox: pruning", "error", err)
 			}
 		}
 		select {
@@ -72,16 +93,27 @@ func (s *Service) Run(ctx context.Context) {
 	}
 }
 
-// Drain handles everything this service's inbox holds, waiting for
-// batches other processors have leased, until nothing is left or ctx ends.
+// Drain handles everything this service's inbox holds, with every
+// processor, waiting for batches other processes have leased, until
+// nothing is left or ctx ends.
 func (s *Service) Drain(ctx context.Context) error {
 	for {
-		n, err := s.ProcessInbox(ctx)
-		if err != nil {
-			return err
+		var wg sync.WaitGroup
+		errs := make([]error, processors)
+		for k := range processors {
+			wg.Go(func() {
+				for {
+					n, err := s.processBatch(ctx, k, processors)
+					if err != nil || n == 0 {
+						errs[k] = err
+						return
+					}
+				}
+			})
 		}
-		if n > 0 {
-			continue
+		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
+			return err
 		}
 		var pending bool
 		if err := s.DB.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM ap_inbox WHERE service = $1 AND processed_at IS NULL)`,
@@ -107,17 +139,24 @@ type claimed struct {
 	err      error // why it is dropped, when it is
 }
 
-// ProcessInbox claims and handles one batch of stored activities; it
-// returns how many it claimed.
+// ProcessInbox claims and handles one batch of stored activities, of any
+// partition; it returns how many it claimed.
 func (s *Service) ProcessInbox(ctx context.Context) (int, error) {
+	return s.processBatch(ctx, 0, 1)
+}
+
+// processBatch claims and handles one batch of partition k of n (the
+// activities whose actor hashes to k), returning how many it claimed.
+func (s *Service) processBatch(ctx context.Context, k, n int) (int, error) {
 	rows, err := s.DB.Query(ctx, `
 		UPDATE ap_inbox SET lease_until = now() + $3 * interval '1 second', attempts = attempts + 1
 		WHERE activity_uri IN (
 			SELECT activity_uri FROM ap_inbox
 			WHERE service = $1 AND processed_at IS NULL AND (lease_until IS NULL OR lease_until < now())
+			  AND mod(hashtext(actor)::bigint & 2147483647, $4) = $5
 			ORDER BY seq LIMIT $2
 			FOR UPDATE SKIP LOCKED)
-		RETURNING activity_uri, type, actor, payload::text, attempts, seq`, s.Name, processBatch, int(leaseFor.Seconds()))
+		RETURNING activity_uri, type, actor, payload::text, attempts, seq`, s.Name, claimSize, int(leaseFor.Seconds()), n, k)
 	if err != nil {
 		return 0, err
 	}
