@@ -79,6 +79,8 @@ func (h *hub) answerRequest(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		h.site.Error(w, r, models.Wrap(models.EInternal, "", fmt.Errorf("hub: answering the follow request of %s: %w", uri, err)))
 		return
+	default:
+		h.site.NotificationsChanged(r.Context(), me.UserID) // the request's notification is read
 	}
 	http.Redirect(w, r, "/hub/requests?answered="+outcome, http.StatusSeeOther)
 }

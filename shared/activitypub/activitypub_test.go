@@ -507,6 +507,9 @@ func TestALockedActorApprovesItsFollowers(t *testing.T) {
 	if n := count(t, p.db, `SELECT count(*) FROM ap_followers WHERE actor_uri = $1`, bob.ID); n != 0 {
 		t.Errorf("a rejected follower is kept")
 	}
+	if n := count(t, p.db, `SELECT count(*) FROM ap_notifications WHERE kind = 'follow_request' AND read_at IS NULL`); n != 1 {
+		t.Errorf("%d follow requests unread after answering two of three", n)
+	}
 
 	// Unlocking accepts carol, who still waits, and tells followers.
 	if err := p.svc.SetLocked(ctx, annID, false); err != nil {

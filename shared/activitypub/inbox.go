@@ -370,6 +370,11 @@ func (s *Service) AnswerFollowRequest(ctx context.Context, localID, actor string
 		if err != nil {
 			return err
 		}
+		// The request's notification has been acted on.
+		if _, err := tx.Exec(ctx, `UPDATE ap_notifications SET read_at = coalesce(read_at, now())
+			WHERE kind = 'follow_request' AND activity_uri = $1`, followID); err != nil {
+			return err
+		}
 		typ := "Reject"
 		if accept {
 			typ = "Accept"
