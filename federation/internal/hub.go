@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -69,6 +70,15 @@ func (h *hub) actor(w http.ResponseWriter, r *http.Request) (social.Actor, bool)
 		return me, false
 	}
 	return me, true
+}
+
+// pageNumber is the request's ?page=N, 1 when absent or not a number.
+func pageNumber(r *http.Request) int {
+	page, err := strconv.Atoi(r.URL.Query().Get("page"))
+	if err != nil || page < 1 {
+		return 1
+	}
+	return page
 }
 
 // page returns the layout of a hub page, with the hub's stylesheet.

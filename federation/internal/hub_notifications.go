@@ -2,7 +2,6 @@ package internal
 
 import (
 	"net/http"
-	"strconv"
 
 	"rose-ash.com/platform/shared/services/social"
 )
@@ -16,10 +15,7 @@ func (h *hub) showNotifications(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	page, err := strconv.Atoi(r.URL.Query().Get("page"))
-	if err != nil || page < 1 {
-		page = 1
-	}
+	page := pageNumber(r)
 	list, err := h.social.Notifications(ctx, me.UserID, page)
 	if err != nil {
 		h.site.Error(w, r, err)

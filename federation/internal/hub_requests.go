@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/go-chi/chi/v5"
@@ -43,10 +42,7 @@ func (h *hub) showRequests(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	page, err := strconv.Atoi(r.URL.Query().Get("page"))
-	if err != nil || page < 1 {
-		page = 1
-	}
+	page := pageNumber(r)
 	list, err := h.social.FollowRequests(ctx, me, page)
 	if err != nil {
 		h.site.Error(w, r, err)
