@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"html"
 	"io"
 	"net/http"
 	"strings"
@@ -183,9 +184,10 @@ func signedWithKey(err error) bool {
 var errBadActivity = errors.New("bad activity")
 
 // handleAll is the built-in handling of a newly recorded activity, then
-// the service's hooks.
-func (s *Service) handleAll(ctx context.Context, tx pgx.Tx, act map[string]any) error {
-	if err := s.handle(ctx, tx, act); err != nil {
+// the service's hooks. fromOrigin says the activity's object was fetched
+// from its own server (see embed).
+func (s *Service) handleAll(ctx context.Context, tx pgx.Tx, act map[string]any, fromOrigin bool) error {
+	if err := s.handle(ctx, tx, act, fromOrigin); err != nil {
 		return err
 	}
 	if s.Hooks != nil {
@@ -194,40 +196,60 @@ func (s *Service) handleAll(ctx context.Context, tx pgx.Tx, act map[string]any) 
 	return nil
 }
 
-// embed replaces an object given by URI with the fetched object for the
-// activities that need its content (Create, Update, Announce of objects we
-// do not have), and makes sure the actor is known.
-func (s *Service) embed(ctx context.Context, act map[string]any) error {
+// embed makes sure the actor is known and that the object of a Create,
+// Update or Announce can be believed: an object given by URI is fetched
+// from its server; so is an embedded one that its sender cannot vouch for
+// (a Create of an object attributed to someone else, as Mobilizon sends a
+// group's events; a boost of a post on another server). fromOrigin
+// reports that the object now in act came from its own server.
+func (s *Service) embed(ctx context.Context, act map[string]any) (fromOrigin bool, err error) {
 	actor := idOf(act["actor"])
 	if seen, ok := s.actorsSeen.Load(actor); !ok || time.Since(seen.(time.Time)) > time.Minute {
 		if _, err := s.Resolver.Actor(ctx, actor); err != nil && !errors.Is(err, ErrGone) {
-			return fmt.Errorf("%w: actor %s: %v", errBadActivity, actor, err)
+			return false, fmt.Errorf("%w: actor %s: %v", errBadActivity, actor, err)
 		}
 		s.actorsSeen.Store(actor, time.Now())
 	}
 	typ := str(act["type"])
-	uri, isRef := act["object"].(string)
-	if !isRef || (typ != "Create" && typ != "Update" && typ != "Announce") {
-		return nil
+	if typ != "Create" && typ != "Update" && typ != "Announce" {
+		return false, nil
+	}
+	uri := idOf(act["object"])
+	if m, embedded := act["object"].(map[string]any); embedded {
+		if !objectTypes[str(m["type"])] {
+			return false, nil
+		}
+		author := idOf(firstOf(m["attributedTo"]))
+		switch {
+		case typ != "Announce" && (author == "" || author == actor):
+			return false, nil // the sender's own object
+		case typ == "Announce" && sameHost(uri, actor):
+			return false, nil // boosting a post of its own server
+		}
+	}
+	if uri == "" {
+		return false, nil
 	}
 	if typ == "Announce" {
 		var have bool
-		if err := s.DB.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM ap_objects WHERE uri = $1)`, uri).Scan(&have); err != nil || have {
-			return err
+		if err := s.DB.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM ap_objects WHERE uri = $1)`, uri).Scan(&have); err != nil {
+			return false, err
 		}
-		if sameHost(uri, s.BaseURL) || strings.HasPrefix(uri, "/") {
-			return nil
+		if have || sameHost(uri, s.BaseURL) || strings.HasPrefix(uri, "/") {
+			act["object"] = uri // ours or known: the boost alone is news
+			return false, nil
 		}
 	}
 	obj, err := s.Resolver.Fetch(ctx, uri)
 	if err != nil {
 		if typ == "Announce" {
-			return nil // the boost is kept; the object may come later
+			act["object"] = uri // the boost is kept; the object may come later
+			return false, nil
 		}
-		return fmt.Errorf("%w: object %s: %v", errBadActivity, uri, err)
+		return false, fmt.Errorf("%w: object %s: %v", errBadActivity, uri, err)
 	}
 	act["object"] = obj
-	return nil
+	return true, nil
 }
 
 // objectTypes are the objects the hub stores.
@@ -236,7 +258,10 @@ var objectTypes = map[string]bool{"Note": true, "Article": true, "Page": true, "
 // actorTypes are the types of actor documents.
 var actorTypes = map[string]bool{"Person": true, "Service": true, "Group": true, "Organization": true, "Application": true}
 
-func (s *Service) handle(ctx context.Context, tx pgx.Tx, act map[string]any) error {
+// handle applies one activity; fromOrigin says its object was fetched
+// from its own server, and so may be attributed to another than the
+// activity's actor.
+func (s *Service) handle(ctx context.Context, tx pgx.Tx, act map[string]any, fromOrigin bool) error {
 	typ, actor := str(act["type"]), idOf(act["actor"])
 	obj := act["object"]
 	objID := idOf(obj)
@@ -258,13 +283,17 @@ func (s *Service) handle(ctx context.Context, tx pgx.Tx, act map[string]any) err
 		if !objectTypes[str(m["type"])] {
 			return nil
 		}
+		author := actor
 		if attributed := idOf(firstOf(m["attributedTo"])); attributed != "" && attributed != actor {
-			return fmt.Errorf("%w: %s sent an object attributed to %s", errBadActivity, actor, attributed)
+			if !fromOrigin {
+				return fmt.Errorf("%w: %s sent an object attributed to %s", errBadActivity, actor, attributed)
+			}
+			author = attributed // as its own server says
 		}
-		if !sameHost(str(m["id"]), actor) {
-			return fmt.Errorf("%w: object %s is not on the actor's host", errBadActivity, str(m["id"]))
+		if !sameHost(str(m["id"]), author) {
+			return fmt.Errorf("%w: object %s is not on its author's host", errBadActivity, str(m["id"]))
 		}
-		return s.storeObject(ctx, tx, typ, actor, m, act)
+		return s.storeObject(ctx, tx, typ, author, m, act)
 	case "Delete":
 		if objID == actor {
 			return onActorDelete(ctx, tx, actor)
@@ -285,7 +314,7 @@ func (s *Service) handle(ctx context.Context, tx pgx.Tx, act map[string]any) err
 	case "Like":
 		return onLike(ctx, tx, str(act["id"]), actor, objID)
 	case "Announce":
-		if m, ok := obj.(map[string]any); ok && objectTypes[str(m["type"])] {
+		if m, ok := obj.(map[string]any); ok && objectTypes[str(m["type"])] && (fromOrigin || sameHost(objID, actor)) {
 			author := idOf(firstOf(m["attributedTo"]))
 			if author != "" && sameHost(str(m["id"]), author) {
 				if err := s.storeObject(ctx, tx, "Create", author, m, nil); err != nil {
@@ -534,6 +563,9 @@ func (s *Service) storeObject(ctx context.Context, tx pgx.Tx, typ, actor string,
 			}
 		}
 	}
+	if str(m["type"]) == "Event" {
+		content = eventLine(m) + content
+	}
 	attachments := []any{}
 	for _, a := range asList(m["attachment"]) {
 		if am, ok := a.(map[string]any); ok {
@@ -616,6 +648,40 @@ func (s *Service) storeObject(ctx context.Context, tx pgx.Tx, typ, actor string,
 		}
 	}
 	return nil
+}
+
+// eventLine says when and where an Event (Mobilizon's, say) happens, as
+// a paragraph to put before its description; "" when it says neither.
+func eventLine(m map[string]any) string {
+	var parts []string
+	if start, err := time.Parse(time.RFC3339, str(m["startTime"])); err == nil {
+		when := start.UTC().Format("Mon 2 Jan 2006, 15:04")
+		if end, err := time.Parse(time.RFC3339, str(m["endTime"])); err == nil && end.After(start) {
+			if end.UTC().Format("2006-01-02") == start.UTC().Format("2006-01-02") {
+				when += "–" + end.UTC().Format("15:04")
+			} else {
+				when += " – " + end.UTC().Format("Mon 2 Jan 2006, 15:04")
+			}
+		}
+		parts = append(parts, when+" UTC")
+	}
+	if place, ok := m["location"].(map[string]any); ok {
+		where := str(place["name"])
+		if addr, ok := place["address"].(map[string]any); ok {
+			for _, k := range []string{"streetAddress", "addressLocality"} {
+				if v := strings.TrimSpace(str(addr[k])); v != "" && !strings.Contains(where, v) {
+					where = strings.TrimPrefix(where+", "+v, ", ")
+				}
+			}
+		}
+		if where = strings.TrimSpace(where); where != "" {
+			parts = append(parts, where)
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "<p>" + html.EscapeString(strings.Join(parts, " · ")) + "</p>"
 }
 
 // notifyText records a notification for the local user with id userID

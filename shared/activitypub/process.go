@@ -136,7 +136,9 @@ type claimed struct {
 	uri      string
 	act      map[string]any
 	attempts int
-	err      error // why it is dropped, when it is
+	// fromOrigin says the object was fetched from its own server.
+	fromOrigin bool
+	err        error // why it is dropped, when it is
 }
 
 // ProcessInbox claims and handles one batch of stored activities, of any
@@ -196,7 +198,7 @@ func (s *Service) processBatch(ctx context.Context, k, n int) (int, error) {
 	// Objects given by reference are fetched before the transaction.
 	for _, c := range batch {
 		if c.err == nil {
-			c.err = s.embed(ctx, c.act)
+			c.fromOrigin, c.err = s.embed(ctx, c.act)
 		}
 	}
 	defer s.tellNotified(ctx, batch)
@@ -231,7 +233,7 @@ func (s *Service) handleBatch(ctx context.Context, tx pgx.Tx, batch []*claimed) 
 		if c.err != nil {
 			continue
 		}
-		if err := s.handleAll(ctx, tx, c.act); err != nil {
+		if err := s.handleAll(ctx, tx, c.act, c.fromOrigin); err != nil {
 			return err
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -172,7 +173,9 @@ func TestABadActivityIsDroppedWithItsReasonAlone(t *testing.T) {
 	if err := p.db.QueryRow(context.Background(), `SELECT error FROM ap_inbox WHERE activity_uri = $1`, forged["id"]).Scan(&reason); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(reason, "attributed to") {
+	// Attributed to bob, it was looked for on bob's server, which has no
+	// such note.
+	if !strings.Contains(reason, forged["object"].(map[string]any)["id"].(string)) || !strings.Contains(reason, "not found") {
 		t.Errorf("the forged Create was dropped with reason %q", reason)
 	}
 	if got := count(t, p.db, `SELECT count(*) FROM ap_objects`); got != 1 {
@@ -290,5 +293,111 @@ func TestADeleteThatOvertakesItsCreateWins(t *testing.T) {
 	}
 	if n := count(t, p.db, `SELECT count(*) FROM ap_objects WHERE uri = $1`, alice.ID+"/notes/8"); n != 0 {
 		t.Error("a Delete by another actor left a tombstone for alice's future note")
+	}
+}
+
+// originServer serves ActivityStreams documents by path, as another
+// fediverse server would; it counts the fetches.
+type originServer struct {
+	*httptest.Server
+	mu      sync.Mutex
+	docs    map[string]map[string]any
+	fetches int
+}
+
+func newOrigin(t *testing.T) *originServer {
+	o := &originServer{docs: map[string]map[string]any{}}
+	o.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		o.mu.Lock()
+		doc, ok := o.docs[r.URL.Path]
+		o.fetches++
+		o.mu.Unlock()
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", activitypub.MediaType)
+		_ = json.NewEncoder(w).Encode(doc)
+	}))
+	t.Cleanup(o.Close)
+	return o
+}
+
+func (o *originServer) serve(doc map[string]any) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.docs[strings.TrimPrefix(doc["id"].(string), o.URL)] = doc
+}
+
+// A boost carrying a post of another server is believed only as that
+// server tells it: the copy in the boost is not stored.
+func TestABoostedPostFromElsewhereIsFetchedFromItsServer(t *testing.T) {
+	p := newPlatform(t)
+	remote := aptest.NewServer(t)
+	mallory := remote.AddActor("mallory")
+	origin := newOrigin(t)
+	bob := origin.URL + "/users/bob"
+	real := map[string]any{"id": bob + "/statuses/1", "type": "Note", "attributedTo": bob, "content": "<p>what bob said</p>",
+		"to": []any{activitypub.Public}, "published": time.Now().UTC().Format(time.RFC3339)}
+	origin.serve(real)
+	forged := map[string]any{"id": bob + "/statuses/1", "type": "Note", "attributedTo": bob, "content": "<p>words put in bob's mouth</p>",
+		"to": []any{activitypub.Public}}
+	boost := map[string]any{"@context": activitypub.ContextURL, "id": mallory.ID + "/boosts/1", "type": "Announce",
+		"actor": mallory.ID, "object": forged, "to": []any{activitypub.Public}}
+	if code := p.post(t, mallory, p.url+"/inbox", boost); code != http.StatusAccepted {
+		t.Fatalf("Announce: %d", code)
+	}
+	var content string
+	if err := p.db.QueryRow(context.Background(), `SELECT content FROM ap_objects WHERE uri = $1`, real["id"]).Scan(&content); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(content, "what bob said") {
+		t.Errorf("the boosted post stored is %q, not its server's", content)
+	}
+	// A boost of a post its server does not have stores nothing of it.
+	ghost := map[string]any{"id": bob + "/statuses/2", "type": "Note", "attributedTo": bob, "content": "<p>never said</p>"}
+	boost2 := map[string]any{"@context": activitypub.ContextURL, "id": mallory.ID + "/boosts/2", "type": "Announce",
+		"actor": mallory.ID, "object": ghost, "to": []any{activitypub.Public}}
+	if code := p.post(t, mallory, p.url+"/inbox", boost2); code != http.StatusAccepted {
+		t.Fatalf("Announce: %d", code)
+	}
+	if n := count(t, p.db, `SELECT count(*) FROM ap_objects WHERE uri = $1`, ghost["id"]); n != 0 {
+		t.Error("a boosted post its server never had was stored")
+	}
+}
+
+// Mobilizon sends a group's events from the organiser, attributed to the
+// group: the event is taken from its server and credited to the group,
+// with when and where it happens.
+func TestAGroupsEventSentByItsOrganiserIsCreditedToTheGroup(t *testing.T) {
+	p := newPlatform(t)
+	remote := aptest.NewServer(t)
+	organiser := remote.AddActor("tcit")
+	origin := newOrigin(t)
+	group := origin.URL + "/@cidermakers"
+	event := map[string]any{"id": origin.URL + "/events/252d5816", "type": "Event", "name": "Cider pressing",
+		"attributedTo": group, "actor": organiser.ID, "content": "<p>Bring apples.</p>",
+		"startTime": "2026-12-18T13:00:00Z", "endTime": "2026-12-18T17:00:00Z",
+		"location": map[string]any{"type": "Place", "name": "The Orchard <Barn>"},
+		"joinMode": "free", "ical:status": "CONFIRMED", "to": []any{activitypub.Public},
+		"published": time.Now().UTC().Format(time.RFC3339)}
+	origin.serve(event)
+	create := map[string]any{"@context": activitypub.ContextURL, "id": origin.URL + "/events/252d5816/activity", "type": "Create",
+		"actor": organiser.ID, "object": event, "to": []any{activitypub.Public}}
+	if code := p.post(t, organiser, p.url+"/inbox", create); code != http.StatusAccepted {
+		t.Fatalf("Create(Event): %d", code)
+	}
+	var actor, name, content string
+	if err := p.db.QueryRow(context.Background(), `SELECT actor, name, content FROM ap_objects WHERE uri = $1`, event["id"]).
+		Scan(&actor, &name, &content); err != nil {
+		t.Fatalf("the event was not stored: %v", err)
+	}
+	if actor != group || name != "Cider pressing" {
+		t.Errorf("stored as %q by %s, want %q by the group", name, actor, "Cider pressing")
+	}
+	for _, want := range []string{"18 Dec 2026", "13:00", "The Orchard &lt;Barn&gt;", "Bring apples."} {
+		if !strings.Contains(content, want) {
+			t.Errorf("the event's text %q lacks %q", content, want)
+		}
 	}
 }
