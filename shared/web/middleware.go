@@ -146,7 +146,9 @@ func SecurityHeaders(production bool) func(http.Handler) http.Handler {
 }
 
 // AccessLog writes one log line per request: method, path, route pattern,
-// status, bytes, duration and client address.
+// status, bytes, duration and client address. A path holding a {token}
+// (a signed media link, say) is logged as its route pattern: tokens are
+// not written to logs.
 func AccessLog(logger *slog.Logger) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -157,8 +159,12 @@ func AccessLog(logger *slog.Logger) func(http.Handler) http.Handler {
 			if ww.Status() >= 500 {
 				level = slog.LevelWarn
 			}
+			route, path := routePattern(r), r.URL.Path
+			if strings.Contains(route, "{token}") {
+				path = route
+			}
 			logger.Log(r.Context(), level, "request",
-				"method", r.Method, "path", r.URL.Path, "route", routePattern(r),
+				"method", r.Method, "path", path, "route", route,
 				"status", statusOf(ww), "bytes", ww.BytesWritten(),
 				"duration_ms", float64(time.Since(start).Microseconds())/1000, "remote", r.RemoteAddr)
 		})

@@ -236,3 +236,20 @@ func TestSlowHandlerTimesOut(t *testing.T) {
 		t.Fatalf("slow handler = %d, want 504", rec.Code)
 	}
 }
+
+// Tokens in paths (signed media links) never reach the access log.
+func TestAccessLogLeavesTokensOut(t *testing.T) {
+	var logs strings.Builder
+	site := testSite(t, &logs)
+	r := site.Router()
+	r.Get("/media/{token}", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) })
+	r.Get("/posts/{slug}", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) })
+	do(r, "GET", "/media/c2VjcmV0LXVybA.bWFj", nil)
+	do(r, "GET", "/posts/hello-world", nil)
+	if strings.Contains(logs.String(), "c2VjcmV0LXVybA") {
+		t.Errorf("a token was logged:\n%s", logs.String())
+	}
+	if !strings.Contains(logs.String(), "path=/media/{token}") || !strings.Contains(logs.String(), "path=/posts/hello-world") {
+		t.Errorf("the access log lost its paths:\n%s", logs.String())
+	}
+}
