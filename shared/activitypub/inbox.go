@@ -249,6 +249,12 @@ func (s *Service) embed(ctx context.Context, act map[string]any) (fromOrigin boo
 		return false, fmt.Errorf("%w: object %s: %v", errBadActivity, uri, err)
 	}
 	act["object"] = obj
+	// Its author (a group, the booster's friend) is named in the hub.
+	if author := idOf(firstOf(obj["attributedTo"])); author != "" && author != actor && sameHost(author, uri) {
+		if _, err := s.Resolver.Actor(ctx, author); err != nil {
+			s.Logger.DebugContext(ctx, "inbox: the author of a fetched object", "author", author, "error", err)
+		}
+	}
 	return true, nil
 }
 

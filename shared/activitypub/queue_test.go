@@ -375,6 +375,9 @@ func TestAGroupsEventSentByItsOrganiserIsCreditedToTheGroup(t *testing.T) {
 	organiser := remote.AddActor("tcit")
 	origin := newOrigin(t)
 	group := origin.URL + "/@cidermakers"
+	origin.serve(map[string]any{"id": group, "type": "Group", "preferredUsername": "cidermakers", "name": "Cider Makers",
+		"inbox": group + "/inbox", "outbox": group + "/outbox",
+		"publicKey": map[string]any{"id": group + "#main-key", "owner": group, "publicKeyPem": organiser.Document()["publicKey"].(map[string]any)["publicKeyPem"]}})
 	event := map[string]any{"id": origin.URL + "/events/252d5816", "type": "Event", "name": "Cider pressing",
 		"attributedTo": group, "actor": organiser.ID, "content": "<p>Bring apples.</p>",
 		"startTime": "2026-12-18T13:00:00Z", "endTime": "2026-12-18T17:00:00Z",
@@ -394,6 +397,9 @@ func TestAGroupsEventSentByItsOrganiserIsCreditedToTheGroup(t *testing.T) {
 	}
 	if actor != group || name != "Cider pressing" {
 		t.Errorf("stored as %q by %s, want %q by the group", name, actor, "Cider pressing")
+	}
+	if n := count(t, p.db, `SELECT count(*) FROM ap_actors WHERE uri = $1 AND name = 'Cider Makers'`, group); n != 1 {
+		t.Error("the group the event is credited to was not looked up, so the hub cannot name it")
 	}
 	for _, want := range []string{"18 Dec 2026", "13:00", "The Orchard &lt;Barn&gt;", "Bring apples."} {
 		if !strings.Contains(content, want) {
