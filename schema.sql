@@ -313,6 +313,12 @@ CREATE TABLE public.posts (
     search tsvector GENERATED ALWAYS AS ((setweight(to_tsvector('english'::regconfig, COALESCE(title, ''::text)), 'A'::"char") || setweight(to_tsvector('english'::regconfig, regexp_replace(COALESCE(html, ''::text), '<[^>]*>'::text, ' '::text, 'g'::text)), 'B'::"char"))) STORED,
     ghost_id text,
     ghost_updated_at timestamp with time zone,
+    words integer GENERATED ALWAYS AS (
+CASE
+    WHEN (btrim(regexp_replace(COALESCE(html, ''::text), '<[^>]*>|\s+'::text, ' '::text, 'g'::text)) = ''::text) THEN 0
+    ELSE array_length(regexp_split_to_array(btrim(regexp_replace(COALESCE(html, ''::text), '<[^>]*>|\s+'::text, ' '::text, 'g'::text)), ' +'::text), 1)
+END) STORED,
+    text_start text GENERATED ALWAYS AS ("left"(regexp_replace(COALESCE(html, ''::text), '<[^>]*>'::text, ' '::text, 'g'::text), 1000)) STORED,
     CONSTRAINT posts_published_at_check CHECK (((status = 'draft'::text) OR (published_at IS NOT NULL))),
     CONSTRAINT posts_slug_check CHECK (((length(slug) <= 120) AND (slug ~ '^[a-z0-9]+(-[a-z0-9]+)*$'::text))),
     CONSTRAINT posts_status_check CHECK ((status = ANY (ARRAY['draft'::text, 'published'::text]))),

@@ -45,16 +45,15 @@ var _ contracts.Posts = (*Store)(nil)
 // New returns a Store on db.
 func New(db *pgxpool.Pool) *Store { return &Store{db: db} }
 
-// A post's columns, in postRow's order. The words are counted, and the
-// start of the text is taken for a missing excerpt, with the markup
-// stripped as the search column strips it.
+// A post's columns, in postRow's order. The word count and the start of
+// the text (for a missing excerpt), markup stripped as the search column
+// strips it, are kept with the post (migration 0010).
 const (
 	postColumns = `
 SELECT p.id, p.type, p.slug, p.title, p.excerpt, p.html, p.feature_image, p.status, p.published_at, p.updated_at,
        u.id AS author_id, coalesce(u.username, '') AS author_username,
        coalesce(nullif(u.display_name, ''), u.username, '') AS author_name,
-       (SELECT count(*)::int FROM regexp_matches(regexp_replace(p.html, '<[^>]*>', ' ', 'g'), '\S+', 'g')) AS words,
-       CASE WHEN p.excerpt = '' THEN left(regexp_replace(p.html, '<[^>]*>', ' ', 'g'), 1000) ELSE '' END AS text_start`
+       p.words, CASE WHEN p.excerpt = '' THEN p.text_start ELSE '' END AS text_start`
 	fromPosts = `
 FROM posts p
 LEFT JOIN users u ON u.id = p.author_id`

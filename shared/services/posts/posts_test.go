@@ -2,6 +2,7 @@ package posts_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -436,5 +437,32 @@ func TestPostConstraints(t *testing.T) {
 	}
 	if _, err := db.Exec(ctx, `INSERT INTO posts (slug, title) VALUES ('untitled', '')`); err == nil {
 		t.Error("stored a post with an empty title")
+	}
+}
+
+// The stored word count counts the words a reader sees: markup is not
+// words, and any run of spaces, tabs or newlines separates them.
+func TestStoredWordCountCountsTheText(t *testing.T) {
+	db := pgtest.MustPool(t)
+	for i, tc := range []struct {
+		html  string
+		words int
+	}{
+		{"<p></p>", 0},
+		{"  \n\t ", 0},
+		{"<p>one</p>", 1},
+		{"<p>one two</p>\n<p>three</p>", 3},
+		{"<p>ba<b>nan</b>a split</p>", 4}, // a tag inside a word splits it, as the search column does
+		{"\n  lead\tand \n trail  \n", 3},
+		{`<img src="x.png" alt="many words here"><p>pic</p>`, 1},
+	} {
+		id := mustPost(t, db, post{Slug: fmt.Sprintf("w%d", i), HTML: tc.html})
+		var words int
+		if err := db.QueryRow(context.Background(), `SELECT words FROM posts WHERE id = $1`, id).Scan(&words); err != nil {
+			t.Fatal(err)
+		}
+		if words != tc.words {
+			t.Errorf("%q: %d words, want %d", tc.html, words, tc.words)
+		}
 	}
 }

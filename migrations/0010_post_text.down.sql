@@ -1,0 +1,1 @@
+ALTER TABLE posts DROP COLUMN words, DROP COLUMN text_start;
