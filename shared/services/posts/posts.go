@@ -87,9 +87,17 @@ WHERE ` + isPublished + ` AND p.type = $2
 
 const countPublishedPosts = `SELECT count(*)` + publishedPostsWhere
 
-const publishedPosts = postColumns + publishedPostsWhere + `
+// publishedPosts counts the matching posts in the same query (a window
+// over all of them): one round trip for a page and its total.
+const publishedPosts = postColumns + `, count(*) OVER () AS total` + publishedPostsWhere + `
 ORDER BY p.published_at DESC, p.id DESC
 LIMIT $5 OFFSET $6`
+
+// pagedRow is a post of a page, with the total of the listing.
+type pagedRow struct {
+	postRow
+	Total int
+}
 
 // PublishedPosts returns a page of published posts of q.Type, newest first. Errors: EInvalid (type or paging), EInternal.
 func (s *Store) PublishedPosts(ctx context.Context, now time.Time, q contracts.PostQuery) (contracts.PostPage, error) {
@@ -105,12 +113,25 @@ func (s *Store) PublishedPosts(ctx context.Context, now time.Time, q contracts.P
 		return contracts.PostPage{}, err
 	}
 	result := contracts.PostPage{Page: page, PerPage: perPage}
-	if err := s.db.QueryRow(ctx, countPublishedPosts, now, typ, q.TagSlug, q.AuthorUsername).Scan(&result.Total); err != nil {
-		return contracts.PostPage{}, internal("count published posts", err)
-	}
-	result.Posts, err = s.posts(ctx, "published posts", publishedPosts,
-		now, typ, q.TagSlug, q.AuthorUsername, perPage, (page-1)*perPage)
+	rows, err := s.db.Query(ctx, publishedPosts, now, typ, q.TagSlug, q.AuthorUsername, perPage, (page-1)*perPage)
 	if err != nil {
+		return contracts.PostPage{}, internal("published posts", err)
+	}
+	found, err := pgx.CollectRows(rows, pgx.RowToStructByPos[pagedRow])
+	if err != nil {
+		return contracts.PostPage{}, internal("published posts", err)
+	}
+	postRows := make([]postRow, len(found))
+	for i, r := range found {
+		postRows[i], result.Total = r.postRow, r.Total
+	}
+	if len(found) == 0 && page > 1 {
+		// Past the end, the window counted nothing: count on its own.
+		if err := s.db.QueryRow(ctx, countPublishedPosts, now, typ, q.TagSlug, q.AuthorUsername).Scan(&result.Total); err != nil {
+			return contracts.PostPage{}, internal("count published posts", err)
+		}
+	}
+	if result.Posts, err = s.withTags(ctx, postRows); err != nil {
 		return contracts.PostPage{}, err
 	}
 	return result, nil
@@ -234,6 +255,11 @@ func (s *Store) posts(ctx context.Context, what, query string, args ...any) ([]m
 	if err != nil {
 		return nil, internal(what, err)
 	}
+	return s.withTags(ctx, found)
+}
+
+// withTags makes posts of rows, with their tags.
+func (s *Store) withTags(ctx context.Context, found []postRow) ([]models.Post, error) {
 	posts := make([]models.Post, len(found))
 	ids := make([]uuid.UUID, len(found))
 	for i, r := range found {
