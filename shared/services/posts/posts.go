@@ -47,13 +47,17 @@ func New(db *pgxpool.Pool) *Store { return &Store{db: db} }
 
 // A post's columns, in postRow's order. The word count and the start of
 // the text (for a missing excerpt), markup stripped as the search column
-// strips it, are kept with the post (migration 0010).
+// strips it, are kept with the post (migration 0010); the tags come in
+// order as JSON, in the same round trip.
 const (
 	postColumns = `
 SELECT p.id, p.type, p.slug, p.title, p.excerpt, p.html, p.feature_image, p.status, p.published_at, p.updated_at,
        u.id AS author_id, coalesce(u.username, '') AS author_username,
        coalesce(nullif(u.display_name, ''), u.username, '') AS author_name,
-       p.words, CASE WHEN p.excerpt = '' THEN p.text_start ELSE '' END AS text_start`
+       p.words, CASE WHEN p.excerpt = '' THEN p.text_start ELSE '' END AS text_start,
+       (SELECT coalesce(json_agg(json_build_object('Slug', t.slug, 'Name', t.name, 'Description', t.description)
+                                 ORDER BY pt.position, t.name), '[]')
+          FROM post_tags pt JOIN tags t ON t.id = pt.tag_id WHERE pt.post_id = p.id) AS tags`
 	fromPosts = `
 FROM posts p
 LEFT JOIN users u ON u.id = p.author_id`
@@ -77,6 +81,7 @@ type postRow struct {
 	AuthorName     string
 	Words          int
 	TextStart      string
+	Tags           []models.Tag
 }
 
 const publishedPostsWhere = fromPosts + `
@@ -131,9 +136,7 @@ func (s *Store) PublishedPosts(ctx context.Context, now time.Time, q contracts.P
 			return contracts.PostPage{}, internal("count published posts", err)
 		}
 	}
-	if result.Posts, err = s.withTags(ctx, postRows); err != nil {
-		return contracts.PostPage{}, err
-	}
+	result.Posts = toPosts(postRows)
 	return result, nil
 }
 
@@ -255,20 +258,21 @@ func (s *Store) posts(ctx context.Context, what, query string, args ...any) ([]m
 	if err != nil {
 		return nil, internal(what, err)
 	}
-	return s.withTags(ctx, found)
+	return toPosts(found), nil
 }
 
-// withTags makes posts of rows, with their tags.
-func (s *Store) withTags(ctx context.Context, found []postRow) ([]models.Post, error) {
+// toPosts makes posts of rows.
+func toPosts(found []postRow) []models.Post {
 	posts := make([]models.Post, len(found))
-	ids := make([]uuid.UUID, len(found))
 	for i, r := range found {
-		ids[i] = r.ID
 		posts[i] = models.Post{
 			ID: r.ID, Type: r.Type, Slug: r.Slug, Title: r.Title, Excerpt: r.Excerpt, HTML: r.HTML,
 			FeatureImage: r.FeatureImage, Status: r.Status,
 			PublishedAt: r.PublishedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
-			ReadingMinutes: models.ReadingMinutes(r.Words),
+			ReadingMinutes: models.ReadingMinutes(r.Words), Tags: r.Tags,
+		}
+		if len(r.Tags) == 0 {
+			posts[i].Tags = nil
 		}
 		if posts[i].Excerpt == "" {
 			posts[i].Excerpt = excerptOf(r.TextStart)
@@ -277,45 +281,7 @@ func (s *Store) withTags(ctx context.Context, found []postRow) ([]models.Post, e
 			posts[i].Author = &models.Author{ID: r.AuthorID.UUID, Username: r.AuthorUsername, Name: r.AuthorName}
 		}
 	}
-	if len(posts) == 0 {
-		return posts, nil
-	}
-	tags, err := s.tagsOf(ctx, ids)
-	if err != nil {
-		return nil, err
-	}
-	for i := range posts {
-		posts[i].Tags = tags[posts[i].ID]
-	}
-	return posts, nil
-}
-
-const tagsOfPosts = `
-SELECT pt.post_id, t.slug, t.name, t.description
-FROM post_tags pt
-JOIN tags t ON t.id = pt.tag_id
-WHERE pt.post_id = ANY($1)
-ORDER BY pt.position, t.name`
-
-// tagsOf returns the tags of each of the posts, in their order.
-func (s *Store) tagsOf(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID][]models.Tag, error) {
-	rows, err := s.db.Query(ctx, tagsOfPosts, ids)
-	if err != nil {
-		return nil, internal("tags of posts", err)
-	}
-	tags := make(map[uuid.UUID][]models.Tag, len(ids))
-	var (
-		postID uuid.UUID
-		t      models.Tag
-	)
-	_, err = pgx.ForEachRow(rows, []any{&postID, &t.Slug, &t.Name, &t.Description}, func() error {
-		tags[postID] = append(tags[postID], t)
-		return nil
-	})
-	if err != nil {
-		return nil, internal("tags of posts", err)
-	}
-	return tags, nil
+	return posts
 }
 
 // excerptLength is roughly how many characters an excerpt made from the
