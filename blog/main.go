@@ -37,6 +37,11 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		Queues: map[string]int{ghostsync.Queue: 1}, Periodic: ghostPeriodic}
 	return boot.Run(ctx, opts, getenv, stdout, func(d boot.Deps) (http.Handler, error) {
 		store, nav := posts.New(d.DB), navigation.New(d.DB)
+		// Listings read by signed-in members are kept a moment (the page
+		// cache serves only anonymous readers).
+		if ttl := d.Config.PageCache.Listings.Std(); ttl > 0 {
+			store.CacheListings(ttl)
+		}
 		mediaStore, err := media.NewDiskStore(d.Config.Media.Dir)
 		if err != nil {
 			return nil, err

@@ -183,10 +183,11 @@ func bench(ctx context.Context, args []string, getenv func(string) string, stdou
 	coldPort, basePort := port(len(config.Services)), port(len(config.Services)+1)
 	coldEnv := maps.Clone(env)
 	maps.Copy(coldEnv, map[string]string{
-		"BLOG_LISTEN_ADDR":  "127.0.0.1:" + coldPort,
-		"BLOG_INTERNAL_URL": "http://127.0.0.1:" + coldPort,
-		"FRAGMENTS_TTL":     "0s",
-		"PAGE_CACHE_TTL":    "0s",
+		"BLOG_LISTEN_ADDR":    "127.0.0.1:" + coldPort,
+		"BLOG_INTERNAL_URL":   "http://127.0.0.1:" + coldPort,
+		"FRAGMENTS_TTL":       "0s",
+		"PAGE_CACHE_TTL":      "0s",
+		"PAGE_CACHE_LISTINGS": "0s",
 	})
 
 	fmt.Fprintf(stdout, "bench: database %s, Redis prefix %s, ports %d-%d, log level %s, logs in %s\n",

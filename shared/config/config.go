@@ -131,6 +131,10 @@ type PageCache struct {
 	// TTL is how long a cached page is served (changes invalidate it sooner);
 	// 0 turns the cache off.
 	TTL Duration `yaml:"ttl"`
+	// Listings is how long the blog keeps pages of published posts for
+	// signed-in readers (its own changes drop them at once); 0 turns it
+	// off.
+	Listings Duration `yaml:"listings"`
 }
 
 // Media configures the media store: uploaded images (feature images and
@@ -311,6 +315,7 @@ func (c *Config) applyEnv(getenv func(string) string, errs *[]error) {
 	parse("FRAGMENTS_DEADLINE", func(v string) error { return c.Fragments.Deadline.UnmarshalText([]byte(v)) })
 	parse("FRAGMENTS_TTL", func(v string) error { return c.Fragments.TTL.UnmarshalText([]byte(v)) })
 	parse("PAGE_CACHE_TTL", func(v string) error { return c.PageCache.TTL.UnmarshalText([]byte(v)) })
+	parse("PAGE_CACHE_LISTINGS", func(v string) error { return c.PageCache.Listings.UnmarshalText([]byte(v)) })
 	str(&c.Media.Dir, "MEDIA_DIR")
 	parse("MEDIA_MAX_BYTES", func(v string) (err error) {
 		c.Media.MaxBytes, err = strconv.ParseInt(v, 10, 64)
@@ -401,6 +406,7 @@ func (c *Config) validate(errs *[]error) {
 		{"fragments.deadline", c.Fragments.Deadline, 10 * time.Millisecond, 5 * time.Second},
 		{"fragments.ttl", c.Fragments.TTL, 0, time.Hour},
 		{"page_cache.ttl", c.PageCache.TTL, 0, time.Hour},
+		{"page_cache.listings", c.PageCache.Listings, 0, time.Minute},
 	}
 	for _, d := range durations {
 		if d.v.Std() < d.min || d.v.Std() > d.max || (d.min > 0 && d.v == 0) {

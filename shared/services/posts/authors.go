@@ -64,6 +64,7 @@ func (s *Store) Authors(ctx context.Context) ([]contracts.AuthorSummary, error) 
 
 // UpdateAuthor implements contracts.AuthorEditor.
 func (s *Store) UpdateAuthor(ctx context.Context, id uuid.UUID, displayName, bio string) error {
+	defer s.Forget() // after the commit: kept pages may hold what it changed
 	displayName = strings.TrimSpace(displayName)
 	if err := models.ValidateDisplayName(displayName); err != nil {
 		return err

@@ -87,6 +87,7 @@ func publishedAtParam(t time.Time) *time.Time {
 
 // CreatePost implements contracts.PostEditor.
 func (s *Store) CreatePost(ctx context.Context, authorID uuid.UUID, in models.PostInput) (uuid.UUID, error) {
+	defer s.Forget() // after the commit: kept pages may hold what it changed
 	in, err := models.NormalizePostInput(in)
 	if err != nil {
 		return uuid.Nil, err
@@ -123,6 +124,7 @@ func (s *Store) CreatePost(ctx context.Context, authorID uuid.UUID, in models.Po
 
 // UpdatePost implements contracts.PostEditor.
 func (s *Store) UpdatePost(ctx context.Context, id uuid.UUID, in models.PostInput) (int, error) {
+	defer s.Forget() // after the commit: kept pages may hold what it changed
 	in, err := models.NormalizePostInput(in)
 	if err != nil {
 		return 0, err
@@ -178,6 +180,7 @@ func (s *Store) UpdatePost(ctx context.Context, id uuid.UUID, in models.PostInpu
 
 // DeletePost implements contracts.PostEditor.
 func (s *Store) DeletePost(ctx context.Context, id uuid.UUID) error {
+	defer s.Forget() // after the commit: kept pages may hold what it changed
 	found := false
 	err := postgres.InTx(ctx, s.db, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `DELETE FROM posts WHERE id = $1`, id)

@@ -2,11 +2,13 @@ package posts_test
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 
+	"rose-ash.com/platform/shared/contracts"
 	"rose-ash.com/platform/shared/models"
 	"rose-ash.com/platform/shared/postgres/pgtest"
 	"rose-ash.com/platform/shared/services/posts"
@@ -82,5 +84,49 @@ func TestEditingPosts(t *testing.T) {
 	}
 	if err := st.DeletePost(ctx, id); models.Code(err) != models.ENotFound {
 		t.Fatalf("second delete: %v", err)
+	}
+}
+
+// Kept listings: a page is served from memory until the Store changes a
+// post (then at once) or the time runs out (a change made elsewhere).
+func TestKeptListingsShowChangesAtOnceOrWithinTheirTime(t *testing.T) {
+	ctx := context.Background()
+	db := pgtest.MustPool(t)
+	st := posts.New(db)
+	st.CacheListings(300 * time.Millisecond)
+	author := mustUser(t, db, "keeper", "Keeper")
+	list := func() []string {
+		t.Helper()
+		page, err := st.PublishedPosts(ctx, time.Now(), contracts.PostQuery{Type: "post"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return slugs(page.Posts)
+	}
+	mustPost(t, db, post{Slug: "first", At: -time.Hour})
+	if got := list(); !slices.Equal(got, []string{"first"}) {
+		t.Fatalf("listing %v", got)
+	}
+	// Written behind the Store's back: the kept page is served...
+	mustPost(t, db, post{Slug: "elsewhere", At: -time.Minute})
+	if got := list(); !slices.Equal(got, []string{"first"}) {
+		t.Fatalf("a kept page was not served: %v", got)
+	}
+	// ...until a change through the Store, which shows at once.
+	in := draftInput()
+	in.Status, in.Title = "published", "Through the store"
+	if _, err := st.CreatePost(ctx, author, in); err != nil {
+		t.Fatal(err)
+	}
+	if got := list(); len(got) != 3 || got[0] != "through-the-store" {
+		t.Fatalf("after a change through the Store: %v", got)
+	}
+	// A change elsewhere shows once the kept page's time is up.
+	if _, err := db.Exec(ctx, `DELETE FROM posts WHERE slug = 'elsewhere'`); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(400 * time.Millisecond)
+	if got := list(); len(got) != 2 {
+		t.Fatalf("after the kept time: %v", got)
 	}
 }

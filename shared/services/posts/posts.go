@@ -26,6 +26,9 @@ type Store struct {
 	// changed runs in the transaction of every change to a post (its
 	// federation: see OnChange).
 	changed func(ctx context.Context, tx pgx.Tx, id uuid.UUID) error
+	// listings keeps pages of published posts (nil: none; see
+	// CacheListings).
+	listings *listings
 }
 
 // OnChange sets f to run inside the transaction of every create, update
@@ -117,6 +120,16 @@ func (s *Store) PublishedPosts(ctx context.Context, now time.Time, q contracts.P
 	if err != nil {
 		return contracts.PostPage{}, err
 	}
+	var key string
+	var gen uint64
+	if s.listings != nil {
+		key = listingKey(typ, q, page, perPage)
+		var hit bool
+		var kept contracts.PostPage
+		if kept, hit, gen = s.listings.cached(key); hit {
+			return kept, nil
+		}
+	}
 	result := contracts.PostPage{Page: page, PerPage: perPage}
 	rows, err := s.db.Query(ctx, publishedPosts, now, typ, q.TagSlug, q.AuthorUsername, perPage, (page-1)*perPage)
 	if err != nil {
@@ -137,6 +150,9 @@ func (s *Store) PublishedPosts(ctx context.Context, now time.Time, q contracts.P
 		}
 	}
 	result.Posts = toPosts(postRows)
+	if s.listings != nil {
+		s.listings.pages.Add(key, listing{page: result, gen: gen})
+	}
 	return result, nil
 }
 

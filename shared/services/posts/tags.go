@@ -35,6 +35,7 @@ func (s *Store) TagsWithCounts(ctx context.Context) ([]contracts.TagCount, error
 
 // UpdateTag implements contracts.TagEditor.
 func (s *Store) UpdateTag(ctx context.Context, slug, name, description string) error {
+	defer s.Forget() // after the commit: kept pages may hold what it changed
 	name, description = strings.TrimSpace(name), strings.TrimSpace(description)
 	if name == "" || utf8.RuneCountInString(name) > 191 {
 		return models.Errorf(models.EInvalid, "A tag's name is 1 to 191 characters.")
@@ -54,6 +55,7 @@ func (s *Store) UpdateTag(ctx context.Context, slug, name, description string) e
 
 // DeleteTag implements contracts.TagEditor.
 func (s *Store) DeleteTag(ctx context.Context, slug string) error {
+	defer s.Forget() // after the commit: kept pages may hold what it changed
 	tag, err := s.db.Exec(ctx, `DELETE FROM tags WHERE slug = $1`, slug)
 	if err != nil {
 		return internal("delete tag", err)
