@@ -43,14 +43,15 @@ echo "building the services into $STATE/bin" >&2
 go build -o "$STATE/bin/" ./cmd/roseash ./blog ./market ./cart ./events ./federation ./account
 
 status=0
-run_roseash "$STATE/bin/roseash" bench --bin "$STATE/bin" --logs "$STATE/bench" "$@" || status=$?
-
-# ActivityPub: inbox throughput on one core against bare RSA-2048 verifies
-# measured in the same run, and the fan-out of one Create to 10,000
-# followers on 100 fake hosts (shared inboxes) against the same POSTs sent
-# without the job queue.
+# ActivityPub first, on a quiet database (the page benchmark leaves
+# PostgreSQL writing for a while): inbox throughput on one core against
+# bare RSA-2048 verifies measured in the same run, and the fan-out of one
+# Create to 10,000 followers on 100 fake hosts (shared inboxes) against the
+# same POSTs sent without the job queue.
 echo "ActivityPub inbox throughput (one core) and fan-out" >&2
 go test -count=1 -run '^$' -bench 'InboxThroughput' -benchtime 1x -cpu 1 \
   ./shared/activitypub/ | grep -E 'GOMAXPROCS|Benchmark|round' || status=$?
 go test -count=1 -run '^$' -bench 'Fanout' -benchtime 1x ./shared/activitypub/delivery/ | grep -E 'Benchmark|fan|requests' || status=$?
+
+run_roseash "$STATE/bin/roseash" bench --bin "$STATE/bin" --logs "$STATE/bench" "$@" || status=$?
 exit "$status"

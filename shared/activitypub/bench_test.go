@@ -12,7 +12,9 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -23,6 +25,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"rose-ash.com/platform/shared/activitypub/aptest"
+	"rose-ash.com/platform/shared/boot"
 )
 
 // BenchmarkInboxThroughput measures how many signed Create(Note) POSTs the
@@ -39,10 +42,14 @@ import (
 //	go test -run '^$' -bench InboxThroughput -benchtime 1x -cpu 1 ./shared/activitypub/
 func BenchmarkInboxThroughput(b *testing.B) {
 	const (
-		rounds  = 3
+		rounds  = 5
 		posts   = 6000 // per round
 		senders = 64   // concurrent POSTs
 	)
+	// The garbage collector set as in every server process (boot.TuneRuntime).
+	if os.Getenv("GOGC") == "" {
+		defer debug.SetGCPercent(debug.SetGCPercent(boot.DefaultGCPercent))
+	}
 	p := newPlatformTB(b)
 	remote := aptest.NewServer(b)
 	// Eight senders' actors, as a busy inbox hears from many.
