@@ -59,7 +59,8 @@ type Service struct {
 	batches    *batcher // the inbox's group commit (batch.go)
 }
 
-// Hooks are called inside the transaction that stores an incoming activity.
+// Hooks are called inside the transaction that handles an incoming activity
+// (the processor's, after the activity was stored; see process.go).
 type Hooks interface {
 	// Received is called for every activity after the built-in handling.
 	Received(ctx context.Context, tx pgx.Tx, activity map[string]any) error
