@@ -80,9 +80,7 @@ func mediaClient(cfg *config.Config, version string, timeout time.Duration) *htt
 type mediaSigner struct{ key []byte }
 
 func newMediaSigner(secretKey string) mediaSigner {
-	m := hmac.New(sha256.New, []byte(secretKey))
-	m.Write([]byte("hub-media-proxy"))
-	return mediaSigner{key: m.Sum(nil)}
+	return mediaSigner{key: config.DeriveKey(secretKey, "hub-media-proxy")}
 }
 
 func (s mediaSigner) mac(u string) []byte {

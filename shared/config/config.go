@@ -4,6 +4,8 @@
 package config
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -555,4 +557,13 @@ func (c *Config) AllowedPrivatePrefixes() []netip.Prefix {
 		}
 	}
 	return out
+}
+
+// DeriveKey derives the key for one use, named by label, from the
+// platform's secret key (HMAC-SHA256), so that every use has its own key
+// and none needs a setting of its own.
+func DeriveKey(secretKey, label string) []byte {
+	m := hmac.New(sha256.New, []byte(secretKey))
+	m.Write([]byte(label))
+	return m.Sum(nil)
 }

@@ -3,6 +3,7 @@ package config
 import (
 	"os"
 	"path/filepath"
+	"bytes"
 	"strings"
 	"testing"
 	"time"
@@ -185,5 +186,17 @@ func TestGhostSettings(t *testing.T) {
 	env["GHOST_ALLOW_PRIVATE_ADDRESS"] = "true"
 	if _, err := Load(envOf(env)); err == nil || !strings.Contains(err.Error(), "ghost.allow_private_address") {
 		t.Errorf("allow_private_address in production: %v", err)
+	}
+}
+
+// Each use gets its own key, the same in every process.
+func TestDeriveKeyGivesEachUseItsOwnKey(t *testing.T) {
+	secret := strings.Repeat("s", 32)
+	a, b := DeriveKey(secret, "internal-fragments"), DeriveKey(secret, "hub-media-proxy")
+	if len(a) != 32 || bytes.Equal(a, b) {
+		t.Fatalf("keys for two uses: %x and %x", a, b)
+	}
+	if !bytes.Equal(a, DeriveKey(secret, "internal-fragments")) || bytes.Equal(a, DeriveKey(strings.Repeat("t", 32), "internal-fragments")) {
+		t.Fatal("a derived key does not depend on exactly the secret and the use")
 	}
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/google/uuid"
 
 	"rose-ash.com/platform/shared/cache"
+	"rose-ash.com/platform/shared/config"
 	"rose-ash.com/platform/shared/models"
 )
 
@@ -61,9 +62,7 @@ const MaxRef = 200
 
 // Secret derives the internal secret from the platform's secret key.
 func Secret(secretKey string) string {
-	m := hmac.New(sha256.New, []byte(secretKey))
-	m.Write([]byte("internal-fragments"))
-	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+	return base64.RawURLEncoding.EncodeToString(config.DeriveKey(secretKey, "internal-fragments"))
 }
 
 // viewer is the user context a fragment request carries.

@@ -48,9 +48,7 @@ const grantCacheSize = 50_000
 // secret key, so that federation and the client agree on it without another
 // setting.
 func ClientSecret(secretKey, clientID string) string {
-	m := hmac.New(sha256.New, []byte(secretKey))
-	m.Write([]byte("oauth-client-secret:" + clientID))
-	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+	return base64.RawURLEncoding.EncodeToString(config.DeriveKey(secretKey, "oauth-client-secret:"+clientID))
 }
 
 // Client signs users of one service in through federation.
