@@ -1,9 +1,9 @@
 package config
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
-	"bytes"
 	"strings"
 	"testing"
 	"time"
