@@ -1,10 +1,12 @@
 // Package faultproxy is a TCP proxy for tests that must see a dependency
 // (PostgreSQL, Redis) go away and come back: Cut drops every connection and
-// refuses new ones, Restore lets them through again.
+// refuses new ones (a server that is down), Freeze keeps every connection
+// open but passes nothing either way and accepts new ones without ever
+// connecting them (a server or network that stops answering: a black
+// hole), Restore lets traffic through again.
 package faultproxy
 
 import (
-	"io"
 	"net"
 	"sync"
 	"testing"
@@ -15,9 +17,11 @@ type Proxy struct {
 	target string
 	ln     net.Listener
 
-	mu    sync.Mutex
-	cut   bool
-	conns map[net.Conn]struct{}
+	mu     sync.Mutex
+	cut    bool
+	frozen bool
+	thaw   chan struct{} // closed by Restore; replaced by Freeze
+	conns  map[net.Conn]struct{}
 }
 
 // MustStart starts a proxy to target (host:port) and stops it when the test
@@ -28,7 +32,8 @@ func MustStart(tb testing.TB, target string) *Proxy {
 	if err != nil {
 		tb.Fatalf("faultproxy: listen: %v", err)
 	}
-	p := &Proxy{target: target, ln: ln, conns: map[net.Conn]struct{}{}}
+	p := &Proxy{target: target, ln: ln, conns: map[net.Conn]struct{}{}, thaw: make(chan struct{})}
+	close(p.thaw)
 	go p.serve()
 	tb.Cleanup(p.close)
 	return p
@@ -47,16 +52,38 @@ func (p *Proxy) Cut() {
 	}
 }
 
-// Restore lets new connections through again.
+// Freeze stops all traffic without closing anything: bytes sent either way
+// are held, new connections are accepted but never reach the target, until
+// Restore (which lets the held bytes through) or Cut.
+func (p *Proxy) Freeze() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.frozen {
+		p.frozen = true
+		p.thaw = make(chan struct{})
+	}
+}
+
+// Restore lets traffic through again after Cut or Freeze.
 func (p *Proxy) Restore() {
 	p.mu.Lock()
+	defer p.mu.Unlock()
 	p.cut = false
-	p.mu.Unlock()
+	if p.frozen {
+		p.frozen = false
+		close(p.thaw)
+	}
 }
 
 func (p *Proxy) close() {
 	p.ln.Close()
 	p.Cut()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.frozen { // release what waits on the freeze; it finds the proxy cut
+		p.frozen = false
+		close(p.thaw)
+	}
 }
 
 func (p *Proxy) serve() {
@@ -79,8 +106,24 @@ func (p *Proxy) track(c net.Conn) bool {
 	return true
 }
 
+// wait blocks while the proxy is frozen; it reports false when the proxy
+// was cut meanwhile.
+func (p *Proxy) wait() bool {
+	p.mu.Lock()
+	thaw := p.thaw
+	p.mu.Unlock()
+	<-thaw
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return !p.cut
+}
+
 func (p *Proxy) forward(client net.Conn) {
 	if !p.track(client) {
+		client.Close()
+		return
+	}
+	if !p.wait() { // a connection made while frozen hangs until Restore
 		client.Close()
 		return
 	}
@@ -94,7 +137,21 @@ func (p *Proxy) forward(client net.Conn) {
 	}
 	done := make(chan struct{}, 2)
 	pipe := func(dst, src net.Conn) {
-		io.Copy(dst, src) //nolint:errcheck // either side closing ends the pipe
+		buf := make([]byte, 32<<10)
+		for {
+			n, err := src.Read(buf)
+			if n > 0 {
+				if !p.wait() {
+					break
+				}
+				if _, werr := dst.Write(buf[:n]); werr != nil {
+					break
+				}
+			}
+			if err != nil {
+				break
+			}
+		}
 		done <- struct{}{}
 	}
 	go pipe(upstream, client)
