@@ -1,8 +1,10 @@
 package layout
 
 import (
+	"context"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/a-h/templ"
 )
@@ -70,7 +72,16 @@ type Page struct {
 	// Header and Footer optionally replace the default site header and
 	// footer; nil renders the defaults.
 	Header, Footer templ.Component
+	// Notice is a short site-wide notice shown above the page's content
+	// (for example that signing in is unavailable for a moment); empty
+	// shows none.
+	Notice string
 }
+
+// NoticeMarker is the HTML comment written where a page's notice goes when
+// it has none, so that a page kept as HTML (the page cache's saved copies)
+// can be given one later: replace the marker with NoticeHTML's result.
+const NoticeMarker = "<!--site-notice-->"
 
 // DocumentTitle returns the text of the page's <title> element:
 // "Title · Rose Ash Blog", or "Rose Ash Blog" when Title is empty, or
@@ -137,4 +148,12 @@ func homeLabel(p Page) string {
 		return "Go to the home page"
 	}
 	return "Go to the " + p.ServiceTitle + " home page"
+}
+
+// NoticeHTML returns the markup SiteNotice renders for text (escaped), to
+// put in place of NoticeMarker in a page kept as HTML.
+func NoticeHTML(text string) string {
+	var b strings.Builder
+	_ = SiteNotice(text).Render(context.Background(), &b)
+	return b.String()
 }
