@@ -286,6 +286,7 @@ CREATE TABLE public.oauth_tokens (
     expires_at timestamp with time zone NOT NULL,
     used_at timestamp with time zone,
     revoked_at timestamp with time zone,
+    successor bytea,
     CONSTRAINT oauth_tokens_kind_check CHECK ((kind = ANY (ARRAY['access'::text, 'refresh'::text])))
 );
 

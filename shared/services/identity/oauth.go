@@ -2,11 +2,15 @@ package identity
 
 import (
 	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
 	"errors"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -27,7 +31,18 @@ type Lifetimes struct {
 	Code    time.Duration // at most 60 s
 	Access  time.Duration
 	Refresh time.Duration
+	// RefreshGrace is how long after a refresh token was used that
+	// presenting it again returns the same new pair instead of being taken
+	// as theft: a browser's parallel requests at expiry all refresh with the
+	// token they loaded (Auth0 and Okta have the same window). 0 means no
+	// grace: every reuse revokes the grant.
+	RefreshGrace time.Duration
 }
+
+// DefaultRefreshGrace is the RefreshGrace federation uses: long enough for
+// the requests of one page load that raced to refresh, short enough that a
+// refresh token stolen and replayed later still revokes the chain.
+const DefaultRefreshGrace = 10 * time.Second
 
 // CodeRequest is an approved authorization request.
 type CodeRequest struct {
@@ -132,8 +147,10 @@ func (s *Store) ExchangeCode(ctx context.Context, code, clientID, redirectURI, v
 }
 
 // Refresh trades a refresh token for a new pair and retires it (rotation).
-// Presenting a retired refresh token again is taken as theft: the whole
-// grant is revoked. Errors: ErrInvalidGrant, EInternal.
+// Presenting a retired refresh token again within life.RefreshGrace of its
+// use returns the same new pair (parallel requests of one browser raced to
+// refresh); later, it is taken as theft and the whole grant is revoked.
+// Errors: ErrInvalidGrant, EInternal.
 func (s *Store) Refresh(ctx context.Context, refreshToken, clientID string, life Lifetimes) (TokenPair, error) {
 	var pair TokenPair
 	hash := hashSecret(refreshToken)
@@ -153,14 +170,12 @@ func (s *Store) Refresh(ctx context.Context, refreshToken, clientID string, life
 			          g.revoked_at IS NULL AND s.revoked_at IS NULL AND s.expires_at > now()`, hash).
 			Scan(&grantID, &grantClient, &expired, &live)
 		if errors.Is(err, pgx.ErrNoRows) {
-			if _, err := tx.Exec(ctx, `
-				UPDATE oauth_grants SET revoked_at = now()
-				WHERE id = (SELECT grant_id FROM oauth_tokens WHERE token_hash = $1 AND kind = 'refresh' AND used_at IS NOT NULL)
-				  AND revoked_at IS NULL`, hash); err != nil {
-				return err
+			pair, err = reusedRefresh(ctx, tx, refreshToken, clientID, life.RefreshGrace)
+			if errors.Is(err, ErrInvalidGrant) {
+				outcome = err // committed: a revocation must stick
+				return nil
 			}
-			outcome = ErrInvalidGrant
-			return nil
+			return err
 		}
 		if err != nil {
 			return err
@@ -169,7 +184,14 @@ func (s *Store) Refresh(ctx context.Context, refreshToken, clientID string, life
 			outcome = ErrInvalidGrant
 			return nil
 		}
-		pair, err = issueTokens(ctx, tx, grantID, life)
+		if pair, err = issueTokens(ctx, tx, grantID, life); err != nil {
+			return err
+		}
+		sealed, err := sealSuccessor(refreshToken, pair)
+		if err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `UPDATE oauth_tokens SET successor = $2 WHERE token_hash = $1`, hash, sealed)
 		return err
 	})
 	if err != nil {
@@ -179,6 +201,101 @@ func (s *Store) Refresh(ctx context.Context, refreshToken, clientID string, life
 		return TokenPair{}, outcome
 	}
 	return pair, nil
+}
+
+// reusedRefresh handles a refresh token that is not live: one used within
+// grace by the same client gets the pair its first use issued, while that
+// pair is live; any other use of a used token revokes its grant. Errors:
+// ErrInvalidGrant (to be committed), or a database error.
+func reusedRefresh(ctx context.Context, tx pgx.Tx, refreshToken, clientID string, grace time.Duration) (TokenPair, error) {
+	hash := hashSecret(refreshToken)
+	var (
+		sealed        []byte
+		client        string
+		inGrace, live bool
+	)
+	err := tx.QueryRow(ctx, `
+		SELECT t.successor, g.client_id, t.used_at > now() - $2::interval,
+		       g.revoked_at IS NULL AND s.revoked_at IS NULL AND s.expires_at > now()
+		FROM oauth_tokens t JOIN oauth_grants g ON g.id = t.grant_id JOIN sso_sessions s ON s.id = g.sso_session_id
+		WHERE t.token_hash = $1 AND t.kind = 'refresh' AND t.used_at IS NOT NULL`,
+		hash, grace.String()).Scan(&sealed, &client, &inGrace, &live)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return TokenPair{}, ErrInvalidGrant // unknown, or never used yet expired or revoked
+	}
+	if err != nil {
+		return TokenPair{}, err
+	}
+	if grace > 0 && inGrace && live && client == clientID && sealed != nil {
+		pair, err := openSuccessor(refreshToken, sealed)
+		if err != nil {
+			return TokenPair{}, err
+		}
+		var left time.Duration
+		err = tx.QueryRow(ctx, `
+			SELECT greatest(expires_at - now(), interval '0')
+			FROM oauth_tokens WHERE token_hash = $1 AND kind = 'access' AND revoked_at IS NULL`,
+			hashSecret(pair.AccessToken)).Scan(&left)
+		if err == nil {
+			pair.ExpiresIn = left
+			return pair, nil
+		}
+		if !errors.Is(err, pgx.ErrNoRows) {
+			return TokenPair{}, err
+		}
+	}
+	// Reuse after the grace window (or by another client): the token was
+	// stolen, or its holder kept an old copy. Either way the chain is no
+	// longer trusted.
+	if _, err := tx.Exec(ctx, `
+		UPDATE oauth_grants SET revoked_at = now()
+		WHERE id = (SELECT grant_id FROM oauth_tokens WHERE token_hash = $1) AND revoked_at IS NULL`, hash); err != nil {
+		return TokenPair{}, err
+	}
+	return TokenPair{}, ErrInvalidGrant
+}
+
+// sealSuccessor encrypts the pair a refresh token was exchanged for with a
+// key derived from that refresh token, which the database never holds.
+func sealSuccessor(refreshToken string, pair TokenPair) ([]byte, error) {
+	gcm, err := successorCipher(refreshToken)
+	if err != nil {
+		return nil, err
+	}
+	nonce := make([]byte, gcm.NonceSize())
+	if _, err := rand.Read(nonce); err != nil {
+		return nil, err
+	}
+	return gcm.Seal(nonce, nonce, []byte(pair.AccessToken+"\n"+pair.RefreshToken), nil), nil
+}
+
+// openSuccessor decrypts what sealSuccessor sealed with the same token.
+func openSuccessor(refreshToken string, sealed []byte) (TokenPair, error) {
+	gcm, err := successorCipher(refreshToken)
+	if err != nil {
+		return TokenPair{}, err
+	}
+	if len(sealed) < gcm.NonceSize() {
+		return TokenPair{}, errors.New("sealed successor too short")
+	}
+	plain, err := gcm.Open(nil, sealed[:gcm.NonceSize()], sealed[gcm.NonceSize():], nil)
+	if err != nil {
+		return TokenPair{}, err
+	}
+	access, refresh, ok := strings.Cut(string(plain), "\n")
+	if !ok {
+		return TokenPair{}, errors.New("sealed successor malformed")
+	}
+	return TokenPair{AccessToken: access, RefreshToken: refresh}, nil
+}
+
+func successorCipher(refreshToken string) (cipher.AEAD, error) {
+	key := sha256.Sum256([]byte("rose-ash refresh successor\x00" + refreshToken))
+	block, err := aes.NewCipher(key[:])
+	if err != nil {
+		return nil, err
+	}
+	return cipher.NewGCM(block)
 }
 
 func issueTokens(ctx context.Context, tx pgx.Tx, grantID uuid.UUID, life Lifetimes) (TokenPair, error) {

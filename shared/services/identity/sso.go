@@ -48,15 +48,17 @@ func (s *Store) SSOSessionUser(ctx context.Context, id uuid.UUID) (models.User, 
 // grant issued under it stop working. Revoking twice is not an error.
 // Errors: EInternal.
 func (s *Store) RevokeSSOSession(ctx context.Context, id uuid.UUID) error {
-	err := postgres.InTx(ctx, s.db, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `UPDATE sso_sessions SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL`, id); err != nil {
-			return err
-		}
-		_, err := tx.Exec(ctx, `UPDATE oauth_grants SET revoked_at = now() WHERE sso_session_id = $1 AND revoked_at IS NULL`, id)
-		return err
-	})
+	err := postgres.InTx(ctx, s.db, func(tx pgx.Tx) error { return revokeSSOSession(ctx, tx, id) })
 	if err != nil {
 		return internal("revoke sso session", err)
 	}
 	return nil
+}
+
+func revokeSSOSession(ctx context.Context, tx pgx.Tx, id uuid.UUID) error {
+	if _, err := tx.Exec(ctx, `UPDATE sso_sessions SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL`, id); err != nil {
+		return err
+	}
+	_, err := tx.Exec(ctx, `UPDATE oauth_grants SET revoked_at = now() WHERE sso_session_id = $1 AND revoked_at IS NULL`, id)
+	return err
 }
