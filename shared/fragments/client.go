@@ -135,6 +135,7 @@ func (c *Client) Fetch(ctx context.Context, viewer *models.User, reqs []Request)
 					result = "timeout"
 				}
 				c.results.WithLabelValues(r.Service, r.Type, result).Inc()
+				NoteOmission(ctx)
 				c.logger.WarnContext(ctx, "fragment left out", "service", r.Service, "type", r.Type, "result", result, "error", err)
 				return
 			}

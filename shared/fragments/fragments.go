@@ -16,6 +16,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -127,4 +128,27 @@ func CacheKey(keys cache.Namespace, service, typ string, perUser bool, userID *u
 // (Request.Ref), such as one calendar's widget.
 func CacheKeyRef(keys cache.Namespace, service, typ, ref string) string {
 	return CacheKey(keys, service, typ, false, nil) + ":ref:" + ref
+}
+
+// omissionsKey is the context key of a request's count of fragments left out.
+type omissionsKey struct{}
+
+// TrackOmissions returns a context in which Fetch counts the fragments it
+// leaves out of the page (a failure or a timeout, not a fragment that is
+// legitimately empty), and a function returning that count so far. A page
+// cache uses it to keep pages rendered without one of their parts from
+// outliving the outage.
+func TrackOmissions(ctx context.Context) (context.Context, func() int) {
+	n := new(atomic.Int32)
+	return context.WithValue(ctx, omissionsKey{}, n), func() int { return int(n.Load()) }
+}
+
+// NoteOmission records, for TrackOmissions, that the page being rendered
+// in ctx leaves out a part it would normally show. Fetch calls it for each
+// fragment it leaves out; anything else that renders a page without one of
+// its parts may call it too. Without tracking it does nothing.
+func NoteOmission(ctx context.Context) {
+	if n, ok := ctx.Value(omissionsKey{}).(*atomic.Int32); ok {
+		n.Add(1)
+	}
 }

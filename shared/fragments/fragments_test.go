@@ -155,6 +155,26 @@ func TestSlowOrDownServicesAreLeftOutPromptly(t *testing.T) {
 	}
 }
 
+// A page cache must know when a page was rendered with a part left out, so
+// that it does not keep the degraded page after the service recovers; a
+// page with every fragment is not marked.
+func TestLeftOutFragmentsMarkThePage(t *testing.T) {
+	fast := newUpstream(t, 0)
+	down := httptest.NewServer(http.NotFoundHandler())
+	down.Close()
+	c, _, _ := client(t, down.URL, fast.URL, 150*time.Millisecond)
+	ctx, omitted := fragments.TrackOmissions(context.Background())
+	c.Fetch(ctx, nil, []fragments.Request{{Service: "market", Type: "hello"}})
+	if n := omitted(); n != 0 {
+		t.Fatalf("a complete page counts %d fragments left out", n)
+	}
+	got := c.Fetch(ctx, nil, []fragments.Request{{Service: "cart", Type: "hello"}, {Service: "market", Type: "hello"}})
+	if got[0] != nil || omitted() != 1 {
+		t.Fatalf("cart down: fragment %q, %d left out; want nil and 1", html(got[0]), omitted())
+	}
+	fragments.NoteOmission(context.Background()) // untracked: nothing happens
+}
+
 func TestCacheHitMissAndInvalidation(t *testing.T) {
 	up := newUpstream(t, 0)
 	c, reg, keys := client(t, up.URL, up.URL, time.Second)
