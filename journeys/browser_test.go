@@ -67,6 +67,8 @@ func TestBrowserSignInAcrossServices(t *testing.T) {
 		t.Fatalf("no sign-in link in the mail:\n%s", msg.Text)
 	}
 	tab.load("open the link from the mail", chromedp.Navigate(link))
+	tab.waitVisible(`form[action="/auth/magic"] button[type="submit"]`)
+	tab.load("confirm the sign-in", chromedp.Click(chromedp.CSS(`form[action="/auth/magic"] button[type="submit"]`)))
 	tab.expectOn(st.URL["federation"] + "/auth/welcome")
 	tab.waitVisible("input#display_name")
 	tab.waitVisible("input#username")

@@ -26,7 +26,7 @@ func (st *Stack) signInAtFederation(t *testing.T, b *Browser, email, username, n
 	if link == "" {
 		t.Fatal("no sign-in link in the mail")
 	}
-	p := b.Get(t, link)
+	p := st.ConfirmSignInLink(t, b, link)
 	if strings.Contains(p.URL, "/auth/welcome") {
 		p = b.Post(t, fed+"/auth/welcome", url.Values{"username": {username}, "display_name": {strings.ToUpper(username[:1]) + username[1:]},
 			"next": {htmlUnescape(between(p.Body, `name="next" value="`, `"`))}})

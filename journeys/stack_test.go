@@ -281,7 +281,7 @@ func (st *Stack) SignIn(t *testing.T, b *Browser, service, email, username strin
 	if link == "" {
 		t.Fatalf("no sign-in link in the mail:\n%s", msg.Text)
 	}
-	page := b.Get(t, link)
+	page := st.ConfirmSignInLink(t, b, link)
 	if strings.Contains(page.URL, "/auth/welcome") {
 		page = b.Post(t, st.URL["federation"]+"/auth/welcome", url.Values{
 			"username": {username}, "display_name": {strings.ToUpper(username[:1]) + username[1:]},
@@ -289,6 +289,18 @@ func (st *Stack) SignIn(t *testing.T, b *Browser, service, email, username strin
 		})
 	}
 	return page
+}
+
+// ConfirmSignInLink opens an emailed sign-in link and presses its "Sign in
+// as" button, as a person does; it returns the page that follows.
+func (st *Stack) ConfirmSignInLink(t *testing.T, b *Browser, link string) Page {
+	t.Helper()
+	confirm := b.Get(t, link)
+	if confirm.Status != http.StatusOK || !strings.Contains(confirm.Body, `action="/auth/magic"`) {
+		t.Fatalf("the sign-in link shows no confirmation form: %d at %s\n%s", confirm.Status, confirm.URL, confirm.Body)
+	}
+	token := htmlUnescape(between(confirm.Body, `name="token" value="`, `"`))
+	return b.Post(t, st.URL["federation"]+"/auth/magic", url.Values{"token": {token}})
 }
 
 // SignedInAs reports the name in the account bar of page, or "".

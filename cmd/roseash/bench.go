@@ -711,10 +711,17 @@ func signInBrowser(ctx context.Context, cfg *config.Config, email string) (strin
 			}
 			return d.DialContext(ctx, network, addr)
 		}}}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, link, nil)
+	// The link shows a confirmation form; its POST signs in.
+	lu, err := url.Parse(link)
 	if err != nil {
 		return "", err
 	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, lu.Scheme+"://"+lu.Host+"/auth/magic",
+		strings.NewReader(url.Values{"token": {lu.Query().Get("token")}}.Encode()))
+	if err != nil {
+		return "", err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	resp, err := c.Do(req)
 	if err != nil {
 		return "", err

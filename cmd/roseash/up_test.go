@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/cookiejar"
+	"net/url"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -173,7 +174,17 @@ func followSignInLink(t *testing.T, link string) string {
 		_, port, _ := net.SplitHostPort(addr)
 		return d.DialContext(ctx, n, "127.0.0.1:"+port)
 	}}}
-	resp, err := c.Get(link)
+	// The link shows a confirmation form; its POST signs in.
+	u, err := url.Parse(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp, err := c.Get(link); err != nil {
+		t.Fatal(err)
+	} else {
+		resp.Body.Close()
+	}
+	resp, err := c.PostForm(u.Scheme+"://"+u.Host+"/auth/magic", url.Values{"token": {u.Query().Get("token")}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -41,7 +41,7 @@ func newAuthServer(d Deps) *authServer {
 	as := &authServer{Deps: d, issuer: strings.TrimSuffix(cfg.Service("federation").PublicURL, "/"),
 		clients: map[string]client{},
 		life: identity.Lifetimes{Code: cfg.Auth.CodeTTL.Std(), Access: cfg.Auth.AccessTokenTTL.Std(),
-			Refresh: cfg.Auth.RefreshTokenTTL.Std()}}
+			Refresh: cfg.Auth.RefreshTokenTTL.Std(), RefreshGrace: identity.DefaultRefreshGrace}}
 	if ttl := cfg.Auth.GrantCheckCache.Std(); ttl > 0 {
 		as.ssoChecked = expirable.NewLRU[string, models.User](50_000, nil, ttl)
 	}
@@ -113,6 +113,12 @@ func (as *authServer) authorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	user, signedIn := web.Viewer(r.Context())
+	if !signedIn && web.SignInUnavailable(r.Context()) {
+		// The browser's sign-in here cannot be checked for the moment:
+		// asking it to sign in again would not help.
+		fail("temporarily_unavailable", "sign-in cannot be checked for the moment")
+		return
+	}
 	if !signedIn {
 		if q.Get("prompt") == "none" {
 			fail("login_required", "the user is not signed in")

@@ -147,7 +147,10 @@ func (e *hubEnv) signIn(b *browser, username string) models.User {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	p := b.get("/auth/magic?token=" + url.QueryEscape(token))
+	if p := b.get("/auth/magic?token=" + url.QueryEscape(token)); !strings.Contains(p.Body, `action="/auth/magic"`) {
+		e.t.Fatalf("the magic link shows no confirmation form: %d\n%s", p.Status, p.Body)
+	}
+	p := b.post("/auth/magic", url.Values{"token": {token}})
 	if !strings.Contains(p.URL, "/auth/welcome") {
 		e.t.Fatalf("magic link led to %s, want the welcome page", p.URL)
 	}

@@ -15,6 +15,7 @@ import (
 	"rose-ash.com/platform/shared/cache"
 	"rose-ash.com/platform/shared/fragments"
 	"rose-ash.com/platform/shared/mail"
+	"rose-ash.com/platform/shared/oauth"
 	"rose-ash.com/platform/shared/ratelimit"
 	"rose-ash.com/platform/shared/services/identity"
 	"rose-ash.com/platform/shared/services/social"
@@ -77,10 +78,12 @@ func NewServer(d Deps) http.Handler {
 		// Sign-in by magic link, at federation itself.
 		r.Get("/auth/signin", as.showSignIn)
 		r.Post("/auth/signin", as.sendSignInLink)
-		r.Get("/auth/magic", as.useMagicLink)
+		r.Get("/auth/magic", as.showMagicLink)
+		r.Post("/auth/magic", as.useMagicLink)
 		r.With(site.RequireUser).Get("/auth/welcome", as.showWelcome)
 		r.With(site.RequireUser).Post("/auth/welcome", as.saveWelcome)
 		r.Post("/auth/logout", as.signOut)
+		r.Get(oauth.EndSessionPath, as.endSession)
 
 		// The OAuth2 authorization endpoint for the other services.
 		r.Get("/oauth/authorize", as.authorize)

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
@@ -18,17 +19,25 @@ import (
 	"rose-ash.com/platform/shared/models"
 	"rose-ash.com/platform/shared/oauth"
 	"rose-ash.com/platform/shared/ratelimit"
+	"rose-ash.com/platform/shared/services/identity"
+	"rose-ash.com/platform/shared/sessions"
 	"rose-ash.com/platform/shared/web"
 )
 
 const keySSO = "sso_session_id"
 
 // viewer puts the user of the browser's live single-sign-on session in the
-// request context. As on every service, any doubt (revoked, expired, a
-// database or Redis error) means signed out and the session is cleared.
+// request context. As on every service, a session that is over (revoked,
+// expired, unknown) is cleared, and one that cannot be checked for the
+// moment (PostgreSQL or Redis unreachable) means not signed in for this
+// request (web.SignInUnavailable), with the session kept.
 func (as *authServer) viewer(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
+		if sessions.Unreadable(ctx) {
+			next.ServeHTTP(w, r.WithContext(web.WithSignInUnavailable(ctx)))
+			return
+		}
 		raw := as.Sessions.GetString(ctx, keySSO)
 		if raw == "" {
 			next.ServeHTTP(w, r)
@@ -37,6 +46,11 @@ func (as *authServer) viewer(next http.Handler) http.Handler {
 		user, err := as.ssoUser(ctx, raw)
 		if err != nil && ctx.Err() != nil {
 			return // the client went away mid-check
+		}
+		if err != nil && models.Code(err) != models.EUnauthenticated {
+			as.Site.Logger.WarnContext(ctx, "federation session not checked; serving the request as a visitor's, session kept", "error", err)
+			next.ServeHTTP(w, r.WithContext(web.WithSignInUnavailable(ctx)))
+			return
 		}
 		if err != nil {
 			as.Site.Logger.InfoContext(ctx, "federation session dropped", "reason", err)
@@ -51,7 +65,7 @@ func (as *authServer) viewer(next http.Handler) http.Handler {
 func (as *authServer) ssoUser(ctx context.Context, raw string) (models.User, error) {
 	id, err := uuid.Parse(raw)
 	if err != nil {
-		return models.User{}, err
+		return models.User{}, identity.ErrSignedOut
 	}
 	if as.ssoChecked != nil {
 		if u, ok := as.ssoChecked.Get(raw); ok {
@@ -155,11 +169,14 @@ func (as *authServer) sendSignInLink(w http.ResponseWriter, r *http.Request) {
 	as.Site.Render(w, r, http.StatusOK, CheckEmailPage(as.Site.Page(r, "Check your email"), email, minutes))
 }
 
-// useMagicLink signs the browser in with an emailed link and continues to
-// where sign-in started (or to choosing a username, the first time).
-func (as *authServer) useMagicLink(w http.ResponseWriter, r *http.Request) {
+// showMagicLink is where an emailed sign-in link lands: a page naming the
+// address with a button that posts the token. A GET never signs in (a link
+// planted by someone else would sign the victim into their account, and
+// mail scanners that open links would use them up).
+func (as *authServer) showMagicLink(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	user, next, err := as.Identity.ConsumeMagicLink(ctx, r.URL.Query().Get("token"))
+	token := r.URL.Query().Get("token")
+	email, err := as.Identity.MagicLinkEmail(ctx, token)
 	if models.Code(err) == models.EInvalid {
 		as.Site.Render(w, r, http.StatusBadRequest, SignInPage(as.Site.Page(r, "Sign in"), "", "/", models.Message(err)))
 		return
@@ -168,18 +185,46 @@ func (as *authServer) useMagicLink(w http.ResponseWriter, r *http.Request) {
 		as.Site.Error(w, r, err)
 		return
 	}
-	ssoID, err := as.Identity.StartSSOSession(ctx, user.ID, as.Site.Config.Auth.SessionTTL.Std())
+	current := ""
+	if u, ok := web.Viewer(ctx); ok && !strings.EqualFold(u.Email, email) {
+		current = u.Name()
+	}
+	// The token is in this page's URL: keep it out of Referer headers and caches.
+	w.Header().Set("Referrer-Policy", "no-referrer")
+	w.Header().Set("Cache-Control", "no-store")
+	page := as.Site.Page(r, "Sign in")
+	page.SignInURL = ""
+	as.Site.Render(w, r, http.StatusOK, MagicLinkPage(page, email, token, current))
+}
+
+// useMagicLink signs the browser in with a confirmed sign-in link and
+// continues to where sign-in started (or to choosing a username, the first
+// time). Whoever the browser was signed in as before is signed out of every
+// service first, unless it is the same person.
+func (as *authServer) useMagicLink(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	current := as.ssoSessionID(r)
+	in, err := as.Identity.SignInWithMagicLink(ctx, r.PostFormValue("token"), current, as.Site.Config.Auth.SessionTTL.Std())
+	if models.Code(err) == models.EInvalid {
+		as.Site.Render(w, r, http.StatusBadRequest, SignInPage(as.Site.Page(r, "Sign in"), "", "/", models.Message(err)))
+		return
+	}
 	if err != nil {
 		as.Site.Error(w, r, err)
 		return
 	}
-	if err := as.Sessions.RenewToken(ctx); err != nil {
-		as.Site.Error(w, r, models.Wrap(models.EUnavailable, "Sign-in is unavailable right now. Please try again in a moment.", err))
-		return
+	if current != uuid.Nil && in.SSOSessionID != current {
+		as.forgetSSO(current.String())
 	}
-	as.Sessions.Put(ctx, keySSO, ssoID.String())
-	next = as.next(next)
-	if user.NeedsProfile() {
+	if in.SSOSessionID != current {
+		if err := as.Sessions.RenewToken(ctx); err != nil {
+			as.Site.Error(w, r, models.Wrap(models.EUnavailable, "Sign-in is unavailable right now. Please try again in a moment.", err))
+			return
+		}
+		as.Sessions.Put(ctx, keySSO, in.SSOSessionID.String())
+	}
+	next := as.next(in.Next)
+	if in.User.NeedsProfile() {
 		http.Redirect(w, r, "/auth/welcome?next="+url.QueryEscape(next), http.StatusSeeOther)
 		return
 	}
@@ -224,6 +269,37 @@ func (as *authServer) saveWelcome(w http.ResponseWriter, r *http.Request) {
 // signOut ends the browser's single-sign-on session, and so its sign-in on
 // every service.
 func (as *authServer) signOut(w http.ResponseWriter, r *http.Request) {
+	if !as.endSSO(w, r) {
+		return
+	}
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+// endSession is where a service's sign-out sends the browser (a link the
+// service signed, oauth.EndSessionURL): it ends whatever single-sign-on
+// session the browser holds here and returns to the service. A request
+// without a valid signature (a link planted elsewhere) signs nobody out
+// and asks instead.
+func (as *authServer) endSession(w http.ResponseWriter, r *http.Request) {
+	next, ok := oauth.VerifyEndSession(as.Site.Config, r.URL.Query(), time.Now())
+	if !ok {
+		name := ""
+		if u, signedIn := web.Viewer(r.Context()); signedIn {
+			name = u.Name()
+		}
+		as.Site.Render(w, r, http.StatusOK, SignOutPage(as.Site.Page(r, "Sign out"), name))
+		return
+	}
+	if !as.endSSO(w, r) {
+		return
+	}
+	http.Redirect(w, r, as.next(next), http.StatusSeeOther)
+}
+
+// endSSO revokes the browser's single-sign-on session (and every grant
+// under it) and forgets it here; when the revocation fails it has answered
+// the request and returns false.
+func (as *authServer) endSSO(w http.ResponseWriter, r *http.Request) bool {
 	ctx := r.Context()
 	raw := as.Sessions.GetString(ctx, keySSO)
 	_ = as.Sessions.Destroy(ctx)
@@ -232,10 +308,10 @@ func (as *authServer) signOut(w http.ResponseWriter, r *http.Request) {
 		if err := as.Identity.RevokeSSOSession(ctx, id); err != nil {
 			as.Site.Error(w, r, models.Wrap(models.EUnavailable,
 				"You are signed out here, but signing out of the other services failed. Please try again.", err))
-			return
+			return false
 		}
 	}
-	http.Redirect(w, r, "/", http.StatusSeeOther)
+	return true
 }
 
 func (as *authServer) showAdminUsers(w http.ResponseWriter, r *http.Request) {

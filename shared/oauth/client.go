@@ -12,6 +12,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -21,6 +22,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/hashicorp/golang-lru/v2/expirable"
 	"golang.org/x/oauth2"
+	"golang.org/x/sync/singleflight"
 
 	"rose-ash.com/platform/shared/config"
 	"rose-ash.com/platform/shared/contracts"
@@ -61,6 +63,10 @@ type Client struct {
 	// checked remembers successful grant checks (token hash -> user) for
 	// auth.grant_check_cache, in this process: nil when that is 0.
 	checked *expirable.LRU[string, models.User]
+	// refreshing makes the refreshes of one refresh token one call in this
+	// process: a page's parallel requests at expiry share it (across
+	// processes, federation's grace window gives them the same pair).
+	refreshing singleflight.Group
 }
 
 // NewClient returns the sign-in client of site's service. httpClient reaches
@@ -122,7 +128,11 @@ func (c *Client) Callback(w http.ResponseWriter, r *http.Request) {
 	want := c.sessions.PopString(ctx, keyState)
 	verifier := c.sessions.PopString(ctx, keyVerifier)
 	next := SafeNext(c.sessions.PopString(ctx, keyNext))
-	if e := q.Get("error"); e != "" {
+	if e := q.Get("error"); e == "temporarily_unavailable" || e == "server_error" {
+		w.Header().Set("Retry-After", "5")
+		c.site.Error(w, r, models.Errorf(models.EUnavailable, "Signing in is unavailable for a moment. Please try again shortly."))
+		return
+	} else if e != "" {
 		c.site.Error(w, r, models.Errorf(models.EUnauthenticated, "Sign-in did not complete (%s). Please try again.", e))
 		return
 	}
@@ -163,7 +173,10 @@ func (c *Client) store(ctx context.Context, userID uuid.UUID, tok *oauth2.Token)
 
 // Logout signs the browser out everywhere: it revokes the single-sign-on
 // session behind this session's grant (so every service drops the user
-// within the grant-check cache time) and forgets the session here.
+// within the grant-check cache time), forgets the session here, and sends
+// the browser through federation's end-session endpoint, which ends
+// whatever sign-in federation holds for this browser (it may be another
+// person's than this service's, or outlive it) and comes back here.
 func (c *Client) Logout(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	tok := c.sessions.GetString(ctx, keyAccess)
@@ -178,17 +191,25 @@ func (c *Client) Logout(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	http.Redirect(w, r, "/", http.StatusSeeOther)
+	http.Redirect(w, r, EndSessionURL(c.site.Config, c.site.Service, c.site.URL(c.site.Service, "/"), time.Now()), http.StatusSeeOther)
 }
 
 // Middleware puts the signed-in user in the request context after checking
-// that the session's grant is live and belongs to the session's user. Any
-// doubt (no token, a dead or foreign grant, a database or Redis error) means
-// signed out, and the session is cleared so it cannot come back later.
-// It loads and saves the service's session around the request itself.
+// that the session's grant is live and belongs to the session's user. A
+// session whose grant is dead (revoked, unknown, another user's, refused at
+// refresh) or that has a user but no token is cleared. A grant that cannot be
+// checked for the moment (PostgreSQL, Redis or federation unreachable) means
+// not signed in for this request, marked web.SignInUnavailable, with the
+// session kept: once the check works again a live grant signs the user back
+// in and a dead one clears the session. It loads and saves the service's
+// session around the request itself.
 func (c *Client) Middleware(next http.Handler) http.Handler {
 	return sessions.LoadAndSave(c.sessions)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
+		if sessions.Unreadable(ctx) {
+			next.ServeHTTP(w, r.WithContext(web.WithSignInUnavailable(ctx)))
+			return
+		}
 		uid := c.sessions.GetString(ctx, keyUser)
 		if uid == "" {
 			next.ServeHTTP(w, r)
@@ -197,6 +218,11 @@ func (c *Client) Middleware(next http.Handler) http.Handler {
 		user, err := c.check(ctx, uid)
 		if err != nil && ctx.Err() != nil {
 			return // the client went away mid-check: nothing to answer, and no reason to drop the session
+		}
+		if err != nil && !signedOut(err) {
+			c.site.Logger.WarnContext(ctx, "grant not checked; serving the request as a visitor's, session kept", "error", err)
+			next.ServeHTTP(w, r.WithContext(web.WithSignInUnavailable(ctx)))
+			return
 		}
 		if err != nil {
 			c.site.Logger.InfoContext(ctx, "session dropped", "reason", err)
@@ -208,7 +234,23 @@ func (c *Client) Middleware(next http.Handler) http.Handler {
 	}))
 }
 
-var errNoToken = errors.New("session has a user but no grant token")
+var (
+	errNoToken      = errors.New("session has a user but no grant token")
+	errForeignGrant = errors.New("grant belongs to another user")
+)
+
+// signedOut reports whether a grant check's error says the session is over
+// for good, as opposed to a check that could not be made.
+func signedOut(err error) bool {
+	if errors.Is(err, errNoToken) || errors.Is(err, errForeignGrant) || models.Code(err) == models.EUnauthenticated {
+		return true
+	}
+	// The token endpoint refused the refresh token (RFC 6749 5.2): 400 or
+	// 401 with invalid_grant, invalid_client... A 5xx is federation's
+	// trouble, not the grant's.
+	var re *oauth2.RetrieveError
+	return errors.As(err, &re) && re.Response != nil && re.Response.StatusCode >= 400 && re.Response.StatusCode < 500
+}
 
 func (c *Client) check(ctx context.Context, uid string) (models.User, error) {
 	tok := c.sessions.GetString(ctx, keyAccess)
@@ -219,7 +261,7 @@ func (c *Client) check(ctx context.Context, uid string) (models.User, error) {
 	if c.checked != nil {
 		if u, ok := c.checked.Get(key); ok {
 			if u.ID.String() != uid {
-				return models.User{}, errors.New("cached grant belongs to another user")
+				return models.User{}, fmt.Errorf("cached check: %w", errForeignGrant)
 			}
 			return u, nil
 		}
@@ -233,7 +275,7 @@ func (c *Client) check(ctx context.Context, uid string) (models.User, error) {
 		return models.User{}, err
 	}
 	if user.ID.String() != uid {
-		return models.User{}, errors.New("grant belongs to another user")
+		return models.User{}, errForeignGrant
 	}
 	if c.checked != nil {
 		c.checked.Add(key, user)
@@ -241,21 +283,42 @@ func (c *Client) check(ctx context.Context, uid string) (models.User, error) {
 	return user, nil
 }
 
-// refresh trades the session's refresh token for a new pair (rotation) and
-// stores it.
-func (c *Client) refresh(ctx context.Context) (models.User, string, error) {
-	old := &oauth2.Token{RefreshToken: c.sessions.GetString(ctx, keyRefresh), Expiry: time.Unix(1, 0)}
-	tok, err := c.conf.TokenSource(context.WithValue(ctx, oauth2.HTTPClient, c.http), old).Token()
-	if err != nil {
-		return models.User{}, "", err
-	}
-	user, err := c.grants.CheckAccessToken(ctx, tok.AccessToken)
-	if err != nil {
-		return models.User{}, "", err
-	}
-	c.store(ctx, user.ID, tok)
-	return user, tok.AccessToken, nil
+// refreshed is what one refresh gives every request that waited for it.
+type refreshed struct {
+	user models.User
+	tok  *oauth2.Token
 }
+
+// refresh trades the session's refresh token for a new pair (rotation) and
+// stores it. Concurrent refreshes of the same token in this process are one
+// call to federation, detached from any one request (a request that gives
+// up must not fail the others).
+func (c *Client) refresh(ctx context.Context) (models.User, string, error) {
+	rt := c.sessions.GetString(ctx, keyRefresh)
+	v, err, _ := c.refreshing.Do(tokenHash(rt), func() (any, error) {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), refreshTimeout)
+		defer cancel()
+		old := &oauth2.Token{RefreshToken: rt, Expiry: time.Unix(1, 0)}
+		tok, err := c.conf.TokenSource(context.WithValue(rctx, oauth2.HTTPClient, c.http), old).Token()
+		if err != nil {
+			return nil, err
+		}
+		user, err := c.grants.CheckAccessToken(rctx, tok.AccessToken)
+		if err != nil {
+			return nil, err
+		}
+		return refreshed{user: user, tok: tok}, nil
+	})
+	if err != nil {
+		return models.User{}, "", err
+	}
+	got := v.(refreshed)
+	c.store(ctx, got.user.ID, got.tok)
+	return got.user, got.tok.AccessToken, nil
+}
+
+// refreshTimeout bounds one refresh at federation.
+const refreshTimeout = 10 * time.Second
 
 // tokenHash keys the grant-check cache, so the cache holds no usable token.
 func tokenHash(token string) string {

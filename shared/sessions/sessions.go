@@ -88,27 +88,32 @@ func (jsonCodec) Decode(b []byte) (time.Time, map[string]any, error) {
 
 type unreadableKey struct{}
 
-// LoadAndSave is sm.LoadAndSave, plus: when the session could not be read
-// (Redis down), the browser's cookie is cleared, so that the session does
-// not come back once Redis does. Use it instead of sm.LoadAndSave.
+// LoadAndSave is sm.LoadAndSave, plus: it records whether the browser's
+// session could not be read (Redis unreachable), which Unreadable reports.
+// Such a session is empty for the request, but the browser keeps its cookie,
+// so that once Redis answers again the session (whose grant is checked as on
+// every request) is there again. Use it instead of sm.LoadAndSave.
 func LoadAndSave(sm *scs.SessionManager) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
-		inner := sm.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if failed, _ := r.Context().Value(unreadableKey{}).(*bool); failed != nil && *failed {
-				_ = sm.Destroy(r.Context())
-			}
-			next.ServeHTTP(w, r)
-		}))
+		inner := sm.LoadAndSave(next)
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			inner.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), unreadableKey{}, new(bool))))
 		})
 	}
 }
 
-// failSafeStore makes Redis trouble mean "signed out", never an error page
-// for every visitor and never an old state: a session that cannot be read
-// is no session, and one that cannot be deleted is still forgotten by the
-// browser (scs clears the cookie once Delete returns).
+// Unreadable reports whether the request carried a session cookie whose
+// session could not be read (the store was unreachable), under LoadAndSave.
+func Unreadable(ctx context.Context) bool {
+	failed, _ := ctx.Value(unreadableKey{}).(*bool)
+	return failed != nil && *failed
+}
+
+// failSafeStore makes Redis trouble mean "not signed in for this request",
+// never an error page for every visitor: a session that cannot be read is
+// empty (and marked, see Unreadable), and one that cannot be deleted (a
+// sign-out) is still forgotten by the browser, whose grant is revoked in
+// PostgreSQL anyway (scs clears the cookie once Delete returns).
 type failSafeStore struct {
 	inner  *goredisstore.RedisStore
 	logger *slog.Logger
@@ -127,7 +132,7 @@ func (s failSafeStore) Delete(token string) error { return s.DeleteCtx(context.B
 func (s failSafeStore) FindCtx(ctx context.Context, token string) ([]byte, bool, error) {
 	b, ok, err := s.inner.FindCtx(ctx, token)
 	if err != nil {
-		s.logger.WarnContext(ctx, "session store unreadable; treating the visitor as signed out", "error", err)
+		s.logger.WarnContext(ctx, "session store unreadable; serving the request as a visitor's, session kept", "error", err)
 		if failed, _ := ctx.Value(unreadableKey{}).(*bool); failed != nil {
 			*failed = true
 		}
@@ -142,7 +147,7 @@ func (s failSafeStore) CommitCtx(ctx context.Context, token string, b []byte, ex
 
 func (s failSafeStore) DeleteCtx(ctx context.Context, token string) error {
 	if err := s.inner.DeleteCtx(ctx, token); err != nil {
-		s.logger.WarnContext(ctx, "session store delete failed; the cookie is cleared anyway", "error", err)
+		s.logger.WarnContext(ctx, "session store delete failed at sign-out; the cookie is cleared anyway", "error", err)
 	}
 	return nil
 }

@@ -74,11 +74,43 @@ func Viewer(ctx context.Context) (models.User, bool) {
 	return u, ok
 }
 
+// SignInUnavailableNotice is the notice on pages served as a visitor's to a
+// browser whose sign-in cannot be checked for the moment.
+const SignInUnavailableNotice = "Signing in is unavailable for a moment: you are seeing the site as a visitor. Your sign-in is kept; reload in a little while."
+
+type signInUnavailableKey struct{}
+
+// WithSignInUnavailable marks a request whose browser has a sign-in that
+// cannot be checked just now (PostgreSQL or Redis unreachable): it is served
+// as a visitor's, with a notice, while the session is kept for when the
+// check works again.
+func WithSignInUnavailable(ctx context.Context) context.Context {
+	return context.WithValue(ctx, signInUnavailableKey{}, true)
+}
+
+// SignInUnavailable reports whether WithSignInUnavailable marked ctx.
+func SignInUnavailable(ctx context.Context) bool {
+	v, _ := ctx.Value(signInUnavailableKey{}).(bool)
+	return v
+}
+
+// signInRetryAfter is the Retry-After of pages that need a sign-in that
+// cannot be checked for the moment.
+const signInRetryAfter = "5"
+
 // RequireUser sends visitors who are not signed in to sign in, coming back
-// to the page they asked for.
+// to the page they asked for. A browser whose sign-in cannot be checked for
+// the moment gets 503 with Retry-After instead: sending it to sign in again
+// would not help, and its session is still there.
 func (s *Site) RequireUser(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, ok := Viewer(r.Context()); !ok {
+			if SignInUnavailable(r.Context()) {
+				w.Header().Set("Retry-After", signInRetryAfter)
+				s.Error(w, r, models.Errorf(models.EUnavailable,
+					"Signing in is unavailable for a moment, so this page cannot be shown. Please try again shortly."))
+				return
+			}
 			http.Redirect(w, r, s.signInURL(r), http.StatusSeeOther)
 			return
 		}
@@ -223,6 +255,8 @@ func (s *Site) basePage(r *http.Request, title string) layout.Page {
 			p.Viewer = &layout.Viewer{Name: u.Name(), IsAdmin: u.IsAdmin}
 			p.SignOutURL = "/auth/logout"
 			p.AdminURL = "/admin"
+		} else if SignInUnavailable(r.Context()) {
+			p.Notice = SignInUnavailableNotice
 		} else {
 			p.SignInURL = s.signInURL(r)
 		}
