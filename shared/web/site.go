@@ -59,6 +59,12 @@ type Site struct {
 	// middleware and before the service's own routes (the ActivityPub
 	// endpoints, which every service serves).
 	Mounts []func(chi.Router)
+
+	// SavedPage, when set, answers a GET that failed because the database
+	// is away with a saved copy of the page (the page cache's ServeSaved)
+	// and reports whether it did; Error consults it before the 503 page.
+	SavedPage func(w http.ResponseWriter, r *http.Request) bool
+	outage    outageLog
 }
 
 type viewerKey struct{}
@@ -306,14 +312,33 @@ func Status(code models.ErrorCode) int {
 // Error answers a request with the page (or, for clients asking for JSON, the
 // RFC 9457 problem document) for err's domain code. Only internal errors are
 // logged, with their cause; users see the code's safe message and the
-// request id to quote.
+// request id to quote. An error caused by a database that cannot be reached
+// (postgres.Unavailable) is not internal: a GET of a page is answered with
+// its saved copy when SavedPage has one, anything else with 503 and
+// Retry-After; such failures are logged as a warning at most every ten
+// seconds. Every 503 carries Retry-After (a handler may set its own first).
 func (s *Site) Error(w http.ResponseWriter, r *http.Request, err error) {
+	err, dbAway := databaseAway(err)
+	if dbAway && s.serveSaved(w, r) {
+		s.outage.log(r.Context(), s, r, err, "saved copy")
+		return
+	}
 	code := models.Code(err)
 	status := Status(code)
 	msg := models.Message(err)
 	reqID := logging.RequestID(r.Context())
-	if status >= 500 {
+	switch {
+	case dbAway:
+		s.outage.log(r.Context(), s, r, err, strconv.Itoa(status))
+	case status >= 500:
 		s.Logger.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "error", err)
+	}
+	if status == http.StatusServiceUnavailable && w.Header().Get("Retry-After") == "" {
+		retry := "5"
+		if dbAway {
+			retry = databaseRetryAfter
+		}
+		w.Header().Set("Retry-After", retry)
 	}
 	if wantsJSON(r) {
 		w.Header().Set("Content-Type", "application/problem+json")
