@@ -20,6 +20,9 @@ func NewServer(site *web.Site, auth *oauth.Client, nav contracts.Navigation, nav
 	posts contracts.Posts, editor contracts.PostEditor, tags contracts.TagEditor, authors contracts.AuthorEditor,
 	pages *pagecache.Cache, mediaStore media.Store, ghost *GhostSync, articles ArticleServer) http.Handler {
 	site.SignInPath = "/auth/login"
+	// While the database is away, pages that cannot be rendered are
+	// answered with their saved anonymous copy.
+	site.SavedPage = pages.ServeSaved
 	wg := &widgets{logger: site.Logger}
 	rd := reader{site: site, posts: posts, widgets: wg, articles: articles}
 	ad := newAdmin(site, editor, authors, wg, pages)
