@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"rose-ash.com/platform/shared/config"
 	"rose-ash.com/platform/shared/demo"
 	"rose-ash.com/platform/shared/postgres"
@@ -23,6 +25,22 @@ func databaseURL(getenv func(string) string) (string, error) {
 		return "", errors.New("DATABASE_URL is not set (e.g. postgres://postgres@127.0.0.1:5432/roseash?sslmode=disable)")
 	}
 	return u, nil
+}
+
+// migrationURL returns MIGRATE_DATABASE_URL, the direct connection a
+// deployment behind PgBouncer gives migrations, or else DATABASE_URL.
+func migrationURL(getenv func(string) string) (string, error) {
+	if u := getenv("MIGRATE_DATABASE_URL"); u != "" {
+		return u, nil
+	}
+	return databaseURL(getenv)
+}
+
+// cliPool is the pool of a one-off command: maxConns connections, a bounded
+// connect, and statements left unbounded (a seed or an import may take a
+// while).
+func cliPool(ctx context.Context, dbURL string, maxConns int32) (*pgxpool.Pool, error) {
+	return postgres.Open(ctx, dbURL, postgres.PoolOptions{MaxConns: maxConns, ConnectTimeout: 10 * time.Second})
 }
 
 // prepareDatabase creates the database if needed, applies migrations and
@@ -43,7 +61,7 @@ func prepareDatabase(ctx context.Context, dbURL string, stdout io.Writer) error 
 }
 
 func seed(ctx context.Context, dbURL string, stdout io.Writer) error {
-	pool, err := postgres.Open(ctx, dbURL, 2)
+	pool, err := cliPool(ctx, dbURL, 2)
 	if err != nil {
 		return err
 	}
@@ -56,7 +74,7 @@ func seed(ctx context.Context, dbURL string, stdout io.Writer) error {
 }
 
 func migrateCmd(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
-	dbURL, err := databaseURL(getenv)
+	dbURL, err := migrationURL(getenv)
 	if err != nil {
 		return err
 	}
@@ -109,7 +127,7 @@ func schemaCmd(ctx context.Context, getenv func(string) string, stdout io.Writer
 // signInLink issues a magic link for email that, once opened, finishes on
 // next (a URL on one of the services).
 func signInLink(ctx context.Context, cfg *config.Config, email, next string) (string, error) {
-	pool, err := postgres.Open(ctx, cfg.DatabaseURL, 2)
+	pool, err := cliPool(ctx, cfg.DatabaseURL, 2)
 	if err != nil {
 		return "", err
 	}

@@ -12,7 +12,6 @@ import (
 	"rose-ash.com/platform/shared/config"
 	"rose-ash.com/platform/shared/ghostsync"
 	"rose-ash.com/platform/shared/pagecache"
-	"rose-ash.com/platform/shared/postgres"
 )
 
 // ghostSyncCmd copies what changed on the Ghost site at GHOST_URL (read
@@ -50,7 +49,7 @@ func ghostSyncCmd(ctx context.Context, args []string, getenv func(string) string
 	if err != nil {
 		return err
 	}
-	pool, err := postgres.Open(ctx, dbURL, 4)
+	pool, err := cliPool(ctx, dbURL, 4)
 	if err != nil {
 		return err
 	}

@@ -108,15 +108,18 @@ func Run(ctx context.Context, opts Options, getenv func(string) string, stdout i
 		}
 	}
 	if opts.MayMigrate && cfg.RunMigrations {
-		if err := migrateWithRetry(ctx, cfg.DatabaseURL, logger); err != nil {
+		// Over the direct connection when DATABASE_URL goes through
+		// PgBouncer: migrations hold a session-level advisory lock.
+		if err := migrateWithRetry(ctx, cfg.MigrationURL(), logger); err != nil {
 			return err
 		}
 	}
-	db, err := postgres.Open(ctx, cfg.DatabaseURL, cfg.Database.MaxConns)
+	db, err := postgres.Open(ctx, cfg.DatabaseURL, PoolOptions(cfg, opts.Service))
 	if err != nil {
 		return err
 	}
 	defer db.Close()
+	logBudget(ctx, cfg, opts.Service, db, logger)
 	rdb, err := cache.Open(cfg.RedisURL)
 	if err != nil {
 		return err
@@ -220,8 +223,11 @@ func startJobs(ctx context.Context, opts Options, deps *Deps, deliverer *deliver
 	if opts.Periodic != nil {
 		periodic = opts.Periodic(*deps)
 	}
+	// Through PgBouncer in transaction mode there is no LISTEN/NOTIFY (a
+	// notification goes to whichever server connection the listener last
+	// ran on): River then polls for new jobs and leadership instead.
 	jobs, err := river.NewClient(riverpgxv5.New(deps.DB), &river.Config{Logger: deps.Logger, Workers: workers, Queues: queues,
-		PeriodicJobs: periodic})
+		PeriodicJobs: periodic, PollOnly: deps.Config.Database.PgBouncer})
 	if err != nil {
 		return nil, fmt.Errorf("start the job queue: %w", err)
 	}

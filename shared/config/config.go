@@ -4,6 +4,7 @@
 package config
 
 import (
+	"cmp"
 	"crypto/hmac"
 	"crypto/sha256"
 	"errors"
@@ -60,6 +61,10 @@ type Config struct {
 
 	// DatabaseURL is the PostgreSQL connection string (DATABASE_URL or DATABASE_URL_FILE).
 	DatabaseURL string `yaml:"-"`
+	// MigrateDatabaseURL, when set, is the direct connection (not through
+	// PgBouncer) migrations use (MIGRATE_DATABASE_URL or
+	// MIGRATE_DATABASE_URL_FILE); see MigrationURL.
+	MigrateDatabaseURL string `yaml:"-"`
 	// RedisURL is the Redis connection string (REDIS_URL or REDIS_URL_FILE).
 	RedisURL string `yaml:"-"`
 	// SecretKey signs sessions and internal headers (SECRET_KEY or SECRET_KEY_FILE).
@@ -183,10 +188,31 @@ type HTTP struct {
 	TrustedProxies []string `yaml:"trusted_proxies"`
 }
 
-// Database configures the PostgreSQL pool.
+// Database configures the PostgreSQL pool of every service replica.
 type Database struct {
-	// MaxConns is the pool size per service replica.
-	MaxConns int32 `yaml:"max_conns"`
+	// MaxConns is the most connections one replica of each service may hold,
+	// keyed by service name (DATABASE_MAX_CONNS sets all six,
+	// NAME_DATABASE_MAX_CONNS one). River's jobs and its listener use the
+	// same pool.
+	MaxConns map[string]int32 `yaml:"max_conns"`
+	// Replicas is how many replicas of each service the deployment runs
+	// (DATABASE_REPLICAS); it only sizes the connection budget logged at
+	// start-up, since a replica cannot see its siblings.
+	Replicas int `yaml:"replicas"`
+	// ConnectTimeout bounds opening one connection, so that a server that
+	// does not answer fails a request within it (DATABASE_CONNECT_TIMEOUT).
+	ConnectTimeout Duration `yaml:"connect_timeout"`
+	// StatementTimeout bounds one statement: the server cancels it (except
+	// through PgBouncer) and the client gives up on a silent server a
+	// second later (DATABASE_STATEMENT_TIMEOUT).
+	StatementTimeout Duration `yaml:"statement_timeout"`
+	// IdleTimeout closes a connection that sat unused this long, so an
+	// idle service gives its connections back (DATABASE_IDLE_TIMEOUT).
+	IdleTimeout Duration `yaml:"idle_timeout"`
+	// PgBouncer says DATABASE_URL reaches PostgreSQL through PgBouncer in
+	// transaction mode: no server-side prepared statements, no LISTEN (the
+	// job queue polls), no session settings (DATABASE_PGBOUNCER).
+	PgBouncer bool `yaml:"pgbouncer"`
 }
 
 // Service is one service's addresses.
@@ -243,6 +269,30 @@ func Load(getenv func(string) string) (*Config, error) {
 	return &c, nil
 }
 
+// Environment returns the environment the platform runs in before the
+// rest of the config is loaded: APP_ENV when set, otherwise the
+// environment the config file (CONFIG_FILE, default DefaultFile) names.
+// The operator's CLI uses it to decide whether development defaults may
+// stand in for missing settings. It returns an error when the file cannot
+// be read or parsed.
+func Environment(getenv func(string) string) (string, error) {
+	if v := getenv("APP_ENV"); v != "" {
+		return v, nil
+	}
+	path := cmp.Or(getenv("CONFIG_FILE"), DefaultFile)
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("config: cannot read config file %s (set CONFIG_FILE to its path): %w", path, err)
+	}
+	var c struct {
+		Environment string `yaml:"environment"`
+	}
+	if err := yaml.Unmarshal(raw, &c); err != nil {
+		return "", fmt.Errorf("config: %s is malformed:\n%s", path, yaml.FormatError(err, false, true))
+	}
+	return c.Environment, nil
+}
+
 func (c *Config) applyEnv(getenv func(string) string, errs *[]error) {
 	str := func(dst *string, name string) {
 		if v := getenv(name); v != "" {
@@ -283,9 +333,32 @@ func (c *Config) applyEnv(getenv func(string) string, errs *[]error) {
 	if v := getenv("TRUSTED_PROXIES"); v != "" {
 		c.HTTP.TrustedProxies = strings.Split(v, ",")
 	}
-	parse("DATABASE_MAX_CONNS", func(v string) error {
-		n, err := strconv.ParseInt(v, 10, 32)
-		c.Database.MaxConns = int32(n)
+	maxConns := func(name string, services ...string) {
+		parse(name, func(v string) error {
+			n, err := strconv.ParseInt(v, 10, 32)
+			if c.Database.MaxConns == nil {
+				c.Database.MaxConns = map[string]int32{}
+			}
+			for _, s := range services {
+				c.Database.MaxConns[s] = int32(n)
+			}
+			return err
+		})
+	}
+	// The general variable first, so that a service's own one wins.
+	maxConns("DATABASE_MAX_CONNS", Services...)
+	for _, name := range Services {
+		maxConns(strings.ToUpper(name)+"_DATABASE_MAX_CONNS", name)
+	}
+	parse("DATABASE_REPLICAS", func(v string) (err error) {
+		c.Database.Replicas, err = strconv.Atoi(v)
+		return err
+	})
+	parse("DATABASE_CONNECT_TIMEOUT", func(v string) error { return c.Database.ConnectTimeout.UnmarshalText([]byte(v)) })
+	parse("DATABASE_STATEMENT_TIMEOUT", func(v string) error { return c.Database.StatementTimeout.UnmarshalText([]byte(v)) })
+	parse("DATABASE_IDLE_TIMEOUT", func(v string) error { return c.Database.IdleTimeout.UnmarshalText([]byte(v)) })
+	parse("DATABASE_PGBOUNCER", func(v string) (err error) {
+		c.Database.PgBouncer, err = strconv.ParseBool(v)
 		return err
 	})
 	parse("RUN_MIGRATIONS", func(v string) (err error) {
@@ -293,6 +366,7 @@ func (c *Config) applyEnv(getenv func(string) string, errs *[]error) {
 		return err
 	})
 	secret(&c.DatabaseURL, "DATABASE_URL")
+	secret(&c.MigrateDatabaseURL, "MIGRATE_DATABASE_URL")
 	secret(&c.RedisURL, "REDIS_URL")
 	secret(&c.SecretKey, "SECRET_KEY")
 	secret(&c.SMTPPassword, "SMTP_PASSWORD")
@@ -377,13 +451,30 @@ func (c *Config) validate(errs *[]error) {
 	if c.RedisPrefix == "" || strings.ContainsAny(c.RedisPrefix, " \t\r\n*?[]") {
 		bad("redis_key_prefix", "REDIS_KEY_PREFIX", "%q must be a plain, non-empty word", c.RedisPrefix)
 	}
-	if c.Database.MaxConns < 1 {
-		bad("database.max_conns", "DATABASE_MAX_CONNS", "must be at least 1")
+	for _, name := range Services {
+		if n := c.Database.MaxConns[name]; n < 1 || n > 1000 {
+			bad("database.max_conns."+name, strings.ToUpper(name)+"_DATABASE_MAX_CONNS", "%d is outside 1..1000", n)
+		}
+	}
+	for name := range c.Database.MaxConns {
+		if !isService(name) {
+			bad("database.max_conns."+name, "(file only)", "is not one of %s", strings.Join(Services, ", "))
+		}
+	}
+	if c.Database.Replicas < 1 || c.Database.Replicas > 100 {
+		bad("database.replicas", "DATABASE_REPLICAS", "%d is outside 1..100", c.Database.Replicas)
 	}
 	if c.DatabaseURL == "" {
 		bad("database url", "DATABASE_URL", "is missing; set DATABASE_URL or DATABASE_URL_FILE")
 	} else if u, err := url.Parse(c.DatabaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
 		bad("database url", "DATABASE_URL", "is not a postgres:// URL")
+	}
+	if c.MigrateDatabaseURL != "" {
+		if u, err := url.Parse(c.MigrateDatabaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+			bad("migration database url", "MIGRATE_DATABASE_URL", "is not a postgres:// URL")
+		}
+	} else if c.Database.PgBouncer && c.RunMigrations {
+		bad("migration database url", "MIGRATE_DATABASE_URL", "is missing: with database.pgbouncer, migrations (RUN_MIGRATIONS) need a direct connection to PostgreSQL (they hold a session lock)")
 	}
 	if c.RedisURL == "" {
 		bad("redis url", "REDIS_URL", "is missing; set REDIS_URL or REDIS_URL_FILE")
@@ -397,22 +488,27 @@ func (c *Config) validate(errs *[]error) {
 		path     string
 		v        Duration
 		min, max time.Duration
+		env      string // "" for a setting only in the file
 	}{
-		{"auth.magic_link_ttl", c.Auth.MagicLinkTTL, time.Minute, 15 * time.Minute},
-		{"auth.code_ttl", c.Auth.CodeTTL, time.Second, time.Minute},
-		{"auth.access_token_ttl", c.Auth.AccessTokenTTL, time.Minute, 24 * time.Hour},
-		{"auth.refresh_token_ttl", c.Auth.RefreshTokenTTL, time.Hour, 365 * 24 * time.Hour},
-		{"auth.session_ttl", c.Auth.SessionTTL, time.Hour, 365 * 24 * time.Hour},
-		{"auth.grant_check_cache", c.Auth.GrantCheckCache, 0, 10 * time.Second},
-		{"auth.signin_window", c.Auth.SignInWindow, time.Minute, 24 * time.Hour},
-		{"fragments.deadline", c.Fragments.Deadline, 10 * time.Millisecond, 5 * time.Second},
-		{"fragments.ttl", c.Fragments.TTL, 0, time.Hour},
-		{"page_cache.ttl", c.PageCache.TTL, 0, time.Hour},
-		{"page_cache.listings", c.PageCache.Listings, 0, time.Minute},
+		{"auth.magic_link_ttl", c.Auth.MagicLinkTTL, time.Minute, 15 * time.Minute, ""},
+		{"auth.code_ttl", c.Auth.CodeTTL, time.Second, time.Minute, ""},
+		{"auth.access_token_ttl", c.Auth.AccessTokenTTL, time.Minute, 24 * time.Hour, ""},
+		{"auth.refresh_token_ttl", c.Auth.RefreshTokenTTL, time.Hour, 365 * 24 * time.Hour, ""},
+		{"auth.session_ttl", c.Auth.SessionTTL, time.Hour, 365 * 24 * time.Hour, ""},
+		{"auth.grant_check_cache", c.Auth.GrantCheckCache, 0, 10 * time.Second, ""},
+		{"auth.signin_window", c.Auth.SignInWindow, time.Minute, 24 * time.Hour, ""},
+		{"fragments.deadline", c.Fragments.Deadline, 10 * time.Millisecond, 5 * time.Second, ""},
+		{"fragments.ttl", c.Fragments.TTL, 0, time.Hour, ""},
+		{"page_cache.ttl", c.PageCache.TTL, 0, time.Hour, ""},
+		{"page_cache.listings", c.PageCache.Listings, 0, time.Minute, ""},
+		{"database.connect_timeout", c.Database.ConnectTimeout, 100 * time.Millisecond, time.Minute, "DATABASE_CONNECT_TIMEOUT"},
+		{"database.statement_timeout", c.Database.StatementTimeout, 100 * time.Millisecond, 10 * time.Minute, "DATABASE_STATEMENT_TIMEOUT"},
+		{"database.idle_timeout", c.Database.IdleTimeout, time.Second, time.Hour, "DATABASE_IDLE_TIMEOUT"},
 	}
 	for _, d := range durations {
 		if d.v.Std() < d.min || d.v.Std() > d.max || (d.min > 0 && d.v == 0) {
-			bad(d.path, "(file only)", "%s is missing or outside %s..%s", d.v.Std(), d.min, d.max)
+			env := cmp.Or(d.env, "(file only)")
+			bad(d.path, env, "%s is missing or outside %s..%s", d.v.Std(), d.min, d.max)
 		}
 	}
 	if c.Auth.SignInPerEmail < 1 || c.Auth.SignInPerIP < 1 {
@@ -535,6 +631,25 @@ func (c *Config) Service(name string) Service {
 		panic("config: unknown service " + name)
 	}
 	return c.Services[name]
+}
+
+// MaxConns returns the most PostgreSQL connections one replica of the
+// named service may hold (database.max_conns); it panics on a name that is
+// not one of Services, which is a programming error.
+func (c *Config) MaxConns(service string) int32 {
+	if !isService(service) {
+		panic("config: unknown service " + service)
+	}
+	return c.Database.MaxConns[service]
+}
+
+// MigrationURL returns the connection string migrations use: the direct
+// MIGRATE_DATABASE_URL when set, DATABASE_URL otherwise.
+func (c *Config) MigrationURL() string {
+	if c.MigrateDatabaseURL != "" {
+		return c.MigrateDatabaseURL
+	}
+	return c.DatabaseURL
 }
 
 // Production reports whether the platform runs in production.

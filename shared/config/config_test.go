@@ -113,6 +113,14 @@ func TestLoadErrorsNameTheSetting(t *testing.T) {
 		{"media too large", func(e map[string]string) { e["MEDIA_MAX_BYTES"] = "1000000000" }, []string{"media.max_bytes", "MEDIA_MAX_BYTES"}},
 		{"malformed media size", func(e map[string]string) { e["MEDIA_MAX_BYTES"] = "10MB" }, []string{"MEDIA_MAX_BYTES", "10MB"}},
 		{"missing file", func(e map[string]string) { e["CONFIG_FILE"] = "/nonexistent.yaml" }, []string{"/nonexistent.yaml", "CONFIG_FILE"}},
+		{"no connections", func(e map[string]string) { e["CART_DATABASE_MAX_CONNS"] = "0" }, []string{"database.max_conns.cart", "CART_DATABASE_MAX_CONNS"}},
+		{"malformed connections", func(e map[string]string) { e["DATABASE_MAX_CONNS"] = "lots" }, []string{"DATABASE_MAX_CONNS", "lots"}},
+		{"no replicas", func(e map[string]string) { e["DATABASE_REPLICAS"] = "0" }, []string{"database.replicas", "DATABASE_REPLICAS"}},
+		{"connect timeout", func(e map[string]string) { e["DATABASE_CONNECT_TIMEOUT"] = "0s" }, []string{"database.connect_timeout", "DATABASE_CONNECT_TIMEOUT"}},
+		{"statement timeout", func(e map[string]string) { e["DATABASE_STATEMENT_TIMEOUT"] = "never" }, []string{"DATABASE_STATEMENT_TIMEOUT", "never"}},
+		{"migrating through pgbouncer", func(e map[string]string) { e["DATABASE_PGBOUNCER"] = "true"; e["RUN_MIGRATIONS"] = "true" },
+			[]string{"MIGRATE_DATABASE_URL", "direct connection"}},
+		{"malformed migration url", func(e map[string]string) { e["MIGRATE_DATABASE_URL"] = "mysql://x" }, []string{"MIGRATE_DATABASE_URL"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -198,5 +206,55 @@ func TestDeriveKeyGivesEachUseItsOwnKey(t *testing.T) {
 	}
 	if !bytes.Equal(a, DeriveKey(secret, "internal-fragments")) || bytes.Equal(a, DeriveKey(strings.Repeat("t", 32), "internal-fragments")) {
 		t.Fatal("a derived key does not depend on exactly the secret and the use")
+	}
+}
+
+// Pool sizes are set per service in the file; DATABASE_MAX_CONNS sets all
+// six and NAME_DATABASE_MAX_CONNS one, which wins. Through PgBouncer the
+// blog migrates over the direct MIGRATE_DATABASE_URL.
+func TestDatabaseSettings(t *testing.T) {
+	c, err := Load(envOf(validEnv(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.MaxConns("blog") < 1 || c.MaxConns("account") < 1 || c.Database.Replicas != 1 {
+		t.Errorf("file's pool sizes: %v, replicas %d", c.Database.MaxConns, c.Database.Replicas)
+	}
+	if c.Database.ConnectTimeout.Std() <= 0 || c.Database.ConnectTimeout.Std() > 10*time.Second ||
+		c.Database.StatementTimeout.Std() <= 0 || c.Database.StatementTimeout.Std() > 10*time.Second {
+		t.Errorf("timeouts are not a few seconds: %+v", c.Database)
+	}
+	if c.Database.PgBouncer || c.MigrationURL() != c.DatabaseURL {
+		t.Errorf("development goes through PgBouncer or migrates elsewhere: %+v %q", c.Database, c.MigrationURL())
+	}
+
+	env := validEnv(t)
+	env["DATABASE_MAX_CONNS"] = "7"
+	env["CART_DATABASE_MAX_CONNS"] = "2"
+	env["DATABASE_REPLICAS"] = "3"
+	env["DATABASE_PGBOUNCER"] = "true"
+	env["RUN_MIGRATIONS"] = "true"
+	env["MIGRATE_DATABASE_URL"] = "postgres://postgres@db:5432/roseash"
+	if c, err = Load(envOf(env)); err != nil {
+		t.Fatal(err)
+	}
+	if c.MaxConns("blog") != 7 || c.MaxConns("account") != 7 || c.MaxConns("cart") != 2 || c.Database.Replicas != 3 {
+		t.Errorf("overrides: %v, replicas %d", c.Database.MaxConns, c.Database.Replicas)
+	}
+	if !c.Database.PgBouncer || c.MigrationURL() != "postgres://postgres@db:5432/roseash" {
+		t.Errorf("pgbouncer %v, migration URL %q", c.Database.PgBouncer, c.MigrationURL())
+	}
+}
+
+// The CLI asks for the environment before anything else is set.
+func TestEnvironment(t *testing.T) {
+	if got, err := Environment(envOf(map[string]string{"CONFIG_FILE": repoConfig(t)})); err != nil || got != "development" {
+		t.Errorf("the checked-in file's environment = %q, %v", got, err)
+	}
+	if got, _ := Environment(envOf(map[string]string{"CONFIG_FILE": repoConfig(t), "APP_ENV": "production"})); got != "production" {
+		t.Errorf("APP_ENV does not win: %q", got)
+	}
+	if _, err := Environment(envOf(map[string]string{"CONFIG_FILE": "/nonexistent.yaml"})); err == nil || !strings.Contains(err.Error(), "CONFIG_FILE") {
+		t.Errorf("a missing file: %v", err)
 	}
 }
