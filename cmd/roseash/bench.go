@@ -35,6 +35,7 @@ import (
 	"rose-ash.com/platform/shared/cache"
 	"rose-ash.com/platform/shared/config"
 	"rose-ash.com/platform/shared/demo"
+	"rose-ash.com/platform/shared/faultproxy"
 	"rose-ash.com/platform/shared/web"
 )
 
@@ -50,8 +51,8 @@ const (
 type benchOptions struct {
 	bin      string        // the six service binaries
 	logs     string        // the processes' logs and the mail sink
-	port     int           // first of eight consecutive ports
-	rounds   int           // rounds of the five cases
+	port     int           // first of nine consecutive ports
+	rounds   int           // rounds of the six cases
 	duration time.Duration // one wrk run
 	threads  int           // wrk -t
 	conns    int           // wrk -c
@@ -65,8 +66,8 @@ func parseBenchFlags(args []string) (benchOptions, error) {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.StringVar(&o.bin, "bin", ".dev/bin", "directory holding the service binaries")
 	fs.StringVar(&o.logs, "logs", ".dev/bench", "directory for the processes' logs (overwritten on each run)")
-	fs.IntVar(&o.port, "port", 9101, "first of eight consecutive ports: six services, the cold blog, the baseline")
-	fs.IntVar(&o.rounds, "rounds", 3, "rounds of the five cases")
+	fs.IntVar(&o.port, "port", 9101, "first of nine consecutive ports: six services, the cold blog, the baseline, the blog whose Redis is cut")
+	fs.IntVar(&o.rounds, "rounds", 3, "rounds of the six cases")
 	fs.DurationVar(&o.duration, "duration", 5*time.Second, "length of one wrk run (whole seconds)")
 	fs.IntVar(&o.threads, "threads", 2, "wrk threads")
 	fs.IntVar(&o.conns, "connections", 64, "wrk connections")
@@ -77,8 +78,8 @@ func parseBenchFlags(args []string) (benchOptions, error) {
 		return o, err
 	}
 	switch {
-	case o.port < 1 || o.port+7 > 65535:
-		return o, fmt.Errorf("--port %d: the eight ports from it must be valid", o.port)
+	case o.port < 1 || o.port+8 > 65535:
+		return o, fmt.Errorf("--port %d: the nine ports from it must be valid", o.port)
 	case o.rounds < 1:
 		return o, errors.New("--rounds must be at least 1")
 	case o.duration < time.Second || o.duration%time.Second != 0:
@@ -189,9 +190,24 @@ func bench(ctx context.Context, args []string, getenv func(string) string, stdou
 		"PAGE_CACHE_TTL":      "0s",
 		"PAGE_CACHE_LISTINGS": "0s",
 	})
+	// The Redis-down blog is the same blog again on its own port, reaching
+	// Redis through a proxy that case 6 cuts (the Redis-down drill under
+	// load); it shares the page cache's keys with the warm blog, as replicas
+	// do.
+	redisDownPort := port(len(config.Services) + 2)
+	redisProxy, redisDownURL, err := redisThroughProxy(cfg.RedisURL)
+	if err != nil {
+		return err
+	}
+	defer redisProxy.Close()
+	redisDownEnv := maps.Clone(env)
+	maps.Copy(redisDownEnv, map[string]string{
+		"BLOG_LISTEN_ADDR": "127.0.0.1:" + redisDownPort,
+		"REDIS_URL":        redisDownURL,
+	})
 
 	fmt.Fprintf(stdout, "bench: database %s, Redis prefix %s, ports %d-%d, log level %s, logs in %s\n",
-		benchDatabase, benchPrefix, o.port, o.port+7, cfg.Log.Level, o.logs)
+		benchDatabase, benchPrefix, o.port, o.port+8, cfg.Log.Level, o.logs)
 	if err := prepareDatabase(ctx, dbURL, stdout); err != nil {
 		return err
 	}
@@ -226,6 +242,9 @@ func bench(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err := st.start("blog-cold", filepath.Join(o.bin, "blog"), nil, coldEnv, "http://127.0.0.1:"+coldPort+"/readyz"); err != nil {
 		return err
 	}
+	if err := st.start("blog-redis-down", filepath.Join(o.bin, "blog"), nil, redisDownEnv, "http://127.0.0.1:"+redisDownPort+"/readyz"); err != nil {
+		return err
+	}
 	if err := st.start("baseline", self, []string{"bench-baseline", "127.0.0.1:" + basePort}, nil, "http://127.0.0.1:"+basePort+"/healthz"); err != nil {
 		return err
 	}
@@ -246,6 +265,7 @@ func bench(ctx context.Context, args []string, getenv func(string) string, stdou
 	signed := httpTarget{url: warmURL, host: blogHost, cookie: cookie}
 	cold := httpTarget{url: coldURL, host: blogHost, cookie: cookie}
 	base := httpTarget{url: "http://127.0.0.1:" + basePort + "/", host: "127.0.0.1:" + basePort}
+	redisDown := httpTarget{url: "http://127.0.0.1:" + redisDownPort + "/", host: blogHost}
 
 	dropCartMini := func(ctx context.Context) error {
 		_, err := dropKeys(ctx, rdb, benchPrefix+":fragment:cart:cart-mini")
@@ -277,12 +297,18 @@ func bench(ctx context.Context, args []string, getenv func(string) string, stdou
 				_, err := warm(ctx, signed, 20) // cache cart-mini again before case 3
 				return err
 			}},
+		{n: 6, name: "anon blog home, Redis cut", target: redisDown, has: []string{parts[0], parts[3]},
+			before: func(context.Context) error { redisProxy.Cut(); return nil },
+			after:  func(context.Context) error { redisProxy.Restore(); return nil }},
 	}
+	// The cases whose pages are checked and warmed before measuring (case 5
+	// shares case 3's; case 6's is warmed with Redis there).
+	prepared := slices.DeleteFunc(slices.Clone(cases), func(c benchCase) bool { return c.n == 5 })
 
 	// What each case serves, checked before anything is measured.
 	client := plainClient()
 	var sizes []string
-	for _, c := range cases[:4] {
+	for _, c := range prepared {
 		body, err := checkPage(ctx, client, c)
 		if err != nil {
 			return err
@@ -292,7 +318,7 @@ func bench(ctx context.Context, args []string, getenv func(string) string, stdou
 	fmt.Fprintf(stdout, "pages: %s\n", strings.Join(sizes, ", "))
 
 	// Warm the caches and the connections.
-	for _, c := range cases[:4] {
+	for _, c := range prepared {
 		n, err := warm(ctx, c.target, o.warmup)
 		if err != nil {
 			return fmt.Errorf("warming case %d: %w", c.n, err)
@@ -363,6 +389,8 @@ func bench(ctx context.Context, args []string, getenv func(string) string, stdou
 			rel = "  " + fmtRatio(s.rps, sums[1].rps) + " of case 1"
 		case 4, 5:
 			rel = "  " + fmtRatio(s.rps, sums[3].rps) + " of case 3"
+		case 6:
+			rel = "  " + fmtRatio(s.rps, sums[2].rps) + " of case 2"
 		}
 		fmt.Fprintf(stdout, "case %d %-44s req/s %6.0f  p50 %s  p99 %s  worst p99 %s  cpu %s/req  errors %d%s\n",
 			c.n, c.name, s.rps, fmtDur(s.p50), fmtDur(s.p99), fmtDur(s.worstP99), fmtUS(s.cpuPerReq), s.errors, rel)
@@ -377,6 +405,7 @@ func bench(ctx context.Context, args []string, getenv func(string) string, stdou
 		ratioTarget("case 2 req/s >= 0.40x case 1", sums[2].rps, sums[1].rps, 0.40),
 		ratioTarget("case 3 req/s >= 0.20x case 1", sums[3].rps, sums[1].rps, 0.20),
 		ratioTarget("case 4 req/s >= 0.50x case 3", sums[4].rps, sums[3].rps, 0.50),
+		ratioTarget("case 6 req/s >= 0.50x case 2 (Redis cut)", sums[6].rps, sums[2].rps, 0.50),
 		{what: fmt.Sprintf("case 5 no errors, worst p99 < %s (fragment deadline %s + 50ms)", fmtDur(limit5), cfg.Fragments.Deadline.Std()),
 			got:  fmt.Sprintf("errors %d, worst p99 %s", sums[5].errors, fmtDur(sums[5].worstP99)),
 			pass: sums[5].errors == 0 && sums[5].worstP99 < limit5},
@@ -1072,6 +1101,25 @@ func withDatabaseName(dbURL, name string) (string, error) {
 	}
 	u.Path, u.RawPath = "/"+name, ""
 	return u.String(), nil
+}
+
+// redisThroughProxy starts a fault proxy in front of the Redis of redisURL
+// and returns it with the URL that reaches Redis through it.
+func redisThroughProxy(redisURL string) (*faultproxy.Proxy, string, error) {
+	u, err := url.Parse(redisURL)
+	if err != nil || u.Host == "" {
+		return nil, "", fmt.Errorf("REDIS_URL is not a URL: %q", redisURL)
+	}
+	target := u.Host
+	if u.Port() == "" {
+		target = net.JoinHostPort(u.Hostname(), "6379")
+	}
+	p, err := faultproxy.Start(target)
+	if err != nil {
+		return nil, "", err
+	}
+	u.Host = p.Addr()
+	return p, u.String(), nil
 }
 
 // hostOf returns the host:port of a URL.

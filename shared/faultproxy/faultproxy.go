@@ -7,6 +7,7 @@
 package faultproxy
 
 import (
+	"fmt"
 	"net"
 	"sync"
 	"testing"
@@ -28,15 +29,26 @@ type Proxy struct {
 // ends.
 func MustStart(tb testing.TB, target string) *Proxy {
 	tb.Helper()
+	p, err := Start(target)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(p.Close)
+	return p
+}
+
+// Start starts a proxy to target (host:port) on a free loopback port, for
+// programs other than tests (the benchmark's Redis-down case); stop it with
+// Close. It returns an error when it cannot listen.
+func Start(target string) (*Proxy, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		tb.Fatalf("faultproxy: listen: %v", err)
+		return nil, fmt.Errorf("faultproxy: listen: %w", err)
 	}
 	p := &Proxy{target: target, ln: ln, conns: map[net.Conn]struct{}{}, thaw: make(chan struct{})}
 	close(p.thaw)
 	go p.serve()
-	tb.Cleanup(p.close)
-	return p
+	return p, nil
 }
 
 // Addr returns the proxy's host:port.
@@ -75,7 +87,8 @@ func (p *Proxy) Restore() {
 	}
 }
 
-func (p *Proxy) close() {
+// Close stops the proxy: no new connections, every open one closed.
+func (p *Proxy) Close() {
 	p.ln.Close()
 	p.Cut()
 	p.mu.Lock()
