@@ -255,8 +255,11 @@ func TestStaleSessionAfterDatabaseRebuild(t *testing.T) {
 	}
 }
 
-// While PostgreSQL or Redis is unreachable, protected pages deny access;
-// when they come back, the old session does not.
+// While PostgreSQL or Redis is unreachable nobody is treated as signed in:
+// protected pages answer 503 (not a sign-in page: signing in again would not
+// help), public pages are a visitor's with a notice. The browser keeps its
+// session, so once the check works again the user is signed in again,
+// without signing in (issue 13, R1 and R2).
 func TestGrantCheckFailsSafeDuringOutages(t *testing.T) {
 	st := StartStack(t, "blog")
 	for _, dep := range []string{"postgres", "redis"} {
@@ -271,16 +274,51 @@ func TestGrantCheckFailsSafeDuringOutages(t *testing.T) {
 			proxy.Cut()
 			req, _ := http.NewRequest("GET", st.URL["blog"]+"/admin", nil)
 			p := b.Do(t, req)
-			if p.Status == http.StatusOK || SignedInAs(p) != "" {
-				t.Errorf("during the %s outage /admin = %d, signed in as %q", dep, p.Status, SignedInAs(p))
+			if p.Status != http.StatusServiceUnavailable || p.Header.Get("Retry-After") == "" || SignedInAs(p) != "" {
+				t.Errorf("during the %s outage /admin = %d (Retry-After %q), signed in as %q; want 503 with Retry-After",
+					dep, p.Status, p.Header.Get("Retry-After"), SignedInAs(p))
+			}
+			req, _ = http.NewRequest("GET", st.URL["federation"]+"/", nil)
+			if p := b.Do(t, req); SignedInAs(p) != "" || p.Status >= 500 && p.Status != http.StatusServiceUnavailable {
+				t.Errorf("during the %s outage federation = %d, signed in as %q", dep, p.Status, SignedInAs(p))
+			}
+			if c := cookieNames(b, st.URL["blog"]); len(c) != 1 {
+				t.Errorf("during the %s outage the blog's session cookie was dropped: %v", dep, c)
 			}
 			proxy.Restore()
 			waitHealthy(t, st.URL["blog"])
-			if p := b.Get(t, st.URL["blog"]+"/"); SignedInAs(p) != "" {
-				t.Errorf("after the %s outage the old session came back as %q", dep, SignedInAs(p))
-			}
+			waitSignedInAs(t, b, st.URL["blog"]+"/", strings.ToUpper(dep[:1])+dep[1:]+"_user", "the blog after the "+dep+" outage")
+			waitSignedInAs(t, b, st.URL["federation"]+"/", strings.ToUpper(dep[:1])+dep[1:]+"_user", "federation after the "+dep+" outage")
 		})
 	}
+	// A grant revoked while it could not be checked stays out afterwards,
+	// and its session is cleared.
+	t.Run("revoked during the outage", func(t *testing.T) {
+		b := NewBrowser(t)
+		st.SignIn(t, b, "blog", "revoked@example.org", "revoked")
+		time.Sleep(GrantCheckCache)
+		st.DB.Cut()
+		if p := b.Get(t, st.URL["blog"]+"/"); SignedInAs(p) != "" {
+			t.Errorf("during the outage: signed in as %q", SignedInAs(p))
+		}
+		conn := mustConn(t, st)
+		if _, err := conn.Exec(context.Background(), `UPDATE sso_sessions SET revoked_at = now() FROM users u
+			WHERE u.id = sso_sessions.user_id AND u.email = 'revoked@example.org'`); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := conn.Exec(context.Background(), `UPDATE oauth_grants SET revoked_at = now() FROM users u
+			WHERE u.id = oauth_grants.user_id AND u.email = 'revoked@example.org'`); err != nil {
+			t.Fatal(err)
+		}
+		st.DB.Restore()
+		waitHealthy(t, st.URL["blog"])
+		if p := b.Get(t, st.URL["blog"]+"/"); SignedInAs(p) != "" {
+			t.Fatalf("after the outage a grant revoked during it signs in as %q", SignedInAs(p))
+		}
+		if c := cookieNames(b, st.URL["blog"]); len(c) != 0 {
+			t.Errorf("the session of a revoked grant was kept: cookies %v", c)
+		}
+	})
 }
 
 func TestSignInRequestsAreRateLimited(t *testing.T) {
