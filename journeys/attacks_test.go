@@ -164,6 +164,16 @@ func TestAuthorizationServerRefusesAttacks(t *testing.T) {
 		if status != 200 || second.RefreshToken == first.RefreshToken {
 			t.Fatalf("rotation: %d %+v", status, second)
 		}
+		// Within the grace window (a browser's parallel requests racing to
+		// refresh) the same pair comes back, and no other is issued.
+		if status, again := refresh(first.RefreshToken); status != 200 || again != second {
+			t.Fatalf("reuse within the grace window: %d, same pair %v", status, again == second)
+		}
+		// After it, reuse is theft.
+		conn := mustConn(t, st)
+		if _, err := conn.Exec(context.Background(), `UPDATE oauth_tokens SET used_at = now() - interval '1 minute' WHERE used_at IS NOT NULL`); err != nil {
+			t.Fatal(err)
+		}
 		if status, tr := refresh(first.RefreshToken); status != 400 || tr.Error != "invalid_grant" {
 			t.Fatalf("reuse: %d %+v", status, tr)
 		}
