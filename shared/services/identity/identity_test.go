@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"rose-ash.com/platform/shared/contracts"
@@ -31,7 +32,7 @@ type fixture struct {
 	db    *pgxpool.Pool
 	store *identity.Store
 	user  models.User
-	sso   [16]byte
+	sso   uuid.UUID
 }
 
 func setup(t *testing.T) fixture {
@@ -43,14 +44,11 @@ func setup(t *testing.T) fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	u, next, err := st.ConsumeMagicLink(ctx, tok)
-	if err != nil || next != "/welcome" {
-		t.Fatalf("consume: %v next=%q", err, next)
+	in, err := st.SignInWithMagicLink(ctx, tok, uuid.Nil, time.Hour)
+	if err != nil || in.Next != "/welcome" {
+		t.Fatalf("sign in: %v next=%q", err, in.Next)
 	}
-	sso, err := st.StartSSOSession(ctx, u.ID, time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
+	u, sso := in.User, in.SSOSessionID
 	return fixture{db: db, store: st, user: u, sso: sso}
 }
 
@@ -81,7 +79,7 @@ func TestMagicLinkIsSingleUseAndCreatesTheUserOnce(t *testing.T) {
 	var wg sync.WaitGroup
 	results := make([]error, 5)
 	for i := range results {
-		wg.Go(func() { _, _, results[i] = f.store.ConsumeMagicLink(ctx, tok) })
+		wg.Go(func() { _, results[i] = f.store.SignInWithMagicLink(ctx, tok, uuid.Nil, time.Hour) })
 	}
 	wg.Wait()
 	ok := 0
@@ -107,18 +105,18 @@ func TestNewMagicLinkReplacesOlderOnesAndLinksExpire(t *testing.T) {
 	f := setup(t)
 	old, _ := f.store.IssueMagicLink(ctx, "a@example.org", "", time.Minute)
 	fresh, _ := f.store.IssueMagicLink(ctx, "A@example.org", "", time.Minute)
-	if _, _, err := f.store.ConsumeMagicLink(ctx, old); !errors.Is(err, identity.ErrLinkInvalid) {
+	if _, err := f.store.SignInWithMagicLink(ctx, old, uuid.Nil, time.Hour); !errors.Is(err, identity.ErrLinkInvalid) {
 		t.Fatalf("older link still works: %v", err)
 	}
-	if _, _, err := f.store.ConsumeMagicLink(ctx, fresh); err != nil {
+	if _, err := f.store.SignInWithMagicLink(ctx, fresh, uuid.Nil, time.Hour); err != nil {
 		t.Fatalf("newest link refused: %v", err)
 	}
 	expiring, _ := f.store.IssueMagicLink(ctx, "b@example.org", "", time.Minute)
 	f.db.Exec(ctx, `UPDATE magic_links SET expires_at = now() - interval '1 second' WHERE email = 'b@example.org'`)
-	if _, _, err := f.store.ConsumeMagicLink(ctx, expiring); !errors.Is(err, identity.ErrLinkInvalid) {
+	if _, err := f.store.SignInWithMagicLink(ctx, expiring, uuid.Nil, time.Hour); !errors.Is(err, identity.ErrLinkInvalid) {
 		t.Fatalf("expired link accepted: %v", err)
 	}
-	if _, _, err := f.store.ConsumeMagicLink(ctx, "made-up"); !errors.Is(err, identity.ErrLinkInvalid) {
+	if _, err := f.store.SignInWithMagicLink(ctx, "made-up", uuid.Nil, time.Hour); !errors.Is(err, identity.ErrLinkInvalid) {
 		t.Fatalf("unknown link: %v", err)
 	}
 	var stored string
@@ -314,7 +312,8 @@ func TestSetProfile(t *testing.T) {
 	if err != nil || u.Username != "reader_1" || u.Name() != "Rea Der" {
 		t.Fatalf("set profile = %+v, %v", u, err)
 	}
-	other, _, _ := f.store.ConsumeMagicLink(ctx, mustLink(t, f.store, "other@example.org"))
+	in, _ := f.store.SignInWithMagicLink(ctx, mustLink(t, f.store, "other@example.org"), uuid.Nil, time.Hour)
+	other := in.User
 	if _, err := f.store.SetProfile(ctx, other.ID, "reader_1", "Other"); models.Code(err) != models.EConflict {
 		t.Fatalf("taken username: %v", err)
 	}

@@ -44,28 +44,9 @@ func (s *Store) IssueMagicLink(ctx context.Context, email, next string, ttl time
 	return token, nil
 }
 
-// ConsumeMagicLink uses up a sign-in link token, once: it returns the user
-// (created on first sign-in with that address) and the next location stored
-// with the link. Errors: ErrLinkInvalid, EInternal.
-func (s *Store) ConsumeMagicLink(ctx context.Context, token string) (models.User, string, error) {
-	var (
-		user models.User
-		next string
-	)
-	err := postgres.InTx(ctx, s.db, func(tx pgx.Tx) error {
-		var err error
-		user, next, err = consumeMagicLink(ctx, tx, token)
-		return err
-	})
-	if errors.Is(err, ErrLinkInvalid) {
-		return user, "", ErrLinkInvalid
-	}
-	if err != nil {
-		return user, "", internal("consume magic link", err)
-	}
-	return user, next, nil
-}
-
+// consumeMagicLink uses up a sign-in link token, once, in tx: it returns
+// the user (created on first sign-in with that address) and the next
+// location stored with the link. Errors: ErrLinkInvalid, a database error.
 func consumeMagicLink(ctx context.Context, tx pgx.Tx, token string) (models.User, string, error) {
 	var email, next string
 	// The conditional update is what makes a link single-use, even when
