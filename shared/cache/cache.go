@@ -13,12 +13,13 @@ import (
 )
 
 // Timeouts of every Redis call. Redis answers in well under a millisecond
-// on the platform's network; a call that takes longer than these is a
-// Redis that is away, and a page must not wait for it longer than it would
-// wait for a fragment (250 ms).
+// on the platform's network, so a call that takes longer than these is a
+// Redis that is away (they are several times shorter than go-redis's
+// defaults, and wide enough that a busy machine does not open the breaker
+// by itself); the breaker then keeps every other call from waiting at all.
 const (
-	dialTimeout = 250 * time.Millisecond
-	ioTimeout   = 200 * time.Millisecond
+	dialTimeout = 500 * time.Millisecond
+	ioTimeout   = 300 * time.Millisecond
 )
 
 // Open returns a client for redisURL (redis:// or rediss://). Like the
