@@ -10,6 +10,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -62,6 +64,7 @@ func Open(ctx context.Context, databaseURL string, opts PoolOptions) (*pgxpool.P
 		// The whole connect (TCP, TLS, start-up, authentication), so a
 		// server that accepts and then says nothing is bounded too.
 		cfg.ConnConfig.ConnectTimeout = opts.ConnectTimeout
+		cfg.ConnConfig.DialFunc = dialBounded(cfg.ConnConfig.DialFunc, opts.ConnectTimeout)
 	}
 	if opts.IdleTimeout > 0 {
 		cfg.MaxConnIdleTime = opts.IdleTimeout
@@ -72,11 +75,28 @@ func Open(ctx context.Context, databaseURL string, opts PoolOptions) (*pgxpool.P
 	if opts.PgBouncer {
 		cfg.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeExec
 	}
+	var silence *silence // nil: no statement bound, no breaker
+	var fresh sync.Map   // *pgx.Conn made since last acquired: not yet handed out
 	if opts.StatementTimeout > 0 {
 		if !opts.PgBouncer {
 			cfg.ConnConfig.RuntimeParams["statement_timeout"] = strconv.FormatInt(opts.StatementTimeout.Milliseconds(), 10)
 		}
-		cfg.ConnConfig.Tracer = statementBound(opts.StatementTimeout + statementGrace)
+		tracer := &statementBound{d: opts.StatementTimeout + statementGrace}
+		cfg.ConnConfig.Tracer = tracer
+		silence = &tracer.silence
+		// While the breaker is open, connections already in the pool are
+		// dropped (they lead to the silent server) and new ones are
+		// refused, but for the probe's once a second, which PrepareConn
+		// must then let through.
+		cfg.BeforeConnect = func(context.Context, *pgx.ConnConfig) error { return silence.err() }
+		cfg.BeforeClose = func(c *pgx.Conn) { fresh.Delete(c) }
+	}
+	cfg.AfterConnect = func(_ context.Context, c *pgx.Conn) error {
+		if silence != nil {
+			fresh.Store(c, struct{}{})
+		}
+		// Established: lift dialBounded's start-up deadline.
+		return c.PgConn().Conn().SetDeadline(time.Time{})
 	}
 	// A connection the server (or a proxy) closed while it sat in the pool
 	// is dropped before it is handed out, and the query goes to a fresh
@@ -85,7 +105,12 @@ func Open(ctx context.Context, databaseURL string, opts PoolOptions) (*pgxpool.P
 	// request after an outage would fail. The check is one non-blocking
 	// peek at the socket; a ping on every use cost a round trip per query
 	// (measured, a tenth of the signed-in blog home's time).
-	cfg.PrepareConn = func(_ context.Context, c *pgx.Conn) (bool, error) { return socketOpen(c.PgConn().Conn()), nil }
+	cfg.PrepareConn = func(_ context.Context, c *pgx.Conn) (bool, error) {
+		if _, new := fresh.LoadAndDelete(c); !new && silence != nil && silence.open() {
+			return false, errSilent // a connection to a silent server: dropped
+		}
+		return socketOpen(c.PgConn().Conn()), nil
+	}
 	// pgx's ping of a connection idle for over a second is turned off: the
 	// peek above finds closed connections, and that ping runs under the
 	// caller's context alone, so against a server that stopped answering
@@ -111,62 +136,180 @@ func Open(ctx context.Context, databaseURL string, opts PoolOptions) (*pgxpool.P
 // answers first with a cancellation and the connection survives.
 // Waits for notifications (River's listener) are not statements and stay
 // unbounded.
-type statementBound time.Duration
-
-type statementCancelKey struct{}
-
-func (b statementBound) bound(ctx context.Context) context.Context {
-	ctx, cancel := context.WithTimeout(ctx, time.Duration(b))
-	return context.WithValue(ctx, statementCancelKey{}, cancel)
+//
+// A statement that hit the bound also trips a breaker (silence): until a
+// statement succeeds again, the pool hands out no connection and opens no
+// new one, failing at once, except for one caller a second that goes
+// through as the probe. Without it every later request, and the job
+// queue's every poll, would wait out the bound (or the connect timeout) in
+// turn, and requests queued behind the job queue for a full pool waited
+// three times as long (measured: 19 s for the second request of a drill).
+type statementBound struct {
+	d       time.Duration
+	silence silence
 }
 
-func (b statementBound) release(ctx context.Context) {
-	if cancel, ok := ctx.Value(statementCancelKey{}).(context.CancelFunc); ok {
-		cancel()
+// silence is the breaker: zero while the server answers, otherwise when
+// the last caller was let through to it (UnixNano).
+type silence struct{ since atomic.Int64 }
+
+// errSilent is what callers get while the breaker is open. It wraps
+// context.DeadlineExceeded, which is what the statement that tripped it
+// got, so that it reads as the database being unavailable.
+var errSilent = fmt.Errorf("postgres: the server stopped answering (a statement got no reply within the statement timeout); failing at once until it answers: %w", context.DeadlineExceeded)
+
+// allow reports whether a caller may use the server now: always while it
+// answers, otherwise once a second (that caller is the probe).
+func (s *silence) allow() bool {
+	since := s.since.Load()
+	if since == 0 {
+		return true
 	}
+	now := time.Now().UnixNano()
+	return now-since >= int64(time.Second) && s.since.CompareAndSwap(since, now)
+}
+
+func (s *silence) open() bool { return s.since.Load() != 0 }
+func (s *silence) heard()     { s.since.Store(0) }
+func (s *silence) silent()    { s.since.Store(time.Now().UnixNano()) }
+func (s *silence) err() error {
+	if s.allow() {
+		return nil
+	}
+	return errSilent
+}
+
+type statementKey struct{}
+
+// boundedStatement is what a bounded statement's context carries.
+type boundedStatement struct {
+	parent context.Context
+	cancel context.CancelFunc
+}
+
+func (b *statementBound) bound(ctx context.Context) context.Context {
+	bctx, cancel := context.WithTimeout(ctx, b.d)
+	return context.WithValue(bctx, statementKey{}, &boundedStatement{parent: ctx, cancel: cancel})
+}
+
+// release ends the statement's timer and tells the breaker what happened:
+// a success closes it; the bound itself running out (not the caller's own
+// deadline or cancellation) opens it.
+func (b *statementBound) release(ctx context.Context, err error) {
+	st, ok := ctx.Value(statementKey{}).(*boundedStatement)
+	if !ok {
+		return
+	}
+	switch {
+	case err == nil:
+		b.silence.heard()
+	case ctx.Err() == context.DeadlineExceeded && st.parent.Err() == nil:
+		b.silence.silent()
+	}
+	st.cancel()
 }
 
 // TraceQueryStart bounds a query or exec.
-func (b statementBound) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+func (b *statementBound) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
 	return b.bound(ctx)
 }
 
 // TraceQueryEnd releases the query's timer.
-func (b statementBound) TraceQueryEnd(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryEndData) {
-	b.release(ctx)
+func (b *statementBound) TraceQueryEnd(ctx context.Context, _ *pgx.Conn, data pgx.TraceQueryEndData) {
+	b.release(ctx, data.Err)
 }
 
 // TraceBatchStart bounds a batch as a whole.
-func (b statementBound) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
+func (b *statementBound) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
 	return b.bound(ctx)
 }
 
 // TraceBatchQuery is called for each query of a batch; the batch's bound covers them.
-func (b statementBound) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
+func (b *statementBound) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
 
 // TraceBatchEnd releases the batch's timer.
-func (b statementBound) TraceBatchEnd(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchEndData) {
-	b.release(ctx)
+func (b *statementBound) TraceBatchEnd(ctx context.Context, _ *pgx.Conn, data pgx.TraceBatchEndData) {
+	b.release(ctx, data.Err)
 }
 
 // TraceCopyFromStart bounds a COPY.
-func (b statementBound) TraceCopyFromStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceCopyFromStartData) context.Context {
+func (b *statementBound) TraceCopyFromStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceCopyFromStartData) context.Context {
 	return b.bound(ctx)
 }
 
 // TraceCopyFromEnd releases the COPY's timer.
-func (b statementBound) TraceCopyFromEnd(ctx context.Context, _ *pgx.Conn, _ pgx.TraceCopyFromEndData) {
-	b.release(ctx)
+func (b *statementBound) TraceCopyFromEnd(ctx context.Context, _ *pgx.Conn, data pgx.TraceCopyFromEndData) {
+	b.release(ctx, data.Err)
 }
 
 // TracePrepareStart bounds an explicit Prepare.
-func (b statementBound) TracePrepareStart(ctx context.Context, _ *pgx.Conn, _ pgx.TracePrepareStartData) context.Context {
+func (b *statementBound) TracePrepareStart(ctx context.Context, _ *pgx.Conn, _ pgx.TracePrepareStartData) context.Context {
 	return b.bound(ctx)
 }
 
 // TracePrepareEnd releases the Prepare's timer.
-func (b statementBound) TracePrepareEnd(ctx context.Context, _ *pgx.Conn, _ pgx.TracePrepareEndData) {
-	b.release(ctx)
+func (b *statementBound) TracePrepareEnd(ctx context.Context, _ *pgx.Conn, data pgx.TracePrepareEndData) {
+	b.release(ctx, data.Err)
+}
+
+// closeWait bounds how long a connection being closed waits for the
+// server's goodbye (see boundedConn).
+const closeWait = time.Second
+
+// dialBounded wraps dial so that every socket it opens must finish its
+// start-up within limit: the deadline set here is lifted by the pool's
+// AfterConnect once the connection is established. The sockets pgx opens
+// to send a cancel request never get there, and that is the point: when a
+// statement is interrupted, pgx closes its connection in the background
+// by dialling the server to cancel the statement, then draining the socket
+// under a 15-second deadline, and the pool keeps that connection's place
+// until it is done. Against a silent server that held a pool slot for 15
+// seconds per interrupted statement (measured in the drill: the next
+// request waited 15 s for a slot). Bounded, the cancel takes at most limit
+// and the drain closeWait.
+func dialBounded(dial pgconn.DialFunc, limit time.Duration) pgconn.DialFunc {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		dctx, cancel := context.WithTimeout(ctx, limit)
+		defer cancel()
+		c, err := dial(dctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		if err := c.SetDeadline(time.Now().Add(limit)); err != nil {
+			c.Close()
+			return nil, err
+		}
+		return &boundedConn{Conn: c}, nil
+	}
+}
+
+// boundedConn is a socket whose deadlines are never further than
+// closeWait ahead: pgx's only longer one is the 15 s it gives a closing
+// connection to drain (a live server says goodbye within milliseconds);
+// its others are "now" (interrupt) and none.
+type boundedConn struct{ net.Conn }
+
+// NetConn returns the socket underneath, for socketOpen.
+func (c *boundedConn) NetConn() net.Conn { return c.Conn }
+
+// SetDeadline sets both deadlines, at most closeWait ahead.
+func (c *boundedConn) SetDeadline(t time.Time) error { return c.Conn.SetDeadline(clampDeadline(t)) }
+
+// SetReadDeadline sets the read deadline, at most closeWait ahead.
+func (c *boundedConn) SetReadDeadline(t time.Time) error {
+	return c.Conn.SetReadDeadline(clampDeadline(t))
+}
+
+// SetWriteDeadline sets the write deadline, at most closeWait ahead.
+func (c *boundedConn) SetWriteDeadline(t time.Time) error {
+	return c.Conn.SetWriteDeadline(clampDeadline(t))
+}
+
+func clampDeadline(t time.Time) time.Time {
+	if limit := time.Now().Add(closeWait); !t.IsZero() && t.After(limit) {
+		return limit
+	}
+	return t
 }
 
 // InTx runs fn in one transaction: committed when fn returns nil, rolled
@@ -255,8 +398,12 @@ func redact(err error, databaseURL string) error {
 // data nobody asked for (the server's goodbye) on an idle connection.
 // Connections it cannot look into count as open.
 func socketOpen(c net.Conn) bool {
-	if t, ok := c.(interface{ NetConn() net.Conn }); ok {
-		c = t.NetConn() // under TLS
+	for {
+		t, ok := c.(interface{ NetConn() net.Conn }) // under TLS, under boundedConn
+		if !ok {
+			break
+		}
+		c = t.NetConn()
 	}
 	sc, ok := c.(syscall.Conn)
 	if !ok {

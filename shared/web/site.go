@@ -372,7 +372,13 @@ func (s *Site) Healthz(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write([]byte("ok\n"))
 }
 
-// Readyz checks every dependency at once, each within two seconds, and
+// ReadyTimeout bounds each of Readyz's checks. A dependency that takes
+// longer to answer a ping is reported unreachable: one that stopped
+// answering altogether (a black hole) is then reported within this, and a
+// healthy PostgreSQL or Redis answers a ping in milliseconds.
+const ReadyTimeout = time.Second
+
+// Readyz checks every dependency at once, each within ReadyTimeout, and
 // answers 200 when all answer or 503 naming those that do not. Details of a
 // failure go to the log, not to the (possibly public) response.
 func (s *Site) Readyz(w http.ResponseWriter, r *http.Request) {
@@ -380,7 +386,7 @@ func (s *Site) Readyz(w http.ResponseWriter, r *http.Request) {
 	var wg sync.WaitGroup
 	for i, c := range s.Checks {
 		wg.Go(func() {
-			ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+			ctx, cancel := context.WithTimeout(r.Context(), ReadyTimeout)
 			defer cancel()
 			results[i] = c.Ping(ctx)
 		})
