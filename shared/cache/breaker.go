@@ -49,19 +49,17 @@ func NewBreaker() *Breaker {
 			return errors.Is(err, context.Canceled)
 		},
 		OnStateChange: func(_ string, from, to gobreaker.State) {
-			switch to {
-			case gobreaker.StateOpen:
-				slog.Warn("redis unavailable: calls fail at once until it answers again", "from", from.String())
-			case gobreaker.StateClosed:
-				slog.Info("redis answers again", "from", from.String())
+			// Logged when Redis goes away and when it is back, not at
+			// each failed probe (one a second).
+			switch {
+			case from == gobreaker.StateClosed && to == gobreaker.StateOpen:
+				slog.Warn("redis unavailable: calls fail at once until it answers again")
+			case to == gobreaker.StateClosed:
+				slog.Info("redis answers again")
 			}
 		},
 	})}
 }
-
-// Open reports whether the breaker is failing calls at once (open or
-// probing): Redis is away as far as this process knows.
-func (b *Breaker) Open() bool { return b.cb.State() != gobreaker.StateClosed }
 
 // redisAway reports whether err means Redis could not be reached or did
 // not answer in time, as opposed to an answer (a missing key, an error
