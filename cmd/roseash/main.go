@@ -8,7 +8,9 @@
 //	roseash bench [--bin DIR]   measure the blog home against a static page
 //
 // It reads the same configuration as the services (_config/app-config.yaml
-// and the environment: DATABASE_URL, REDIS_URL, SECRET_KEY...).
+// and the environment: DATABASE_URL, REDIS_URL, SECRET_KEY...). In
+// development, unset DATABASE_URL, REDIS_URL and SECRET_KEY take make up's
+// values (withDevelopmentDefaults); production demands them.
 package main
 
 import (
@@ -37,7 +39,7 @@ commands:
   up [--bin DIR]   create the database, migrate, seed demo content and run the six
                    services from the binaries in DIR (default .dev/bin) until Ctrl-C;
                    set BLOG_PORT, MARKET_PORT... to move a service off 8001-8006
-  migrate          apply pending migrations to DATABASE_URL
+  migrate          apply pending migrations to MIGRATE_DATABASE_URL, or else DATABASE_URL
   seed             insert the demo records that are missing (idempotent)
   schema           print the schema after all migrations, as schema.sql holds it
   ghost-sync       copy posts, pages, tags and authors from the Ghost site at GHOST_URL
@@ -51,12 +53,20 @@ commands:
                    (make bench; roseash bench -h lists the flags)
   bench-baseline ADDR
                    serve the benchmark's static 20 KB page on ADDR
+
+In development (APP_ENV or the config file's environment), unset DATABASE_URL,
+REDIS_URL and SECRET_KEY take make up's values: the local roseash database
+(PGPORT), the local Redis (REDIS_PORT) and .dev/secret-key (ROSEASH_STATE).
 `
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return errors.New("no command given")
+	}
+	getenv, err := withDevelopmentDefaults(getenv)
+	if err != nil {
+		return err
 	}
 	switch args[0] {
 	case "up":
