@@ -157,46 +157,52 @@ func TestAnonymousPagesWhileRedisIsAway(t *testing.T) {
 	}
 }
 
-// R3: with PostgreSQL cut, a page that is not in the page cache is never a
-// 500: anonymous visitors and browsers with a session cookie (which skip
-// the page cache) get the saved copy with a notice, and a page never seen
-// before gets 503 with Retry-After.
+// R3: with PostgreSQL cut, then silent (frozen), a page that is not in the
+// page cache is never a 500: anonymous visitors and browsers with a session
+// cookie (which skip the page cache) get the saved copy with a notice, and
+// a page never seen before gets 503 with Retry-After.
 func TestPagesWhileTheDatabaseIsAway(t *testing.T) {
 	f := startFakeFragments(t)
 	s := seededWith(t, f, map[string]string{"PAGE_CACHE_TTL": "1s"})
-	if code, _, _ := s.Get(t, "/about"); code != http.StatusOK {
-		t.Fatalf("GET /about = %d", code)
-	}
-	s.DB.Cut()
-	time.Sleep(1100 * time.Millisecond) // the cached page has expired; its saved copy has not
 	stale := sessions.CookieNames[0] + "=an-old-session"
-	for _, cookie := range []string{"", stale} {
-		code, h, body := get(t, s, "/about", cookie)
-		if code != http.StatusOK || !strings.Contains(body, "<h1>") || !strings.Contains(body, "saved copy") ||
-			h.Get("X-Cache") != "SAVED" {
-			t.Errorf("database cut, GET /about (cookie %q) = %d X-Cache %q, want the saved copy with its notice",
-				cookie, code, h.Get("X-Cache"))
+	for _, fault := range []string{"cut", "frozen"} {
+		if code, _, body := s.Get(t, "/about"); code != http.StatusOK || strings.Contains(body, "saved copy") {
+			t.Fatalf("GET /about = %d before the database %s", code, fault)
 		}
-	}
-	for _, path := range []string{"/tag/never-shown-before", "/search?q=bread"} {
+		if fault == "cut" {
+			s.DB.Cut()
+		} else {
+			s.DB.Freeze()
+		}
+		time.Sleep(1100 * time.Millisecond) // the cached page has expired; its saved copy has not
 		for _, cookie := range []string{"", stale} {
-			code, h, _ := get(t, s, path, cookie)
-			if code != http.StatusServiceUnavailable || h.Get("Retry-After") == "" {
-				t.Errorf("database cut, GET %s (cookie %q) = %d Retry-After %q, want 503 with Retry-After",
-					path, cookie, code, h.Get("Retry-After"))
+			code, h, body := get(t, s, "/about", cookie)
+			if code != http.StatusOK || !strings.Contains(body, "<h1>") || !strings.Contains(body, "saved copy") ||
+				h.Get("X-Cache") != "SAVED" {
+				t.Errorf("database %s, GET /about (cookie %q) = %d X-Cache %q, want the saved copy with its notice",
+					fault, cookie, code, h.Get("X-Cache"))
 			}
 		}
-	}
-	s.DB.Restore()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		code, _, body := s.Get(t, "/about")
-		if code == http.StatusOK && !strings.Contains(body, "saved copy") {
-			break
+		for _, path := range []string{"/tag/never-shown-before", "/search?q=bread"} {
+			for _, cookie := range []string{"", stale} {
+				code, h, _ := get(t, s, path, cookie)
+				if code != http.StatusServiceUnavailable || h.Get("Retry-After") == "" {
+					t.Errorf("database %s, GET %s (cookie %q) = %d Retry-After %q, want 503 with Retry-After",
+						fault, path, cookie, code, h.Get("Retry-After"))
+				}
+			}
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("GET /about once the database is back = %d, still the saved copy or an error", code)
+		s.DB.Restore()
+		deadline := time.Now().Add(15 * time.Second)
+		for {
+			code, _, body := s.Get(t, "/about")
+			if code == http.StatusOK && !strings.Contains(body, "saved copy") {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("GET /about once the database is back = %d, still the saved copy or an error", code)
+			}
+			time.Sleep(100 * time.Millisecond)
 		}
-		time.Sleep(100 * time.Millisecond)
 	}
 }
