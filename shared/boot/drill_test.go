@@ -52,9 +52,16 @@ func TestDrillPostgresBlackHole(t *testing.T) {
 		t.Fatalf("GET /count with PostgreSQL up = %d %s", code, body)
 	}
 	s.WaitStatus(t, "/readyz", http.StatusOK)
-	log := s.Log.String()
-	if !strings.Contains(log, "PostgreSQL connection budget") || !strings.Contains(log, "this_replica=4") || !strings.Contains(log, "stack=") {
-		t.Errorf("the start-up log does not state the connection budget:\n%s", log)
+	// The log is written through a buffer: wait for the line.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		log := s.Log.String()
+		if strings.Contains(log, "PostgreSQL connection budget") && strings.Contains(log, "this_replica=4") && strings.Contains(log, "stack=") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("the start-up log does not state the connection budget:\n%s", log)
+			break
+		}
 	}
 
 	s.DB.Freeze()

@@ -38,8 +38,9 @@ type PoolOptions struct {
 	// PgBouncer says the URL reaches PostgreSQL through PgBouncer in
 	// transaction mode, where consecutive transactions of one client
 	// connection may run on different server connections: queries then use
-	// no named prepared statements (pgx's exec mode, one round trip, the
-	// unnamed statement) and no session settings are sent.
+	// no named prepared statements (pgx's cache-describe mode: the unnamed
+	// statement, parsed again with every execution) and no session
+	// settings are sent.
 	PgBouncer bool
 }
 
@@ -73,7 +74,15 @@ func Open(ctx context.Context, databaseURL string, opts PoolOptions) (*pgxpool.P
 		cfg.HealthCheckPeriod = min(cfg.HealthCheckPeriod, max(opts.IdleTimeout/4, time.Second))
 	}
 	if opts.PgBouncer {
-		cfg.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeExec
+		// No named prepared statements (PgBouncer 1.18, Debian 12's, cannot
+		// carry them across server connections). Cache-describe learns a
+		// statement's parameter and result types once (on the unnamed
+		// statement, in its own round trip) and then sends the statement
+		// with every execution, so each round trip stands alone. Exec mode
+		// was tried first: it guesses parameter types from Go types, and
+		// sent a []byte meant for a json column as bytea (the PgBouncer
+		// test's Ghost sync failed on it).
+		cfg.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeCacheDescribe
 	}
 	var silence *silence // nil: no statement bound, no breaker
 	var fresh sync.Map   // *pgx.Conn made since last acquired: not yet handed out
