@@ -621,6 +621,25 @@ ensure_chromium() {
 	_rd_apt_install chromium
 }
 
+# --- PgBouncer ---------------------------------------------------------------
+
+# ensure_pgbouncer installs Debian's pgbouncer for the test that runs the blog
+# through it (cmd/roseash TestBlogThroughPgBouncer) when it is missing and we
+# may install; otherwise it only says so (that test then fails, saying how to
+# get it). The test runs a PgBouncer of its own on a free port, as an
+# unprivileged user; it does not use the package's service.
+ensure_pgbouncer() {
+	local reason
+	if command -v pgbouncer >/dev/null 2>&1 || [[ -x /usr/sbin/pgbouncer ]]; then
+		return 0
+	fi
+	if reason=$(_rd_no_install_reason); then
+		_rd_say "note: PgBouncer is not installed and $reason; a test needs it: sudo apt-get install pgbouncer"
+		return 0
+	fi
+	_rd_apt_install pgbouncer
+}
+
 # --- other tools -------------------------------------------------------------
 
 # ensure_tools cmd...: each command must be on PATH; missing ones are

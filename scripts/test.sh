@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # scripts/test.sh (make test): run every test against real PostgreSQL and Redis.
 #
-# Makes sure Go, PostgreSQL, Redis and Chromium are there (see scripts/deps.sh),
+# Makes sure Go, PostgreSQL, Redis, Chromium and PgBouncer are there (see scripts/deps.sh),
 # then runs `go vet ./...` and `go test -count=1 -p 2 ./... [args...]`. The
 # tests create one fresh database per test package through TEST_DATABASE_URL.
 # Servers this script started are stopped when it ends.
@@ -36,6 +36,7 @@ ensure_postgres "${TEST_DATABASE_URL:-}"
 ensure_redis "${TEST_REDIS_URL:-}"
 if ((!bench)); then
 	ensure_chromium
+	ensure_pgbouncer
 fi
 
 export TEST_DATABASE_URL="${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:${PGPORT:-5432}/postgres?sslmode=disable}"
