@@ -13,6 +13,7 @@ import (
 	"github.com/compose-spec/compose-go/v2/loader"
 	"github.com/compose-spec/compose-go/v2/types"
 
+	"rose-ash.com/platform/shared/boot"
 	"rose-ash.com/platform/shared/config"
 )
 
@@ -242,6 +243,13 @@ func TestStackEnvironmentLoadsAsConfig(t *testing.T) {
 		if !cfg.Production() || cfg.Service(name).ListenAddr != "0.0.0.0:8000" || cfg.Mail.Transport != "smtp" {
 			t.Errorf("%s: production=%v listen=%q mail=%q", name, cfg.Production(), cfg.Service(name).ListenAddr, cfg.Mail.Transport)
 		}
+		if d := s.Deploy; d == nil || d.Replicas == nil || cfg.Database.Replicas != *d.Replicas {
+			t.Errorf("%s: DATABASE_REPLICAS=%d does not match the service's replicas, so its logged connection budget is wrong", name, cfg.Database.Replicas)
+		}
+		if b := boot.ConnectionBudget(cfg, name); b.Rolling+20 > postgresMaxConnections(t, p) {
+			t.Errorf("%s: the stack may hold %d PostgreSQL connections during a rolling update, too close to max_connections=%d",
+				name, b.Rolling, postgresMaxConnections(t, p))
+		}
 		if cfg.RunMigrations != (name == "blog") {
 			t.Errorf("%s: run_migrations=%v", name, cfg.RunMigrations)
 		}
@@ -341,4 +349,20 @@ func TestStackRequiresItsSettings(t *testing.T) {
 			t.Errorf("without %s: %v, want an error naming it", name, err)
 		}
 	}
+}
+
+// postgresMaxConnections returns the max_connections the stack's PostgreSQL
+// is started with (100, PostgreSQL's default, when not set).
+func postgresMaxConnections(t *testing.T, p *types.Project) int {
+	t.Helper()
+	for _, arg := range p.Services["postgres"].Command {
+		if v, ok := strings.CutPrefix(arg, "max_connections="); ok {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				t.Fatalf("postgres max_connections=%q", v)
+			}
+			return n
+		}
+	}
+	return 100
 }
