@@ -38,13 +38,21 @@ type Budget struct {
 
 // ConnectionBudget returns the connection budget of service's replica and
 // of the whole stack, from the config's pool sizes and replica count.
+//
+// River's listener (LISTEN/NOTIFY) takes its connection out of the pool for
+// good, so a replica holds one more than its pool's size; in PgBouncer's
+// poll-only mode there is no listener.
 func ConnectionBudget(cfg *config.Config, service string) Budget {
+	listener := 1
+	if cfg.Database.PgBouncer {
+		listener = 0
+	}
 	perSet := 0
 	for _, name := range config.Services {
-		perSet += int(cfg.MaxConns(name))
+		perSet += int(cfg.MaxConns(name)) + listener
 	}
 	stack := cfg.Database.Replicas * perSet
-	return Budget{Replica: int(cfg.MaxConns(service)), Stack: stack, Rolling: stack + perSet}
+	return Budget{Replica: int(cfg.MaxConns(service)) + listener, Stack: stack, Rolling: stack + perSet}
 }
 
 // logBudget states at start-up how many PostgreSQL connections this replica

@@ -55,7 +55,7 @@ func TestDrillPostgresBlackHole(t *testing.T) {
 	// The log is written through a buffer: wait for the line.
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
 		log := s.Log.String()
-		if strings.Contains(log, "PostgreSQL connection budget") && strings.Contains(log, "this_replica=4") && strings.Contains(log, "stack=") {
+		if strings.Contains(log, "PostgreSQL connection budget") && strings.Contains(log, "this_replica=5") && strings.Contains(log, "stack=") {
 			break
 		}
 		if time.Now().After(deadline) {

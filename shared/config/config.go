@@ -192,8 +192,8 @@ type HTTP struct {
 type Database struct {
 	// MaxConns is the most connections one replica of each service may hold,
 	// keyed by service name (DATABASE_MAX_CONNS sets all six,
-	// NAME_DATABASE_MAX_CONNS one). River's jobs and its listener use the
-	// same pool.
+	// NAME_DATABASE_MAX_CONNS one). River's jobs use the same pool; its
+	// listener holds one connection more, outside it.
 	MaxConns map[string]int32 `yaml:"max_conns"`
 	// Replicas is how many replicas of each service the deployment runs
 	// (DATABASE_REPLICAS); it only sizes the connection budget logged at
