@@ -72,6 +72,15 @@ func Open(ctx context.Context, databaseURL string, opts PoolOptions) (*pgxpool.P
 		// The health check is what closes idle connections: run it often
 		// enough that they go within about a quarter of the idle time.
 		cfg.HealthCheckPeriod = min(cfg.HealthCheckPeriod, max(opts.IdleTimeout/4, time.Second))
+		// The idle time alone does not shrink a pool that the job queue
+		// touches every second: the pool hands out its connections in
+		// turn (its health check releases them in reverse order), so
+		// none stays unused for long (measured: an idle stack kept every
+		// connection it had opened). A lifetime of a few idle timeouts
+		// does: an expired connection is closed, and a new one is opened
+		// only when no other is free.
+		cfg.MaxConnLifetime = min(cfg.MaxConnLifetime, 3*opts.IdleTimeout)
+		cfg.MaxConnLifetimeJitter = opts.IdleTimeout / 2
 	}
 	if opts.PgBouncer {
 		// No named prepared statements (PgBouncer 1.18, Debian 12's, cannot
