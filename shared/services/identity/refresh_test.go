@@ -12,14 +12,15 @@ import (
 	"rose-ash.com/platform/shared/services/identity"
 )
 
+// graced is life with federation's refresh grace window.
+var graced = identity.Lifetimes{Code: life.Code, Access: life.Access, Refresh: life.Refresh, RefreshGrace: identity.DefaultRefreshGrace}
+
 // Parallel requests of one browser at expiry all refresh with the token they
 // loaded: within the grace window each gets the same new pair, nobody is
 // taken for a thief, and only one pair is issued.
 func TestRefreshRaceWithinGraceGetsTheSamePair(t *testing.T) {
 	ctx := context.Background()
 	f := setup(t)
-	graced := life
-	graced.RefreshGrace = 10 * time.Second
 	first, _ := f.exchange(f.code(t, "blog"), "blog")
 
 	pairs := make([]identity.TokenPair, 20)
@@ -66,8 +67,6 @@ func TestRefreshRaceWithinGraceGetsTheSamePair(t *testing.T) {
 func TestRefreshReuseAfterGraceRevokesTheChain(t *testing.T) {
 	ctx := context.Background()
 	f := setup(t)
-	graced := life
-	graced.RefreshGrace = 10 * time.Second
 	first, _ := f.exchange(f.code(t, "blog"), "blog")
 	second, err := f.store.Refresh(ctx, first.RefreshToken, "blog", graced)
 	if err != nil {
@@ -89,8 +88,6 @@ func TestRefreshReuseAfterGraceRevokesTheChain(t *testing.T) {
 func TestRefreshGraceEndsWithTheGrant(t *testing.T) {
 	ctx := context.Background()
 	f := setup(t)
-	graced := life
-	graced.RefreshGrace = 10 * time.Second
 	first, _ := f.exchange(f.code(t, "blog"), "blog")
 	if _, err := f.store.Refresh(ctx, first.RefreshToken, "blog", graced); err != nil {
 		t.Fatal(err)
