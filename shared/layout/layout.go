@@ -157,3 +157,15 @@ func NoticeHTML(text string) string {
 	_ = SiteNotice(text).Render(context.Background(), &b)
 	return b.String()
 }
+
+// serviceURL returns the address of path on the service named name, from
+// its entry in links (its home page URL, trailing slash dropped), or ""
+// when links has no such service.
+func serviceURL(links []Link, name, path string) string {
+	for _, l := range links {
+		if l.Name == name {
+			return strings.TrimSuffix(l.URL, "/") + path
+		}
+	}
+	return ""
+}

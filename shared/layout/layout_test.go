@@ -162,7 +162,7 @@ func TestBaseRendersDocument(t *testing.T) {
 	}
 
 	// The nav lists the six services in order, with aria-current only on the blog.
-	nav := findOne(t, doc, "<nav>", isElem(atom.Nav))
+	nav := findOne(t, doc, "service nav", hasAttr(atom.Nav, "class", "site-nav"))
 	if label, _ := attr(nav, "aria-label"); label == "" {
 		t.Error("nav has no aria-label")
 	}
@@ -285,7 +285,7 @@ func TestErrorPage(t *testing.T) {
 		t.Errorf("robots meta = %q, want noindex", c)
 	}
 	// The error page keeps the site chrome, so the user can navigate away.
-	if n := len(findAll(findOne(t, doc, "<nav>", isElem(atom.Nav)), isElem(atom.A))); n != 6 {
+	if n := len(findAll(findOne(t, doc, "service nav", hasAttr(atom.Nav, "class", "site-nav")), isElem(atom.A))); n != 6 {
 		t.Errorf("error page nav has %d links, want 6", n)
 	}
 }
@@ -357,6 +357,97 @@ func TestStylesheetIsSelfContained(t *testing.T) {
 	for _, want := range []string{":focus-visible", "prefers-color-scheme: dark", "prefers-reduced-motion", `[data-service="blog"]`} {
 		if !strings.Contains(s, want) {
 			t.Errorf("site.css lacks %q", want)
+		}
+	}
+}
+
+// headerLinks returns the header's links as text -> href, in order.
+func headerLinks(t *testing.T, doc *html.Node) [][2]string {
+	t.Helper()
+	var out [][2]string
+	for _, a := range findAll(findOne(t, doc, "site header", isElem(atom.Header)), isElem(atom.A)) {
+		href, _ := attr(a, "href")
+		out = append(out, [2]string{textOf(a), href})
+	}
+	return out
+}
+
+// A visitor's "Sign in" goes to the page's own service's sign-in path
+// (federation's is /auth/signin), coming back to the page, even when the
+// account service's menu fragment is there: only the page's service knows
+// its sign-in path.
+func TestVisitorSignInGoesToThisServicesSignIn(t *testing.T) {
+	p := Page{Service: "federation", ServiceTitle: "Federation", Nav: sixServices("federation"),
+		SignInURL: "/auth/signin?next=%2Fhub%2F",
+		AccountMenu: templ.Raw(`<div class="account-bar"><a class="account-signin" href="/auth/login">Sign in</a></div>`)}
+	_, doc := mustRender(t, Base(p), text("hello"))
+	var signIns []string
+	for _, l := range headerLinks(t, doc) {
+		if l[0] == "Sign in" {
+			signIns = append(signIns, l[1])
+		}
+	}
+	if len(signIns) != 1 || signIns[0] != "/auth/signin?next=%2Fhub%2F" {
+		t.Fatalf("header Sign in links = %q, want just federation's /auth/signin?next=%%2Fhub%%2F", signIns)
+	}
+
+	// A signed-in user gets the account service's menu.
+	p.SignInURL, p.Viewer = "", &Viewer{Name: "Ada"}
+	p.AccountMenu = templ.Raw(`<div class="account-menu"><span class="account-name">Ada</span></div>`)
+	raw, _ := mustRender(t, Base(p), text("hello"))
+	if !strings.Contains(raw, `<span class="account-name">Ada</span>`) {
+		t.Fatal("signed-in header lacks the account menu")
+	}
+}
+
+// The header links each service once: the nav sits in a <details> menu
+// (a button on a phone, working without JavaScript), and the cart summary
+// stands in for the nav's Cart link rather than repeating it.
+func TestHeaderLinksEachServiceOnceInAMenu(t *testing.T) {
+	p := blogPage()
+	p.CartMini = templ.Raw(`<div class="cart-mini"><a href="http://cart.localhost:8003/">Cart · 3 items · £17.50</a></div>`)
+	p.SignInURL = "/auth/login?next=%2F"
+	_, doc := mustRender(t, Base(p), text("hello"))
+	menu := findOne(t, doc, "header menu", hasAttr(atom.Details, "class", "site-menu-toggle"))
+	if s := findOne(t, menu, "menu button", isElem(atom.Summary)); textOf(s) != "Menu" {
+		t.Errorf("menu button says %q", textOf(s))
+	}
+	findOne(t, menu, "service nav in the menu", hasAttr(atom.Nav, "class", "site-nav"))
+	count := map[string]int{}
+	for _, l := range headerLinks(t, doc) {
+		for _, svc := range sixServices("") {
+			if l[1] == svc.URL {
+				count[svc.Name]++
+			}
+		}
+	}
+	for _, svc := range sixServices("") {
+		if count[svc.Name] != 1 {
+			t.Errorf("header links %s %d times, want once (links: %q)", svc.Title, count[svc.Name], headerLinks(t, doc))
+		}
+	}
+	// The blog search is in the menu too.
+	form := findOne(t, menu, "search form", hasAttr(atom.Form, "role", "search"))
+	if a, _ := attr(form, "action"); a != "http://blog.localhost:8001/search" {
+		t.Errorf("search form action = %q", a)
+	}
+}
+
+// The footer offers the services, the blog's feeds, and the About and
+// Contact pages.
+func TestFooterHasServicesFeedsAndPages(t *testing.T) {
+	_, doc := mustRender(t, Base(blogPage()), text("hello"))
+	footer := findOne(t, doc, "site footer", isElem(atom.Footer))
+	hrefs := map[string]string{}
+	for _, a := range findAll(footer, isElem(atom.A)) {
+		href, _ := attr(a, "href")
+		hrefs[href] = textOf(a)
+	}
+	for _, want := range []string{"http://blog.localhost:8001/rss.xml", "http://blog.localhost:8001/atom.xml",
+		"http://blog.localhost:8001/about", "http://blog.localhost:8001/contact", "http://market.localhost:8002/",
+		"http://events.localhost:8004/", "http://account.localhost:8006/"} {
+		if _, ok := hrefs[want]; !ok {
+			t.Errorf("footer lacks a link to %s (has %v)", want, hrefs)
 		}
 	}
 }
