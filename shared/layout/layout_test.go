@@ -378,7 +378,7 @@ func headerLinks(t *testing.T, doc *html.Node) [][2]string {
 // its sign-in path.
 func TestVisitorSignInGoesToThisServicesSignIn(t *testing.T) {
 	p := Page{Service: "federation", ServiceTitle: "Federation", Nav: sixServices("federation"),
-		SignInURL: "/auth/signin?next=%2Fhub%2F",
+		SignInURL:   "/auth/signin?next=%2Fhub%2F",
 		AccountMenu: templ.Raw(`<div class="account-bar"><a class="account-signin" href="/auth/login">Sign in</a></div>`)}
 	_, doc := mustRender(t, Base(p), text("hello"))
 	var signIns []string
