@@ -10,10 +10,10 @@ import (
 )
 
 // fragmentRenderers are the fragments the account service serves.
-func fragmentRenderers(accountURL string) map[string]fragments.Renderer {
+func fragmentRenderers() map[string]fragments.Renderer {
 	return map[string]fragments.Renderer{
 		"account-nav": func(_ context.Context, viewer *models.User) (templ.Component, error) {
-			return AccountNavFragment(viewer, accountURL), nil
+			return AccountNavFragment(viewer), nil
 		},
 	}
 }

@@ -22,7 +22,7 @@ func NewServer(site *web.Site, auth *oauth.Client) http.Handler {
 	r.Get("/readyz", site.Readyz)
 	r.Handle("/metrics", site.Metrics.Handler())
 	r.Handle("/static/*", site.Assets)
-	r.Handle("/internal/fragments/{type}", site.FragmentServer(fragmentRenderers(site.URL("account", ""))))
+	r.Handle("/internal/fragments/{type}", site.FragmentServer(fragmentRenderers()))
 
 	// Pages: the visitor's session and sign-in state.
 	r.Group(func(r chi.Router) {

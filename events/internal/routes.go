@@ -28,7 +28,7 @@ func NewServer(site *web.Site, auth *oauth.Client, events contracts.Events) http
 	// Pages: the visitor's session and sign-in state.
 	r.Group(func(r chi.Router) {
 		r.Use(auth.Middleware)
-		r.Get("/", showHome(site))
+		r.Get("/", showHome(site, events))
 		r.Get("/auth/login", auth.Login)
 		r.Get("/auth/callback", auth.Callback)
 		r.Post("/auth/logout", auth.Logout)
