@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -334,8 +335,13 @@ func TestNotesRepliesLikesBoostsAndDeletes(t *testing.T) {
 	if n := count(t, p.db, `SELECT reply_count FROM ap_objects WHERE uri = $1`, mine); n != 1 {
 		t.Errorf("reply count %d after a reply delivered twice", n)
 	}
-	if n := count(t, p.db, `SELECT count(*) FROM ap_notifications WHERE kind IN ('reply', 'mention')`); n != 2 {
-		t.Errorf("reply+mention notifications: %d", n)
+	// A reply that mentions the author answered (as Mastodon's and
+	// GoToSocial's replies all do) is one notification, a reply.
+	if n := count(t, p.db, `SELECT count(*) FROM ap_notifications WHERE kind IN ('reply', 'mention')`); n != 1 {
+		t.Errorf("reply+mention notifications for one reply that mentions ann: %d, want 1", n)
+	}
+	if n := count(t, p.db, `SELECT count(*) FROM ap_notifications WHERE kind = 'reply' AND object_uri = $1`, note["id"]); n != 1 {
+		t.Errorf("reply notifications: %d, want 1", n)
 	}
 	like := map[string]any{"id": alice.ID + "/likes/1", "type": "Like", "actor": alice.ID, "object": mine}
 	boost := map[string]any{"id": alice.ID + "/boosts/1", "type": "Announce", "actor": alice.ID, "object": mine,
@@ -365,6 +371,17 @@ func TestNotesRepliesLikesBoostsAndDeletes(t *testing.T) {
 	}
 	if n := count(t, p.db, `SELECT count(*) FROM ap_objects WHERE uri = $1 AND deleted_at IS NOT NULL AND content = ''`, note["id"]); n != 1 {
 		t.Errorf("note not deleted")
+	}
+	// As when a local reply is deleted: the post answered counts it no
+	// more, and the notification it gave (now without text) is gone.
+	if n := count(t, p.db, `SELECT reply_count FROM ap_objects WHERE uri = $1`, mine); n != 0 {
+		t.Errorf("reply count %d after the only reply was deleted", n)
+	}
+	if n := count(t, p.db, `SELECT count(*) FROM ap_notifications WHERE object_uri = $1`, note["id"]); n != 0 {
+		t.Errorf("%d notifications left of a deleted reply", n)
+	}
+	if code := p.post(t, alice, p.url+"/inbox", del); code != http.StatusAccepted || count(t, p.db, `SELECT reply_count FROM ap_objects WHERE uri = $1`, mine) != 0 {
+		t.Errorf("a repeated Delete: %d", code)
 	}
 	// Someone else cannot delete Ann's post.
 	bob := remote.AddActor("bob")
@@ -526,4 +543,121 @@ func TestALockedActorApprovesItsFollowers(t *testing.T) {
 	if obj, _ := update["object"].(map[string]any); obj["manuallyApprovesFollowers"] != false || obj["id"] != ann {
 		t.Errorf("the actor Update sent on unlocking: %v", update["object"])
 	}
+}
+
+// Peers publish their keys in several shapes, and a Follow signed in any of
+// them is accepted (a 401 is never retried by GoToSocial, so a refused
+// first Follow stays "requested" for good): Mastodon's key inside the
+// actor, a list of keys, a key document with its owner, and GoToSocial's
+// stub actor at <actor>/main-key whose publicKey.owner is the real actor.
+// A key whose named owner does not publish it is refused.
+func TestSignaturesInEveryKeyShapePeersUseAreAccepted(t *testing.T) {
+	p := newPlatform(t)
+	ann := p.url + "/users/ann"
+	for _, c := range []struct {
+		name  string
+		style aptest.KeyStyle
+		gts   bool
+	}{
+		{"mastodon", aptest.KeyInActor, false},
+		{"keylist", aptest.KeyInList, false},
+		{"keydoc", aptest.KeyDocument, false},
+		{"gotosocial", aptest.KeyStub, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var opts []aptest.Option
+			if c.gts {
+				opts = append(opts, aptest.WithGoToSocial(), aptest.WithAuthorizedFetch())
+			}
+			remote := aptest.NewServer(t, opts...)
+			a := remote.AddActorWithKey(c.name, c.style)
+			follow := map[string]any{"@context": activitypub.ContextURL, "id": a.ID + "/follows/1", "type": "Follow",
+				"actor": a.ID, "object": ann}
+			if code := p.post(t, a, p.url+"/users/ann/inbox", follow); code != http.StatusAccepted {
+				t.Fatalf("a Follow signed with key %s: %d, want 202", a.KeyID, code)
+			}
+			if n := count(t, p.db, `SELECT count(*) FROM ap_followers WHERE local_actor = $1 AND actor_uri = $2 AND state = 'accepted'`,
+				ann, a.ID); n != 1 {
+				t.Fatalf("%s does not follow ann after its Follow", a.ID)
+			}
+			var inbox string
+			if err := p.db.QueryRow(context.Background(), `SELECT inbox FROM ap_actors WHERE uri = $1`, a.ID).Scan(&inbox); err != nil || inbox != a.Inbox {
+				t.Errorf("the actor stored for key %s: inbox %q (%v), want %q", a.KeyID, inbox, err, a.Inbox)
+			}
+		})
+	}
+
+	t.Run("an owner that does not publish the key", func(t *testing.T) {
+		remote := aptest.NewServer(t)
+		alice := remote.AddActor("alice")
+		eve := aptest.NewServer(t).AddActor("eve") // for her key alone
+		var stub *httptest.Server
+		stub = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", activitypub.MediaType)
+			_ = json.NewEncoder(w).Encode(map[string]any{"id": stub.URL + "/users/eve", "type": "Person", "preferredUsername": "eve",
+				"publicKey": map[string]any{"id": stub.URL + "/users/eve/main-key", "owner": alice.ID, "publicKeyPem": eve.PublicKeyPEM}})
+		}))
+		defer stub.Close()
+		follow := map[string]any{"@context": activitypub.ContextURL, "id": alice.ID + "/follows/forged", "type": "Follow",
+			"actor": alice.ID, "object": ann}
+		body, _ := json.Marshal(follow)
+		req, _ := http.NewRequest(http.MethodPost, p.url+"/users/ann/inbox", bytes.NewReader(body))
+		req.Header.Set("Content-Type", activitypub.MediaType)
+		signer := eve.Signer()
+		signer.KeyID = stub.URL + "/users/eve/main-key"
+		if err := signer.Sign(req, body); err != nil {
+			t.Fatal(err)
+		}
+		if code := do(t, req); code != http.StatusUnauthorized {
+			t.Fatalf("a key claimed for alice, who does not publish it: %d, want 401", code)
+		}
+	})
+}
+
+// A refused signature is logged with its reason, so that an operator can
+// see why a peer cannot talk to us (the peer may log only "401").
+func TestARefusedSignatureIsLoggedWithItsReason(t *testing.T) {
+	p := newPlatform(t)
+	var logs syncBuffer
+	p.svc.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	remote := aptest.NewServer(t)
+	alice, mallory := remote.AddActor("alice"), remote.AddActor("mallory")
+	follow := map[string]any{"@context": activitypub.ContextURL, "id": alice.ID + "/follows/1", "type": "Follow",
+		"actor": alice.ID, "object": p.url + "/users/ann"}
+	body, _ := json.Marshal(follow)
+	req, _ := http.NewRequest(http.MethodPost, p.url+"/users/ann/inbox", bytes.NewReader(body))
+	req.Header.Set("Content-Type", activitypub.MediaType)
+	signer := alice.Signer()
+	signer.Key = mallory.Key // alice's key id, another key
+	if mallory.Key.Equal(alice.Key) {
+		signer.Key = aptest.OtherKey(alice.Key)
+	}
+	if err := signer.Sign(req, body); err != nil {
+		t.Fatal(err)
+	}
+	if code := do(t, req); code != http.StatusUnauthorized {
+		t.Fatalf("a bad signature: %d, want 401", code)
+	}
+	got := logs.String()
+	if !strings.Contains(got, "signature refused") || !strings.Contains(got, alice.KeyID) || !strings.Contains(got, "does not verify") {
+		t.Fatalf("the log of a refused signature does not say whose or why:\n%s", got)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a logger and a test to share.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

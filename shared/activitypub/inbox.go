@@ -81,10 +81,16 @@ func (s *Service) inbox(w http.ResponseWriter, r *http.Request) {
 	}
 	owner, err := s.verify(r, body)
 	if err != nil {
+		// The operator's only view of why a peer cannot talk to us (the
+		// peer's own logs may say no more than "401").
+		keyID, _ := signature.KeyIDOf(r)
+		s.Logger.WarnContext(ctx, "inbox: signature refused", "actor", actor, "type", env.Type, "key_id", keyID, "reason", err.Error())
 		inboxError(w, http.StatusUnauthorized, err.Error())
 		return
 	}
 	if owner != actor {
+		s.Logger.WarnContext(ctx, "inbox: signature refused", "actor", actor, "type", env.Type, "key_owner", owner,
+			"reason", "the signing key belongs to another actor than the activity's")
 		inboxError(w, http.StatusUnauthorized, "the signature is not the activity's actor's")
 		return
 	}
@@ -304,9 +310,8 @@ func (s *Service) handle(ctx context.Context, tx pgx.Tx, act map[string]any, fro
 		if objID == actor {
 			return onActorDelete(ctx, tx, actor)
 		}
-		tag, err := tx.Exec(ctx, `UPDATE ap_objects SET deleted_at = coalesce(deleted_at, now()), content = '', summary = ''
-			WHERE uri = $1 AND actor = $2`, objID, actor)
-		if err != nil || tag.RowsAffected() > 0 || !strings.HasPrefix(objID, strings.TrimRight(actor, "/")+"/") {
+		held, err := deleteObjects(ctx, tx, `uri = $1 AND actor = $2`, objID, actor)
+		if err != nil || held || !strings.HasPrefix(objID, strings.TrimRight(actor, "/")+"/") {
 			return err
 		}
 		// A Delete that overtook its Create (handled by another replica's
@@ -532,7 +537,6 @@ func onActorDelete(ctx context.Context, tx pgx.Tx, actor string) error {
 		`UPDATE ap_actors SET gone_at = coalesce(gone_at, now()) WHERE uri = $1`,
 		`DELETE FROM ap_followers WHERE actor_uri = $1`,
 		`DELETE FROM ap_following WHERE actor_uri = $1`,
-		`UPDATE ap_objects SET deleted_at = coalesce(deleted_at, now()), content = '', summary = '' WHERE actor = $1`,
 		`DELETE FROM ap_announces WHERE actor = $1`,
 		`DELETE FROM ap_likes WHERE actor = $1`,
 	} {
@@ -540,7 +544,31 @@ func onActorDelete(ctx context.Context, tx pgx.Tx, actor string) error {
 			return err
 		}
 	}
-	return nil
+	_, err := deleteObjects(ctx, tx, `actor = $1`, actor)
+	return err
+}
+
+// deleteObjects deletes the objects that where (a condition on ap_objects,
+// with args) selects, as a local delete does: their text is dropped, the
+// posts they answered count one reply fewer, and the reply and mention
+// notifications they gave are withdrawn (they would show with no text). It
+// reports whether where matched any object, deleted before or not.
+func deleteObjects(ctx context.Context, tx pgx.Tx, where string, args ...any) (bool, error) {
+	var matched bool
+	err := tx.QueryRow(ctx, `
+		WITH gone AS (
+		    UPDATE ap_objects SET deleted_at = now(), content = '', summary = ''
+		    WHERE `+where+` AND deleted_at IS NULL
+		    RETURNING uri, in_reply_to
+		), parents AS (
+		    UPDATE ap_objects p SET reply_count = greatest(p.reply_count - g.n, 0)
+		    FROM (SELECT in_reply_to, count(*) AS n FROM gone WHERE in_reply_to <> '' GROUP BY in_reply_to) g
+		    WHERE p.uri = g.in_reply_to
+		), withdrawn AS (
+		    DELETE FROM ap_notifications WHERE kind IN ('reply', 'mention') AND object_uri IN (SELECT uri FROM gone)
+		)
+		SELECT EXISTS (SELECT 1 FROM gone) OR EXISTS (SELECT 1 FROM ap_objects WHERE `+where+`)`, args...).Scan(&matched)
+	return matched, err
 }
 
 // storeObject keeps a Note, Article, Page, Event or Question for the hub,
@@ -622,6 +650,9 @@ func (s *Service) storeObject(ctx context.Context, tx pgx.Tx, typ, actor string,
 	if act != nil {
 		activityID = str(act["id"])
 	}
+	// One notification per user: a reply that also mentions its parent's
+	// author (as every reply from Mastodon or GoToSocial does) is a reply.
+	told := map[string]bool{}
 	if inReplyTo != "" {
 		var owner *string
 		err := tx.QueryRow(ctx, `UPDATE ap_objects SET reply_count = reply_count + 1 WHERE uri = $1 RETURNING user_id::text`,
@@ -630,6 +661,7 @@ func (s *Service) storeObject(ctx context.Context, tx pgx.Tx, typ, actor string,
 			return err
 		}
 		if owner != nil {
+			told[*owner] = true
 			if err := notifyText(ctx, tx, *owner, "reply", actor, id, activityID); err != nil {
 				return err
 			}
@@ -649,6 +681,10 @@ func (s *Service) storeObject(ctx context.Context, tx pgx.Tx, typ, actor string,
 		if err != nil {
 			return err
 		}
+		if told[user] {
+			continue
+		}
+		told[user] = true
 		if err := notifyText(ctx, tx, user, "mention", actor, id, activityID); err != nil {
 			return err
 		}

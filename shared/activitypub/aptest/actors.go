@@ -27,13 +27,23 @@ func (s *Server) showActor(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, ActivityJSON+"; charset=utf-8", a.Document())
 }
 
-// showCollection serves an actor's outbox, followers, following or featured
-// collection, always empty.
+// showCollection serves an actor's outbox (the notes AddNote gave it),
+// followers, following or featured collection (always empty), or the
+// document at its key id when that is a path of its own.
 func (s *Server) showCollection(w http.ResponseWriter, r *http.Request) {
 	a := s.Actor(r.PathValue("username"))
 	if a == nil {
 		writeError(w, http.StatusNotFound, "Record not found")
 		return
+	}
+	if a.KeyStyle == KeyDocument || a.KeyStyle == KeyStub {
+		if r.URL.Path == strings.TrimPrefix(a.KeyID, s.URL()) {
+			if !s.allowFetch(w, r) {
+				return
+			}
+			writeJSON(w, http.StatusOK, ActivityJSON+"; charset=utf-8", a.KeyDocument())
+			return
+		}
 	}
 	s.serveCollection(w, r, a)
 }
@@ -67,6 +77,10 @@ func (s *Server) serveCollection(w http.ResponseWriter, r *http.Request, a *Acto
 	if !s.allowFetch(w, r) {
 		return
 	}
+	if id == a.Outbox {
+		s.serveOutbox(w, r, a)
+		return
+	}
 	writeJSON(w, http.StatusOK, ActivityJSON+"; charset=utf-8", map[string]any{
 		"@context":     "https://www.w3.org/ns/activitystreams",
 		"id":           id,
@@ -74,6 +88,29 @@ func (s *Server) serveCollection(w http.ResponseWriter, r *http.Request, a *Acto
 		"totalItems":   0,
 		"orderedItems": []any{},
 	})
+}
+
+// serveOutbox serves an actor's outbox as Mastodon does: the collection
+// names its first page (?page=true), which holds the Create activities,
+// newest first, with their Notes embedded.
+func (s *Server) serveOutbox(w http.ResponseWriter, r *http.Request, a *Actor) {
+	s.mu.Lock()
+	posts := append([]any(nil), s.posts[a.Username]...)
+	s.mu.Unlock()
+	items := make([]any, 0, len(posts))
+	for i := len(posts) - 1; i >= 0; i-- {
+		items = append(items, posts[i])
+	}
+	doc := map[string]any{"@context": "https://www.w3.org/ns/activitystreams", "id": a.Outbox,
+		"type": "OrderedCollection", "totalItems": len(items)}
+	if r.URL.Query().Get("page") == "" {
+		doc["first"] = a.Outbox + "?page=true"
+		doc["last"] = a.Outbox + "?min_id=0&page=true"
+	} else {
+		doc = map[string]any{"@context": "https://www.w3.org/ns/activitystreams", "id": a.Outbox + "?page=true",
+			"type": "OrderedCollectionPage", "partOf": a.Outbox, "orderedItems": items}
+	}
+	writeJSON(w, http.StatusOK, ActivityJSON+"; charset=utf-8", doc)
 }
 
 // showProfilePage serves an actor's HTML profile at /@<username>.
@@ -176,13 +213,21 @@ func (s *Server) showNodeInfo(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, `application/json; profile="http://nodeinfo.diaspora.software/ns/schema/2.0#"`, map[string]any{
 		"version":           "2.0",
-		"software":          map[string]any{"name": "mastodon", "version": "4.3.0"},
+		"software":          s.software(),
 		"protocols":         []string{"activitypub"},
 		"services":          map[string]any{"outbound": []string{}, "inbound": []string{}},
 		"usage":             map[string]any{"users": map[string]any{"total": users, "activeMonth": users, "activeHalfyear": users}, "localPosts": 0},
 		"openRegistrations": false,
 		"metadata":          map[string]any{"nodeName": s.Host()},
 	})
+}
+
+// software is what NodeInfo says the server runs.
+func (s *Server) software() map[string]any {
+	if s.opts.gotosocial {
+		return map[string]any{"name": "gotosocial", "version": "0.17.0"}
+	}
+	return map[string]any{"name": "mastodon", "version": "4.3.0"}
 }
 
 // wantsActivityJSON reports whether the Accept header asks for an

@@ -49,6 +49,7 @@ type options struct {
 	fetch           *http.Client
 	authorizedFetch bool
 	unverified      bool
+	gotosocial      bool
 }
 
 // WithFetchClient sets the client the server fetches senders' keys with
@@ -60,6 +61,14 @@ func WithFetchClient(c *http.Client) Option { return func(o *options) { o.fetch 
 // GETs of actors and their collections must carry a valid signature, or are
 // answered 401. WebFinger, NodeInfo and the instance actor stay public.
 func WithAuthorizedFetch() Option { return func(o *options) { o.authorizedFetch = true } }
+
+// WithGoToSocial makes the server behave like GoToSocial where it differs
+// from Mastodon: its actors sign with keyId <actor>/main-key, served (to
+// signed GETs) as a stub actor with no inbox; NodeInfo names gotosocial;
+// and its inbox accepts, then drops, a Create of a post that concerns none
+// of its actors (not "relevant to receiver": none of them is mentioned,
+// and none follows the sender), recording that in Delivery.Err.
+func WithGoToSocial() Option { return func(o *options) { o.gotosocial = true } }
 
 // WithUnverified makes inbox POSTs accepted and recorded without verifying
 // their signature, for throughput tests where key fetches would dominate.
@@ -109,7 +118,9 @@ type Server struct {
 	mu       sync.Mutex
 	actors   map[string]*Actor // by username
 	received []Delivery
-	changed  chan struct{} // closed and replaced when received grows
+	follows  map[[2]string]bool // {local actor, remote actor}: an Accept of the local one's Follow arrived
+	posts    map[string][]any   // by username: Create activities, oldest first
+	changed  chan struct{}      // closed and replaced when received grows
 	failures []failure
 	keys     map[string]remoteKey // by key id
 }
@@ -128,6 +139,8 @@ func NewServer(tb testing.TB, opts ...Option) *Server {
 		actors:  make(map[string]*Actor),
 		changed: make(chan struct{}),
 		keys:    make(map[string]remoteKey),
+		follows: make(map[[2]string]bool),
+		posts:   make(map[string][]any),
 	}
 	for _, o := range opts {
 		o(&s.opts)
@@ -138,7 +151,7 @@ func NewServer(tb testing.TB, opts ...Option) *Server {
 	// The instance actor exists before the first request can arrive.
 	s.srv = httptest.NewUnstartedServer(s.routes())
 	s.base = "http://" + s.srv.Listener.Addr().String()
-	s.instance = s.newActor("actor", "Application")
+	s.instance = s.newActor("actor", "Application", KeyInActor)
 	s.srv.Start()
 	tb.Cleanup(func() {
 		close(s.closing)
@@ -171,7 +184,68 @@ func (s *Server) AddActor(username string) *Actor {
 	if ok {
 		return a
 	}
-	return s.newActor(username, "Person")
+	style := KeyInActor
+	if s.opts.gotosocial {
+		style = KeyStub
+	}
+	return s.newActor(username, "Person", style)
+}
+
+// KeyStyle is how an actor publishes the key it signs with.
+type KeyStyle int
+
+// The shapes peers give their keys.
+const (
+	// KeyInActor: keyId <actor>#main-key, the actor's publicKey an object
+	// (Mastodon).
+	KeyInActor KeyStyle = iota
+	// KeyInList: keyId <actor>#main-key, the actor's publicKey a list of
+	// keys (some servers publish several).
+	KeyInList
+	// KeyDocument: keyId <actor>/publickey, a document of its own holding
+	// the key and its owner (no actor fields), listed by the actor.
+	KeyDocument
+	// KeyStub: keyId <actor>/main-key, served as a stub actor (id,
+	// type, preferredUsername, publicKey with owner; no inbox) whose
+	// publicKey.owner names the full actor (GoToSocial).
+	KeyStub
+)
+
+// AddActorWithKey creates a Person called username, as AddActor does,
+// whose key is published in the given style. Adding a name twice returns
+// the existing actor, whatever its style.
+func (s *Server) AddActorWithKey(username string, style KeyStyle) *Actor {
+	if a := s.Actor(username); a != nil {
+		return a
+	}
+	return s.newActor(username, "Person", style)
+}
+
+// Follows reports whether the server's actor local follows remote: an
+// Accept of its Follow, sent by remote, arrived in an inbox of the server.
+func (s *Server) Follows(local, remote string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.follows[[2]string{local, remote}]
+}
+
+// AddNote publishes a public Note by a with the given HTML content, dated
+// published, in a's outbox (newest first there, as Mastodon serves it),
+// and returns the Note's id.
+func (s *Server) AddNote(a *Actor, content string, published time.Time) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := len(s.posts[a.Username]) + 1
+	id := fmt.Sprintf("%s/statuses/%d", a.ID, n)
+	to, cc := []any{"https://www.w3.org/ns/activitystreams#Public"}, []any{a.Followers}
+	s.posts[a.Username] = append(s.posts[a.Username], map[string]any{
+		"id": id + "/activity", "type": "Create", "actor": a.ID, "published": published.UTC().Format(time.RFC3339),
+		"to": to, "cc": cc,
+		"object": map[string]any{"id": id, "type": "Note", "attributedTo": a.ID, "content": content,
+			"published": published.UTC().Format(time.RFC3339), "url": a.ProfileURL + fmt.Sprintf("/%d", n),
+			"to": to, "cc": cc, "tag": []any{}},
+	})
+	return id
 }
 
 // Actor returns the actor called username, or nil.
@@ -181,7 +255,7 @@ func (s *Server) Actor(username string) *Actor {
 	return s.actors[username]
 }
 
-func (s *Server) newActor(username, typ string) *Actor {
+func (s *Server) newActor(username, typ string, style KeyStyle) *Actor {
 	key := pooledKey()
 	pemText, err := signature.EncodePublicKeyPEM(&key.PublicKey)
 	if err != nil {
@@ -205,6 +279,13 @@ func (s *Server) newActor(username, typ string) *Actor {
 		SharedInbox:  s.base + "/inbox",
 		ProfileURL:   s.base + "/@" + username,
 		PublicKeyPEM: pemText,
+		KeyStyle:     style,
+	}
+	switch style {
+	case KeyDocument:
+		a.KeyID = base + "/publickey"
+	case KeyStub:
+		a.KeyID = base + "/main-key"
 	}
 	if typ == "Application" {
 		a.ProfileURL = s.base + "/about/more"
@@ -346,6 +427,8 @@ type Actor struct {
 	Type string
 	// The actor's collections, shared inbox and HTML profile page.
 	Outbox, Followers, Following, Featured, SharedInbox, ProfileURL string
+	// KeyStyle is how the actor publishes its key (and what KeyID is).
+	KeyStyle KeyStyle
 }
 
 // Signer returns a signer that signs as this actor.
@@ -408,13 +491,38 @@ func (a *Actor) Document() map[string]any {
 		"manuallyApprovesFollowers": false,
 		"discoverable":              true,
 		"published":                 "2024-01-01T00:00:00Z",
-		"publicKey": map[string]any{
-			"id":           a.KeyID,
-			"owner":        a.ID,
-			"publicKeyPem": a.PublicKeyPEM,
-		},
-		"endpoints": map[string]any{"sharedInbox": a.SharedInbox},
+		"publicKey":                 a.publicKey(),
+		"endpoints":                 map[string]any{"sharedInbox": a.SharedInbox},
 	}
+}
+
+// publicKey is the actor's publicKey property in its style.
+func (a *Actor) publicKey() any {
+	key := map[string]any{"id": a.KeyID, "owner": a.ID, "publicKeyPem": a.PublicKeyPEM}
+	if a.KeyStyle == KeyInList {
+		return []any{key}
+	}
+	return key
+}
+
+// KeyDocument returns what the actor's key id serves: for KeyDocument a
+// key with its owner, for KeyStub GoToSocial's stub actor, otherwise the
+// actor itself (the key id is a fragment of it).
+func (a *Actor) KeyDocument() map[string]any {
+	switch a.KeyStyle {
+	case KeyDocument:
+		return map[string]any{"@context": "https://w3id.org/security/v1", "id": a.KeyID, "type": "Key",
+			"owner": a.ID, "publicKeyPem": a.PublicKeyPEM}
+	case KeyStub:
+		return map[string]any{
+			"@context":          []any{"https://w3id.org/security/v1", "https://www.w3.org/ns/activitystreams"},
+			"id":                a.ID,
+			"type":              a.Type,
+			"preferredUsername": a.Username,
+			"publicKey":         map[string]any{"id": a.KeyID, "owner": a.ID, "publicKeyPem": a.PublicKeyPEM},
+		}
+	}
+	return a.Document()
 }
 
 // The key pool: RSA-2048 generation takes tens of milliseconds or more, so

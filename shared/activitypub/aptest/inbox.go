@@ -64,7 +64,61 @@ func (s *Server) receive(w http.ResponseWriter, r *http.Request) {
 		answer(http.StatusAccepted, fmt.Sprintf("activity actor %q is not the signer %q: Mastodon would drop it", actor, owner))
 		return
 	}
+	s.noteFollow(d.Activity)
+	if s.opts.gotosocial && !s.relevant(d.Activity) {
+		answer(http.StatusAccepted, "not relevant to receiver: GoToSocial drops a post that mentions none of its users "+
+			"when none of them follows its sender")
+		return
+	}
 	answer(http.StatusAccepted, "")
+}
+
+// noteFollow records that one of the server's actors now follows the
+// sender of an Accept of its Follow.
+func (s *Server) noteFollow(activity map[string]any) {
+	if activity["type"] != "Accept" {
+		return
+	}
+	follow, _ := activity["object"].(map[string]any)
+	local, _ := follow["actor"].(string)
+	if s.actorByURL(local) == nil {
+		return
+	}
+	s.mu.Lock()
+	s.follows[[2]string{local, actorOf(activity)}] = true
+	s.mu.Unlock()
+}
+
+// relevant reports whether GoToSocial keeps an activity: anything but a
+// Create of a post does; a post does when it mentions one of the server's
+// actors or one of them follows its sender.
+func (s *Server) relevant(activity map[string]any) bool {
+	if activity["type"] != "Create" {
+		return true
+	}
+	obj, ok := activity["object"].(map[string]any)
+	if !ok {
+		return true
+	}
+	tags, _ := obj["tag"].([]any)
+	if m, ok := obj["tag"].(map[string]any); ok {
+		tags = []any{m}
+	}
+	for _, t := range tags {
+		tm, _ := t.(map[string]any)
+		if href, _ := tm["href"].(string); tm["type"] == "Mention" && s.actorByURL(href) != nil {
+			return true
+		}
+	}
+	sender := actorOf(activity)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k := range s.follows {
+		if k[1] == sender {
+			return true
+		}
+	}
+	return false
 }
 
 // fail answers with a programmed failure.
