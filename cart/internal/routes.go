@@ -28,7 +28,7 @@ func NewServer(site *web.Site, auth *oauth.Client, carts contracts.Carts) http.H
 	// Pages: the visitor's session and sign-in state.
 	r.Group(func(r chi.Router) {
 		r.Use(auth.Middleware)
-		r.Get("/", showHome(site))
+		r.Get("/", showHome(site, carts))
 		r.Get("/auth/login", auth.Login)
 		r.Get("/auth/callback", auth.Callback)
 		r.Post("/auth/logout", auth.Logout)

@@ -17,6 +17,11 @@ type Carts interface {
 	// the cart-mini fragment and the cart page. A user with no cart (or no
 	// such user) gets the zero summary, not an error. Errors: EInternal.
 	CartSummary(ctx context.Context, userID uuid.UUID) (models.CartSummary, error)
+	// CartLines returns the lines of the user's cart, oldest first: the
+	// products the cart page lists, which add up to CartSummary. A user
+	// with no cart (or no such user) gets none, not an error. Errors:
+	// EInternal.
+	CartLines(ctx context.Context, userID uuid.UUID) ([]models.CartLine, error)
 	// AddItem puts item into the user's cart, creating the cart on first
 	// use. A product already in the cart has item.Quantity added to its
 	// line and takes item's title and price (the latest ones). The cart

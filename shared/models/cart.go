@@ -99,6 +99,20 @@ type CartSummary struct {
 // IsEmpty reports whether the cart holds nothing.
 func (s CartSummary) IsEmpty() bool { return s.ItemCount == 0 }
 
+// CartLine is one product in a cart: what the basket page lists. The
+// lines of a cart add up to its CartSummary.
+type CartLine struct {
+	ProductRef string
+	Title      string
+	UnitPrice  Money
+	Quantity   int
+}
+
+// Total returns the line's price: the unit price times the quantity.
+func (l CartLine) Total() Money {
+	return Money{Minor: l.UnitPrice.Minor * int64(l.Quantity), Currency: l.UnitPrice.Currency}
+}
+
 // MaxCartQuantity is the most of one product a cart line may hold.
 const MaxCartQuantity = 999
 

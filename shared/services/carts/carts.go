@@ -60,6 +60,31 @@ func (s *Store) CartSummary(ctx context.Context, userID uuid.UUID) (models.CartS
 	return sum, nil
 }
 
+const cartLines = `
+SELECT ci.product_ref, ci.title, ci.unit_price_minor, ci.currency::text, ci.quantity
+FROM carts c
+JOIN cart_items ci ON ci.cart_id = c.id
+WHERE c.user_id = $1
+ORDER BY ci.added_at, ci.id`
+
+// CartLines returns the lines of the user's cart, oldest first; none when
+// they have no cart. Errors: EInternal.
+func (s *Store) CartLines(ctx context.Context, userID uuid.UUID) ([]models.CartLine, error) {
+	rows, err := s.db.Query(ctx, cartLines, userID)
+	if err != nil {
+		return nil, internal("cart lines", err)
+	}
+	lines, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (models.CartLine, error) {
+		var l models.CartLine
+		err := row.Scan(&l.ProductRef, &l.Title, &l.UnitPrice.Minor, &l.UnitPrice.Currency, &l.Quantity)
+		return l, err
+	})
+	if err != nil {
+		return nil, internal("cart lines", err)
+	}
+	return lines, nil
+}
+
 // ON CONFLICT ... DO UPDATE (rather than DO NOTHING) so that RETURNING gives
 // the id of a cart that already exists, and concurrent first adds agree.
 const upsertUserCart = `

@@ -206,3 +206,36 @@ func TestUsersOnlyEverSeeTheirOwnCart(t *testing.T) {
 		t.Fatalf("%d carts for 2 users", c)
 	}
 }
+
+// The basket page's lines are the products the summary counts: their
+// quantities and prices add up to it.
+func TestLinesAddUpToTheSummary(t *testing.T) {
+	db := pgtest.MustPool(t)
+	st := carts.New(db)
+	user := mustUser(t, db, "a@example.org")
+	if lines, err := st.CartLines(context.Background(), user); err != nil || len(lines) != 0 {
+		t.Fatalf("lines without a cart = %v, %v", lines, err)
+	}
+	mustAdd(t, st, user, loaf)
+	mustAdd(t, st, user, honey)
+	lines, err := st.CartLines(context.Background(), user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []models.CartLine{
+		{ProductRef: loaf.ProductRef, Title: loaf.Title, UnitPrice: loaf.UnitPrice, Quantity: 1},
+		{ProductRef: honey.ProductRef, Title: honey.Title, UnitPrice: honey.UnitPrice, Quantity: 2},
+	}
+	if !reflect.DeepEqual(lines, want) {
+		t.Fatalf("lines = %+v, want %+v", lines, want)
+	}
+	s := summary(t, st, user)
+	count, total := 0, int64(0)
+	for _, l := range lines {
+		count += l.Quantity
+		total += l.Total().Minor
+	}
+	if count != s.ItemCount || total != s.Totals[0].Minor {
+		t.Fatalf("lines add up to %d items, %d; summary says %+v", count, total, s)
+	}
+}
