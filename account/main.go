@@ -10,6 +10,7 @@ import (
 	"rose-ash.com/platform/shared/boot"
 	"rose-ash.com/platform/shared/internalnet"
 	"rose-ash.com/platform/shared/oauth"
+	"rose-ash.com/platform/shared/services/carts"
 	"rose-ash.com/platform/shared/services/identity"
 )
 
@@ -20,6 +21,6 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	opts := boot.Options{Service: "account", MayMigrate: false}
 	return boot.Run(ctx, opts, getenv, stdout, func(d boot.Deps) (http.Handler, error) {
 		auth := oauth.NewClient(d.Site, d.Sessions, identity.New(d.DB), internalnet.Client(d.Config))
-		return internal.NewServer(d.Site, auth), nil
+		return internal.NewServer(d.Site, auth, carts.New(d.DB)), nil
 	})
 }

@@ -7,13 +7,14 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"rose-ash.com/platform/shared/contracts"
 	"rose-ash.com/platform/shared/oauth"
 	"rose-ash.com/platform/shared/web"
 )
 
 // NewServer returns the account service's HTTP handler; every route it serves is
 // listed here.
-func NewServer(site *web.Site, auth *oauth.Client) http.Handler {
+func NewServer(site *web.Site, auth *oauth.Client, carts contracts.Carts) http.Handler {
 	site.SignInPath = "/auth/login"
 	r := site.Router()
 
@@ -27,7 +28,7 @@ func NewServer(site *web.Site, auth *oauth.Client) http.Handler {
 	// Pages: the visitor's session and sign-in state.
 	r.Group(func(r chi.Router) {
 		r.Use(auth.Middleware)
-		r.Get("/", showHome(site))
+		r.Get("/", showHome(site, carts))
 		r.Get("/auth/login", auth.Login)
 		r.Get("/auth/callback", auth.Callback)
 		r.Post("/auth/logout", auth.Logout)
