@@ -84,6 +84,27 @@ func (s *Store) Compose(ctx context.Context, me Actor, d Draft) (Post, error) {
 	summary := strings.TrimSpace(d.Summary)
 	tokens := tokenize(text)
 	mentions, mentioned := s.resolveMentions(ctx, tokens)
+	if d.InReplyTo != "" {
+		// A reply mentions the author answered, its @handle first, as
+		// Mastodon composes it: GoToSocial (and any server that keeps only
+		// what concerns its users) drops a reply that does not mention a
+		// receiver who does not follow the sender.
+		author, handle, err := s.replyAuthor(ctx, me, d.InReplyTo)
+		if err != nil {
+			return Post{}, err
+		}
+		if author != "" && !slices.ContainsFunc(mentioned, func(m mention) bool { return m.Href == author }) {
+			if handle != "" {
+				text = handle + " " + text
+				tokens = tokenize(text)
+				mentions, mentioned = s.resolveMentions(ctx, tokens)
+			}
+			if !slices.ContainsFunc(mentioned, func(m mention) bool { return m.Href == author }) {
+				// Known by its id alone (no username): a tag still tells its server.
+				mentioned = append([]mention{{Href: author, Name: author, URL: author}}, mentioned...)
+			}
+		}
+	}
 	content := activitypub.SanitizeHTML(renderText(text, tokens, mentions))
 
 	now := s.o.Now().UTC()
@@ -181,6 +202,33 @@ VALUES ($1, 'Note', $2, $3, $4, $5, $1, $6, $7, $8, $9, $10)`,
 		return Post{}, err
 	}
 	return post, nil
+}
+
+// replyAuthor returns the author of the post answered and the @handle to
+// mention them by (@user@host; "" when we know no username for them);
+// author is "" when it is me or we do not hold the post (Compose then
+// refuses the reply). Errors: EInternal.
+func (s *Store) replyAuthor(ctx context.Context, me Actor, inReplyTo string) (author, handle string, err error) {
+	var user, host string
+	err = s.db.QueryRow(ctx, `
+SELECT o.actor, coalesce(a.username, ''), coalesce(a.host, '')
+FROM ap_objects o LEFT JOIN ap_actors a ON a.uri = o.actor
+WHERE o.uri = $1`, inReplyTo).Scan(&author, &user, &host)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return "", "", nil
+	case err != nil:
+		return "", "", internal("reply author", err)
+	case author == me.ID:
+		return "", "", nil
+	}
+	if name := s.localUsername(author); name != "" {
+		return author, s.LocalHandle(name), nil
+	}
+	if user == "" || host == "" {
+		return author, "", nil
+	}
+	return author, "@" + user + "@" + host, nil
 }
 
 // addressing returns a post's to and cc for its visibility, Mastodon's

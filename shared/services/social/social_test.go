@@ -512,6 +512,66 @@ func TestReplyAndMentions(t *testing.T) {
 	}
 }
 
+// A reply mentions the author it answers even when its text does not (the
+// @handle first, and a Mention tag, as Mastodon composes it): GoToSocial
+// drops a reply that mentions nobody on it when nobody there follows the
+// sender. The author is mentioned once however the text names them.
+func TestAReplyMentionsTheAuthorItAnswers(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	me, carol := e.user("alice"), e.user("carol")
+	bob := e.remote("bob", "social.example")
+	parent := e.object(bob, social.Public, time.Now().Add(-time.Minute))
+
+	if _, err := e.st.Compose(ctx, me, social.Draft{InReplyTo: parent, Text: "Lovely, thank you!"}); err != nil {
+		t.Fatal(err)
+	}
+	note := e.last(me.ID).Payload["object"].(map[string]any)
+	tags, _ := note["tag"].([]any)
+	if len(tags) != 1 {
+		t.Fatalf("the reply's tags %v, want one Mention of %s", tags, bob)
+	}
+	if m := tags[0].(map[string]any); m["type"] != "Mention" || m["href"] != bob || m["name"] != "@bob@social.example" {
+		t.Errorf("the reply's tag %v, want a Mention of %s named @bob@social.example", m, bob)
+	}
+	content := note["content"].(string)
+	if !strings.HasPrefix(content, `<p><span class="h-card"><a href="https://social.example/@bob" class="u-url mention"`) || !strings.Contains(content, `@<span>bob</span></a></span> Lovely`) {
+		t.Errorf("the reply does not start with the @handle of bob:\n%s", content)
+	}
+	if !slices.Contains(strs(note["cc"]), bob) {
+		t.Errorf("cc %v lacks bob", note["cc"])
+	}
+
+	// Named in the text already (anywhere), the author is not added again.
+	if _, err := e.st.Compose(ctx, me, social.Draft{InReplyTo: parent, Text: "yes, @bob@social.example"}); err != nil {
+		t.Fatal(err)
+	}
+	note = e.last(me.ID).Payload["object"].(map[string]any)
+	if tags, _ := note["tag"].([]any); len(tags) != 1 || strings.Count(note["content"].(string), "@<span>bob</span>") != 1 {
+		t.Errorf("a reply naming bob: tags %v, content %s", note["tag"], note["content"])
+	}
+
+	// A local author is mentioned too, and notified once, of a reply.
+	mine, err := e.st.Compose(ctx, carol, social.Draft{Text: "hello"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.st.Compose(ctx, me, social.Draft{InReplyTo: mine.URI, Text: "hi carol"}); err != nil {
+		t.Fatal(err)
+	}
+	note = e.last(me.ID).Payload["object"].(map[string]any)
+	if tags, _ := note["tag"].([]any); len(tags) != 1 || tags[0].(map[string]any)["href"] != carol.ID {
+		t.Errorf("a reply to carol's post: tags %v", note["tag"])
+	}
+	n, err := e.st.Notifications(ctx, carol.UserID, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(n.Items) != 1 || n.Items[0].Kind != social.KindReply {
+		t.Errorf("carol's notifications: %+v, want one reply", n.Items)
+	}
+}
+
 // Likes and boosts are recorded once however often they are asked for,
 // sent to the author, and taken back with Undo embedding the original.
 func TestLikeAndBoostAreIdempotent(t *testing.T) {
