@@ -5,6 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"image"
+	_ "image/jpeg"
+	_ "image/png"
 	"io"
 	"log/slog"
 	"net/http"
@@ -660,4 +663,52 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// Every actor's avatar and header are raster images (Mastodon, GoToSocial
+// and the hub's media proxy refuse SVG): the icon's url, fetched as a peer
+// fetches it, answers image/png or image/jpeg with a decodable image, for
+// each service's actor and for users' actors.
+func TestActorIconsAndHeadersAreRasterImages(t *testing.T) {
+	p := newPlatform(t)
+	actors := []string{p.url + "/users/federation", p.url + "/users/ann"}
+	for _, name := range []string{"blog", "market", "cart", "events", "account"} {
+		r := chi.NewRouter()
+		srv := httptest.NewServer(r)
+		t.Cleanup(srv.Close)
+		svc := &activitypub.Service{Name: name, BaseURL: srv.URL, FederationURL: p.url, Title: "Rose Ash " + name,
+			DB: p.db, Key: p.svc.Key, Resolver: p.svc.Resolver, Logger: slog.New(slog.DiscardHandler)}
+		svc.Mount(r)
+		actors = append(actors, srv.URL+"/users/"+name)
+	}
+	for _, actor := range actors {
+		code, doc, _ := getJSON(t, actor, activitypub.MediaType)
+		if code != http.StatusOK {
+			t.Fatalf("%s: %d", actor, code)
+		}
+		for _, prop := range []string{"icon", "image"} {
+			img := doc[prop]
+			if list, ok := img.([]any); ok && len(list) > 0 {
+				img = list[0]
+			}
+			m, _ := img.(map[string]any)
+			u, _ := m["url"].(string)
+			if u == "" {
+				t.Fatalf("%s has no %s url: %v", actor, prop, doc[prop])
+			}
+			resp, err := http.Get(u)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ct := resp.Header.Get("Content-Type")
+			cfg, format, err := image.DecodeConfig(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK || !(strings.HasPrefix(ct, "image/png") || strings.HasPrefix(ct, "image/jpeg")) {
+				t.Fatalf("%s's %s %s answers %d %s; peers need PNG or JPEG", actor, prop, u, resp.StatusCode, ct)
+			}
+			if err != nil || cfg.Width < 48 || "image/"+format != m["mediaType"] {
+				t.Errorf("%s's %s: %s %dx%d (%v), declared %v", actor, prop, format, cfg.Width, cfg.Height, err, m["mediaType"])
+			}
+		}
+	}
 }

@@ -2,6 +2,7 @@ package activitypub
 
 import (
 	"context"
+	_ "embed"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -22,6 +23,33 @@ import (
 
 // Software names the platform in NodeInfo.
 const Software = "rose-ash"
+
+// The paths, on every host, of the actors' avatar and header. They are
+// PNG: Mastodon, GoToSocial and the hub's media proxy keep only raster
+// images (PNG, JPEG, GIF, WebP), and show an SVG avatar as none.
+const (
+	IconPath   = "/activitypub/icon.png"
+	HeaderPath = "/activitypub/header.png"
+)
+
+var (
+	//go:embed static/icon.png
+	iconPNG []byte
+	//go:embed static/header.png
+	headerPNG []byte
+)
+
+// serveImage answers with a PNG that never changes for a build.
+func serveImage(png []byte) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "image/png")
+		w.Header().Set("Cache-Control", "public, max-age=86400")
+		w.Header().Set("Content-Length", strconv.Itoa(len(png)))
+		if r.Method != http.MethodHead {
+			_, _ = w.Write(png)
+		}
+	}
+}
 
 // Service is one service's presence on the fediverse: its own actor on its
 // own host and, at federation, one actor per user.
@@ -84,6 +112,8 @@ func (s *Service) now() time.Time {
 // use the session.
 func (s *Service) Mount(r chi.Router) {
 	r.Use(s.negotiateHome)
+	r.Get(IconPath, serveImage(iconPNG))
+	r.Get(HeaderPath, serveImage(headerPNG))
 	r.Get("/.well-known/webfinger", s.webfinger)
 	r.Get("/.well-known/nodeinfo", s.nodeinfoLinks)
 	r.Get("/.well-known/host-meta", s.hostMeta)
@@ -182,7 +212,8 @@ func (s *Service) document(a localActor) map[string]any {
 		"manuallyApprovesFollowers": a.Locked,
 		"discoverable":              true,
 		"published":                 a.Published.UTC().Format(time.RFC3339),
-		"icon":                      map[string]any{"type": "Image", "mediaType": "image/svg+xml", "url": base + "/static/favicon.svg"},
+		"icon":                      map[string]any{"type": "Image", "mediaType": "image/png", "url": base + IconPath},
+		"image":                     map[string]any{"type": "Image", "mediaType": "image/png", "url": base + HeaderPath},
 		"endpoints":                 map[string]any{"sharedInbox": base + "/inbox"},
 		"publicKey":                 map[string]any{"id": KeyID(a.ID), "owner": a.ID, "publicKeyPem": s.Key.PublicPEM},
 	}
