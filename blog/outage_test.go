@@ -84,7 +84,7 @@ func seed(t *testing.T, s *servicetest.Service) {
 		t.Fatal(err)
 	}
 	defer pool.Close()
-	if err := demo.Seed(context.Background(), pool); err != nil {
+	if err := demo.Seed(context.Background(), pool, nil); err != nil {
 		t.Fatal(err)
 	}
 }

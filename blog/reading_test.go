@@ -6,24 +6,31 @@ import (
 	"encoding/xml"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"rose-ash.com/platform/shared/demo"
+	"rose-ash.com/platform/shared/media"
 	"rose-ash.com/platform/shared/servicetest"
 )
 
 func seeded(t *testing.T) *servicetest.Service {
 	t.Helper()
-	s := servicetest.Start(t, "blog", run, servicetest.Options{})
+	dir := t.TempDir()
+	s := servicetest.Start(t, "blog", run, servicetest.Options{Env: map[string]string{"MEDIA_DIR": dir}})
+	store, err := media.NewDiskStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
 	pool, err := pgxpool.New(context.Background(), s.DatabaseURL)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer pool.Close()
-	if err := demo.Seed(context.Background(), pool); err != nil {
+	if err := demo.Seed(context.Background(), pool, store); err != nil {
 		t.Fatal(err)
 	}
 	return s
@@ -141,5 +148,37 @@ func TestUnknownAndUnpublishedPostsAre404(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/auth/login") {
 		t.Errorf("/admin without signing in: %d to %q, want a redirect to sign in", resp.StatusCode, resp.Header.Get("Location"))
+	}
+}
+
+// A newcomer's blog home: an introduction for readers (not developers), a
+// search box, a feed link they can see, and the posts' feature images,
+// which load.
+func TestHomeOffersSearchFeedsAndPictures(t *testing.T) {
+	s := seeded(t)
+	code, _, home := s.Get(t, "/")
+	if code != 200 {
+		t.Fatalf("home: %d", code)
+	}
+	if !regexp.MustCompile(`<form[^>]+action="[^"]*/search"`).MatchString(home) || !strings.Contains(home, `name="q"`) {
+		t.Error("the blog home has no search form")
+	}
+	if !regexp.MustCompile(`<a[^>]+href="[^"]*/rss\.xml"[^>]*>[^<]*RSS`).MatchString(home) {
+		t.Error("the blog home has no visible RSS link")
+	}
+	for _, dev := range []string{"Editors write", "navigation lives", "fragment"} {
+		if strings.Contains(home, dev) {
+			t.Errorf("the blog home speaks to developers: %q", dev)
+		}
+	}
+	imgs := regexp.MustCompile(`<img src="(/media/[^"]+)"[^>]*class="feature-image"`).FindAllStringSubmatch(home, -1)
+	if len(imgs) < 4 {
+		t.Fatalf("the blog home shows %d feature images, want the demo posts' pictures", len(imgs))
+	}
+	for _, m := range imgs {
+		code, h, body := s.Get(t, m[1])
+		if code != 200 || h.Get("Content-Type") != "image/jpeg" || len(body) < 1000 || len(body) > 64<<10 {
+			t.Errorf("GET %s: %d %s, %d bytes", m[1], code, h.Get("Content-Type"), len(body))
+		}
 	}
 }

@@ -21,7 +21,7 @@ func seedDemo(t *testing.T, st *Stack) {
 		t.Fatal(err)
 	}
 	defer pool.Close()
-	if err := demo.Seed(context.Background(), pool); err != nil {
+	if err := demo.Seed(context.Background(), pool, nil); err != nil {
 		t.Fatal(err)
 	}
 }

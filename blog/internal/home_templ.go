@@ -46,7 +46,7 @@ func HomePage(p layout.Page, links []layout.Link, upcoming templ.Component, late
 				}()
 			}
 			ctx = templ.InitializeContext(ctx)
-			templ_7745c5c3_Err = layout.PageHeading("Blog", "Read the cooperative's posts and pages: news, stories and notes from the people who make Rose Ash. Editors write and publish here, and this is where the site's navigation lives.").Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = layout.PageHeading("Rose Ash", "News, stories and notes from the cooperative: the growers, bakers and makers behind our market, what's on this month, and how members run the place together.").Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

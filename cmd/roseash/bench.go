@@ -208,7 +208,7 @@ func bench(ctx context.Context, args []string, getenv func(string) string, stdou
 
 	fmt.Fprintf(stdout, "bench: database %s, Redis prefix %s, ports %d-%d, log level %s, logs in %s\n",
 		benchDatabase, benchPrefix, o.port, o.port+8, cfg.Log.Level, o.logs)
-	if err := prepareDatabase(ctx, dbURL, stdout); err != nil {
+	if err := prepareDatabase(ctx, dbURL, cfg.Media.Dir, stdout); err != nil {
 		return err
 	}
 	rdb, err := cache.Open(cfg.RedisURL)

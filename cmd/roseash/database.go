@@ -13,6 +13,7 @@ import (
 
 	"rose-ash.com/platform/shared/config"
 	"rose-ash.com/platform/shared/demo"
+	"rose-ash.com/platform/shared/media"
 	"rose-ash.com/platform/shared/postgres"
 	"rose-ash.com/platform/shared/services/identity"
 )
@@ -44,8 +45,9 @@ func cliPool(ctx context.Context, dbURL string, maxConns int32) (*pgxpool.Pool, 
 }
 
 // prepareDatabase creates the database if needed, applies migrations and
-// seeds the demo records.
-func prepareDatabase(ctx context.Context, dbURL string, stdout io.Writer) error {
+// seeds the demo records, their images into the media directory mediaDir
+// (none when it is empty).
+func prepareDatabase(ctx context.Context, dbURL, mediaDir string, stdout io.Writer) error {
 	if err := postgres.CreateDatabase(ctx, dbURL); err != nil {
 		return err
 	}
@@ -57,16 +59,24 @@ func prepareDatabase(ctx context.Context, dbURL string, stdout io.Writer) error 
 		return err
 	}
 	fmt.Fprintf(stdout, "database %s at migration %d\n", databaseName(dbURL), v)
-	return seed(ctx, dbURL, stdout)
+	return seed(ctx, dbURL, mediaDir, stdout)
 }
 
-func seed(ctx context.Context, dbURL string, stdout io.Writer) error {
+func seed(ctx context.Context, dbURL, mediaDir string, stdout io.Writer) error {
+	var store media.Store
+	if mediaDir != "" {
+		disk, err := media.NewDiskStore(mediaDir)
+		if err != nil {
+			return err
+		}
+		store = disk
+	}
 	pool, err := cliPool(ctx, dbURL, 2)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-	if err := demo.Seed(ctx, pool); err != nil {
+	if err := demo.Seed(ctx, pool, store); err != nil {
 		return err
 	}
 	fmt.Fprintln(stdout, "demo content seeded")
@@ -90,11 +100,11 @@ func migrateCmd(ctx context.Context, getenv func(string) string, stdout io.Write
 }
 
 func seedCmd(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
-	dbURL, err := databaseURL(getenv)
+	cfg, err := config.Load(getenv)
 	if err != nil {
 		return err
 	}
-	return seed(ctx, dbURL, stdout)
+	return seed(ctx, cfg.DatabaseURL, cfg.Media.Dir, stdout)
 }
 
 // schemaCmd migrates a scratch database and prints its schema.

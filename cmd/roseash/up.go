@@ -68,7 +68,7 @@ func up(ctx context.Context, args []string, getenv func(string) string, stdout i
 	if err != nil {
 		return err
 	}
-	if err := prepareDatabase(ctx, cfg.DatabaseURL, stdout); err != nil {
+	if err := prepareDatabase(ctx, cfg.DatabaseURL, cfg.Media.Dir, stdout); err != nil {
 		return err
 	}
 

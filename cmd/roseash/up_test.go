@@ -114,7 +114,7 @@ func TestUpRunsAndStopsTheWholePlatform(t *testing.T) {
 	}
 
 	// A second run of the preparation step duplicates nothing.
-	if err := prepareDatabase(context.Background(), dbURL, &servicetest.SyncBuffer{}); err != nil {
+	if err := prepareDatabase(context.Background(), dbURL, t.TempDir(), &servicetest.SyncBuffer{}); err != nil {
 		t.Fatal(err)
 	}
 	if n := countUsers(t, dbURL); n != len(demo.Users) {

@@ -4,7 +4,9 @@
 package demo
 
 import (
+	"bytes"
 	"context"
+	"embed"
 	"errors"
 	"fmt"
 	"time"
@@ -13,9 +15,16 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"rose-ash.com/platform/shared/media"
 	"rose-ash.com/platform/shared/models"
 	"rose-ash.com/platform/shared/postgres"
 )
+
+// images holds the demo posts' feature images (small JPEGs, drawn for the
+// demo), by the file names Post.Image gives.
+//
+//go:embed images
+var images embed.FS
 
 // Users are the demo accounts: one admin and a few members.
 var Users = []struct {
@@ -50,28 +59,40 @@ var Calendar = struct{ Slug, Title, Description string }{
 }
 
 // Event is an event of Calendar, scheduled relative to the day it is
-// seeded on: it starts StartsIn after midnight UTC of that day.
+// seeded on: on its Weekday, Week weeks after the first such day after
+// that day, starting At after midnight UTC. So an event whose name says
+// "Saturday" is always on a Saturday.
 type Event struct {
 	Slug, Title, Summary, Location string
-	StartsIn, Lasts                time.Duration
+	Weekday                        time.Weekday
+	Week                           int
+	At, Lasts                      time.Duration
 }
 
 const day = 24 * time.Hour
+
+// StartsAfter returns when e starts if it is seeded at now: the first of
+// its weekday after now's day (UTC), Week weeks on, At after midnight.
+func (e Event) StartsAfter(now time.Time) time.Time {
+	today := now.UTC().Truncate(day)
+	ahead := (int(e.Weekday)-int(today.Weekday())+6)%7 + 1 // 1..7 days
+	return today.AddDate(0, 0, ahead+7*e.Week).Add(e.At)
+}
 
 // Events are the demo events, spread over the weeks after seeding.
 var Events = []Event{
 	{"saturday-market-breakfast", "Saturday market breakfast",
 		"Coffee, sourdough and a first look at the week's stalls.",
-		"The market hall", 3*day + 9*time.Hour, 2 * time.Hour},
+		"The market hall", time.Saturday, 0, 9 * time.Hour, 2 * time.Hour},
 	{"seed-and-plant-swap", "Seed and plant swap",
 		"Bring seeds, cuttings and seedlings to share, and take home something new.",
-		"Community garden", 10*day + 14*time.Hour, 2 * time.Hour},
+		"Community garden", time.Sunday, 1, 14 * time.Hour, 2 * time.Hour},
 	{"bread-making-workshop", "Bread-making workshop",
 		"A hands-on morning with our bakers: starters, shaping and baking. Aprons and flour provided.",
-		"The bakehouse", 17*day + 10*time.Hour, 3 * time.Hour},
+		"The bakehouse", time.Saturday, 2, 10 * time.Hour, 3 * time.Hour},
 	{"members-meeting", "Members' meeting",
-		"The cooperative's monthly meeting: accounts, plans and questions from members.",
-		"The meeting room, upstairs", 24*day + 19*time.Hour, 90 * time.Minute},
+		"The cooperative's monthly meeting, on a Thursday evening: accounts, plans and questions from members.",
+		"The meeting room, upstairs", time.Thursday, 3, 19 * time.Hour, 90 * time.Minute},
 }
 
 // AdminCart is what the demo admin's cart holds.
@@ -87,8 +108,16 @@ INSERT INTO users (email, username, display_name, is_admin)
 VALUES ($1, $2, $3, $4)
 ON CONFLICT ((lower(email))) DO UPDATE SET username = coalesce(users.username, EXCLUDED.username)`
 
-// Seed inserts the demo records that are missing, in one transaction.
-func Seed(ctx context.Context, db *pgxpool.Pool) error {
+// Seed inserts the demo records that are missing, in one transaction. The
+// demo posts' feature images are put into store (named by their content,
+// so seeding again writes nothing new) and given to the demo posts that
+// have none, those seeded before included; with a nil store the posts get
+// no images.
+func Seed(ctx context.Context, db *pgxpool.Pool, store media.Store) error {
+	featured, err := storeImages(ctx, store)
+	if err != nil {
+		return err
+	}
 	return postgres.InTx(ctx, db, func(tx pgx.Tx) error {
 		for _, u := range Users {
 			if _, err := tx.Exec(ctx, insertUser, u.Email, u.Username, u.DisplayName, u.Admin); err != nil {
@@ -101,7 +130,7 @@ func Seed(ctx context.Context, db *pgxpool.Pool) error {
 		if err := seedEvents(ctx, tx); err != nil {
 			return err
 		}
-		if err := seedPosts(ctx, tx); err != nil {
+		if err := seedPosts(ctx, tx, featured); err != nil {
 			return err
 		}
 		return seedAdminCart(ctx, tx)
@@ -141,17 +170,17 @@ INSERT INTO calendars (slug, title, description) VALUES ($1, $2, $3)
 ON CONFLICT (slug) DO NOTHING`
 
 // A demo event that has already ended is moved forward again, so that a
-// database seeded long ago still has upcoming events after seeding; one
-// still to come is left as it is.
+// database seeded long ago still has upcoming events after seeding, and so
+// is one seeded on a weekday other than its own (before demo events were
+// placed on their weekdays); one still to come on its day is left as it is.
 const upsertEvent = `
 INSERT INTO events (calendar_id, slug, title, summary, location, starts_at, ends_at)
-SELECT c.id, $2, $3, $4, $5,
-       date_trunc('day', now(), 'UTC') + $6::interval,
-       date_trunc('day', now(), 'UTC') + $6::interval + $7::interval
+SELECT c.id, $2, $3, $4, $5, $6, $7
 FROM calendars c WHERE c.slug = $1
 ON CONFLICT (calendar_id, slug) DO UPDATE
 SET starts_at = excluded.starts_at, ends_at = excluded.ends_at, updated_at = now()
-WHERE events.ends_at <= now()`
+WHERE events.ends_at <= now()
+   OR extract(dow FROM events.starts_at AT TIME ZONE 'UTC') <> extract(dow FROM excluded.starts_at AT TIME ZONE 'UTC')`
 
 func seedEvents(ctx context.Context, tx pgx.Tx) error {
 	if err := models.ValidateEventSlug(Calendar.Slug); err != nil {
@@ -160,14 +189,16 @@ func seedEvents(ctx context.Context, tx pgx.Tx) error {
 	if _, err := tx.Exec(ctx, insertCalendar, Calendar.Slug, Calendar.Title, Calendar.Description); err != nil {
 		return fmt.Errorf("demo: seed calendar %s: %w", Calendar.Slug, err)
 	}
+	now := time.Now()
 	for _, e := range Events {
-		starts := time.Now().Add(e.StartsIn)
+		starts := e.StartsAfter(now)
+		ends := starts.Add(e.Lasts)
 		if err := models.ValidateEvent(models.Event{Slug: e.Slug, Title: e.Title, Summary: e.Summary,
-			Location: e.Location, StartsAt: starts, EndsAt: starts.Add(e.Lasts)}); err != nil {
+			Location: e.Location, StartsAt: starts, EndsAt: ends}); err != nil {
 			return fmt.Errorf("demo: event %s: %w", e.Slug, err)
 		}
 		if _, err := tx.Exec(ctx, upsertEvent, Calendar.Slug, e.Slug, e.Title, e.Summary, e.Location,
-			e.StartsIn, e.Lasts); err != nil {
+			starts, ends); err != nil {
 			return fmt.Errorf("demo: seed event %s: %w", e.Slug, err)
 		}
 	}
@@ -216,8 +247,10 @@ var Tags = []models.Tag{
 type Post struct {
 	Type, Slug, Title, Excerpt, HTML string
 	Tags                             []string // slugs of Tags, in order
-	PublishedAgo                     time.Duration
-	Draft                            bool
+	// Image is the file name of the post's feature image in images/, or "".
+	Image        string
+	PublishedAgo time.Duration
+	Draft        bool
 }
 
 // Posts are the demo posts and pages: five published posts spread over the
@@ -226,7 +259,7 @@ type Post struct {
 var Posts = []Post{
 	{Type: "post", Slug: "welcome-to-the-new-rose-ash", Title: "Welcome to the new Rose Ash",
 		Excerpt: "Our new website brings the market, the cart, events and the members' area together in one place.",
-		Tags:    []string{"news"}, PublishedAgo: 35 * day,
+		Tags:    []string{"news"}, Image: "welcome.jpg", PublishedAgo: 35 * day,
 		HTML: `<p>Welcome to the new Rose Ash website. For the first time, everything the cooperative does lives in one place: this blog, the market with our producers' stalls, your cart and orders, the events calendar and your own account.</p>
 <h2>What has changed</h2>
 <ul>
@@ -239,7 +272,7 @@ var Posts = []Post{
 <p>If something does not work the way you expect, tell us at the next members' meeting or through the contact page. We are still building, and your suggestions shape what comes next.</p>`},
 	{Type: "post", Slug: "meet-the-growers-at-hollow-lane-farm", Title: "Meet the growers at Hollow Lane Farm",
 		Excerpt: "Sam and Priya grow forty kinds of vegetables on six acres, without a single spray. We spent a morning with them.",
-		Tags:    []string{"producers", "food"}, PublishedAgo: 26 * day,
+		Tags:    []string{"producers", "food"}, Image: "farm.jpg", PublishedAgo: 26 * day,
 		HTML: `<p>Hollow Lane Farm sits at the end of a track that turns to mud every October. Sam and Priya took on its six acres eight years ago, and today they grow more than forty kinds of vegetables for the cooperative and a small box scheme.</p>
 <h2>No sprays, lots of hedges</h2>
 <p>They have never used a pesticide. Instead they rely on long rotations, green manures and the hedgerows they have planted every winter since they arrived: more than a kilometre so far. "The hedges do half the work," Priya says. "The birds and beetles do the rest."</p>
@@ -253,7 +286,7 @@ var Posts = []Post{
 <p>You will find Hollow Lane's stall in the market, and Sam is usually at the Saturday breakfast if you want to ask him anything about growing.</p>`},
 	{Type: "post", Slug: "why-we-pay-producers-within-seven-days", Title: "Why we pay producers within seven days",
 		Excerpt: "Small farms cannot wait sixty days to be paid. Here is how the cooperative pays within a week, and what it costs.",
-		Tags:    []string{"producers", "news"}, PublishedAgo: 19 * day,
+		Tags:    []string{"producers", "news"}, Image: "producers.jpg", PublishedAgo: 19 * day,
 		HTML: `<p>Large retailers commonly pay their suppliers sixty or ninety days after delivery. For a small farm or bakery, that gap is the difference between buying seed on time and borrowing to do it. From the start, Rose Ash has promised to pay every producer within seven days of a sale.</p>
 <h2>How it works</h2>
 <p>When you pay for an order, the money is held by the cooperative until the producer has delivered. Every Friday we settle every delivery made that week, so nobody waits longer than seven days.</p>
@@ -263,7 +296,7 @@ var Posts = []Post{
 <p>The full figures are in the annual accounts, which members can read in their account area or ask about at the monthly meeting.</p>`},
 	{Type: "post", Slug: "bread-making-workshop-what-we-learned", Title: "Bread-making workshop: what we learned",
 		Excerpt: "Twelve members, three starters and a great deal of flour: notes from our first bread-making morning.",
-		Tags:    []string{"events", "food"}, PublishedAgo: 11 * day,
+		Tags:    []string{"events", "food"}, Image: "bread.jpg", PublishedAgo: 11 * day,
 		HTML: `<p>Twelve of us gathered in the bakehouse on Saturday for our first bread-making workshop, led by the bakers who supply the market's sourdough. Here is what we took home, besides a loaf each.</p>
 <h2>Start with the starter</h2>
 <p>A lively starter matters more than any recipe. Feed it twice a day for a few days before you bake, and use it when it has doubled and smells sweet rather than sharp.</p>
@@ -277,7 +310,7 @@ var Posts = []Post{
 <p>The next workshop is already on the events calendar, and the bakers have promised a session on rye. Places are limited, so book early.</p>`},
 	{Type: "post", Slug: "our-winter-market-schedule", Title: "Our winter market schedule",
 		Excerpt: "From December to February the market moves indoors and opens on Saturday mornings only. Here are the dates.",
-		Tags:    []string{"events", "news"}, PublishedAgo: 4 * day,
+		Tags:    []string{"events", "news"}, Image: "winter-market.jpg", PublishedAgo: 4 * day,
 		HTML: `<p>As the days shorten, the market moves into the hall for the winter. From the first Saturday of December until the end of February we will open on Saturday mornings only, from nine until one.</p>
 <h2>What changes</h2>
 <ul>
@@ -333,7 +366,12 @@ INSERT INTO post_tags (post_id, tag_id, position)
 SELECT $1, t.id, $3 FROM tags t WHERE t.slug = $2
 ON CONFLICT (post_id, tag_id) DO NOTHING`
 
-func seedPosts(ctx context.Context, tx pgx.Tx) error {
+// A demo post without a feature image gets its demo image; one an admin
+// has given another image keeps it.
+const setDemoFeatureImage = `
+UPDATE posts SET feature_image = $2 WHERE slug = $1 AND feature_image = ''`
+
+func seedPosts(ctx context.Context, tx pgx.Tx, featured map[string]string) error {
 	for _, t := range Tags {
 		if _, err := tx.Exec(ctx, insertTag, t.Slug, t.Name, t.Description); err != nil {
 			return fmt.Errorf("demo: seed tag %s: %w", t.Slug, err)
@@ -343,24 +381,60 @@ func seedPosts(ctx context.Context, tx pgx.Tx) error {
 		if err := models.ValidatePostSlug(p.Slug); err != nil {
 			return fmt.Errorf("demo: post %s: %w", p.Slug, err)
 		}
-		status := models.PostStatusPublished
-		if p.Draft {
-			status = models.PostStatusDraft
+		if err := seedPost(ctx, tx, p); err != nil {
+			return err
 		}
-		var id uuid.UUID
-		err := tx.QueryRow(ctx, insertPost, p.Type, p.Slug, p.Title, p.Excerpt, p.HTML, status,
-			p.PublishedAgo, AdminEmail).Scan(&id)
-		if errors.Is(err, pgx.ErrNoRows) {
-			continue // seeded before
-		}
-		if err != nil {
-			return fmt.Errorf("demo: seed post %s: %w", p.Slug, err)
-		}
-		for i, tag := range p.Tags {
-			if _, err := tx.Exec(ctx, insertPostTag, id, tag, i); err != nil {
-				return fmt.Errorf("demo: tag post %s with %s: %w", p.Slug, tag, err)
+		if img := featured[p.Image]; img != "" {
+			if _, err := tx.Exec(ctx, setDemoFeatureImage, p.Slug, img); err != nil {
+				return fmt.Errorf("demo: feature image of %s: %w", p.Slug, err)
 			}
 		}
 	}
 	return nil
+}
+
+func seedPost(ctx context.Context, tx pgx.Tx, p Post) error {
+	status := models.PostStatusPublished
+	if p.Draft {
+		status = models.PostStatusDraft
+	}
+	var id uuid.UUID
+	err := tx.QueryRow(ctx, insertPost, p.Type, p.Slug, p.Title, p.Excerpt, p.HTML, status,
+		p.PublishedAgo, AdminEmail).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil // seeded before
+	}
+	if err != nil {
+		return fmt.Errorf("demo: seed post %s: %w", p.Slug, err)
+	}
+	for i, tag := range p.Tags {
+		if _, err := tx.Exec(ctx, insertPostTag, id, tag, i); err != nil {
+			return fmt.Errorf("demo: tag post %s with %s: %w", p.Slug, tag, err)
+		}
+	}
+	return nil
+}
+
+// storeImages puts the demo images into store and returns their addresses
+// (media.URL) by file name; none with a nil store.
+func storeImages(ctx context.Context, store media.Store) (map[string]string, error) {
+	out := map[string]string{}
+	if store == nil {
+		return out, nil
+	}
+	for _, p := range Posts {
+		if p.Image == "" || out[p.Image] != "" {
+			continue
+		}
+		data, err := images.ReadFile("images/" + p.Image)
+		if err != nil {
+			return nil, fmt.Errorf("demo: image %s: %w", p.Image, err)
+		}
+		name, err := media.Save(ctx, store, bytes.NewReader(data), int64(len(data)))
+		if err != nil {
+			return nil, fmt.Errorf("demo: store image %s: %w", p.Image, err)
+		}
+		out[p.Image] = media.URL(name)
+	}
+	return out, nil
 }

@@ -2,6 +2,9 @@ package demo_test
 
 import (
 	"context"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -12,6 +15,7 @@ import (
 
 	"rose-ash.com/platform/shared/contracts"
 	"rose-ash.com/platform/shared/demo"
+	"rose-ash.com/platform/shared/media"
 	"rose-ash.com/platform/shared/models"
 	"rose-ash.com/platform/shared/postgres/pgtest"
 	"rose-ash.com/platform/shared/services/calendars"
@@ -22,8 +26,13 @@ import (
 
 func mustSeed(t *testing.T, db *pgxpool.Pool, times int) {
 	t.Helper()
+	mustSeedInto(t, db, nil, times)
+}
+
+func mustSeedInto(t *testing.T, db *pgxpool.Pool, store media.Store, times int) {
+	t.Helper()
 	for i := 0; i < times; i++ {
-		if err := demo.Seed(context.Background(), db); err != nil {
+		if err := demo.Seed(context.Background(), db, store); err != nil {
 			t.Fatalf("seed run %d: %v", i+1, err)
 		}
 	}
@@ -207,5 +216,115 @@ func TestSeedMovesPastDemoEventsForward(t *testing.T) {
 		if e.Slug == demo.Events[0].Slug && !e.StartsAt.Equal(kept) {
 			t.Errorf("an upcoming demo event was rescheduled: starts %v, was %v", e.StartsAt, kept)
 		}
+	}
+}
+
+// Every demo event whose name says a weekday is on that weekday, whatever
+// day the demo is seeded on (the members' meeting is on Thursdays, as the
+// contact page says).
+func TestDemoEventsFallOnTheirWeekdays(t *testing.T) {
+	days := map[string]time.Weekday{}
+	for d := time.Sunday; d <= time.Saturday; d++ {
+		days[d.String()] = d
+	}
+	start := time.Date(2026, 12, 5, 23, 30, 0, 0, time.UTC)
+	for i := 0; i < 7; i++ {
+		now := start.AddDate(0, 0, i)
+		for _, e := range demo.Events {
+			at := e.StartsAfter(now)
+			if !at.After(now) || at.Sub(now) > time.Duration(e.Week+1)*7*24*time.Hour+e.At {
+				t.Errorf("seeded at %v, %s starts at %v", now, e.Slug, at)
+			}
+			if at.Weekday() != e.Weekday {
+				t.Errorf("seeded on a %s, %s is on a %s, want %s", now.Weekday(), e.Slug, at.Weekday(), e.Weekday)
+			}
+			for name, d := range days {
+				if strings.Contains(e.Title, name) && e.Weekday != d {
+					t.Errorf("%q is scheduled on %s", e.Title, e.Weekday)
+				}
+			}
+		}
+	}
+
+	// In the database too, and an event seeded on the wrong day before is
+	// moved to its own.
+	ctx := context.Background()
+	db := pgtest.MustPool(t)
+	mustSeed(t, db, 1)
+	if _, err := db.Exec(ctx, `UPDATE events SET starts_at = starts_at + interval '1 day', ends_at = ends_at + interval '1 day'`); err != nil {
+		t.Fatal(err)
+	}
+	mustSeed(t, db, 1)
+	upcoming, err := calendars.New(db).UpcomingEvents(ctx, time.Now(), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range upcoming {
+		for _, d := range demo.Events {
+			if d.Slug == e.Slug && e.StartsAt.UTC().Weekday() != d.Weekday {
+				t.Errorf("%s is on a %s, want %s", e.Title, e.StartsAt.UTC().Weekday(), d.Weekday)
+			}
+		}
+	}
+}
+
+// The demo posts have feature images, stored once in the media store;
+// a database seeded before the demo had images gets them; an image an admin
+// chose is kept.
+func TestSeedGivesDemoPostsFeatureImages(t *testing.T) {
+	ctx := context.Background()
+	db := pgtest.MustPool(t)
+	mustSeed(t, db, 1) // an older demo database, without images
+	if _, err := db.Exec(ctx, `UPDATE posts SET feature_image = '/media/ab/chosen.jpg' WHERE slug = 'welcome-to-the-new-rose-ash'`); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	store, err := media.NewDiskStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustSeedInto(t, db, store, 2)
+
+	page, err := posts.New(db).PublishedPosts(ctx, time.Now(), contracts.PostQuery{Type: "post"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, p := range page.Posts {
+		if p.Slug == "welcome-to-the-new-rose-ash" {
+			if p.FeatureImage != "/media/ab/chosen.jpg" {
+				t.Errorf("seeding replaced the image an admin chose: %q", p.FeatureImage)
+			}
+			continue
+		}
+		name, ok := strings.CutPrefix(p.FeatureImage, "/media/")
+		if !ok || !media.ValidName(name) || !strings.HasSuffix(name, ".jpg") {
+			t.Errorf("demo post %s has feature image %q, want a JPEG in the media store", p.Slug, p.FeatureImage)
+			continue
+		}
+		f, _, err := store.Open(ctx, name)
+		if err != nil {
+			t.Errorf("demo post %s's image %s is not in the store: %v", p.Slug, name, err)
+			continue
+		}
+		info, err := f.(interface{ Stat() (os.FileInfo, error) }).Stat()
+		f.Close()
+		if err != nil || info.Size() > 64<<10 {
+			t.Errorf("demo image %s: %v bytes (%v), want a small image", name, info.Size(), err)
+		}
+		seen[name] = true
+	}
+	if len(seen) != 4 {
+		t.Errorf("%d distinct demo images on the other four posts, want 4", len(seen))
+	}
+	var files int
+	_ = filepath.WalkDir(dir, func(_ string, d fs.DirEntry, _ error) error {
+		if d != nil && !d.IsDir() {
+			files++
+		}
+		return nil
+	})
+	if files != 5 {
+		t.Errorf("the store holds %d files after seeding twice, want the 5 demo images", files)
 	}
 }
