@@ -111,7 +111,28 @@ type Ghost struct {
 	// loopback or a private network, which the SSRF-safe client otherwise
 	// refuses: for development and tests; refused in production.
 	AllowPrivateAddress bool `yaml:"allow_private_address"`
+	// MembersPosts is what the sync does with Ghost's members-only and
+	// paid posts: "skip" (the default: the Content API gives the blog
+	// only their public preview, never the members' text, and they must
+	// never reach followers) or "members" (imported as members-only: the
+	// text Ghost gave shown to signed-in members, a notice to others,
+	// never federated).
+	MembersPosts string `yaml:"members_posts"`
+	// ImportNavigation makes every sync replace the blog's navigation with
+	// Ghost's navigation (top level) and secondary navigation (under
+	// "More"): Ghost wins over edits made in the blog's admin.
+	ImportNavigation bool `yaml:"import_navigation"`
+	// EmbedHosts are the hosts whose iframes (Ghost's embed cards) imported
+	// posts keep, sandboxed and lazy; the post pages' Content-Security-
+	// Policy lets them be framed. Empty drops every iframe.
+	EmbedHosts []string `yaml:"embed_hosts"`
 }
+
+// Ghost.MembersPosts values.
+const (
+	GhostMembersSkip   = "skip"
+	GhostMembersImport = "members"
+)
 
 // ActivityPub configures federation with other fediverse servers.
 type ActivityPub struct {
@@ -330,6 +351,19 @@ func (c *Config) applyEnv(getenv func(string) string, errs *[]error) {
 	if v := getenv("ACTIVITYPUB_ALLOW_PRIVATE"); v != "" {
 		c.ActivityPub.AllowPrivate = strings.Split(v, ",")
 	}
+	str(&c.Ghost.MembersPosts, "GHOST_MEMBERS_POSTS")
+	parse("GHOST_IMPORT_NAVIGATION", func(v string) (err error) {
+		c.Ghost.ImportNavigation, err = strconv.ParseBool(v)
+		return err
+	})
+	if v := getenv("GHOST_EMBED_HOSTS"); v != "" { // "-": none
+		c.Ghost.EmbedHosts = nil
+		for h := range strings.SplitSeq(v, ",") {
+			if h = strings.TrimSpace(h); h != "" && h != "-" {
+				c.Ghost.EmbedHosts = append(c.Ghost.EmbedHosts, h)
+			}
+		}
+	}
 	if v := getenv("TRUSTED_PROXIES"); v != "" {
 		c.HTTP.TrustedProxies = strings.Split(v, ",")
 	}
@@ -530,6 +564,16 @@ func (c *Config) validate(errs *[]error) {
 	}
 	if iv := c.Ghost.SyncInterval.Std(); iv != 0 && (iv < time.Second || iv > 24*time.Hour) {
 		bad("ghost.sync_interval", "GHOST_SYNC_INTERVAL", "%s is outside 1s..24h (0s turns the periodic sync off)", iv)
+	}
+	switch c.Ghost.MembersPosts {
+	case "", GhostMembersSkip, GhostMembersImport:
+	default:
+		bad("ghost.members_posts", "GHOST_MEMBERS_POSTS", "%q is neither %q nor %q", c.Ghost.MembersPosts, GhostMembersSkip, GhostMembersImport)
+	}
+	for _, h := range c.Ghost.EmbedHosts {
+		if h == "" || strings.ContainsAny(h, "/:*@ ?#") || strings.ToLower(h) != h {
+			bad("ghost.embed_hosts", "GHOST_EMBED_HOSTS", "%q is not a lower-case host name", h)
+		}
 	}
 	if c.Ghost.AllowPrivateAddress && c.Environment == "production" {
 		bad("ghost.allow_private_address", "GHOST_ALLOW_PRIVATE_ADDRESS", "is for development and tests; it is refused in production")

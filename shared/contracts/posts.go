@@ -4,6 +4,8 @@ import (
 	"context"
 	"time"
 
+	"github.com/google/uuid"
+
 	"rose-ash.com/platform/shared/models"
 )
 
@@ -78,6 +80,12 @@ type Posts interface {
 
 	// TagBySlug returns the tag. Errors: ENotFound; EInternal.
 	TagBySlug(ctx context.Context, slug string) (models.Tag, error)
+
+	// MembersPostHTML returns the body of the published members-only post
+	// or page id (a Ghost members-only or paid post), which every other
+	// method leaves out (HTML ""): call it only for a signed-in reader.
+	// Errors: ENotFound (no such published members-only post); EInternal.
+	MembersPostHTML(ctx context.Context, now time.Time, id uuid.UUID) (string, error)
 
 	// AuthorByUsername returns the user with that username as an author,
 	// with their biography and avatar.

@@ -96,6 +96,10 @@ type Post struct {
 	Excerpt       string     `json:"excerpt"`
 	CustomExcerpt string     `json:"custom_excerpt"`
 	FeatureImage  string     `json:"feature_image"`
+	// FeatureImageAlt and FeatureImageCaption describe the feature image
+	// (the caption is HTML: Ghost allows links and emphasis in it).
+	FeatureImageAlt     string `json:"feature_image_alt"`
+	FeatureImageCaption string `json:"feature_image_caption"`
 	Status        string     `json:"status"`
 	Visibility    string     `json:"visibility"`
 	PublishedAt   *time.Time `json:"published_at"`
@@ -217,15 +221,23 @@ func (c *Client) List(ctx context.Context, kind Kind, since time.Time, page int)
 	return items, body.Meta.Pagination, nil
 }
 
-// ListIDs fetches one page of the ids of all published posts or pages.
-func (c *Client) ListIDs(ctx context.Context, kind Kind, page int) ([]string, Pagination, error) {
+// Ref is a published post's or page's id and visibility ("public",
+// "members", "paid" or "tiers").
+type Ref struct {
+	ID         string `json:"id"`
+	Visibility string `json:"visibility"`
+}
+
+// ListRefs fetches one page of the ids and visibilities of all published
+// posts or pages.
+func (c *Client) ListRefs(ctx context.Context, kind Kind, page int) ([]Ref, Pagination, error) {
 	q := url.Values{}
 	q.Set("limit", strconv.Itoa(PageLimit))
 	q.Set("page", strconv.Itoa(page))
-	q.Set("fields", "id")
+	q.Set("fields", "id,visibility")
 	var body struct {
-		Posts []struct{ ID string } `json:"posts"`
-		Pages []struct{ ID string } `json:"pages"`
+		Posts []Ref `json:"posts"`
+		Pages []Ref `json:"pages"`
 		Meta  struct {
 			Pagination Pagination `json:"pagination"`
 		} `json:"meta"`
@@ -233,15 +245,10 @@ func (c *Client) ListIDs(ctx context.Context, kind Kind, page int) ([]string, Pa
 	if err := c.get(ctx, string(kind), q, &body); err != nil {
 		return nil, Pagination{}, err
 	}
-	items := body.Posts
 	if kind == KindPages {
-		items = body.Pages
+		return body.Pages, body.Meta.Pagination, nil
 	}
-	ids := make([]string, 0, len(items))
-	for _, it := range items {
-		ids = append(ids, it.ID)
-	}
-	return ids, body.Meta.Pagination, nil
+	return body.Posts, body.Meta.Pagination, nil
 }
 
 // ListAuthors fetches one page (1-based) of the site's authors: Ghost
@@ -260,6 +267,47 @@ func (c *Client) ListAuthors(ctx context.Context, page int) ([]Author, Paginatio
 		return nil, Pagination{}, err
 	}
 	return body.Authors, body.Meta.Pagination, nil
+}
+
+// ListTags fetches one page (1-based) of the site's public tags: the
+// Content API leaves internal tags out.
+func (c *Client) ListTags(ctx context.Context, page int) ([]Tag, Pagination, error) {
+	q := url.Values{}
+	q.Set("limit", strconv.Itoa(PageLimit))
+	q.Set("page", strconv.Itoa(page))
+	var body struct {
+		Tags []Tag `json:"tags"`
+		Meta struct {
+			Pagination Pagination `json:"pagination"`
+		} `json:"meta"`
+	}
+	if err := c.get(ctx, "tags", q, &body); err != nil {
+		return nil, Pagination{}, err
+	}
+	return body.Tags, body.Meta.Pagination, nil
+}
+
+// NavLink is one link of Ghost's navigation settings.
+type NavLink struct {
+	Label string `json:"label"`
+	URL   string `json:"url"`
+}
+
+// Settings is what the sync reads of the site's settings.
+type Settings struct {
+	// Navigation is the site's primary navigation; SecondaryNavigation
+	// its second menu (a theme's footer, usually).
+	Navigation          []NavLink `json:"navigation"`
+	SecondaryNavigation []NavLink `json:"secondary_navigation"`
+}
+
+// Settings fetches the site's public settings.
+func (c *Client) Settings(ctx context.Context) (Settings, error) {
+	var body struct {
+		Settings Settings `json:"settings"`
+	}
+	err := c.get(ctx, "settings", url.Values{}, &body)
+	return body.Settings, err
 }
 
 // get calls GET {base}/ghost/api/content/{resource}/ with the key and q,

@@ -124,7 +124,8 @@ func TestIncrementalSyncFetchesNewerAndUpdates(t *testing.T) {
 	}
 	want := "updated_at:>'" + base.Add(time.Minute-ghostsync.Overlap).Format("2006-01-02 15:04:05") + "'"
 	for _, u := range g.Requests() {
-		if u.Path != "/ghost/api/content/authors/" && u.Query().Get("fields") == "" && u.Query().Get("filter") != want {
+		listsPosts := u.Path == "/ghost/api/content/posts/" || u.Path == "/ghost/api/content/pages/"
+		if listsPosts && u.Query().Get("fields") == "" && u.Query().Get("filter") != want {
 			t.Errorf("filter %q, want %q", u.Query().Get("filter"), want)
 		}
 	}
@@ -144,23 +145,29 @@ func TestIncrementalSyncFetchesNewerAndUpdates(t *testing.T) {
 	}
 }
 
-func TestSkipWhenNotNewer(t *testing.T) {
+// Ghost stores updated_at to the second: two edits within one second, with
+// a sync between, carry the same date. The second must still arrive.
+func TestEditWithinOneSecondIsNotLost(t *testing.T) {
 	db := pgtest.MustPool(t)
 	g := ghosttest.Start(t)
 	c := g.Client(t)
 	id := g.AddPost(post("a", base))
 	mustSync(t, c, db)
-	// Same updated_at, changed content (as a replay would bring): kept.
-	g.Update(id, base, func(p *ghostsync.Post) { p.Title = "Stale" })
-	if _, err := db.Exec(context.Background(), `DELETE FROM ghost_sync_state`); err != nil {
-		t.Fatal(err)
-	}
+	g.Update(id, base.Add(400*time.Millisecond), func(p *ghostsync.Post) { p.Title = "Second edit" })
 	sum := mustSync(t, c, db)
+	if sum != (ghostsync.Summary{Updated: 1}) {
+		t.Fatalf("summary %+v", sum)
+	}
+	if n := count(t, db, `SELECT count(*) FROM posts WHERE title = 'Second edit'`); n != 1 {
+		t.Fatal("the second edit within one second was lost")
+	}
+	// Seen again unchanged (the overlap): left alone, not rewritten.
+	sum = mustSync(t, c, db)
 	if sum != (ghostsync.Summary{Skipped: 1}) {
 		t.Fatalf("summary %+v", sum)
 	}
-	if n := count(t, db, `SELECT count(*) FROM posts WHERE title = 'Post a'`); n != 1 {
-		t.Fatal("an older revision overwrote the stored post")
+	if n := count(t, db, `SELECT version FROM posts WHERE ghost_id = $1`, id); n != 2 {
+		t.Fatalf("version %d: an unchanged post was written again", n)
 	}
 }
 
@@ -186,7 +193,7 @@ func TestReconcileDeletes(t *testing.T) {
 	}
 	var sawIDs bool
 	for _, u := range g.Requests() {
-		if u.Query().Get("fields") == "id" && u.Query().Get("page") == "2" {
+		if u.Query().Get("fields") == "id,visibility" && u.Query().Get("page") == "2" {
 			sawIDs = true
 		}
 	}
@@ -204,8 +211,21 @@ func TestLocalPostsAreNeverDeletedAndSlugCollisionSkips(t *testing.T) {
 	g.AddPost(post("mine", base))
 	g.AddPost(post("theirs", base))
 	sum := mustSync(t, g.Client(t), db)
-	if sum != (ghostsync.Summary{Created: 1, Skipped: 1, Authors: 1}) {
+	if sum != (ghostsync.Summary{Created: 1, Conflicts: 1, Authors: 1}) {
 		t.Fatalf("summary %+v", sum)
+	}
+	// A full run again (no cursor): the conflict is not reported again, nor
+	// counted as skipped; the admin page still lists it.
+	if _, err := db.Exec(context.Background(), `DELETE FROM ghost_sync_state`); err != nil {
+		t.Fatal(err)
+	}
+	sum = mustSync(t, g.Client(t), db)
+	if sum != (ghostsync.Summary{Skipped: 1}) {
+		t.Fatalf("second run: summary %+v", sum)
+	}
+	conflicts, err := ghostsync.Conflicts(context.Background(), db)
+	if err != nil || len(conflicts) != 1 || conflicts[0].Slug != "mine" {
+		t.Fatalf("conflicts %+v, %v", conflicts, err)
 	}
 	if n := count(t, db, `SELECT count(*) FROM posts WHERE slug = 'mine' AND ghost_id IS NULL AND title = 'Mine'`); n != 1 {
 		t.Fatal("the local post was touched")
@@ -299,7 +319,7 @@ func TestGhostOnAPrivateAddressIsRefused(t *testing.T) {
 		t.Fatalf("%d posts imported", n)
 	}
 	c, _ = ghostsync.NewClient("http://169.254.169.254", ghosttest.ContentKey, ghostsync.HTTPClient(true))
-	if _, _, err := c.ListIDs(context.Background(), ghostsync.KindPosts, 1); err == nil || !strings.Contains(err.Error(), "private or local network") {
+	if _, _, err := c.ListRefs(context.Background(), ghostsync.KindPosts, 1); err == nil || !strings.Contains(err.Error(), "private or local network") {
 		t.Fatalf("metadata address: %v", err)
 	}
 	// Allowed, the same site syncs.

@@ -55,16 +55,19 @@ type Worker struct {
 	river.WorkerDefaults[SyncArgs]
 	Client *Client
 	DB     *pgxpool.Pool
-	// Changed runs after a sync that created, updated or deleted posts,
-	// or changed authors (the blog purges its page cache).
-	Changed func(context.Context)
+	// Options are the sync's (its posts store, navigation, members-only
+	// posts and embeds).
+	Options Options
+	// Changed runs after a sync that changed what readers see (the blog
+	// purges its page cache, and the navigation fragment when navChanged).
+	Changed func(ctx context.Context, navChanged bool)
 }
 
 // Work syncs once.
 func (w *Worker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
-	sum, err := Sync(ctx, w.Client, w.DB, nil)
+	sum, err := SyncWith(ctx, w.Client, w.DB, w.Options, nil)
 	if sum.Changed() && w.Changed != nil {
-		w.Changed(ctx)
+		w.Changed(ctx, sum.Nav)
 	}
 	if err != nil && !IsRetryable(err) {
 		return river.JobCancel(err)

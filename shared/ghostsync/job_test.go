@@ -23,7 +23,7 @@ func TestPeriodicSyncRunsAgainAndAgain(t *testing.T) {
 	workers := river.NewWorkers()
 	changed := make(chan struct{}, 10)
 	river.AddWorker(workers, &ghostsync.Worker{Client: g.Client(t), DB: db,
-		Changed: func(context.Context) { changed <- struct{}{} }})
+		Changed: func(context.Context, bool) { changed <- struct{}{} }})
 	jobs, err := river.NewClient(riverpgxv5.New(db), &river.Config{
 		Workers: workers, Queues: map[string]river.QueueConfig{ghostsync.Queue: {MaxWorkers: 1}},
 		PeriodicJobs: []*river.PeriodicJob{ghostsync.Periodic(time.Second)},

@@ -2,6 +2,8 @@ package ghostsync
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,45 +16,86 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"rose-ash.com/platform/shared/config"
 	"rose-ash.com/platform/shared/models"
 	"rose-ash.com/platform/shared/postgres"
+	"rose-ash.com/platform/shared/services/navigation"
+	"rose-ash.com/platform/shared/services/posts"
 )
 
 // Overlap is how far before the stored cursor an incremental sync starts
 // asking, so that posts saved in Ghost around the last run's end are not
-// missed. Posts seen again are skipped as not newer.
+// missed. Posts seen again are left alone when unchanged.
 const Overlap = 5 * time.Minute
+
+// Options says where a sync writes and what it imports.
+type Options struct {
+	// Posts is the store the sync writes posts and tags through, as the
+	// blog's editor does, so that a change is announced on the fediverse
+	// in its own transaction (the store's OnChange). Nil: a store on the
+	// sync's database that announces nothing.
+	Posts *posts.Store
+	// Nav receives Ghost's navigation on every run; nil: not imported.
+	Nav *navigation.Store
+	// MembersPosts is config.GhostMembersSkip (also when empty) or
+	// config.GhostMembersImport: see config.Ghost.MembersPosts.
+	MembersPosts string
+	// EmbedHosts are the hosts whose iframes are kept (see Policy).
+	EmbedHosts []string
+}
 
 // Summary counts what one sync did.
 type Summary struct {
 	Created int `json:"created"`
 	Updated int `json:"updated"`
 	Deleted int `json:"deleted"`
-	// Skipped counts Ghost posts left alone: not newer than the copy
-	// already stored, or refused (their slug is taken by a post that does
-	// not come from Ghost); the reasons of refusals are logged.
+	// Skipped counts Ghost posts left alone: unchanged since the copy
+	// already stored, or members-only posts not imported.
 	Skipped int `json:"skipped"`
+	// Conflicts counts Ghost posts newly refused because another post
+	// holds their slug (Ghost's default pages often clash with the blog's
+	// own): each is counted and logged once, and listed on the admin's
+	// Ghost page until resolved (Conflicts).
+	Conflicts int `json:"conflicts,omitempty"`
 	// Authors counts the Ghost authors whose user was created, linked or
 	// changed.
 	Authors int `json:"authors,omitempty"`
+	// Tags counts the tags renamed in Ghost.
+	Tags int `json:"tags,omitempty"`
+	// Nav is true when Ghost's navigation replaced the blog's.
+	Nav bool `json:"nav,omitempty"`
 }
 
 // Changed reports whether the sync changed anything readers see: posts
-// created, updated or deleted, or authors changed.
-func (s Summary) Changed() bool { return s.Created+s.Updated+s.Deleted+s.Authors > 0 }
+// created, updated or deleted, authors or tags changed, or the navigation.
+func (s Summary) Changed() bool {
+	return s.Created+s.Updated+s.Deleted+s.Authors+s.Tags > 0 || s.Nav
+}
 
-// Sync copies what changed in Ghost since the last sync (everything the
-// first time) into the posts table, deletes the copies of posts that are
-// no longer published in Ghost, and advances the stored cursor to the
-// newest updated_at seen. progress, when not nil, is called after each
-// post with the number handled and the total to handle.
+// Sync is SyncWith with the zero Options: posts written through a store
+// that announces nothing, navigation not imported, members-only posts
+// skipped, no iframes kept.
+func Sync(ctx context.Context, c *Client, db *pgxpool.Pool, progress func(done, total int)) (Summary, error) {
+	return SyncWith(ctx, c, db, Options{}, progress)
+}
+
+// SyncWith copies what changed in Ghost since the last sync (everything
+// the first time, and while copies made before content hashes remain)
+// into the blog through opts.Posts, deletes the copies of posts that are
+// no longer published (or imported) in Ghost, brings renamed tags up to
+// date, imports the navigation (opts.Nav), and advances the stored cursor
+// to the newest updated_at seen. progress, when not nil, is called after
+// each post with the number handled and the total to handle.
 //
 // On an error nothing already written is undone, but the cursor does not
-// move: the next run fetches the same posts again (skipping those already
-// stored). The error is recorded in ghost_sync_state.last_error; see
-// IsRetryable.
-func Sync(ctx context.Context, c *Client, db *pgxpool.Pool, progress func(done, total int)) (Summary, error) {
-	sum, cursor, err := syncOnce(ctx, c, db, progress)
+// move: the next run fetches the same posts again (leaving alone those
+// already stored). The error is recorded in ghost_sync_state.last_error;
+// see IsRetryable.
+func SyncWith(ctx context.Context, c *Client, db *pgxpool.Pool, opts Options, progress func(done, total int)) (Summary, error) {
+	if opts.Posts == nil {
+		opts.Posts = posts.New(db)
+	}
+	sum, cursor, err := syncOnce(ctx, c, db, opts, progress)
 	counts, _ := json.Marshal(sum)
 	msg := ""
 	if err != nil {
@@ -85,17 +128,26 @@ func Cursor(ctx context.Context, db *pgxpool.Pool) (*time.Time, error) {
 
 // syncOnce does the work and returns the new cursor (nil on error or when
 // nothing was seen).
-func syncOnce(ctx context.Context, c *Client, db *pgxpool.Pool, progress func(done, total int)) (Summary, *time.Time, error) {
+func syncOnce(ctx context.Context, c *Client, db *pgxpool.Pool, opts Options, progress func(done, total int)) (Summary, *time.Time, error) {
 	var sum Summary
 	prev, err := Cursor(ctx, db)
 	if err != nil {
 		return sum, nil, fmt.Errorf("ghost sync: read the cursor: %w", err)
 	}
+	// Copies stored before content hashes (migration 0012) are fetched
+	// again, all of them: they may hold a lost edit, a stripped embed or a
+	// members-only post imported as public.
+	var unhashed bool
+	if err := db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM posts WHERE ghost_id IS NOT NULL AND ghost_hash IS NULL)`).
+		Scan(&unhashed); err != nil {
+		return sum, nil, fmt.Errorf("ghost sync: look for old copies: %w", err)
+	}
 	var since time.Time
-	if prev != nil {
+	if prev != nil && !unhashed {
 		since = prev.Add(-Overlap)
 	}
-	s := &syncer{db: db, clean: sanitizer{policy: Policy(), base: strings.TrimRight(c.base.String(), "/")}, sum: &sum,
+	policy := Policy(opts.EmbedHosts)
+	s := &syncer{db: db, opts: opts, clean: sanitizer{policy: policy, base: strings.TrimRight(c.base.String(), "/")}, sum: &sum,
 		authorsSeen: map[string]bool{}}
 
 	// The first page of each kind gives the totals for progress.
@@ -148,10 +200,18 @@ func syncOnce(ctx context.Context, c *Client, db *pgxpool.Pool, progress func(do
 	if err := s.reconcile(ctx, c); err != nil {
 		return sum, nil, err
 	}
-	// Author details are not worth failing a run for: the next run tries
-	// again.
+	// Authors, tags and the navigation are not worth failing a run for:
+	// the next run tries again.
 	if err := s.refreshAuthors(ctx, c); err != nil {
 		slog.WarnContext(ctx, "ghost sync: authors not refreshed", "error", err)
+	}
+	if err := s.renameTags(ctx, c); err != nil {
+		slog.WarnContext(ctx, "ghost sync: tags not refreshed", "error", err)
+	}
+	if opts.Nav != nil {
+		if err := s.importNav(ctx, c); err != nil {
+			slog.WarnContext(ctx, "ghost sync: navigation not imported", "error", err)
+		}
 	}
 	if newest.IsZero() {
 		return sum, prev, nil
@@ -164,6 +224,7 @@ func syncOnce(ctx context.Context, c *Client, db *pgxpool.Pool, progress func(do
 
 type syncer struct {
 	db    *pgxpool.Pool
+	opts  Options
 	clean sanitizer
 	sum   *Summary
 	// authorsSeen holds the Ghost ids of the authors counted in
@@ -179,162 +240,188 @@ func (s *syncer) countAuthor(a *Author, changed bool) {
 	}
 }
 
-// apply stores one Ghost post or page.
+// imported reports whether a post of that Ghost visibility is imported.
+func (s *syncer) imported(visibility string) bool {
+	return visibility == "" || visibility == "public" || s.opts.MembersPosts == config.GhostMembersImport
+}
+
+// apply stores one Ghost post or page through the posts store.
 func (s *syncer) apply(ctx context.Context, kind Kind, p Post) error {
 	if p.ID == "" {
 		s.sum.Skipped++
 		slog.WarnContext(ctx, "ghost sync: skipped a post without an id", "slug", p.Slug)
 		return nil
 	}
-	row := s.row(kind, p)
+	if !s.imported(p.Visibility) {
+		// Never stored; a copy from when it was public goes in reconcile.
+		s.sum.Skipped++
+		return nil
+	}
 	author := p.PrimaryAuthor
 	if author != nil && author.ID == "" {
 		author = nil // nothing to link it by
 	}
-	var skip string
-	var created, updated, authorChanged bool
-	err := postgres.InTx(ctx, s.db, func(tx pgx.Tx) error {
-		var (
-			id       uuid.UUID
-			stored   *time.Time
-			authorID *uuid.UUID
-		)
-		err := tx.QueryRow(ctx, `SELECT id, ghost_updated_at, author_id FROM posts WHERE ghost_id = $1 FOR UPDATE`, p.ID).
-			Scan(&id, &stored, &authorID)
-		exists := err == nil
-		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+	var uid *uuid.UUID
+	if author != nil {
+		var changed bool
+		err := postgres.InTx(ctx, s.db, func(tx pgx.Tx) error {
+			id, ch, err := s.creditAuthor(ctx, tx, *author)
+			uid, changed = &id, ch
 			return err
-		}
-		credit := func() (*uuid.UUID, error) {
-			if author == nil {
-				return nil, nil
-			}
-			uid, changed, err := s.creditAuthor(ctx, tx, *author)
-			authorChanged = authorChanged || changed
-			return &uid, err
-		}
-		if exists && stored != nil && !stored.Before(p.UpdatedAt) {
-			skip = "not newer"
-			if authorID != nil || author == nil {
-				return nil
-			}
-			// Synced before authors were credited: credit it now.
-			uid, err := credit()
-			if err != nil {
-				return err
-			}
-			if _, err := tx.Exec(ctx, `UPDATE posts SET author_id = $2 WHERE id = $1`, id, uid); err != nil {
-				return err
-			}
-			skip, updated = "", true
-			return nil
-		}
-		var holder string
-		var holderGhost *string
-		err = tx.QueryRow(ctx, `SELECT id::text, ghost_id FROM posts WHERE slug = $1`, row.slug).Scan(&holder, &holderGhost)
-		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-			return err
-		}
-		if err == nil && (!exists || holder != id.String()) {
-			if holderGhost == nil {
-				skip = "slug taken by a post that does not come from Ghost"
-			} else {
-				skip = "slug taken by another Ghost post (" + *holderGhost + ")"
-			}
-			return nil
-		}
-		uid, err := credit()
+		})
 		if err != nil {
-			return err
+			return fmt.Errorf("ghost sync: credit the author of %s (%s): %w", p.ID, p.Slug, err)
 		}
-		if exists {
-			// A post without an author in the answer keeps the one it has.
-			if _, err := tx.Exec(ctx, `
-				UPDATE posts SET type = $2, slug = $3, title = $4, excerpt = $5, html = $6, feature_image = $7,
-				       status = $8, published_at = $9, ghost_updated_at = $10, author_id = coalesce($11, author_id),
-				       version = version + 1, updated_at = now()
-				WHERE id = $1`,
-				id, row.typ, row.slug, row.title, row.excerpt, row.html, row.featureImage, row.status, row.publishedAt,
-				p.UpdatedAt, uid); err != nil {
-				return err
-			}
-			updated = true
-		} else {
-			if err := tx.QueryRow(ctx, `
-				INSERT INTO posts (type, slug, title, excerpt, html, feature_image, status, published_at, ghost_id, ghost_updated_at, author_id)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
-				row.typ, row.slug, row.title, row.excerpt, row.html, row.featureImage, row.status, row.publishedAt,
-				p.ID, p.UpdatedAt, uid).Scan(&id); err != nil {
-				return err
-			}
-			created = true
-		}
-		return setGhostTags(ctx, tx, id, p.Tags)
-	})
+		s.countAuthor(author, changed)
+	}
+	gp := s.row(kind, p)
+	gp.AuthorID = uid
+	gp.Hash = hashOf(gp)
+	outcome, holder, err := s.opts.Posts.SaveGhostPost(ctx, gp)
 	if err != nil {
 		return fmt.Errorf("ghost sync: store %s %s (%s): %w", strings.TrimSuffix(string(kind), "s"), p.ID, p.Slug, err)
 	}
-	s.countAuthor(author, authorChanged)
-	switch {
-	case skip != "":
-		s.sum.Skipped++
-		if skip != "not newer" {
-			slog.WarnContext(ctx, "ghost sync: skipped a post", "ghost_id", p.ID, "slug", row.slug, "reason", skip)
-		}
-	case created:
+	switch outcome {
+	case posts.GhostSlugTaken:
+		return s.conflict(ctx, p, gp.Slug, holder)
+	case posts.GhostCreated:
 		s.sum.Created++
-	case updated:
+	case posts.GhostUpdated:
 		s.sum.Updated++
+	default:
+		s.sum.Skipped++
+		return nil
+	}
+	if _, err := s.db.Exec(ctx, `DELETE FROM ghost_conflicts WHERE ghost_id = $1`, p.ID); err != nil {
+		return fmt.Errorf("ghost sync: forget a resolved conflict: %w", err)
 	}
 	return nil
 }
 
-type postRow struct {
-	typ, slug, title, excerpt, html, featureImage, status string
-	publishedAt                                           *time.Time
+// conflict records a post refused for its slug: counted and logged the
+// first time (and again when it changes in Ghost), silent afterwards.
+func (s *syncer) conflict(ctx context.Context, p Post, slug, holder string) error {
+	reason := "the slug is taken by a post that does not come from Ghost"
+	if holder != "" {
+		reason = "the slug is taken by another Ghost post (" + holder + ")"
+	}
+	tag, err := s.db.Exec(ctx, `
+		INSERT INTO ghost_conflicts (ghost_id, slug, reason, ghost_updated_at) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (ghost_id) DO UPDATE SET slug = EXCLUDED.slug, reason = EXCLUDED.reason,
+		       ghost_updated_at = EXCLUDED.ghost_updated_at, seen_at = now()
+		WHERE (ghost_conflicts.slug, ghost_conflicts.reason, ghost_conflicts.ghost_updated_at)
+		      IS DISTINCT FROM (EXCLUDED.slug, EXCLUDED.reason, EXCLUDED.ghost_updated_at)`,
+		p.ID, slug, reason, p.UpdatedAt)
+	if err != nil {
+		return fmt.Errorf("ghost sync: record a conflict: %w", err)
+	}
+	if tag.RowsAffected() > 0 {
+		s.sum.Conflicts++
+		slog.WarnContext(ctx, "ghost sync: a post was not imported", "ghost_id", p.ID, "slug", slug, "reason", reason)
+	}
+	return nil
+}
+
+// Conflict is a Ghost post the sync cannot store, for the admin page.
+type Conflict struct {
+	GhostID, Slug, Reason string
+	Since                 time.Time
+}
+
+// Conflicts returns the Ghost posts not imported because of their slug,
+// newest first.
+func Conflicts(ctx context.Context, db *pgxpool.Pool) ([]Conflict, error) {
+	rows, err := db.Query(ctx, `SELECT ghost_id, slug, reason, seen_at FROM ghost_conflicts ORDER BY seen_at DESC, slug`)
+	if err != nil {
+		return nil, fmt.Errorf("ghost sync: conflicts: %w", err)
+	}
+	return pgx.CollectRows(rows, pgx.RowToStructByPos[Conflict])
+}
+
+// hashOf sums every field the blog keeps of a Ghost post (not Ghost's
+// updated_at, which is stored to the second and so cannot tell two edits
+// within one second apart).
+func hashOf(gp posts.GhostPost) string {
+	gp.Hash, gp.GhostUpdatedAt = "", time.Time{}
+	raw, _ := json.Marshal(gp)
+	sum := sha256.Sum256(raw)
+	return hex.EncodeToString(sum[:])
 }
 
 // row maps a Ghost post onto the posts table's columns.
-func (s *syncer) row(kind Kind, p Post) postRow {
-	r := postRow{typ: models.PostTypePost, status: "draft"}
+func (s *syncer) row(kind Kind, p Post) posts.GhostPost {
+	r := posts.GhostPost{GhostID: p.ID, GhostUpdatedAt: p.UpdatedAt, Type: models.PostTypePost, Status: "draft",
+		Visibility: posts.VisibilityPublic}
 	if kind == KindPages {
-		r.typ = models.PostTypePage
+		r.Type = models.PostTypePage
 	}
-	r.slug = p.Slug
-	if models.ValidatePostSlug(r.slug) != nil {
-		r.slug = models.Slugify(p.Slug)
+	if p.Visibility != "" && p.Visibility != "public" {
+		r.Visibility = posts.VisibilityMembers
 	}
-	if r.slug == "" {
-		r.slug = "ghost-" + strings.ToLower(p.ID)
+	r.Slug = p.Slug
+	if models.ValidatePostSlug(r.Slug) != nil {
+		r.Slug = models.Slugify(p.Slug)
 	}
-	r.title = truncate(strings.TrimSpace(p.Title), 255)
-	if r.title == "" {
-		r.title = "(untitled)"
+	if r.Slug == "" {
+		r.Slug = "ghost-" + strings.ToLower(p.ID)
 	}
-	r.excerpt = strings.TrimSpace(p.CustomExcerpt)
-	if r.excerpt == "" {
-		r.excerpt = strings.TrimSpace(p.Excerpt)
+	r.Title = truncate(strings.TrimSpace(p.Title), 255)
+	if r.Title == "" {
+		r.Title = "(untitled)"
 	}
-	r.excerpt = truncate(r.excerpt, 500)
-	r.html = s.clean.clean(p.HTML)
+	r.Excerpt = strings.TrimSpace(p.CustomExcerpt)
+	if r.Excerpt == "" {
+		r.Excerpt = strings.TrimSpace(p.Excerpt)
+	}
+	r.Excerpt = truncate(r.Excerpt, 500)
+	r.HTML = s.clean.clean(p.HTML)
 	if strings.HasPrefix(p.FeatureImage, "https://") || strings.HasPrefix(p.FeatureImage, "http://") {
-		r.featureImage = p.FeatureImage
+		r.FeatureImage = p.FeatureImage
 	} else if strings.HasPrefix(p.FeatureImage, "/") && !strings.HasPrefix(p.FeatureImage, "//") {
-		r.featureImage = s.clean.base + p.FeatureImage
+		r.FeatureImage = s.clean.base + p.FeatureImage
+	}
+	if r.FeatureImage != "" {
+		r.FeatureImageAlt = truncate(strings.TrimSpace(p.FeatureImageAlt), 191)
+		r.FeatureImageCaption = s.clean.clean(p.FeatureImageCaption)
 	}
 	// The Content API returns published content only; anything else is
 	// kept as a draft.
 	if p.Status == "" || p.Status == "published" {
-		r.status = models.PostStatusPublished
+		r.Status = models.PostStatusPublished
 		at := p.UpdatedAt
 		if p.PublishedAt != nil {
 			at = *p.PublishedAt
 		}
-		r.publishedAt = &at
+		r.PublishedAt = &at
 	} else if p.PublishedAt != nil {
-		r.publishedAt = p.PublishedAt
+		r.PublishedAt = p.PublishedAt
+	}
+	for _, t := range p.Tags {
+		if gt, ok := ghostTag(t); ok {
+			r.Tags = append(r.Tags, gt)
+		}
 	}
 	return r
+}
+
+// ghostTag maps a public Ghost tag onto the tags table; ok is false for
+// internal tags and tags without a usable name or slug.
+func ghostTag(t Tag) (posts.GhostTag, bool) {
+	if t.Internal() {
+		return posts.GhostTag{}, false
+	}
+	name := truncate(strings.TrimSpace(t.Name), 191)
+	slug := t.Slug
+	if models.ValidatePostSlug(slug) != nil {
+		slug = models.Slugify(t.Slug)
+	}
+	if slug == "" {
+		slug = models.Slugify(name)
+	}
+	if slug == "" || name == "" {
+		return posts.GhostTag{}, false
+	}
+	return posts.GhostTag{GhostID: t.ID, Slug: slug, Name: name}, true
 }
 
 func truncate(s string, n int) string {
@@ -344,70 +431,28 @@ func truncate(s string, n int) string {
 	return string([]rune(s)[:n])
 }
 
-// setGhostTags replaces a post's tags with its public Ghost tags, found by
-// Ghost id or slug and created when missing.
-func setGhostTags(ctx context.Context, tx pgx.Tx, postID uuid.UUID, tags []Tag) error {
-	if _, err := tx.Exec(ctx, `DELETE FROM post_tags WHERE post_id = $1`, postID); err != nil {
-		return err
-	}
-	seen := map[uuid.UUID]bool{}
-	pos := 0
-	for _, t := range tags {
-		if t.Internal() {
-			continue
-		}
-		name := truncate(strings.TrimSpace(t.Name), 191)
-		slug := t.Slug
-		if models.ValidatePostSlug(slug) != nil {
-			slug = models.Slugify(t.Slug)
-		}
-		if slug == "" {
-			slug = models.Slugify(name)
-		}
-		if slug == "" || name == "" {
-			continue
-		}
-		var tagID uuid.UUID
-		err := pgx.ErrNoRows
-		if t.ID != "" {
-			err = tx.QueryRow(ctx, `UPDATE tags SET name = $2 WHERE ghost_id = $1 RETURNING id`, t.ID, name).Scan(&tagID)
-		}
-		if errors.Is(err, pgx.ErrNoRows) {
-			err = tx.QueryRow(ctx, `
-				INSERT INTO tags (slug, name, ghost_id) VALUES ($1, $2, nullif($3, ''))
-				ON CONFLICT (slug) DO UPDATE SET ghost_id = coalesce(tags.ghost_id, EXCLUDED.ghost_id)
-				RETURNING id`, slug, name, t.ID).Scan(&tagID)
-		}
-		if err != nil {
-			return fmt.Errorf("tag %q: %w", t.Slug, err)
-		}
-		if seen[tagID] {
-			continue
-		}
-		seen[tagID] = true
-		if _, err := tx.Exec(ctx, `INSERT INTO post_tags (post_id, tag_id, position) VALUES ($1, $2, $3)`, postID, tagID, pos); err != nil {
-			return err
-		}
-		pos++
-	}
-	return nil
-}
-
-// reconcile lists every published Ghost post and page id and deletes the
-// local copies of the others (deleted or unpublished in Ghost).
+// reconcile lists every published Ghost post and page and deletes the
+// local copies of the others (deleted, unpublished, or members-only when
+// those are not imported), each announced as deleted.
 func (s *syncer) reconcile(ctx context.Context, c *Client) error {
-	ids := []string{} // not nil: ANY(NULL) would keep everything
+	keep := []string{} // not nil: ANY(NULL) would keep everything
+	all := []string{}
 	for _, kind := range []Kind{KindPosts, KindPages} {
 		var n, total int
 		for page := 1; ; page++ {
-			got, pg, err := c.ListIDs(ctx, kind, page)
+			got, pg, err := c.ListRefs(ctx, kind, page)
 			if err != nil {
 				return err
 			}
 			if page == 1 {
 				total = pg.Total
 			}
-			ids = append(ids, got...)
+			for _, r := range got {
+				all = append(all, r.ID)
+				if s.imported(r.Visibility) {
+					keep = append(keep, r.ID)
+				}
+			}
 			n += len(got)
 			if pg.Next == nil || len(got) == 0 {
 				break
@@ -420,10 +465,36 @@ func (s *syncer) reconcile(ctx context.Context, c *Client) error {
 				"got %d ids of %d; the list changed while paging", n, total), retryable: true}
 		}
 	}
-	tag, err := s.db.Exec(ctx, `DELETE FROM posts WHERE ghost_id IS NOT NULL AND NOT (ghost_id = ANY($1::text[]))`, ids)
+	n, err := s.opts.Posts.DeleteGhostPosts(ctx, keep)
 	if err != nil {
 		return fmt.Errorf("ghost sync: delete posts gone from Ghost: %w", err)
 	}
-	s.sum.Deleted += int(tag.RowsAffected())
+	s.sum.Deleted += n
+	if _, err := s.db.Exec(ctx, `DELETE FROM ghost_conflicts WHERE NOT (ghost_id = ANY($1::text[]))`, all); err != nil {
+		return fmt.Errorf("ghost sync: forget conflicts gone from Ghost: %w", err)
+	}
 	return nil
+}
+
+// renameTags brings the names and slugs of Ghost's tags up to date:
+// renaming a tag in Ghost moves no post's updated_at.
+func (s *syncer) renameTags(ctx context.Context, c *Client) error {
+	var tags []posts.GhostTag
+	for page := 1; ; page++ {
+		got, pg, err := c.ListTags(ctx, page)
+		if err != nil {
+			return err
+		}
+		for _, t := range got {
+			if gt, ok := ghostTag(t); ok && gt.GhostID != "" {
+				tags = append(tags, gt)
+			}
+		}
+		if pg.Next == nil || len(got) == 0 {
+			break
+		}
+	}
+	n, err := s.opts.Posts.RenameGhostTags(ctx, tags)
+	s.sum.Tags += n
+	return err
 }

@@ -34,7 +34,15 @@ type Post struct {
 	Excerpt      string
 	HTML         string
 	FeatureImage string
-	Status       string // "draft" or "published"
+	// FeatureImageAlt is the feature image's alt text; FeatureImageCaption
+	// its caption, sanitized HTML (both from Ghost; empty otherwise).
+	FeatureImageAlt     string
+	FeatureImageCaption string
+	// MembersOnly posts are read in full by signed-in members only: HTML
+	// is empty wherever the post is read for anyone (see
+	// contracts.Posts.MembersPostHTML).
+	MembersOnly bool
+	Status      string // "draft" or "published"
 	PublishedAt  time.Time
 	UpdatedAt    time.Time
 	Author       *Author // nil when none

@@ -32,6 +32,9 @@ type Server struct {
 	mu       sync.Mutex
 	items    map[string]*item             // by id
 	authors  map[string]*ghostsync.Author // by id
+	tags     map[string]*ghostsync.Tag    // by id: posts refer to them
+	nav      []ghostsync.NavLink
+	nav2     []ghostsync.NavLink
 	seq      int
 	failN    int
 	failCode int
@@ -46,7 +49,7 @@ type item struct {
 // Start starts a fake Ghost site, closed when the test ends.
 func Start(tb testing.TB) *Server {
 	tb.Helper()
-	s := &Server{items: map[string]*item{}, authors: map[string]*ghostsync.Author{}}
+	s := &Server{items: map[string]*item{}, authors: map[string]*ghostsync.Author{}, tags: map[string]*ghostsync.Tag{}}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
 	tb.Cleanup(s.Close)
 	return s
@@ -105,8 +108,14 @@ func (s *Server) linkAuthor(p *ghostsync.Post) {
 	p.PrimaryAuthor = &ghostsync.Author{ID: a.ID}
 }
 
-// withAuthor returns p with its author's current fields.
+// withAuthor returns p with its author's and tags' current fields.
 func (s *Server) withAuthor(p ghostsync.Post) ghostsync.Post {
+	p.Tags = slices.Clone(p.Tags)
+	for i, t := range p.Tags {
+		if cur := s.tags[t.ID]; cur != nil {
+			p.Tags[i] = *cur
+		}
+	}
 	if p.PrimaryAuthor != nil {
 		if a := s.authors[p.PrimaryAuthor.ID]; a != nil {
 			cp := *a
@@ -152,8 +161,10 @@ func (s *Server) Put(kind ghostsync.Kind, p ghostsync.Post) string {
 		p.UUID = "uuid-" + p.ID
 	}
 	if p.UpdatedAt.IsZero() {
-		p.UpdatedAt = time.Now().UTC().Truncate(time.Millisecond)
+		p.UpdatedAt = time.Now()
 	}
+	// Ghost stores dates to the second.
+	p.UpdatedAt = p.UpdatedAt.UTC().Truncate(time.Second)
 	if p.Status == "" {
 		p.Status = "published"
 	}
@@ -163,6 +174,7 @@ func (s *Server) Put(kind ghostsync.Kind, p ghostsync.Post) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.linkAuthor(&p)
+	s.linkTags(&p)
 	s.items[p.ID] = &item{kind: kind, post: p}
 	return p.ID
 }
@@ -185,8 +197,53 @@ func (s *Server) Update(id string, at time.Time, fn func(*ghostsync.Post)) {
 		it.post = s.withAuthor(it.post)
 		fn(&it.post)
 		s.linkAuthor(&it.post)
+		s.linkTags(&it.post)
 	}
-	it.post.UpdatedAt = at.UTC()
+	it.post.UpdatedAt = at.UTC().Truncate(time.Second) // Ghost stores dates to the second
+}
+
+// linkTags stores a post's tags as tags of the site: a tag with an id is
+// that tag (its fields given replace the tag's); one without is the tag of
+// that slug, made when new.
+func (s *Server) linkTags(p *ghostsync.Post) {
+	p.Tags = slices.Clone(p.Tags)
+	for i, t := range p.Tags {
+		if t.ID == "" {
+			for _, known := range s.tags {
+				if known.Slug == t.Slug {
+					t.ID = known.ID
+				}
+			}
+			if t.ID == "" {
+				t.ID = s.newID()
+			}
+		}
+		if t.Name != "" || t.Slug != "" {
+			cp := t
+			s.tags[t.ID] = &cp
+		}
+		p.Tags[i] = ghostsync.Tag{ID: t.ID}
+	}
+}
+
+// RenameTag changes a tag's name and slug, as editing a tag in Ghost
+// does: every post shows the new name, and no post's updated_at moves.
+func (s *Server) RenameTag(id, name, slug string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := s.tags[id]
+	if t == nil {
+		panic("ghosttest: no tag " + id)
+	}
+	t.Name, t.Slug = name, slug
+}
+
+// SetNavigation sets the site's primary and secondary navigation, as
+// Ghost's Settings > Navigation does; it changes no post.
+func (s *Server) SetNavigation(primary, secondary []ghostsync.NavLink) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.nav, s.nav2 = slices.Clone(primary), slices.Clone(secondary)
 }
 
 // Delete removes a post or page.
@@ -258,6 +315,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		kind = ghostsync.KindPages
 	case "/ghost/api/content/authors/":
 		kind = "authors"
+	case "/ghost/api/content/tags/":
+		kind = "tags"
+	case "/ghost/api/content/settings/":
+		kind = "settings"
 	default:
 		ghostError(w, http.StatusNotFound, "NotFoundError", "Resource not found")
 		return
@@ -306,8 +367,15 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		after = t
 	}
-	if kind == "authors" {
+	switch kind {
+	case "authors":
 		s.serveAuthors(w, limit, page)
+		return
+	case "tags":
+		s.serveTags(w, limit, page)
+		return
+	case "settings":
+		s.serveSettings(w)
 		return
 	}
 	var list []ghostsync.Post
@@ -432,15 +500,34 @@ func timeOrNil(t *time.Time) any {
 // in formats (the Content API includes it by default), tags and authors
 // only when included, only the given fields when fields is set.
 func (s *Server) render(p ghostsync.Post, fields string, includes []string) map[string]any {
+	html, excerpt := p.HTML, p.Excerpt
+	if p.Visibility != "public" {
+		// Content gating: a request with only the Content API key is no
+		// member, so a members-only or paid post keeps only its public
+		// preview (the part before the paywall card, else nothing), and
+		// the excerpt comes from that preview.
+		if i := strings.Index(html, "<!--members-only-->"); i >= 0 {
+			html = html[:i]
+		} else {
+			html = ""
+		}
+		if p.CustomExcerpt == "" {
+			excerpt = plaintext(html, 500)
+		}
+	}
 	m := map[string]any{
-		"id": p.ID, "uuid": p.UUID, "title": p.Title, "slug": p.Slug, "html": p.HTML,
-		"excerpt": p.Excerpt, "custom_excerpt": nilIfEmpty(p.CustomExcerpt), "feature_image": nilIfEmpty(p.FeatureImage),
+		"id": p.ID, "uuid": p.UUID, "title": p.Title, "slug": p.Slug, "html": html,
+		"excerpt": excerpt, "custom_excerpt": nilIfEmpty(p.CustomExcerpt), "feature_image": nilIfEmpty(p.FeatureImage),
+		"feature_image_alt": nilIfEmpty(p.FeatureImageAlt), "feature_image_caption": nilIfEmpty(p.FeatureImageCaption),
 		"visibility": p.Visibility, "published_at": timeOrNil(p.PublishedAt), "updated_at": timeOrNil(&p.UpdatedAt),
 		"url": "/" + p.Slug + "/",
 	}
 	if slices.Contains(includes, "tags") {
 		tags := make([]map[string]any, 0, len(p.Tags))
 		for _, t := range p.Tags {
+			if cur := s.tags[t.ID]; cur != nil {
+				t = *cur
+			}
 			vis := t.Visibility
 			if vis == "" {
 				vis = "public"
@@ -472,6 +559,81 @@ func (s *Server) render(p ghostsync.Post, fields string, includes []string) map[
 		return keep
 	}
 	return m
+}
+
+var markup = regexp.MustCompile(`<[^>]*>`)
+
+// plaintext is html's text, whitespace collapsed, cut to n runes.
+func plaintext(html string, n int) string {
+	text := strings.Join(strings.Fields(markup.ReplaceAllString(html, " ")), " ")
+	if r := []rune(text); len(r) > n {
+		text = string(r[:n])
+	}
+	return text
+}
+
+// serveTags lists the public tags of published posts and pages, by name,
+// as the Content API's tags browse does (internal tags are left out).
+func (s *Server) serveTags(w http.ResponseWriter, limit, page int) {
+	used := map[string]bool{}
+	for _, it := range s.items {
+		if it.post.Status == "published" {
+			for _, t := range it.post.Tags {
+				used[t.ID] = true
+			}
+		}
+	}
+	var list []ghostsync.Tag
+	for id := range used {
+		if t := s.tags[id]; t != nil && t.Visibility != "internal" && !strings.HasPrefix(t.Name, "#") {
+			list = append(list, *t)
+		}
+	}
+	slices.SortFunc(list, func(a, b ghostsync.Tag) int {
+		if c := strings.Compare(a.Name, b.Name); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	total := len(list)
+	pages := max((total+limit-1)/limit, 1)
+	start := min((page-1)*limit, total)
+	list = list[start:min(start+limit, total)]
+	var next, prev any
+	if page < pages {
+		next = page + 1
+	}
+	if page > 1 {
+		prev = page - 1
+	}
+	out := make([]map[string]any, 0, len(list))
+	for _, t := range list {
+		out = append(out, map[string]any{"id": t.ID, "name": t.Name, "slug": t.Slug, "description": nil,
+			"feature_image": nil, "visibility": "public", "url": s.URL + "/tag/" + t.Slug + "/"})
+	}
+	writeList(w, "tags", out, page, limit, pages, total, next, prev)
+}
+
+// serveSettings answers the Content API's settings: the site's public
+// settings as one object, navigation included.
+func (s *Server) serveSettings(w http.ResponseWriter) {
+	links := func(l []ghostsync.NavLink) []map[string]any {
+		out := make([]map[string]any, 0, len(l))
+		for _, n := range l {
+			out = append(out, map[string]any{"label": n.Label, "url": n.URL})
+		}
+		return out
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	json.NewEncoder(w).Encode(map[string]any{
+		"settings": map[string]any{
+			"title": "Ghost", "description": "Thoughts, stories and ideas.", "logo": nil, "icon": nil,
+			"accent_color": "#FF1A75", "locale": "en", "timezone": "Etc/UTC", "url": s.URL + "/",
+			"navigation": links(s.nav), "secondary_navigation": links(s.nav2),
+			"members_support_address": "noreply", "members_enabled": true,
+		},
+		"meta": map[string]any{},
+	})
 }
 
 func nilIfEmpty(s string) any {

@@ -51,16 +51,20 @@ func New(db *pgxpool.Pool) *Store { return &Store{db: db} }
 // A post's columns, in postRow's order. The word count and the start of
 // the text (for a missing excerpt), markup stripped as the search column
 // strips it, are kept with the post (migration 0010); the tags come in
-// order as JSON, in the same round trip.
+// order as JSON, in the same round trip. A members-only post's body (and
+// the start of its text) is never read here: only MembersPostHTML gives
+// it, for a signed-in reader.
 const (
 	postColumns = `
-SELECT p.id, p.type, p.slug, p.title, p.excerpt, p.html, p.feature_image, p.status, p.published_at, p.updated_at,
+SELECT p.id, p.type, p.slug, p.title, p.excerpt, CASE WHEN p.visibility = 'public' THEN p.html ELSE '' END AS html,
+       p.feature_image, p.status, p.published_at, p.updated_at,
        u.id AS author_id, coalesce(u.username, '') AS author_username,
        coalesce(nullif(u.display_name, ''), u.username, '') AS author_name,
-       p.words, CASE WHEN p.excerpt = '' THEN p.text_start ELSE '' END AS text_start,
+       p.words, CASE WHEN p.excerpt = '' AND p.visibility = 'public' THEN p.text_start ELSE '' END AS text_start,
        (SELECT coalesce(json_agg(json_build_object('Slug', t.slug, 'Name', t.name, 'Description', t.description)
                                  ORDER BY pt.position, t.name), '[]')
-          FROM post_tags pt JOIN tags t ON t.id = pt.tag_id WHERE pt.post_id = p.id) AS tags`
+          FROM post_tags pt JOIN tags t ON t.id = pt.tag_id WHERE pt.post_id = p.id) AS tags,
+       p.visibility <> 'public' AS members_only, p.feature_image_alt, p.feature_image_caption`
 	fromPosts = `
 FROM posts p
 LEFT JOIN users u ON u.id = p.author_id`
@@ -85,6 +89,9 @@ type postRow struct {
 	Words          int
 	TextStart      string
 	Tags           []models.Tag
+	MembersOnly    bool
+	ImageAlt       string
+	ImageCaption   string
 }
 
 const publishedPostsWhere = fromPosts + `
@@ -286,6 +293,7 @@ func toPosts(found []postRow) []models.Post {
 			FeatureImage: r.FeatureImage, Status: r.Status,
 			PublishedAt: r.PublishedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
 			ReadingMinutes: models.ReadingMinutes(r.Words), Tags: r.Tags,
+			MembersOnly: r.MembersOnly, FeatureImageAlt: r.ImageAlt, FeatureImageCaption: r.ImageCaption,
 		}
 		if len(r.Tags) == 0 {
 			posts[i].Tags = nil
