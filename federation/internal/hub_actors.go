@@ -1,10 +1,12 @@
 package internal
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"regexp"
 	"strings"
+	"time"
 
 	"rose-ash.com/platform/shared/activitypub"
 	"rose-ash.com/platform/shared/models"
@@ -174,11 +176,59 @@ func (h *hub) follow(w http.ResponseWriter, r *http.Request) {
 		h.site.Error(w, r, models.Wrap(code, problem, err))
 		return
 	}
-	if _, err := h.social.Follow(ctx, me, a.URI); err != nil {
+	state, err := h.social.Follow(ctx, me, a.URI)
+	if err != nil {
 		h.site.Error(w, r, err)
 		return
 	}
+	if state == social.Pending {
+		h.settleFollow(ctx, me, a)
+	}
 	http.Redirect(w, r, actorPath(a.URI), http.StatusSeeOther)
+}
+
+// followSettle bounds how long a follow waits for the followed server:
+// long enough for an account that accepts at once (our own services'
+// actors, Mastodon's and GoToSocial's unlocked accounts answer within a
+// second or two), short enough that the button never seems stuck.
+const followSettle = 3 * time.Second
+
+// settleFollow gives a new follow a moment to settle before its page is
+// shown: the followed actor's recent posts are fetched from its outbox
+// (so that a newcomer does not face an empty timeline), and, for an actor
+// that does not approve followers by hand, the Accept is waited for, so
+// that the page says "You follow" rather than "waiting" until a reload.
+// Both are bounded by followSettle; what does not arrive in time arrives
+// later by the inbox, as always.
+func (h *hub) settleFollow(ctx context.Context, me social.Actor, a activitypub.RemoteActor) {
+	ctx, cancel := context.WithTimeout(ctx, followSettle)
+	defer cancel()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if h.ap == nil {
+			return
+		}
+		if _, err := h.ap.Backfill(ctx, a, activitypub.MaxBackfill); err != nil {
+			h.site.Logger.InfoContext(ctx, "hub: the posts of a followed actor were not fetched", "actor", a.URI, "error", err)
+		}
+	}()
+	if !a.Locked {
+		tick := time.NewTicker(100 * time.Millisecond)
+		defer tick.Stop()
+	wait:
+		for {
+			if state, err := h.social.FollowState(ctx, me.ID, a.URI); err != nil || state != social.Pending {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				break wait
+			case <-tick.C:
+			}
+		}
+	}
+	<-done
 }
 
 // unfollow stops following an actor (or withdraws the request).

@@ -305,9 +305,14 @@ func TestHubSearchAndFollow(t *testing.T) {
 	if !strings.Contains(p.Body, "@alice@"+remote.Host()) || formAction(p.Body, "/hub/follow") == "" {
 		t.Fatalf("profile lacks the handle or the follow button:\n%s", p.Body)
 	}
+	// What alice said before: the follow fetches it from her outbox.
+	remote.AddNote(alice, "<p>Said before you came</p>", time.Now().Add(-time.Hour))
 	p = b.post("/hub/follow", url.Values{"uri": {alice.ID}})
 	if p.Status != http.StatusOK || !strings.Contains(p.Body, "Follow requested") || formAction(p.Body, "/hub/unfollow") == "" {
 		t.Fatalf("after following: %d\n%s", p.Status, p.Body)
+	}
+	if !strings.Contains(p.Body, "Said before you came") {
+		t.Errorf("the followed actor's recent posts are not on their page after following:\n%s", p.Body)
 	}
 	var state string
 	if err := e.db.QueryRow(context.Background(), `SELECT state FROM ap_following WHERE local_actor = $1 AND actor_uri = $2`, me, alice.ID).

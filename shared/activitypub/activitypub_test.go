@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"image"
 	_ "image/jpeg"
 	_ "image/png"
@@ -710,5 +711,47 @@ func TestActorIconsAndHeadersAreRasterImages(t *testing.T) {
 				t.Errorf("%s's %s: %s %dx%d (%v), declared %v", actor, prop, format, cfg.Width, cfg.Height, err, m["mediaType"])
 			}
 		}
+	}
+}
+
+// Following someone fetches what they said lately: the first page of
+// their outbox (signed, as their server may require), at most the number
+// asked for, their own public posts only, without notifying anyone.
+func TestBackfillStoresTheRecentPostsOfAnOutbox(t *testing.T) {
+	ctx := context.Background()
+	p := newPlatform(t)
+	remote := aptest.NewServer(t, aptest.WithAuthorizedFetch())
+	alice := remote.AddActor("alice")
+	start := time.Now().Add(-time.Hour)
+	var ids []string
+	for i := range 4 {
+		ids = append(ids, remote.AddNote(alice, fmt.Sprintf(`<p>post %d for <a href="%s/users/ann">@ann</a></p>`, i, p.url),
+			start.Add(time.Duration(i)*time.Minute)))
+	}
+	a, err := p.svc.Resolver.Lookup(ctx, "@alice@"+remote.Host())
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := p.svc.Backfill(ctx, a, 3)
+	if err != nil || n != 3 {
+		t.Fatalf("backfill: %d posts (%v), want the 3 newest", n, err)
+	}
+	for i, id := range ids {
+		var published time.Time
+		err := p.db.QueryRow(ctx, `SELECT published FROM ap_objects WHERE uri = $1 AND actor = $2 AND visibility = 'public'`, id, alice.ID).Scan(&published)
+		switch {
+		case i == 0 && err == nil:
+			t.Errorf("the oldest post, beyond the limit, was stored")
+		case i > 0 && err != nil:
+			t.Errorf("post %d not stored: %v", i, err)
+		case i > 0 && !published.Equal(start.Add(time.Duration(i)*time.Minute).Truncate(time.Second)):
+			t.Errorf("post %d published %s, want its own date", i, published)
+		}
+	}
+	if c := count(t, p.db, `SELECT count(*) FROM ap_notifications`); c != 0 {
+		t.Errorf("%d notifications of old posts", c)
+	}
+	if n, err := p.svc.Backfill(ctx, a, 20); err != nil || n != 1 {
+		t.Errorf("a second backfill stored %d (%v), want only the one not held yet", n, err)
 	}
 }

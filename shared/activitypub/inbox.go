@@ -305,7 +305,8 @@ func (s *Service) handle(ctx context.Context, tx pgx.Tx, act map[string]any, fro
 		if !sameHost(str(m["id"]), author) {
 			return fmt.Errorf("%w: object %s is not on its author's host", errBadActivity, str(m["id"]))
 		}
-		return s.storeObject(ctx, tx, typ, author, m, act)
+		_, err := s.storeObject(ctx, tx, typ, author, m, act, true)
+		return err
 	case "Delete":
 		if objID == actor {
 			return onActorDelete(ctx, tx, actor)
@@ -328,7 +329,7 @@ func (s *Service) handle(ctx context.Context, tx pgx.Tx, act map[string]any, fro
 		if m, ok := obj.(map[string]any); ok && objectTypes[str(m["type"])] && (fromOrigin || sameHost(objID, actor)) {
 			author := idOf(firstOf(m["attributedTo"]))
 			if author != "" && sameHost(str(m["id"]), author) {
-				if err := s.storeObject(ctx, tx, "Create", author, m, nil); err != nil {
+				if _, err := s.storeObject(ctx, tx, "Create", author, m, nil, true); err != nil {
 					return err
 				}
 			}
@@ -572,8 +573,9 @@ func deleteObjects(ctx context.Context, tx pgx.Tx, where string, args ...any) (b
 }
 
 // storeObject keeps a Note, Article, Page, Event or Question for the hub,
-// sanitized, and notifies the local users it replies to or mentions.
-func (s *Service) storeObject(ctx context.Context, tx pgx.Tx, typ, actor string, m map[string]any, act map[string]any) error {
+// sanitized, and (when notify is set) notifies the local users it replies
+// to or mentions. It reports whether the object was new.
+func (s *Service) storeObject(ctx context.Context, tx pgx.Tx, typ, actor string, m map[string]any, act map[string]any, notify bool) (bool, error) {
 	id := str(m["id"])
 	to, cc := asStrings(m["to"]), asStrings(m["cc"])
 	if act != nil && len(to) == 0 && len(cc) == 0 {
@@ -641,10 +643,10 @@ func (s *Service) storeObject(ctx context.Context, tx pgx.Tx, typ, actor string,
 		id, str(m["type"]), actor, name, SanitizeHTML(str(m["summary"])), SanitizeHTML(content), firstURL(m["url"]),
 		inReplyTo, visibility, sensitive, attJSON, tagJSON, published, typ == "Update").Scan(&inserted)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil // a Create for an object we have, or an Update of a deleted one
+		return false, nil // a Create for an object we have, or an Update of a deleted one
 	}
 	if err != nil || !inserted {
-		return err
+		return false, err
 	}
 	activityID := id
 	if act != nil {
@@ -658,14 +660,17 @@ func (s *Service) storeObject(ctx context.Context, tx pgx.Tx, typ, actor string,
 		err := tx.QueryRow(ctx, `UPDATE ap_objects SET reply_count = reply_count + 1 WHERE uri = $1 RETURNING user_id::text`,
 			inReplyTo).Scan(&owner)
 		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-			return err
+			return true, err
 		}
-		if owner != nil {
+		if owner != nil && notify {
 			told[*owner] = true
 			if err := notifyText(ctx, tx, *owner, "reply", actor, id, activityID); err != nil {
-				return err
+				return true, err
 			}
 		}
+	}
+	if !notify {
+		return true, nil
 	}
 	userPrefix := strings.TrimRight(s.FederationURL, "/") + "/users/"
 	for _, href := range mentions {
@@ -679,17 +684,17 @@ func (s *Service) storeObject(ctx context.Context, tx pgx.Tx, typ, actor string,
 			continue
 		}
 		if err != nil {
-			return err
+			return true, err
 		}
 		if told[user] {
 			continue
 		}
 		told[user] = true
 		if err := notifyText(ctx, tx, user, "mention", actor, id, activityID); err != nil {
-			return err
+			return true, err
 		}
 	}
-	return nil
+	return true, nil
 }
 
 // eventLine says when and where an Event (Mobilizon's, say) happens, as
