@@ -47,8 +47,10 @@ func TestPublishedPostReachesFollowersThroughTheirInboxes(t *testing.T) {
 	if found.Status != http.StatusOK || !strings.Contains(found.Body, "Follow") {
 		t.Fatalf("searching the blog's handle: %d\n%s", found.Status, found.Body)
 	}
-	if p := reader.Post(t, fed+"/hub/follow", url.Values{"uri": {blogActor}}); p.Status >= 400 {
-		t.Fatalf("follow: %d\n%s", p.Status, p.Body)
+	// The blog accepts at once: the page after "Follow" says so, and shows
+	// the blog's posts, fetched from its outbox.
+	if p := reader.Post(t, fed+"/hub/follow", url.Values{"uri": {blogActor}}); p.Status >= 400 || !strings.Contains(p.Body, "You follow") {
+		t.Fatalf("follow: %d, the page does not say the follow was accepted:\n%s", p.Status, between(p.Body, "<main", "</main>"))
 	}
 	pool, err := pgxpool.New(context.Background(), st.DBURL)
 	if err != nil {
