@@ -8,9 +8,9 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/riverqueue/river"
-
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
 
 	"rose-ash.com/platform/blog/internal"
 	"rose-ash.com/platform/shared/activitypub/articles"
@@ -34,7 +34,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		return err
 	}
 	opts := boot.Options{Service: "blog", MayMigrate: true, Static: static, Workers: ghostWorkers,
-		Queues: map[string]int{ghostsync.Queue: 1}, Periodic: ghostPeriodic}
+		Queues: ghostQueues, Periodic: ghostPeriodic}
 	return boot.Run(ctx, opts, getenv, stdout, func(d boot.Deps) (http.Handler, error) {
 		store, nav := posts.New(d.DB), navigation.New(d.DB)
 		// Listings read by signed-in members are kept a moment (the page
@@ -84,9 +84,22 @@ func federate(ctx context.Context, d boot.Deps, store *posts.Store) internal.Art
 	}
 }
 
-// ghostWorkers registers the Ghost sync job when a Ghost site is configured;
-// after a sync that changed posts it purges the blog's page cache. Ghost is
-// reached through the SSRF-safe client (ghostsync.HTTPClient).
+// ghostQueues is the Ghost sync's queue, worked only by a replica
+// configured for Ghost: one without it would take the jobs and fail them
+// as unknown.
+func ghostQueues(d boot.Deps) map[string]int {
+	if d.Config.Ghost.URL == "" {
+		return nil
+	}
+	return map[string]int{ghostsync.Queue: 1}
+}
+
+// ghostWorkers registers the Ghost sync job when a Ghost site is configured.
+// The sync writes through a posts store that announces its changes on the
+// fediverse as the editor's do (when the blog federates); after a sync
+// that changed what readers see it purges the blog's page cache (and the
+// navigation fragment when the navigation changed). Ghost is reached
+// through the SSRF-safe client (ghostsync.HTTPClient).
 func ghostWorkers(d boot.Deps, workers *river.Workers) (int, error) {
 	if d.Config.Ghost.URL == "" {
 		return 0, nil
@@ -96,11 +109,34 @@ func ghostWorkers(d boot.Deps, workers *river.Workers) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	err = river.AddWorkerSafely(workers, &ghostsync.Worker{Client: client, DB: d.DB, Changed: func(ctx context.Context) {
-		if err := pagecache.Purge(ctx, d.Redis, d.Keys, "blog"); err != nil {
-			d.Logger.WarnContext(ctx, "page cache not purged after a Ghost sync", "error", err)
-		}
-	}})
+	store := posts.New(d.DB)
+	if d.AP != nil {
+		// The job client starts after the workers are registered: a sync
+		// (a job) finds it in its context.
+		store.OnChange(func(ctx context.Context, tx pgx.Tx, id uuid.UUID) error {
+			jobs, err := river.ClientFromContextSafely[pgx.Tx](ctx)
+			if err != nil {
+				return err
+			}
+			pub := &articles.Publisher{BlogURL: d.Config.Service("blog").PublicURL, Jobs: jobs}
+			return pub.Sync(ctx, tx, id)
+		})
+	}
+	opts := ghostsync.Options{Posts: store, MembersPosts: d.Config.Ghost.MembersPosts, EmbedHosts: d.Config.Ghost.EmbedHosts}
+	if d.Config.Ghost.ImportNavigation {
+		opts.Nav = navigation.New(d.DB)
+	}
+	err = river.AddWorkerSafely(workers, &ghostsync.Worker{Client: client, DB: d.DB, Options: opts,
+		Changed: func(ctx context.Context, navChanged bool) {
+			if navChanged && d.Site.Fragments != nil {
+				if err := d.Site.Fragments.Invalidate(ctx, "blog", "nav-tree", false, nil); err != nil {
+					d.Logger.WarnContext(ctx, "nav-tree not invalidated after a Ghost sync", "error", err)
+				}
+			}
+			if err := pagecache.Purge(ctx, d.Redis, d.Keys, "blog"); err != nil {
+				d.Logger.WarnContext(ctx, "page cache not purged after a Ghost sync", "error", err)
+			}
+		}})
 	return 1, err
 }
 

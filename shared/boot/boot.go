@@ -49,9 +49,12 @@ type Options struct {
 	// the service runs a River client (Deps.Jobs) that works its jobs in any
 	// replica.
 	Workers func(Deps, *river.Workers) (int, error)
-	// Queues are the service's job queues besides River's default one (two
-	// workers), with their worker counts.
-	Queues map[string]int
+	// Queues returns the service's job queues besides River's default one
+	// (two workers), with their worker counts (nil for none). A replica
+	// works only the queues it returns, so a queue whose jobs need
+	// configuration (the blog's Ghost sync) is worked only where that
+	// configuration is.
+	Queues func(Deps) map[string]int
 	// Periodic returns the service's periodic jobs (nil for none), each
 	// for a kind of job its Workers registered; River's elected leader
 	// among the service's replicas enqueues them on schedule.
@@ -216,8 +219,10 @@ func startJobs(ctx context.Context, opts Options, deps *Deps, deliverer *deliver
 		return func() {}, nil // nothing to work (a schema not migrated yet)
 	}
 	queues := map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 2}, delivery.Queue: {MaxWorkers: delivery.QueueWorkers}}
-	for name, n := range opts.Queues {
-		queues[name] = river.QueueConfig{MaxWorkers: n}
+	if opts.Queues != nil {
+		for name, n := range opts.Queues(*deps) {
+			queues[name] = river.QueueConfig{MaxWorkers: n}
+		}
 	}
 	var periodic []*river.PeriodicJob
 	if opts.Periodic != nil {

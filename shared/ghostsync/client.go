@@ -88,24 +88,24 @@ func NewClient(baseURL, contentKey string, httpClient *http.Client) (*Client, er
 
 // Post is a Ghost post or page as the Content API returns it.
 type Post struct {
-	ID            string     `json:"id"`
-	UUID          string     `json:"uuid"`
-	Title         string     `json:"title"`
-	Slug          string     `json:"slug"`
-	HTML          string     `json:"html"`
-	Excerpt       string     `json:"excerpt"`
-	CustomExcerpt string     `json:"custom_excerpt"`
-	FeatureImage  string     `json:"feature_image"`
+	ID            string `json:"id"`
+	UUID          string `json:"uuid"`
+	Title         string `json:"title"`
+	Slug          string `json:"slug"`
+	HTML          string `json:"html"`
+	Excerpt       string `json:"excerpt"`
+	CustomExcerpt string `json:"custom_excerpt"`
+	FeatureImage  string `json:"feature_image"`
 	// FeatureImageAlt and FeatureImageCaption describe the feature image
 	// (the caption is HTML: Ghost allows links and emphasis in it).
-	FeatureImageAlt     string `json:"feature_image_alt"`
-	FeatureImageCaption string `json:"feature_image_caption"`
-	Status        string     `json:"status"`
-	Visibility    string     `json:"visibility"`
-	PublishedAt   *time.Time `json:"published_at"`
-	UpdatedAt     time.Time  `json:"updated_at"`
-	Tags          []Tag      `json:"tags"`
-	PrimaryAuthor *Author    `json:"primary_author"`
+	FeatureImageAlt     string     `json:"feature_image_alt"`
+	FeatureImageCaption string     `json:"feature_image_caption"`
+	Status              string     `json:"status"`
+	Visibility          string     `json:"visibility"`
+	PublishedAt         *time.Time `json:"published_at"`
+	UpdatedAt           time.Time  `json:"updated_at"`
+	Tags                []Tag      `json:"tags"`
+	PrimaryAuthor       *Author    `json:"primary_author"`
 }
 
 // Tag is one of a post's tags.

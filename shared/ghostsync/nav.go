@@ -23,8 +23,17 @@ func (s *syncer) importNav(ctx context.Context, c *Client) error {
 		return err
 	}
 	items := s.navItems(set.Navigation)
-	if more := s.navItems(set.SecondaryNavigation); len(more) > 0 {
-		items = append(items, models.NavItem{Label: MoreLabel, URL: "/", Children: more})
+	// "More" leads to the first of its links that no top-level item has
+	// (a level holds each link once).
+	top := map[string]bool{}
+	for _, it := range items {
+		top[it.URL] = true
+	}
+	for _, ch := range s.navItems(set.SecondaryNavigation) {
+		if !top[ch.URL] {
+			items = append(items, models.NavItem{Label: MoreLabel, URL: ch.URL, Children: s.navItems(set.SecondaryNavigation)})
+			break
+		}
 	}
 	if len(items) == 0 {
 		return nil

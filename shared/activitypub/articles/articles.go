@@ -59,6 +59,7 @@ type post struct {
 	ID                               uuid.UUID
 	Type, Slug, Title, Excerpt, HTML string
 	FeatureImage, Status             string
+	Visibility                       string // members-only posts are never federated
 	PublishedAt                      *time.Time
 	UpdatedAt                        time.Time
 	Tags                             []tag
@@ -69,7 +70,7 @@ type tag struct{ Slug, Name string }
 // Sync brings the fediverse up to date with post id, inside tx: a post
 // readers can now see is sent as Create (if fresh) or Update (if its
 // content changed since last sent); a post they can no longer see (deleted,
-// unpublished, made a page) is sent as Delete, if it had been sent. Posts
+// unpublished, made a page, made members-only) is sent as Delete, if it had been sent. Posts
 // scheduled for later are sent when their time comes (SyncDue).
 func (p *Publisher) Sync(ctx context.Context, tx pgx.Tx, id uuid.UUID) error {
 	objectID := p.ObjectID(id)
@@ -87,7 +88,8 @@ func (p *Publisher) Sync(ctx context.Context, tx pgx.Tx, id uuid.UUID) error {
 	}
 	sent := lastType == "Create" || lastType == "Update"
 
-	visible := po.ID != uuid.Nil && po.Type == "post" && po.Status == "published" && po.PublishedAt != nil && !po.PublishedAt.After(p.now())
+	visible := po.ID != uuid.Nil && po.Type == "post" && po.Status == "published" && po.Visibility == "public" &&
+		po.PublishedAt != nil && !po.PublishedAt.After(p.now())
 	actor := p.Actor()
 	to, cc := []any{activitypub.Public}, []any{activitypub.FollowersID(actor)}
 	switch {
@@ -147,9 +149,9 @@ func sameArticle(a, b map[string]any) bool {
 
 func load(ctx context.Context, tx pgx.Tx, id uuid.UUID) (post, error) {
 	var po post
-	err := tx.QueryRow(ctx, `SELECT id, type, slug, title, excerpt, html, feature_image, status, published_at, updated_at
+	err := tx.QueryRow(ctx, `SELECT id, type, slug, title, excerpt, html, feature_image, status, visibility, published_at, updated_at
 		FROM posts WHERE id = $1 FOR UPDATE`, id).Scan(&po.ID, &po.Type, &po.Slug, &po.Title, &po.Excerpt, &po.HTML,
-		&po.FeatureImage, &po.Status, &po.PublishedAt, &po.UpdatedAt)
+		&po.FeatureImage, &po.Status, &po.Visibility, &po.PublishedAt, &po.UpdatedAt)
 	if err != nil {
 		return po, err
 	}
@@ -248,7 +250,7 @@ func mediaType(u string) string {
 func (p *Publisher) SyncDue(ctx context.Context, db *pgxpool.Pool) (int, error) {
 	rows, err := db.Query(ctx, `
 		SELECT p.id FROM posts p
-		WHERE p.type = 'post' AND p.status = 'published' AND p.published_at <= $1 AND p.published_at > $2
+		WHERE p.type = 'post' AND p.status = 'published' AND p.visibility = 'public' AND p.published_at <= $1 AND p.published_at > $2
 		  AND NOT EXISTS (SELECT 1 FROM ap_activities a WHERE a.object_uri = $3 || p.id::text)`,
 		p.now(), p.now().Add(-Fresh), p.Actor()+"/articles/")
 	if err != nil {
