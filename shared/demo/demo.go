@@ -42,9 +42,9 @@ var Users = []struct {
 const AdminEmail = "admin@rose-ash.localhost"
 
 // Nav is the demo site navigation: top-level items with their children.
-// Its natural key is (parent, URL).
+// Its natural key is (parent, URL). It has no "Home": the header's brand
+// and its Blog entry lead there already.
 var Nav = []models.NavItem{
-	{Label: "Home", URL: "/", Position: 10},
 	{Label: "About", URL: "/about", Position: 20, Children: []models.NavItem{
 		{Label: "Rose Ash cooperative", URL: "https://rose-ash.com", Position: 10},
 	}},
