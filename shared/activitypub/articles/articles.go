@@ -1,5 +1,6 @@
-// Package articles publishes the blog's posts on the fediverse as Articles
-// of the blog's actor. Sync compares a post with what was last sent about
+// Package articles publishes the blog's posts on the fediverse as posts of
+// the blog's actor (Notes that show title, excerpt, link and image; see
+// Publisher.article for why not Articles). Sync compares a post with what was last sent about
 // it and emits Create, Update or Delete in the caller's transaction, so a
 // post and its announcement are saved together or not at all.
 package articles
@@ -11,7 +12,6 @@ import (
 	"html"
 	"net/url"
 	"reflect"
-	"regexp"
 	"strings"
 	"time"
 
@@ -96,7 +96,7 @@ func (p *Publisher) Sync(ctx context.Context, tx pgx.Tx, id uuid.UUID) error {
 	case !visible && sent:
 		return p.emit(ctx, tx, "Delete", objectID, map[string]any{
 			"@context": activitypub.ContextURL, "type": "Delete", "actor": actor, "to": to, "cc": cc,
-			"object": map[string]any{"id": objectID, "type": "Tombstone", "formerType": "Article"},
+			"object": map[string]any{"id": objectID, "type": "Tombstone", "formerType": "Note"},
 		})
 	case !visible:
 		return nil
@@ -164,31 +164,34 @@ func load(ctx context.Context, tx pgx.Tx, id uuid.UUID) (post, error) {
 	return po, err
 }
 
-// rootRelative finds src and href values that are paths on the blog.
-var rootRelative = regexp.MustCompile(`(\s(?:src|href)=["'])/([^/])`)
-
-// article is the post as an Article. Its HTML is stored sanitized; links
-// and images on the blog are made absolute for other servers.
+// article is the post as followers' servers are sent it: a Note whose
+// text is the title, the excerpt and the link, with the feature image
+// attached, and neither summary nor name. Mastodon shows an Article as
+// its name and a link only, and GoToSocial shows an Article's summary (or,
+// lacking one, its name) as a content warning that hides the post; a Note
+// so composed shows the same on both, and on the hub, as WordPress's
+// ActivityPub plugin and Ghost's previews do (see docs/DECISIONS.md,
+// "Blog posts on the fediverse").
 func (p *Publisher) article(po post) map[string]any {
 	base := strings.TrimRight(p.BlogURL, "/")
-	content := rootRelative.ReplaceAllString(po.HTML, "${1}"+strings.ReplaceAll(base, "$", "$$")+"/${2}")
 	link := base + "/" + po.Slug
-	// The text followers see first: the excerpt, then a link to the post.
+	var b strings.Builder
+	b.WriteString("<p><strong>" + html.EscapeString(po.Title) + "</strong></p>")
+	if excerpt := strings.TrimSpace(po.Excerpt); excerpt != "" {
+		b.WriteString("<p>" + html.EscapeString(excerpt) + "</p>")
+	}
+	b.WriteString(`<p><a href="` + html.EscapeString(link) + `">` + html.EscapeString(link) + `</a></p>`)
 	obj := map[string]any{
 		"id":           p.ObjectID(po.ID),
-		"type":         "Article",
+		"type":         "Note",
 		"attributedTo": p.Actor(),
-		"name":         po.Title,
-		"content":      content,
+		"content":      b.String(),
 		"mediaType":    "text/html",
 		"url":          link,
 		"published":    po.PublishedAt.UTC().Format(time.RFC3339),
 		"to":           []any{activitypub.Public},
 		"cc":           []any{activitypub.FollowersID(p.Actor())},
 		"sensitive":    false,
-	}
-	if po.Excerpt != "" {
-		obj["summary"] = html.EscapeString(po.Excerpt)
 	}
 	tags := []any{}
 	for _, t := range po.Tags {
@@ -197,7 +200,7 @@ func (p *Publisher) article(po post) map[string]any {
 	}
 	obj["tag"] = tags
 	if img := absolute(base, po.FeatureImage); img != "" {
-		obj["image"] = map[string]any{"type": "Image", "url": img}
+		obj["image"] = map[string]any{"type": "Image", "url": img, "mediaType": mediaType(img)}
 		obj["attachment"] = []any{map[string]any{"type": "Image", "url": img, "mediaType": mediaType(img), "name": po.Title}}
 	}
 	return obj
