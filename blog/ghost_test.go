@@ -2,12 +2,15 @@ package main
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
 	"rose-ash.com/platform/shared/ghostsync"
 	"rose-ash.com/platform/shared/ghostsync/ghosttest"
@@ -76,5 +79,107 @@ func TestGhostOnLoopbackIsRefusedByDefault(t *testing.T) {
 	}
 	if code, _, _ := s.Get(t, "/never-fetched"); code != http.StatusNotFound {
 		t.Fatalf("GET /never-fetched = %d", code)
+	}
+}
+
+// A blog replica without Ghost configured leaves the ghost queue alone: a
+// sync job queued by a replica that has Ghost stays for that replica,
+// instead of being taken here and failed as an unknown kind of job.
+func TestGhostQueueIsWorkedOnlyWhereGhostIsConfigured(t *testing.T) {
+	s := servicetest.Start(t, "blog", run, servicetest.Options{})
+	pool, err := pgxpool.New(context.Background(), s.DatabaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	jobs, err := river.NewClient(riverpgxv5.New(pool), &river.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := jobs.Insert(context.Background(), ghostsync.SyncArgs{Reason: "webhook"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(3 * time.Second) // River's workers fetch new jobs at once (and poll every second)
+	var state string
+	var attempts int
+	if err := pool.QueryRow(context.Background(), `SELECT state, attempt FROM river_job WHERE id = $1`, res.Job.ID).
+		Scan(&state, &attempts); err != nil {
+		t.Fatal(err)
+	}
+	if state != "available" || attempts != 0 {
+		t.Fatalf("the Ghost sync job was taken by a replica without Ghost: state %s after %d attempts", state, attempts)
+	}
+}
+
+// A Ghost members-only post imported as members-only (ghost.members_posts
+// "members") shows anonymous readers its title, excerpt and a notice to
+// sign in, on the page (cached or not), in the feeds, in search and to
+// fediverse servers; its JSON-LD says it is not free. A public post's
+// YouTube embed plays (the page may frame YouTube), its Ghost cards are
+// styled, and its feature image keeps its alt text and caption.
+func TestGhostMembersPostsAndCards(t *testing.T) {
+	ghost := ghosttest.Start(t)
+	s := servicetest.Start(t, "blog", run, servicetest.Options{Env: map[string]string{
+		"GHOST_URL": ghost.URL, "GHOST_CONTENT_KEY": ghosttest.ContentKey, "GHOST_MEMBERS_POSTS": "members",
+		"GHOST_SYNC_INTERVAL": "1s", "GHOST_ALLOW_PRIVATE_ADDRESS": "true",
+	}})
+	members := ghostPost("members-story")
+	members.Visibility = "members"
+	members.CustomExcerpt = "A story for the co-op's members."
+	members.HTML = "<p>Preview paragraph.</p><!--members-only--><p>Members' text.</p>"
+	ghost.AddPost(members)
+	video := ghostPost("video-post")
+	video.HTML = `<figure class="kg-card kg-embed-card"><iframe width="200" height="113" src="https://www.youtube.com/embed/abc" allowfullscreen></iframe></figure>`
+	video.FeatureImage = "https://images.example/cover.jpg"
+	video.FeatureImageAlt = "The orchard in May"
+	video.FeatureImageCaption = `Photo by <a href="https://example.com/ann">Ann</a>`
+	ghost.AddPost(video)
+
+	page := s.WaitStatus(t, "/members-story", http.StatusOK)
+	for _, surface := range []struct{ name, body string }{
+		{"the post page", page},
+		{"the cached post page", func() string { _, _, b := s.Get(t, "/members-story"); return b }()},
+		{"the RSS feed", func() string { _, _, b := s.Get(t, "/rss.xml"); return b }()},
+		{"the Atom feed", func() string { _, _, b := s.Get(t, "/atom.xml"); return b }()},
+		{"search", func() string { _, _, b := s.Get(t, "/search?q=preview"); return b }()},
+		{"the sitemap", func() string { _, _, b := s.Get(t, "/sitemap.xml"); return b }()},
+	} {
+		if strings.Contains(surface.body, "Preview paragraph") {
+			t.Errorf("%s shows a members-only post's body to an anonymous reader", surface.name)
+		}
+	}
+	if !strings.Contains(page, "This post is for members.") || !strings.Contains(page, `href="/auth/login?next=%2Fmembers-story"`) {
+		t.Error("the members-only post shows no notice with a way to sign in")
+	}
+	if !strings.Contains(page, `"isAccessibleForFree":false`) {
+		t.Error("the JSON-LD does not say the post is for members")
+	}
+	req, _ := http.NewRequest(http.MethodGet, s.BaseURL+"/members-story", nil)
+	req.Header.Set("Accept", "application/activity+json")
+	if resp, err := http.DefaultClient.Do(req); err == nil {
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if strings.Contains(string(b), "Preview paragraph") {
+			t.Error("the ActivityPub Article carries a members-only post's body")
+		}
+	}
+
+	videoPage := s.WaitStatus(t, "/video-post", http.StatusOK)
+	if !strings.Contains(videoPage, `src="https://www.youtube.com/embed/abc"`) || !strings.Contains(videoPage, `loading="lazy"`) {
+		t.Error("the YouTube embed was stripped")
+	}
+	_, h, _ := s.Get(t, "/video-post")
+	if csp := h.Get("Content-Security-Policy"); !strings.Contains(csp, "frame-src https://www.youtube.com") {
+		t.Errorf("the post page may not frame YouTube: %q", csp)
+	}
+	if _, h, _ := s.Get(t, "/"); strings.Contains(h.Get("Content-Security-Policy"), "frame-src") {
+		t.Error("the home page may frame other sites")
+	}
+	if !strings.Contains(videoPage, "/static/cards") {
+		t.Error("the post page does not link the Ghost cards' stylesheet")
+	}
+	if !strings.Contains(videoPage, `alt="The orchard in May"`) || !strings.Contains(videoPage, `<figcaption>Photo by <a href="https://example.com/ann"`) {
+		t.Error("the feature image lost its alt text or caption")
 	}
 }

@@ -92,3 +92,26 @@ func (g ghostHandlers) syncNow(w http.ResponseWriter, r *http.Request) {
 	}
 	http.Redirect(w, r, "/admin/ghost?queued=1", http.StatusSeeOther)
 }
+
+// allowEmbeds lets post pages frame the configured embed hosts (Ghost's
+// embed cards, kept by the sync sandboxed): it adds a frame-src naming
+// exactly those hosts, over https, to the Content-Security-Policy that
+// web.SecurityHeaders set, whose default-src 'self' refuses them. It wraps
+// the page cache, so cached pages carry it too.
+func allowEmbeds(hosts []string) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		if len(hosts) == 0 {
+			return next
+		}
+		src := "frame-src"
+		for _, h := range hosts {
+			src += " https://" + h
+		}
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if csp := w.Header().Get("Content-Security-Policy"); csp != "" {
+				w.Header().Set("Content-Security-Policy", csp+"; "+src)
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/a-h/templ"
 	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
 	"github.com/gorilla/feeds"
@@ -104,14 +105,33 @@ func (rd reader) showPost(w http.ResponseWriter, r *http.Request) {
 		rd.articles(w, r, post.ID) // a fediverse server asking for the Article
 		return
 	}
+	if post.MembersOnly {
+		if post.HTML, err = rd.membersBody(r, post); err != nil {
+			rd.site.Error(w, r, err)
+			return
+		}
+	}
 	// The post's container widgets are fetched with the header's fragments.
 	plan := rd.widgets.plan(r.Context(), post.HTML)
 	p, got := rd.site.PageWith(r, post.Title, plan.reqs...)
 	post.HTML = rd.widgets.render(r.Context(), plan, got)
 	canonical := rd.base() + "/" + post.Slug
 	p.Description = post.Excerpt
-	p.Head = postHead(post, canonical, rd.base()+"/rss.xml", rd.articleLD(post, canonical))
+	p.Head = templ.Join(postHead(post, canonical, rd.base()+"/rss.xml", rd.articleLD(post, canonical)),
+		cardsStylesheet(rd.site.Assets.URL("cards.css")))
 	rd.site.Render(w, r, http.StatusOK, PostPage(p, post))
+}
+
+// membersBody is a members-only post's body: the post's own for a
+// signed-in reader (whose pages the page cache never keeps), a notice
+// with a way to sign in for anyone else.
+func (rd reader) membersBody(r *http.Request, post models.Post) (string, error) {
+	if _, ok := web.Viewer(r.Context()); ok {
+		return rd.posts.MembersPostHTML(r.Context(), time.Now(), post.ID)
+	}
+	var b strings.Builder
+	err := membersNotice(rd.site.SignInPath+"?next="+url.QueryEscape(r.URL.RequestURI())).Render(r.Context(), &b)
+	return b.String(), err
 }
 
 // articleLD is the schema.org Article describing a post.
@@ -128,6 +148,9 @@ func (rd reader) articleLD(post models.Post, canonical string) map[string]any {
 	}
 	if post.FeatureImage != "" {
 		ld["image"] = post.FeatureImage
+	}
+	if post.MembersOnly {
+		ld["isAccessibleForFree"] = false
 	}
 	return ld
 }

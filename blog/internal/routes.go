@@ -58,6 +58,14 @@ func NewServer(site *web.Site, auth *oauth.Client, nav contracts.Navigation, nav
 		r.Get("/search", rd.showSearch)
 		r.Get("/tag/{slug}", rd.showTag)
 		r.Get("/author/{username}", rd.showAuthor)
+	})
+	// Post pages may frame the embeds synced from Ghost.
+	var embeds []string
+	if site.Config.Ghost.URL != "" {
+		embeds = site.Config.Ghost.EmbedHosts
+	}
+	r.Group(func(r chi.Router) {
+		r.Use(allowEmbeds(embeds), pages.Middleware, auth.Middleware)
 		r.Get("/{slug}", rd.showPost)
 	})
 
