@@ -95,7 +95,7 @@ func TestGhostChangesReachTheFediverse(t *testing.T) {
 		t.Fatalf("after an edit: %q", got)
 	}
 	var content string
-	if err := db.QueryRow(context.Background(), `SELECT payload->'object'->>'content' FROM ap_activities
+	if err := db.QueryRow(context.Background(), `SELECT payload->'object'->'source'->>'content' FROM ap_activities
 		WHERE object_uri = $1 AND type = 'Update'`, object).Scan(&content); err != nil || !strings.Contains(content, "Edited in Ghost.") {
 		t.Fatalf("the Update carries %q (%v)", content, err)
 	}

@@ -12,13 +12,16 @@ import (
 	"html"
 	"net/url"
 	"reflect"
+	"regexp"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
+	xhtml "golang.org/x/net/html"
 
 	"rose-ash.com/platform/shared/activitypub"
 	"rose-ash.com/platform/shared/activitypub/delivery"
@@ -164,6 +167,9 @@ func load(ctx context.Context, tx pgx.Tx, id uuid.UUID) (post, error) {
 	return po, err
 }
 
+// rootRelative finds src and href values that are paths on the blog.
+var rootRelative = regexp.MustCompile(`(\s(?:src|href)=["'])/([^/])`)
+
 // article is the post as followers' servers are sent it: a Note whose
 // text is the title, the excerpt and the link, with the feature image
 // attached, and neither summary nor name. Mastodon shows an Article as
@@ -177,13 +183,23 @@ func (p *Publisher) article(po post) map[string]any {
 	link := base + "/" + po.Slug
 	var b strings.Builder
 	b.WriteString("<p><strong>" + html.EscapeString(po.Title) + "</strong></p>")
-	if excerpt := strings.TrimSpace(po.Excerpt); excerpt != "" {
+	excerpt := strings.TrimSpace(po.Excerpt)
+	if excerpt == "" {
+		excerpt = opening(po.HTML, maxOpening)
+	}
+	if excerpt != "" {
 		b.WriteString("<p>" + html.EscapeString(excerpt) + "</p>")
 	}
 	b.WriteString(`<p><a href="` + html.EscapeString(link) + `">` + html.EscapeString(link) + `</a></p>`)
+	// The whole post travels as the Note's source (the representation its
+	// content was derived from, which Mastodon and GoToSocial do not show),
+	// with links and images on the blog made absolute: for peers that want
+	// it, and so that an edit of the text alone is sent as an Update.
+	body := rootRelative.ReplaceAllString(po.HTML, "${1}"+strings.ReplaceAll(base, "$", "$$")+"/${2}")
 	obj := map[string]any{
 		"id":           p.ObjectID(po.ID),
 		"type":         "Note",
+		"source":       map[string]any{"content": body, "mediaType": "text/html"},
 		"attributedTo": p.Actor(),
 		"content":      b.String(),
 		"mediaType":    "text/html",
@@ -204,6 +220,38 @@ func (p *Publisher) article(po post) map[string]any {
 		obj["attachment"] = []any{map[string]any{"type": "Image", "url": img, "mediaType": mediaType(img), "name": po.Title}}
 	}
 	return obj
+}
+
+// maxOpening is how many characters of a post's text stand in for an
+// excerpt it lacks (Ghost's own generated excerpts are of that order).
+const maxOpening = 300
+
+// opening is the start of a post's text: its HTML as plain text, spaces
+// collapsed, cut at a word under max characters with an ellipsis.
+func opening(body string, max int) string {
+	var b strings.Builder
+	z := xhtml.NewTokenizer(strings.NewReader(body))
+	for tt := z.Next(); tt != xhtml.ErrorToken; tt = z.Next() {
+		switch tt {
+		case xhtml.TextToken:
+			b.Write(z.Text())
+		case xhtml.StartTagToken, xhtml.EndTagToken, xhtml.SelfClosingTagToken:
+			b.WriteByte(' ') // paragraphs and line breaks part words
+		}
+	}
+	words := strings.Fields(b.String())
+	text := strings.Join(words, " ")
+	if utf8.RuneCountInString(text) <= max {
+		return text
+	}
+	cut := ""
+	for _, w := range words {
+		if utf8.RuneCountInString(cut)+1+utf8.RuneCountInString(w) > max-1 {
+			break
+		}
+		cut = strings.TrimSpace(cut + " " + w)
+	}
+	return cut + "…"
 }
 
 // hashtag makes a tag name one word, as hashtags are.

@@ -33,6 +33,9 @@ func TestAPostIsSentAsTitleExcerptLinkAndImage(t *testing.T) {
 			t.Errorf("content lacks %q:\n%s", want, content)
 		}
 	}
+	if src, _ := obj["source"].(map[string]any); src["content"] != "<p>Bring your apples.</p>" || src["mediaType"] != "text/html" {
+		t.Errorf("the whole post is not the Note's source: %v", obj["source"])
+	}
 	if obj["url"] != "https://blog.example/cider" || obj["sensitive"] != false {
 		t.Errorf("url %v, sensitive %v", obj["url"], obj["sensitive"])
 	}
@@ -45,5 +48,21 @@ func TestAPostIsSentAsTitleExcerptLinkAndImage(t *testing.T) {
 	}
 	if tags, _ := obj["tag"].([]any); len(tags) != 1 || tags[0].(map[string]any)["name"] != "#Events" {
 		t.Errorf("tags %v", obj["tag"])
+	}
+}
+
+// A post without an excerpt is introduced by the opening of its text, so
+// followers still see more than a title, and an edit of it reaches them.
+func TestAPostWithoutAnExcerptShowsItsOpening(t *testing.T) {
+	p := &Publisher{BlogURL: "https://blog.example"}
+	at := time.Now()
+	long := "<h2>Why</h2><p>" + strings.Repeat("apples and pears ", 40) + "</p>"
+	obj := p.article(post{ID: uuid.New(), Slug: "fruit", Title: "Fruit", HTML: long, PublishedAt: &at})
+	content := obj["content"].(string)
+	if !strings.Contains(content, "<p>Why apples and pears apples") || !strings.Contains(content, "…</p>") {
+		t.Errorf("the opening of a post without an excerpt:\n%s", content)
+	}
+	if n := len([]rune(opening(long, maxOpening))); n > maxOpening {
+		t.Errorf("the opening has %d characters, want at most %d", n, maxOpening)
 	}
 }
