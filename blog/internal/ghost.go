@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
+	"rose-ash.com/platform/shared/config"
 	"rose-ash.com/platform/shared/ghostsync"
 	"rose-ash.com/platform/shared/models"
 	"rose-ash.com/platform/shared/web"
@@ -23,6 +24,25 @@ type GhostSync struct {
 	Interval time.Duration
 	Jobs     *river.Client[pgx.Tx]
 	State    func(context.Context) (ghostsync.State, error)
+	// MembersPosts and ImportNavigation are the config's (ghost.*), shown
+	// on the admin page.
+	MembersPosts     string
+	ImportNavigation bool
+}
+
+// notes say, for the admin page, how the sync treats members-only posts
+// and the navigation.
+func (g *GhostSync) notes() []string {
+	var n []string
+	if g.MembersPosts == config.GhostMembersImport {
+		n = append(n, "Members-only and paid posts are imported as members-only: signed-in members read them, others see a notice; they are never sent to followers.")
+	} else {
+		n = append(n, "Members-only and paid posts are not imported (ghost.members_posts: skip).")
+	}
+	if g.ImportNavigation {
+		n = append(n, "Ghost's navigation replaces the blog's on every sync: Ghost wins over edits made in Navigation.")
+	}
+	return n
 }
 
 // ghostHandlers serve Ghost's webhooks and the admin's sync page.
@@ -78,7 +98,11 @@ func (g ghostHandlers) show(w http.ResponseWriter, r *http.Request) {
 		}
 		url, interval = g.sync.URL, g.sync.Interval
 	}
-	g.site.Render(w, r, http.StatusOK, GhostAdminPage(g.site.Page(r, "Ghost sync"), url, interval, st, r.URL.Query().Get("queued") == "1"))
+	var notes []string
+	if g.sync != nil {
+		notes = g.sync.notes()
+	}
+	g.site.Render(w, r, http.StatusOK, GhostAdminPage(g.site.Page(r, "Ghost sync"), url, interval, st, r.URL.Query().Get("queued") == "1", notes))
 }
 
 func (g ghostHandlers) syncNow(w http.ResponseWriter, r *http.Request) {

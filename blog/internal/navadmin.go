@@ -22,6 +22,11 @@ type navAdmin struct {
 	pages *pagecache.Cache
 }
 
+// fromGhost reports whether every Ghost sync replaces the navigation.
+func (n navAdmin) fromGhost() bool {
+	return n.site.Config.Ghost.URL != "" && n.site.Config.Ghost.ImportNavigation
+}
+
 func (n navAdmin) show(w http.ResponseWriter, r *http.Request) {
 	tree, err := n.nav.NavTree(r.Context())
 	if err != nil {
@@ -37,7 +42,7 @@ func (n navAdmin) show(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	rows = append(rows, make([]navRow, spareNavRows)...)
-	n.site.Render(w, r, http.StatusOK, NavEditorPage(n.site.Page(r, "Navigation"), rows, "", r.URL.Query().Get("saved") == "1"))
+	n.site.Render(w, r, http.StatusOK, NavEditorPage(n.site.Page(r, "Navigation"), rows, "", r.URL.Query().Get("saved") == "1", n.fromGhost()))
 }
 
 // save replaces the navigation, then drops the cached nav-tree fragment and
@@ -67,7 +72,7 @@ func (n navAdmin) save(w http.ResponseWriter, r *http.Request) {
 			n.site.Error(w, r, err)
 			return
 		}
-		n.site.Render(w, r, http.StatusUnprocessableEntity, NavEditorPage(n.site.Page(r, "Navigation"), rows, models.Message(err), false))
+		n.site.Render(w, r, http.StatusUnprocessableEntity, NavEditorPage(n.site.Page(r, "Navigation"), rows, models.Message(err), false, n.fromGhost()))
 		return
 	}
 	ctx := r.Context()

@@ -84,9 +84,13 @@ type State struct {
 	LastRunAt *time.Time
 	LastError string
 	Counts    Summary
+	// Conflicts are the Ghost posts not imported because another post
+	// holds their slug.
+	Conflicts []Conflict
 }
 
-// LoadState returns the stored sync state; the zero State before any sync.
+// LoadState returns the stored sync state, with the current conflicts;
+// the zero State before any sync. Errors: the database's.
 func LoadState(ctx context.Context, db *pgxpool.Pool) (State, error) {
 	var (
 		s      State
@@ -101,5 +105,6 @@ func LoadState(ctx context.Context, db *pgxpool.Pool) (State, error) {
 		return s, err
 	}
 	_ = json.Unmarshal(counts, &s.Counts)
-	return s, nil
+	s.Conflicts, err = Conflicts(ctx, db)
+	return s, err
 }
