@@ -227,6 +227,14 @@ CREATE TABLE public.events (
     CONSTRAINT events_title_check CHECK (((length(title) >= 1) AND (length(title) <= 200)))
 );
 
+CREATE TABLE public.ghost_conflicts (
+    ghost_id text NOT NULL,
+    slug text NOT NULL,
+    reason text NOT NULL,
+    ghost_updated_at timestamp with time zone NOT NULL,
+    seen_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
 CREATE TABLE public.ghost_sync_state (
     id boolean DEFAULT true NOT NULL,
     cursor timestamp with time zone,
@@ -320,11 +328,17 @@ CASE
     ELSE array_length(regexp_split_to_array(btrim(regexp_replace(COALESCE(html, ''::text), '<[^>]*>|\s+'::text, ' '::text, 'g'::text)), ' +'::text), 1)
 END) STORED,
     text_start text GENERATED ALWAYS AS ("left"(regexp_replace(COALESCE(html, ''::text), '<[^>]*>'::text, ' '::text, 'g'::text), 1000)) STORED,
+    visibility text DEFAULT 'public'::text NOT NULL,
+    feature_image_alt text DEFAULT ''::text NOT NULL,
+    feature_image_caption text DEFAULT ''::text NOT NULL,
+    ghost_hash text,
+    CONSTRAINT posts_feature_image_alt_check CHECK ((length(feature_image_alt) <= 191)),
     CONSTRAINT posts_published_at_check CHECK (((status = 'draft'::text) OR (published_at IS NOT NULL))),
     CONSTRAINT posts_slug_check CHECK (((length(slug) <= 120) AND (slug ~ '^[a-z0-9]+(-[a-z0-9]+)*$'::text))),
     CONSTRAINT posts_status_check CHECK ((status = ANY (ARRAY['draft'::text, 'published'::text]))),
     CONSTRAINT posts_title_check CHECK (((length(title) >= 1) AND (length(title) <= 255))),
-    CONSTRAINT posts_type_check CHECK ((type = ANY (ARRAY['post'::text, 'page'::text])))
+    CONSTRAINT posts_type_check CHECK ((type = ANY (ARRAY['post'::text, 'page'::text]))),
+    CONSTRAINT posts_visibility_check CHECK ((visibility = ANY (ARRAY['public'::text, 'members'::text])))
 );
 
 CREATE TABLE public.river_job (
@@ -521,6 +535,9 @@ ALTER TABLE ONLY public.events
 
 ALTER TABLE ONLY public.events
     ADD CONSTRAINT events_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.ghost_conflicts
+    ADD CONSTRAINT ghost_conflicts_pkey PRIMARY KEY (ghost_id);
 
 ALTER TABLE ONLY public.ghost_sync_state
     ADD CONSTRAINT ghost_sync_state_pkey PRIMARY KEY (id);
