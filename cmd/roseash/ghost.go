@@ -55,7 +55,20 @@ func ghostSyncCmd(ctx context.Context, args []string, getenv func(string) string
 	}
 	defer pool.Close()
 	drawn := false
-	sum, err := ghostsync.Sync(ctx, client, pool, func(done, total int) {
+	// The blog's defaults (_config/app-config.yaml), or the same variables:
+	// a sync here and one in the blog must clean posts alike, or each would
+	// rewrite what the other wrote. Posts changed here are announced by the
+	// blog's check of posts out of date with their Article.
+	opts := ghostsync.Options{MembersPosts: getenv("GHOST_MEMBERS_POSTS"), EmbedHosts: ghostsync.DefaultEmbedHosts}
+	if v := getenv("GHOST_EMBED_HOSTS"); v != "" {
+		opts.EmbedHosts = nil
+		for h := range strings.SplitSeq(v, ",") {
+			if h = strings.TrimSpace(h); h != "" && h != "-" {
+				opts.EmbedHosts = append(opts.EmbedHosts, h)
+			}
+		}
+	}
+	sum, err := ghostsync.SyncWith(ctx, client, pool, opts, func(done, total int) {
 		fmt.Fprint(stdout, "\r"+progressBar(done, total, 30))
 		drawn = true
 	})

@@ -11,6 +11,10 @@ import (
 // ("kg-card kg-image-card kg-width-wide"); any other class list is dropped.
 var kgClasses = regexp.MustCompile(`^kg-[a-z0-9-]+( kg-[a-z0-9-]+)*$`)
 
+// DefaultEmbedHosts are ghost.embed_hosts' default: YouTube's and Vimeo's
+// players.
+var DefaultEmbedHosts = []string{"www.youtube.com", "www.youtube-nocookie.com", "player.vimeo.com"}
+
 // EmbedSandbox is the sandbox every kept iframe gets: a video player runs
 // its scripts in its own origin (never the blog's) and may go full screen
 // or open the video on its site; it may not navigate the blog's page.
