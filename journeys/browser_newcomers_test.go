@@ -133,6 +133,14 @@ func TestBrowserNewcomerOnAPhone(t *testing.T) {
 			t.Errorf("the events home does not list %q, which the blog home shows", u[2])
 		}
 	}
+	// On a wide screen the services show without opening anything.
+	tab.do("a wide screen", chromedp.EmulateViewport(1280, 900))
+	tab.load("open the blog wide", chromedp.Navigate(st.URL["blog"]+"/"))
+	saveScreenshot(t, tab, "newcomer-1280.png")
+	if n := tab.number(`[...document.querySelectorAll("header .site-nav a")].filter(a => a.checkVisibility()).length`); n != float64(len(config.Services)) {
+		t.Errorf("on a wide screen %v service links show at once, want %d", n, len(config.Services))
+	}
+
 	tab.load("follow the first upcoming event", chromedp.Navigate(htmlUnescape(upcoming[0][1])))
 	id := upcoming[0][1][strings.Index(upcoming[0][1], "#")+1:]
 	if got := tab.text("#" + id); !strings.Contains(got, htmlUnescape(upcoming[0][2])) {
