@@ -157,5 +157,5 @@ func ghostSync(d boot.Deps) *internal.GhostSync {
 	return &internal.GhostSync{URL: d.Config.Ghost.URL, WebhookSecret: d.Config.GhostWebhookSecret, Jobs: d.Jobs,
 		Interval: d.Config.Ghost.SyncInterval.Std(), MembersPosts: d.Config.Ghost.MembersPosts,
 		ImportNavigation: d.Config.Ghost.ImportNavigation,
-		State:    func(ctx context.Context) (ghostsync.State, error) { return ghostsync.LoadState(ctx, d.DB) }}
+		State:            func(ctx context.Context) (ghostsync.State, error) { return ghostsync.LoadState(ctx, d.DB) }}
 }

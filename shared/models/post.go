@@ -43,10 +43,10 @@ type Post struct {
 	// contracts.Posts.MembersPostHTML).
 	MembersOnly bool
 	Status      string // "draft" or "published"
-	PublishedAt  time.Time
-	UpdatedAt    time.Time
-	Author       *Author // nil when none
-	Tags         []Tag   // in the author's order; the first is the primary tag
+	PublishedAt time.Time
+	UpdatedAt   time.Time
+	Author      *Author // nil when none
+	Tags        []Tag   // in the author's order; the first is the primary tag
 	// ReadingMinutes is the words of the text (tags stripped) / 265,
 	// at least 1.
 	ReadingMinutes int
