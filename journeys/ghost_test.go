@@ -85,4 +85,28 @@ func TestGhostWebhookAndSyncNow(t *testing.T) {
 	if p := admin.Get(t, st.URL["blog"]+"/admin/ghost"); !strings.Contains(p.Body, ghost.URL) || strings.Contains(p.Body, "never") {
 		t.Fatalf("the sync page does not show the last run:\n%s", p.Body)
 	}
+
+	// Opening an imported post in the editor says where to edit it: the
+	// next sync replaces local changes, and the editor keeps no cards.
+	list := admin.Get(t, st.URL["blog"]+"/admin/posts")
+	var imported, local string
+	for _, row := range strings.Split(list.Body, "<tr") {
+		id := between(row, `href="/admin/posts/`, `"`)
+		switch {
+		case id == "" || id == "new":
+		case strings.Contains(row, "Written in Ghost"):
+			imported = id
+		case local == "" && !strings.Contains(row, "Ghost"):
+			local = id
+		}
+	}
+	if imported == "" {
+		t.Fatalf("the imported post is not in the admin list:\n%s", list.Body)
+	}
+	if p := admin.Get(t, st.URL["blog"]+"/admin/posts/"+imported); !strings.Contains(p.Body, "This post comes from Ghost") {
+		t.Errorf("the editor of an imported post does not say it comes from Ghost (%d)", p.Status)
+	}
+	if p := admin.Get(t, st.URL["blog"]+"/admin/posts/"+local); local == "" || strings.Contains(p.Body, "This post comes from Ghost") {
+		t.Errorf("a local post's editor (%q) says it comes from Ghost", local)
+	}
 }

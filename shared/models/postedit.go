@@ -39,6 +39,9 @@ type EditablePost struct {
 	AuthorName  string
 	// AuthorID is the credited user; uuid.Nil when the post has none.
 	AuthorID uuid.UUID
+	// FromGhost reports a post imported from Ghost: Ghost's copy wins at
+	// the next sync, and the editor keeps neither Ghost's cards nor embeds.
+	FromGhost bool
 }
 
 // Scheduled reports whether the post is published with a future date.

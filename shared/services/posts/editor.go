@@ -21,7 +21,8 @@ SELECT p.id, p.type, p.slug, p.title, p.excerpt, p.html, coalesce(p.doc::text, '
        p.published_at, p.updated_at, p.version,
        coalesce(nullif(u.display_name, ''), u.username, ''), coalesce(p.author_id, '00000000-0000-0000-0000-000000000000'),
        coalesce((SELECT array_agg(t.name ORDER BY pt.position, t.name) FROM post_tags pt JOIN tags t ON t.id = pt.tag_id
-                 WHERE pt.post_id = p.id), '{}')
+                 WHERE pt.post_id = p.id), '{}'),
+       p.ghost_id IS NOT NULL
 FROM posts p LEFT JOIN users u ON u.id = p.author_id`
 
 func scanEditable(row pgx.Row) (models.EditablePost, error) {
@@ -30,7 +31,7 @@ func scanEditable(row pgx.Row) (models.EditablePost, error) {
 		pa *time.Time
 	)
 	err := row.Scan(&e.ID, &e.Input.Type, &e.Input.Slug, &e.Input.Title, &e.Input.Excerpt, &e.Input.HTML, &e.Input.Doc,
-		&e.Input.FeatureImage, &e.Input.Status, &pa, &e.UpdatedAt, &e.Input.Version, &e.AuthorName, &e.AuthorID, &e.Input.Tags)
+		&e.Input.FeatureImage, &e.Input.Status, &pa, &e.UpdatedAt, &e.Input.Version, &e.AuthorName, &e.AuthorID, &e.Input.Tags, &e.FromGhost)
 	if pa != nil {
 		t := pa.UTC()
 		e.PublishedAt = &t
