@@ -14,6 +14,7 @@ import (
 
 	"rose-ash.com/platform/shared/ghostsync"
 	"rose-ash.com/platform/shared/ghostsync/ghosttest"
+	"rose-ash.com/platform/shared/postgres/pgtest"
 	"rose-ash.com/platform/shared/servicetest"
 )
 
@@ -181,5 +182,23 @@ func TestGhostMembersPostsAndCards(t *testing.T) {
 	}
 	if !strings.Contains(videoPage, `alt="The orchard in May"`) || !strings.Contains(videoPage, `<figcaption>Photo by <a href="https://example.com/ann"`) {
 		t.Error("the feature image lost its alt text or caption")
+	}
+}
+
+// Every service knows ghost.url (River's job leader, whichever service it
+// is, schedules the periodic sync), but only the blog reads Ghost: the blog
+// refuses to start with a Ghost site and no Content API key, naming it.
+func TestBlogNeedsTheGhostKeyWithAGhostSite(t *testing.T) {
+	env := map[string]string{
+		"CONFIG_FILE":  servicetest.RepoRoot(t) + "/_config/app-config.yaml",
+		"DATABASE_URL": pgtest.MustDatabaseURL(t), "REDIS_URL": servicetest.DefaultRedisURL,
+		"SECRET_KEY": "test-secret-key-0123456789abcdefghijklmnop", "MAIL_DIR": t.TempDir(), "MEDIA_DIR": t.TempDir(),
+		"BLOG_LISTEN_ADDR": "127.0.0.1:" + servicetest.FreePort(t), "GHOST_URL": "https://ghost.example",
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	err := run(ctx, func(k string) string { return env[k] }, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "GHOST_CONTENT_KEY") {
+		t.Fatalf("the blog with a Ghost site and no key: %v, want an error naming GHOST_CONTENT_KEY", err)
 	}
 }

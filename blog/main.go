@@ -3,6 +3,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"io"
 	"io/fs"
 	"net/http"
@@ -34,7 +35,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		return err
 	}
 	opts := boot.Options{Service: "blog", MayMigrate: true, Static: static, Workers: ghostWorkers,
-		Queues: ghostQueues, Periodic: ghostPeriodic}
+		Queues: ghostQueues}
 	return boot.Run(ctx, opts, getenv, stdout, func(d boot.Deps) (http.Handler, error) {
 		store, nav := posts.New(d.DB), navigation.New(d.DB)
 		// Listings read by signed-in members are kept a moment (the page
@@ -104,6 +105,11 @@ func ghostWorkers(d boot.Deps, workers *river.Workers) (int, error) {
 	if d.Config.Ghost.URL == "" {
 		return 0, nil
 	}
+	// Only the blog reads Ghost: the other services know ghost.url (they
+	// schedule its periodic sync, boot.PeriodicJobs) but not its key.
+	if d.Config.GhostContentKey == "" {
+		return 0, errors.New("config: ghost content key (GHOST_CONTENT_KEY): is missing; the blog needs it with ghost.url")
+	}
 	client, err := ghostsync.NewClient(d.Config.Ghost.URL, d.Config.GhostContentKey,
 		ghostsync.HTTPClient(d.Config.Ghost.AllowPrivateAddress))
 	if err != nil {
@@ -138,15 +144,6 @@ func ghostWorkers(d boot.Deps, workers *river.Workers) (int, error) {
 			}
 		}})
 	return 1, err
-}
-
-// ghostPeriodic is the periodic Ghost sync (ghost.sync_interval), when a
-// Ghost site is configured and the interval is not 0.
-func ghostPeriodic(d boot.Deps) []*river.PeriodicJob {
-	if d.Config.Ghost.URL == "" || d.Config.Ghost.SyncInterval == 0 {
-		return nil
-	}
-	return []*river.PeriodicJob{ghostsync.Periodic(d.Config.Ghost.SyncInterval.Std())}
 }
 
 // ghostSync is what the blog's Ghost handlers use; nil without a Ghost site.

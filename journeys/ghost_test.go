@@ -110,3 +110,37 @@ func TestGhostWebhookAndSyncNow(t *testing.T) {
 		t.Errorf("a local post's editor (%q) says it comes from Ghost", local)
 	}
 }
+
+// With ghost.members_posts: members, a members-only Ghost post is read by a
+// signed-in member (what Ghost's Content API gives: the part before the
+// paywall), while a visitor gets the notice.
+func TestMembersReadMembersOnlyPosts(t *testing.T) {
+	ghost := ghosttest.Start(t)
+	st := StartStackWith(t, map[string]string{"GHOST_URL": ghost.URL, "GHOST_CONTENT_KEY": ghosttest.ContentKey,
+		"GHOST_MEMBERS_POSTS": "members", "GHOST_SYNC_INTERVAL": "1s", "GHOST_ALLOW_PRIVATE_ADDRESS": "true"}, "blog")
+	now := time.Now().UTC().Add(-time.Minute)
+	ghost.AddPost(ghostsync.Post{Title: "For members", Slug: "for-members", Status: "published", Visibility: "members",
+		CustomExcerpt: "A story for the co-op's members.",
+		HTML: "<p>What members read.</p><!--members-only--><p>Ghost's own members only.</p>", PublishedAt: &now, UpdatedAt: now})
+
+	visitor := NewBrowser(t)
+	deadline := time.Now().Add(15 * time.Second)
+	p := visitor.Get(t, st.URL["blog"]+"/for-members")
+	for p.Status != http.StatusOK {
+		if time.Now().After(deadline) {
+			t.Fatalf("the members-only post never appeared (%d)", p.Status)
+		}
+		time.Sleep(100 * time.Millisecond)
+		p = visitor.Get(t, st.URL["blog"]+"/for-members")
+	}
+	if strings.Contains(p.Body, "What members read.") || !strings.Contains(p.Body, "This post is for members.") {
+		t.Fatal("a visitor reads the members-only post, or gets no notice")
+	}
+
+	member := NewBrowser(t)
+	st.SignIn(t, member, "blog", "member@example.org", "member")
+	p = member.Get(t, st.URL["blog"]+"/for-members")
+	if !strings.Contains(p.Body, "What members read.") || strings.Contains(p.Body, "This post is for members.") {
+		t.Fatalf("a signed-in member does not read the members-only post (%d)", p.Status)
+	}
+}

@@ -26,6 +26,7 @@ import (
 	"rose-ash.com/platform/shared/cache"
 	"rose-ash.com/platform/shared/config"
 	"rose-ash.com/platform/shared/fragments"
+	"rose-ash.com/platform/shared/ghostsync"
 	"rose-ash.com/platform/shared/layout"
 	"rose-ash.com/platform/shared/logging"
 	"rose-ash.com/platform/shared/mail"
@@ -55,10 +56,6 @@ type Options struct {
 	// configuration (the blog's Ghost sync) is worked only where that
 	// configuration is.
 	Queues func(Deps) map[string]int
-	// Periodic returns the service's periodic jobs (nil for none), each
-	// for a kind of job its Workers registered; River's elected leader
-	// among the service's replicas enqueues them on schedule.
-	Periodic func(Deps) []*river.PeriodicJob
 }
 
 // Deps are what a service's NewServer is built from.
@@ -195,6 +192,22 @@ func Run(ctx context.Context, opts Options, getenv func(string) string, stdout i
 	return web.Serve(ctx, svc.ListenAddr, h, cfg.HTTP.ShutdownTimeout.Std(), logger)
 }
 
+// PeriodicJobs are the platform's periodic jobs, the same in every
+// service. River elects one leader among all the clients on the database,
+// whichever service each runs in, and only the leader enqueues periodic
+// jobs: so every client declares all of them (and skips River's check that
+// it can work every kind it inserts), and each job goes to the queue of the
+// service that works it. Today: the Ghost sync (ghost.url and
+// ghost.sync_interval, so GHOST_URL is given to every service), worked on
+// the ghost queue by blog replicas configured for Ghost.
+func PeriodicJobs(cfg *config.Config) []*river.PeriodicJob {
+	var jobs []*river.PeriodicJob
+	if cfg.Ghost.URL != "" && cfg.Ghost.SyncInterval > 0 {
+		jobs = append(jobs, ghostsync.Periodic(cfg.Ghost.SyncInterval.Std()))
+	}
+	return jobs
+}
+
 // startJobs starts the service's River client, setting deps.Jobs: every
 // service runs one, for the ActivityPub deliveries of its actor and its own
 // workers; the returned function stops it gracefully.
@@ -224,15 +237,11 @@ func startJobs(ctx context.Context, opts Options, deps *Deps, deliverer *deliver
 			queues[name] = river.QueueConfig{MaxWorkers: n}
 		}
 	}
-	var periodic []*river.PeriodicJob
-	if opts.Periodic != nil {
-		periodic = opts.Periodic(*deps)
-	}
 	// Through PgBouncer in transaction mode there is no LISTEN/NOTIFY (a
 	// notification goes to whichever server connection the listener last
 	// ran on): River then polls for new jobs and leadership instead.
 	jobs, err := river.NewClient(riverpgxv5.New(deps.DB), &river.Config{Logger: deps.Logger, Workers: workers, Queues: queues,
-		PeriodicJobs: periodic, PollOnly: deps.Config.Database.PgBouncer})
+		PeriodicJobs: PeriodicJobs(deps.Config), SkipUnknownJobCheck: true, PollOnly: deps.Config.Database.PgBouncer})
 	if err != nil {
 		return nil, fmt.Errorf("start the job queue: %w", err)
 	}

@@ -558,9 +558,6 @@ func (c *Config) validate(errs *[]error) {
 		if u, err := url.Parse(c.Ghost.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			bad("ghost.url", "GHOST_URL", "%q is not an http(s) address", c.Ghost.URL)
 		}
-		if c.GhostContentKey == "" {
-			bad("ghost content key", "GHOST_CONTENT_KEY", "is missing; it is needed with ghost.url")
-		}
 	}
 	if iv := c.Ghost.SyncInterval.Std(); iv != 0 && (iv < time.Second || iv > 24*time.Hour) {
 		bad("ghost.sync_interval", "GHOST_SYNC_INTERVAL", "%s is outside 1s..24h (0s turns the periodic sync off)", iv)
