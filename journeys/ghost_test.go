@@ -121,7 +121,7 @@ func TestMembersReadMembersOnlyPosts(t *testing.T) {
 	now := time.Now().UTC().Add(-time.Minute)
 	ghost.AddPost(ghostsync.Post{Title: "For members", Slug: "for-members", Status: "published", Visibility: "members",
 		CustomExcerpt: "A story for the co-op's members.",
-		HTML: "<p>What members read.</p><!--members-only--><p>Ghost's own members only.</p>", PublishedAt: &now, UpdatedAt: now})
+		HTML:          "<p>What members read.</p><!--members-only--><p>Ghost's own members only.</p>", PublishedAt: &now, UpdatedAt: now})
 
 	visitor := NewBrowser(t)
 	deadline := time.Now().Add(15 * time.Second)
