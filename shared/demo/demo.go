@@ -1,23 +1,28 @@
 // Package demo seeds a development database with a few realistic records so
 // that every page has something to show. Seeding is idempotent: running it
-// again adds nothing that is already there.
+// again adds nothing that is already there. It owns no table: every record
+// is written through the package that owns its table (identity, navigation,
+// calendars, posts, carts), in one transaction.
 package demo
 
 import (
 	"bytes"
 	"context"
 	"embed"
-	"errors"
 	"fmt"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"rose-ash.com/platform/shared/media"
 	"rose-ash.com/platform/shared/models"
 	"rose-ash.com/platform/shared/postgres"
+	"rose-ash.com/platform/shared/services/calendars"
+	"rose-ash.com/platform/shared/services/carts"
+	"rose-ash.com/platform/shared/services/identity"
+	"rose-ash.com/platform/shared/services/navigation"
+	"rose-ash.com/platform/shared/services/posts"
 )
 
 // images holds the demo posts' feature images (small JPEGs, drawn for the
@@ -103,11 +108,6 @@ var AdminCart = []models.CartItemInput{
 		UnitPrice: models.Money{Minor: 650, Currency: "GBP"}, Quantity: 2},
 }
 
-const insertUser = `
-INSERT INTO users (email, username, display_name, is_admin)
-VALUES ($1, $2, $3, $4)
-ON CONFLICT ((lower(email))) DO UPDATE SET username = coalesce(users.username, EXCLUDED.username)`
-
 // Seed inserts the demo records that are missing, in one transaction. The
 // demo posts' feature images are put into store (named by their content,
 // so seeding again writes nothing new) and given to the demo posts that
@@ -120,114 +120,43 @@ func Seed(ctx context.Context, db *pgxpool.Pool, store media.Store) error {
 	}
 	return postgres.InTx(ctx, db, func(tx pgx.Tx) error {
 		for _, u := range Users {
-			if _, err := tx.Exec(ctx, insertUser, u.Email, u.Username, u.DisplayName, u.Admin); err != nil {
+			if err := identity.EnsureUser(ctx, tx, identity.NewUser{Email: u.Email, Username: u.Username,
+				DisplayName: u.DisplayName, Admin: u.Admin}); err != nil {
 				return fmt.Errorf("demo: seed user %s: %w", u.Email, err)
 			}
 		}
-		if err := seedNav(ctx, tx, Nav, uuid.NullUUID{}); err != nil {
-			return err
+		if err := navigation.AddMissingNav(ctx, tx, Nav); err != nil {
+			return fmt.Errorf("demo: %w", err)
 		}
 		if err := seedEvents(ctx, tx); err != nil {
 			return err
 		}
-		if err := seedPosts(ctx, tx, featured); err != nil {
+		if err := seedPosts(ctx, tx, posts.New(db), featured); err != nil {
 			return err
 		}
-		return seedAdminCart(ctx, tx)
+		if err := carts.AddMissingLines(ctx, tx, AdminEmail, AdminCart); err != nil {
+			return fmt.Errorf("demo: seed admin's cart: %w", err)
+		}
+		return nil
 	})
 }
 
-// An item already there (an admin may have renamed or moved it) is left as
-// it is.
-const insertNavItem = `
-INSERT INTO nav_items (label, url, position, parent_id)
-VALUES ($1, $2, $3, $4)
-ON CONFLICT (parent_id, url) DO NOTHING`
-
-const navItemID = `SELECT id FROM nav_items WHERE parent_id IS NOT DISTINCT FROM $1 AND url = $2`
-
-func seedNav(ctx context.Context, tx pgx.Tx, items []models.NavItem, parent uuid.NullUUID) error {
-	for _, it := range items {
-		if err := models.ValidateNavItem(it); err != nil {
-			return fmt.Errorf("demo: nav item %s: %w", it.URL, err)
-		}
-		if _, err := tx.Exec(ctx, insertNavItem, it.Label, it.URL, it.Position, parent); err != nil {
-			return fmt.Errorf("demo: seed nav item %s: %w", it.URL, err)
-		}
-		var id uuid.UUID
-		if err := tx.QueryRow(ctx, navItemID, parent, it.URL).Scan(&id); err != nil {
-			return fmt.Errorf("demo: look up nav item %s: %w", it.URL, err)
-		}
-		if err := seedNav(ctx, tx, it.Children, uuid.NullUUID{UUID: id, Valid: true}); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-const insertCalendar = `
-INSERT INTO calendars (slug, title, description) VALUES ($1, $2, $3)
-ON CONFLICT (slug) DO NOTHING`
-
-// A demo event that has already ended is moved forward again, so that a
-// database seeded long ago still has upcoming events after seeding, and so
-// is one seeded on a weekday other than its own (before demo events were
-// placed on their weekdays); one still to come on its day is left as it is.
-const upsertEvent = `
-INSERT INTO events (calendar_id, slug, title, summary, location, starts_at, ends_at)
-SELECT c.id, $2, $3, $4, $5, $6, $7
-FROM calendars c WHERE c.slug = $1
-ON CONFLICT (calendar_id, slug) DO UPDATE
-SET starts_at = excluded.starts_at, ends_at = excluded.ends_at, updated_at = now()
-WHERE events.ends_at <= now()
-   OR extract(dow FROM events.starts_at AT TIME ZONE 'UTC') <> extract(dow FROM excluded.starts_at AT TIME ZONE 'UTC')`
-
+// A demo event that has already ended is moved forward again
+// (calendars.ScheduleEvent), so that a database seeded long ago still has
+// upcoming events after seeding, and so is one seeded on a weekday other
+// than its own (before demo events were placed on their weekdays); one
+// still to come on its day is left as it is.
 func seedEvents(ctx context.Context, tx pgx.Tx) error {
-	if err := models.ValidateEventSlug(Calendar.Slug); err != nil {
-		return fmt.Errorf("demo: calendar %s: %w", Calendar.Slug, err)
-	}
-	if _, err := tx.Exec(ctx, insertCalendar, Calendar.Slug, Calendar.Title, Calendar.Description); err != nil {
-		return fmt.Errorf("demo: seed calendar %s: %w", Calendar.Slug, err)
+	if err := calendars.AddCalendarIfMissing(ctx, tx, models.Calendar{Slug: Calendar.Slug, Title: Calendar.Title,
+		Description: Calendar.Description}); err != nil {
+		return fmt.Errorf("demo: %w", err)
 	}
 	now := time.Now()
 	for _, e := range Events {
 		starts := e.StartsAfter(now)
-		ends := starts.Add(e.Lasts)
-		if err := models.ValidateEvent(models.Event{Slug: e.Slug, Title: e.Title, Summary: e.Summary,
-			Location: e.Location, StartsAt: starts, EndsAt: ends}); err != nil {
-			return fmt.Errorf("demo: event %s: %w", e.Slug, err)
-		}
-		if _, err := tx.Exec(ctx, upsertEvent, Calendar.Slug, e.Slug, e.Title, e.Summary, e.Location,
-			starts, ends); err != nil {
-			return fmt.Errorf("demo: seed event %s: %w", e.Slug, err)
-		}
-	}
-	return nil
-}
-
-const insertAdminCart = `
-INSERT INTO carts (user_id) SELECT id FROM users WHERE lower(email) = lower($1)
-ON CONFLICT (user_id) WHERE user_id IS NOT NULL DO NOTHING`
-
-// A line already there keeps its quantity: seeding again adds nothing.
-const insertAdminCartItem = `
-INSERT INTO cart_items (cart_id, product_ref, title, unit_price_minor, currency, quantity)
-SELECT c.id, $2, $3, $4, $5, $6
-FROM carts c JOIN users u ON u.id = c.user_id
-WHERE lower(u.email) = lower($1)
-ON CONFLICT (cart_id, product_ref) DO NOTHING`
-
-func seedAdminCart(ctx context.Context, tx pgx.Tx) error {
-	if _, err := tx.Exec(ctx, insertAdminCart, AdminEmail); err != nil {
-		return fmt.Errorf("demo: seed admin's cart: %w", err)
-	}
-	for _, it := range AdminCart {
-		if err := models.ValidateCartItem(it); err != nil {
-			return fmt.Errorf("demo: cart item %s: %w", it.ProductRef, err)
-		}
-		if _, err := tx.Exec(ctx, insertAdminCartItem, AdminEmail, it.ProductRef, it.Title,
-			it.UnitPrice.Minor, it.UnitPrice.Currency, it.Quantity); err != nil {
-			return fmt.Errorf("demo: seed cart item %s: %w", it.ProductRef, err)
+		if err := calendars.ScheduleEvent(ctx, tx, Calendar.Slug, models.Event{Slug: e.Slug, Title: e.Title,
+			Summary: e.Summary, Location: e.Location, StartsAt: starts, EndsAt: starts.Add(e.Lasts)}); err != nil {
+			return fmt.Errorf("demo: %w", err)
 		}
 	}
 	return nil
@@ -348,68 +277,29 @@ var Posts = []Post{
 }
 
 // A post already there, however an admin has since changed it, is left as
-// it is, tags included: only a newly inserted post gets its demo tags.
-const insertPost = `
-INSERT INTO posts (type, slug, title, excerpt, html, status, published_at, author_id)
-SELECT $1, $2, $3, $4, $5, $6, CASE WHEN $6 = 'published' THEN now() - $7::interval END, u.id
-FROM (SELECT 1) AS one
-LEFT JOIN users u ON lower(u.email) = lower($8)
-ON CONFLICT (slug) DO NOTHING
-RETURNING id`
-
-const insertTag = `
-INSERT INTO tags (slug, name, description) VALUES ($1, $2, $3)
-ON CONFLICT (slug) DO NOTHING`
-
-const insertPostTag = `
-INSERT INTO post_tags (post_id, tag_id, position)
-SELECT $1, t.id, $3 FROM tags t WHERE t.slug = $2
-ON CONFLICT (post_id, tag_id) DO NOTHING`
-
-// A demo post without a feature image gets its demo image; one an admin
-// has given another image keeps it.
-const setDemoFeatureImage = `
-UPDATE posts SET feature_image = $2 WHERE slug = $1 AND feature_image = ''`
-
-func seedPosts(ctx context.Context, tx pgx.Tx, featured map[string]string) error {
+// it is, tags included: only a newly added post gets its demo tags. A demo
+// post without a feature image gets its demo image; one an admin has
+// given another image keeps it.
+func seedPosts(ctx context.Context, tx pgx.Tx, store *posts.Store, featured map[string]string) error {
 	for _, t := range Tags {
-		if _, err := tx.Exec(ctx, insertTag, t.Slug, t.Name, t.Description); err != nil {
-			return fmt.Errorf("demo: seed tag %s: %w", t.Slug, err)
+		if err := posts.AddTagIfMissing(ctx, tx, t); err != nil {
+			return fmt.Errorf("demo: %w", err)
 		}
 	}
 	for _, p := range Posts {
-		if err := models.ValidatePostSlug(p.Slug); err != nil {
-			return fmt.Errorf("demo: post %s: %w", p.Slug, err)
+		status := models.PostStatusPublished
+		if p.Draft {
+			status = models.PostStatusDraft
 		}
-		if err := seedPost(ctx, tx, p); err != nil {
-			return err
+		if _, err := store.AddPostIfMissing(ctx, tx, posts.NewPost{Type: p.Type, Slug: p.Slug, Title: p.Title,
+			Excerpt: p.Excerpt, HTML: p.HTML, Status: status, PublishedAgo: p.PublishedAgo,
+			AuthorEmail: AdminEmail, TagSlugs: p.Tags}); err != nil {
+			return fmt.Errorf("demo: %w", err)
 		}
 		if img := featured[p.Image]; img != "" {
-			if _, err := tx.Exec(ctx, setDemoFeatureImage, p.Slug, img); err != nil {
-				return fmt.Errorf("demo: feature image of %s: %w", p.Slug, err)
+			if err := store.SetFeatureImageIfNone(ctx, tx, p.Slug, img); err != nil {
+				return fmt.Errorf("demo: %w", err)
 			}
-		}
-	}
-	return nil
-}
-
-func seedPost(ctx context.Context, tx pgx.Tx, p Post) error {
-	status := models.PostStatusPublished
-	if p.Draft {
-		status = models.PostStatusDraft
-	}
-	var id uuid.UUID
-	err := tx.QueryRow(ctx, insertPost, p.Type, p.Slug, p.Title, p.Excerpt, p.HTML, status,
-		p.PublishedAgo, AdminEmail).Scan(&id)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil // seeded before
-	}
-	if err != nil {
-		return fmt.Errorf("demo: seed post %s: %w", p.Slug, err)
-	}
-	for i, tag := range p.Tags {
-		if _, err := tx.Exec(ctx, insertPostTag, id, tag, i); err != nil {
-			return fmt.Errorf("demo: tag post %s with %s: %w", p.Slug, tag, err)
 		}
 	}
 	return nil

@@ -15,6 +15,7 @@ import (
 
 	"rose-ash.com/platform/shared/models"
 	"rose-ash.com/platform/shared/postgres"
+	"rose-ash.com/platform/shared/services/identity"
 )
 
 // ghostAuthor is a Ghost author's fields as the blog stores them; it is
@@ -54,6 +55,12 @@ func (s *syncer) authorFields(a Author) ghostAuthor {
 		g.Avatar = ""
 	}
 	return g
+}
+
+// user is g as identity stores it for the Ghost author ghostID, with its
+// record snapshot.
+func (g ghostAuthor) user(ghostID string, snapshot []byte) identity.GhostAuthor {
+	return identity.GhostAuthor{GhostID: ghostID, DisplayName: g.Name, Bio: g.Bio, AvatarURL: g.Avatar, Synced: snapshot}
 }
 
 var notUsername = regexp.MustCompile(`[^a-z0-9_]+`)
@@ -122,18 +129,14 @@ func (s *syncer) creditAuthor(ctx context.Context, tx pgx.Tx, a Author) (id uuid
 
 	// Not linked yet: a member whose username is the slug is this author.
 	if name := strings.ReplaceAll(a.Slug, "-", "_"); models.ValidateUsername(name) == nil {
-		err = tx.QueryRow(ctx, `
-			UPDATE users SET ghost_author_id = $2, ghost_author_synced = $3,
-			       bio = CASE WHEN bio = '' THEN $4 ELSE bio END,
-			       avatar_url = CASE WHEN avatar_url = '' THEN $5 ELSE avatar_url END, updated_at = now()
-			WHERE username = $1 AND ghost_author_id IS NULL
-			RETURNING id`, name, a.ID, snapshot, g.Bio, g.Avatar).Scan(&id)
-		if err == nil {
+		var linked bool
+		id, linked, err = identity.LinkGhostAuthor(ctx, tx, name, g.user(a.ID, snapshot))
+		if err != nil {
+			return id, false, err
+		}
+		if linked {
 			slog.InfoContext(ctx, "ghost sync: linked a Ghost author to a user", "ghost_author", a.Slug, "username", name)
 			return id, true, nil
-		}
-		if !errors.Is(err, pgx.ErrNoRows) {
-			return id, false, err
 		}
 	}
 
@@ -141,10 +144,7 @@ func (s *syncer) creditAuthor(ctx context.Context, tx pgx.Tx, a Author) (id uuid
 	if err != nil {
 		return id, false, err
 	}
-	err = tx.QueryRow(ctx, `
-		INSERT INTO users (email, username, display_name, bio, avatar_url, ghost_author_id, ghost_author_synced)
-		VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
-		placeholderEmail(a.ID), name, g.Name, g.Bio, g.Avatar, a.ID, snapshot).Scan(&id)
+	id, err = identity.AddGhostAuthor(ctx, tx, placeholderEmail(a.ID), name, g.user(a.ID, snapshot))
 	if err == nil {
 		slog.InfoContext(ctx, "ghost sync: created a user for a Ghost author", "ghost_author", a.Slug, "username", name)
 	}
@@ -175,16 +175,9 @@ func (s *syncer) updateAuthor(ctx context.Context, tx pgx.Tx, id uuid.UUID, emai
 			newUsername = &name
 		}
 	}
-	_, err := tx.Exec(ctx, `
-		UPDATE users SET username = $2,
-		       display_name = CASE WHEN $3 THEN $4 ELSE display_name END,
-		       bio = CASE WHEN $5 THEN $6 ELSE bio END,
-		       avatar_url = CASE WHEN $7 THEN $8 ELSE avatar_url END,
-		       ghost_author_synced = $9, updated_at = now()
-		WHERE id = $1`,
-		id, newUsername, all || prev.Name != g.Name, g.Name, all || prev.Bio != g.Bio, g.Bio,
-		all || prev.Avatar != g.Avatar, g.Avatar, snapshot)
-	return err
+	return identity.UpdateGhostAuthor(ctx, tx, id, newUsername, g.user("", snapshot), identity.GhostAuthorCopy{
+		Name: all || prev.Name != g.Name, Bio: all || prev.Bio != g.Bio, Avatar: all || prev.Avatar != g.Avatar,
+	})
 }
 
 // refreshAuthors copies changes made in Ghost to its authors (name, slug,

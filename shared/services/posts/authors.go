@@ -2,6 +2,7 @@ package posts
 
 import (
 	"context"
+	"errors"
 	"strings"
 
 	"github.com/google/uuid"
@@ -9,7 +10,13 @@ import (
 
 	"rose-ash.com/platform/shared/contracts"
 	"rose-ash.com/platform/shared/models"
+	"rose-ash.com/platform/shared/postgres"
+	"rose-ash.com/platform/shared/services/identity"
 )
+
+// errNotAuthor is what UpdateAuthor's transaction returns for a user who
+// is not one of Authors (or none at all).
+var errNotAuthor = errors.New("not an author")
 
 var _ contracts.AuthorEditor = (*Store)(nil)
 
@@ -73,15 +80,26 @@ func (s *Store) UpdateAuthor(ctx context.Context, id uuid.UUID, displayName, bio
 	if err != nil {
 		return err
 	}
-	tag, err := s.db.Exec(ctx, `
-		UPDATE users u SET display_name = $2, bio = $3, updated_at = now()
-		WHERE u.id = $1 AND (u.is_admin OR u.ghost_author_id IS NOT NULL
-		                     OR EXISTS (SELECT 1 FROM posts p WHERE p.author_id = u.id))`, id, displayName, bio)
+	// Who is an author is the posts' business; the user's row is identity's.
+	err = postgres.InTx(ctx, s.db, func(tx pgx.Tx) error {
+		var ok bool
+		err := tx.QueryRow(ctx, isAuthor, id).Scan(&ok)
+		if err != nil {
+			return err
+		}
+		if ok {
+			ok, err = identity.SetAuthorText(ctx, tx, id, displayName, bio)
+		}
+		if err == nil && !ok {
+			return errNotAuthor
+		}
+		return err
+	})
+	if errors.Is(err, errNotAuthor) {
+		return models.Errorf(models.ENotFound, "No such author.")
+	}
 	if err != nil {
 		return internal("update author", err)
-	}
-	if tag.RowsAffected() == 0 {
-		return models.Errorf(models.ENotFound, "No such author.")
 	}
 	return nil
 }
