@@ -21,7 +21,7 @@ import (
 )
 
 // upcomingFragment is the events list the home page shows.
-var upcomingFragment = fragments.Request{Service: "events", Type: "upcoming"}
+var upcomingFragment = fragments.Named(fragments.Upcoming)
 
 // perPage is how many posts a list page shows.
 const perPage = 10
@@ -268,6 +268,7 @@ func (rd reader) feed(w http.ResponseWriter, r *http.Request, tagSlug string) (*
 		}
 		title, link = "Rose Ash Blog: "+tag.Name, rd.base()+"/tag/"+tag.Slug
 	}
+	q.Bodies = true // a feed carries the posts' text
 	list, err := rd.posts.PublishedPosts(r.Context(), time.Now(), q)
 	if err != nil {
 		rd.site.Error(w, r, err)

@@ -17,6 +17,9 @@ type PostQuery struct {
 	AuthorUsername string // only posts by this user, when set
 	Page           int    // from 1; 0 means 1
 	PerPage        int    // 1 to MaxPerPage; 0 means DefaultPerPage
+	// Bodies asks for each post's HTML (feeds); without it a listing's
+	// posts have an empty HTML (listings show excerpts).
+	Bodies bool
 }
 
 // Paging limits of PostQuery and Posts.SearchPosts.
@@ -74,6 +77,7 @@ type Posts interface {
 	// match query (websearch syntax: words, "phrases", -not, or), best
 	// match first (a title match above a text match), then newest. Markup
 	// in the text never matches. page and perPage work as in PostQuery.
+	// Results carry excerpts, not bodies (HTML is empty).
 	// Errors: EInvalid (a blank query, one longer than MaxSearchQuery,
 	// bad paging); EInternal.
 	SearchPosts(ctx context.Context, now time.Time, query string, page, perPage int) (PostPage, error)

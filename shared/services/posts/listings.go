@@ -47,7 +47,7 @@ func (s *Store) Forget() {
 }
 
 func listingKey(typ string, q contracts.PostQuery, page, perPage int) string {
-	return fmt.Sprintf("%s\x00%s\x00%s\x00%d\x00%d", typ, q.TagSlug, q.AuthorUsername, page, perPage)
+	return fmt.Sprintf("%s\x00%s\x00%s\x00%d\x00%d\x00%t", typ, q.TagSlug, q.AuthorUsername, page, perPage, q.Bodies)
 }
 
 // cached returns the kept page for key, and the generation a page

@@ -55,8 +55,16 @@ func New(db *pgxpool.Pool) *Store { return &Store{db: db} }
 // the start of its text) is never read here: only MembersPostHTML gives
 // it, for a signed-in reader.
 const (
-	postColumns = `
-SELECT p.id, p.type, p.slug, p.title, p.excerpt, CASE WHEN p.visibility = 'public' THEN p.html ELSE '' END AS html,
+	postColumns = selectPost + `CASE WHEN p.visibility = 'public' THEN p.html ELSE '' END AS html` + postRest
+	// listingColumns reads bodies only when $7 asks for them (feeds): a
+	// listing shows excerpts, and reading every post's body made up most
+	// of an uncached listing's cost.
+	listingColumns = selectPost + `CASE WHEN $7 AND p.visibility = 'public' THEN p.html ELSE '' END AS html` + postRest
+	// searchColumns read no bodies: results show excerpts.
+	searchColumns = selectPost + `'' AS html` + postRest
+	selectPost    = `
+SELECT p.id, p.type, p.slug, p.title, p.excerpt, `
+	postRest = `,
        p.feature_image, p.status, p.published_at, p.updated_at,
        u.id AS author_id, coalesce(u.username, '') AS author_username,
        coalesce(nullif(u.display_name, ''), u.username, '') AS author_name,
@@ -104,7 +112,7 @@ const countPublishedPosts = `SELECT count(*)` + publishedPostsWhere
 
 // publishedPosts counts the matching posts in the same query (a window
 // over all of them): one round trip for a page and its total.
-const publishedPosts = postColumns + `, count(*) OVER () AS total` + publishedPostsWhere + `
+const publishedPosts = listingColumns + `, count(*) OVER () AS total` + publishedPostsWhere + `
 ORDER BY p.published_at DESC, p.id DESC
 LIMIT $5 OFFSET $6`
 
@@ -138,7 +146,7 @@ func (s *Store) PublishedPosts(ctx context.Context, now time.Time, q contracts.P
 		}
 	}
 	result := contracts.PostPage{Page: page, PerPage: perPage}
-	rows, err := s.db.Query(ctx, publishedPosts, now, typ, q.TagSlug, q.AuthorUsername, perPage, (page-1)*perPage)
+	rows, err := s.db.Query(ctx, publishedPosts, now, typ, q.TagSlug, q.AuthorUsername, perPage, (page-1)*perPage, q.Bodies)
 	if err != nil {
 		return contracts.PostPage{}, internal("published posts", err)
 	}
@@ -188,7 +196,7 @@ WHERE ` + isPublished + ` AND p.search @@ q`
 
 const countSearchPosts = `SELECT count(*)` + searchWhere
 
-const searchPosts = postColumns + searchWhere + `
+const searchPosts = searchColumns + searchWhere + `
 ORDER BY ts_rank(p.search, q) DESC, p.published_at DESC, p.id DESC
 LIMIT $3 OFFSET $4`
 
