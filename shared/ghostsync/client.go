@@ -1,7 +1,9 @@
 // Package ghostsync copies a Ghost site's posts and pages into the blog,
 // one way: Ghost is the source, the blog's copies follow it. It speaks
 // Ghost's Content API (reading published content), signs Admin API tokens,
-// and verifies Ghost's webhooks.
+// and verifies Ghost's webhooks. It owns only its own bookkeeping, the
+// tables ghost_sync_state and ghost_conflicts: the posts, tags and users it
+// copies are written through their owners (the posts store, identity).
 package ghostsync
 
 import (

@@ -1,5 +1,6 @@
 // Package calendars is the PostgreSQL implementation of the events
-// service's calendars and their events (contracts.Events).
+// service's calendars and their events (contracts.Events). It owns the
+// tables calendars and events: no other package writes them.
 package calendars
 
 import (

@@ -1,5 +1,6 @@
 // Package carts is the PostgreSQL implementation of the users' shopping
-// carts (contracts.Carts).
+// carts (contracts.Carts). It owns the tables carts and cart_items: no
+// other package writes them.
 package carts
 
 import (

@@ -2,6 +2,10 @@
 // magic link, federation's single-sign-on sessions and the OAuth2 grants,
 // codes and tokens federation issues. Every secret it hands out is random
 // (256 bits) and stored only as its SHA-256.
+//
+// It owns the tables users, magic_links, sso_sessions, oauth_grants,
+// oauth_codes and oauth_tokens: no other package writes them (users.go
+// has the writes others make, in their transactions).
 package identity
 
 import (

@@ -1,6 +1,8 @@
 // Package posts is the PostgreSQL implementation of the blog's published
 // content as readers see it (contracts.Posts): posts, pages, tags, authors
-// and search.
+// and search. It owns the tables posts, tags and post_tags: every other
+// package (the Ghost sync, the demo seed) writes them through the Store,
+// so that every change runs OnChange and is federated.
 package posts
 
 import (
