@@ -16,12 +16,10 @@ import (
 	"rose-ash.com/platform/blog/internal"
 	"rose-ash.com/platform/shared/activitypub/articles"
 	"rose-ash.com/platform/shared/boot"
+	"rose-ash.com/platform/shared/fragments"
 	"rose-ash.com/platform/shared/ghostsync"
-	"rose-ash.com/platform/shared/internalnet"
 	"rose-ash.com/platform/shared/media"
-	"rose-ash.com/platform/shared/oauth"
 	"rose-ash.com/platform/shared/pagecache"
-	"rose-ash.com/platform/shared/services/identity"
 	"rose-ash.com/platform/shared/services/navigation"
 	"rose-ash.com/platform/shared/services/posts"
 )
@@ -47,11 +45,12 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		if err != nil {
 			return nil, err
 		}
-		auth := oauth.NewClient(d.Site, d.Sessions, identity.New(d.DB), internalnet.Client(d.Config))
-		articleServer := federate(ctx, d, store)
-		return internal.NewServer(d.Site, auth, nav, nav, store, store, store, store,
-			pagecache.New(d.Redis, d.Keys, "blog", d.Site.Assets.Version(), d.Config.PageCache.TTL.Std(), d.Site.Metrics.Registry),
-			mediaStore, ghostSync(d), articleServer), nil
+		return internal.NewServer(internal.Deps{
+			Site: d.Site, Auth: d.SignIn(), Nav: nav, NavEditor: nav,
+			Posts: store, Editor: store, Tags: store, Authors: store,
+			Pages: pagecache.New(d.Redis, d.Keys, "blog", d.Site.Assets.Version(), d.Config.PageCache.TTL.Std(), d.Site.Metrics.Registry),
+			Media: mediaStore, Ghost: ghostSync(d), Articles: federate(ctx, d, store),
+		}), nil
 	})
 }
 
@@ -135,7 +134,7 @@ func ghostWorkers(d boot.Deps, workers *river.Workers) (int, error) {
 	err = river.AddWorkerSafely(workers, &ghostsync.Worker{Client: client, DB: d.DB, Options: opts,
 		Changed: func(ctx context.Context, navChanged bool) {
 			if navChanged && d.Site.Fragments != nil {
-				if err := d.Site.Fragments.Invalidate(ctx, "blog", "nav-tree", false, nil); err != nil {
+				if err := d.Site.Fragments.InvalidateNamed(ctx, fragments.NavTree, nil); err != nil {
 					d.Logger.WarnContext(ctx, "nav-tree not invalidated after a Ghost sync", "error", err)
 				}
 			}

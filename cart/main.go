@@ -8,10 +8,7 @@ import (
 
 	"rose-ash.com/platform/cart/internal"
 	"rose-ash.com/platform/shared/boot"
-	"rose-ash.com/platform/shared/internalnet"
-	"rose-ash.com/platform/shared/oauth"
 	"rose-ash.com/platform/shared/services/carts"
-	"rose-ash.com/platform/shared/services/identity"
 )
 
 func main() { boot.Main("cart", run) }
@@ -20,7 +17,6 @@ func main() { boot.Main("cart", run) }
 func run(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
 	opts := boot.Options{Service: "cart", MayMigrate: false}
 	return boot.Run(ctx, opts, getenv, stdout, func(d boot.Deps) (http.Handler, error) {
-		auth := oauth.NewClient(d.Site, d.Sessions, identity.New(d.DB), internalnet.Client(d.Config))
-		return internal.NewServer(d.Site, auth, carts.New(d.DB)), nil
+		return internal.NewServer(internal.Deps{Site: d.Site, Auth: d.SignIn(), Carts: carts.New(d.DB)}), nil
 	})
 }

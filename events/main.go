@@ -8,10 +8,7 @@ import (
 
 	"rose-ash.com/platform/events/internal"
 	"rose-ash.com/platform/shared/boot"
-	"rose-ash.com/platform/shared/internalnet"
-	"rose-ash.com/platform/shared/oauth"
 	"rose-ash.com/platform/shared/services/calendars"
-	"rose-ash.com/platform/shared/services/identity"
 )
 
 func main() { boot.Main("events", run) }
@@ -20,7 +17,6 @@ func main() { boot.Main("events", run) }
 func run(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
 	opts := boot.Options{Service: "events", MayMigrate: false}
 	return boot.Run(ctx, opts, getenv, stdout, func(d boot.Deps) (http.Handler, error) {
-		auth := oauth.NewClient(d.Site, d.Sessions, identity.New(d.DB), internalnet.Client(d.Config))
-		return internal.NewServer(d.Site, auth, calendars.New(d.DB)), nil
+		return internal.NewServer(internal.Deps{Site: d.Site, Auth: d.SignIn(), Events: calendars.New(d.DB)}), nil
 	})
 }

@@ -8,9 +8,6 @@ import (
 
 	"rose-ash.com/platform/market/internal"
 	"rose-ash.com/platform/shared/boot"
-	"rose-ash.com/platform/shared/internalnet"
-	"rose-ash.com/platform/shared/oauth"
-	"rose-ash.com/platform/shared/services/identity"
 )
 
 func main() { boot.Main("market", run) }
@@ -19,7 +16,6 @@ func main() { boot.Main("market", run) }
 func run(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
 	opts := boot.Options{Service: "market", MayMigrate: false}
 	return boot.Run(ctx, opts, getenv, stdout, func(d boot.Deps) (http.Handler, error) {
-		auth := oauth.NewClient(d.Site, d.Sessions, identity.New(d.DB), internalnet.Client(d.Config))
-		return internal.NewServer(d.Site, auth), nil
+		return internal.NewServer(internal.Deps{Site: d.Site, Auth: d.SignIn()}), nil
 	})
 }

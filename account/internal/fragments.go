@@ -12,7 +12,7 @@ import (
 // fragmentRenderers are the fragments the account service serves.
 func fragmentRenderers() map[string]fragments.Renderer {
 	return map[string]fragments.Renderer{
-		"account-nav": func(_ context.Context, viewer *models.User) (templ.Component, error) {
+		fragments.AccountNav: func(_ context.Context, viewer *models.User) (templ.Component, error) {
 			return AccountNavFragment(viewer), nil
 		},
 	}

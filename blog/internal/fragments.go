@@ -14,7 +14,7 @@ import (
 // fragmentRenderers are the fragments the blog serves to other services.
 func fragmentRenderers(nav contracts.Navigation, blogURL string) map[string]fragments.Renderer {
 	return map[string]fragments.Renderer{
-		"nav-tree": func(ctx context.Context, _ *models.User) (templ.Component, error) {
+		fragments.NavTree: func(ctx context.Context, _ *models.User) (templ.Component, error) {
 			items, err := nav.NavTree(ctx)
 			if err != nil {
 				return nil, err

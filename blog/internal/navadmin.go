@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"rose-ash.com/platform/shared/contracts"
+	"rose-ash.com/platform/shared/fragments"
 	"rose-ash.com/platform/shared/models"
 	"rose-ash.com/platform/shared/pagecache"
 	"rose-ash.com/platform/shared/web"
@@ -77,7 +78,7 @@ func (n navAdmin) save(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	if n.site.Fragments != nil {
-		if err := n.site.Fragments.Invalidate(ctx, "blog", "nav-tree", false, nil); err != nil {
+		if err := n.site.Fragments.InvalidateNamed(ctx, fragments.NavTree, nil); err != nil {
 			n.site.Logger.WarnContext(ctx, "nav-tree not invalidated", "error", err)
 		}
 	}

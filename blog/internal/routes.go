@@ -14,22 +14,46 @@ import (
 	"rose-ash.com/platform/shared/web"
 )
 
+// Deps are what the blog service's handlers need.
+type Deps struct {
+	Site *web.Site
+	// Auth signs visitors in through federation.
+	Auth *oauth.Client
+	// Nav is the site navigation readers see; NavEditor changes it.
+	Nav       contracts.Navigation
+	NavEditor contracts.NavEditor
+	// Posts is what readers see; Editor, Tags and Authors are what
+	// administrators change.
+	Posts   contracts.Posts
+	Editor  contracts.PostEditor
+	Tags    contracts.TagEditor
+	Authors contracts.AuthorEditor
+	// Pages is the page cache of anonymous views.
+	Pages *pagecache.Cache
+	// Media stores uploaded images.
+	Media media.Store
+	// Ghost is the Ghost sync's handlers' view of it; nil without a Ghost
+	// site.
+	Ghost *GhostSync
+	// Articles serves a post as an ActivityPub Article; nil when the blog
+	// does not federate.
+	Articles ArticleServer
+}
+
 // NewServer returns the blog service's HTTP handler; every route it serves is
 // listed here.
-func NewServer(site *web.Site, auth *oauth.Client, nav contracts.Navigation, navEditor contracts.NavEditor,
-	posts contracts.Posts, editor contracts.PostEditor, tags contracts.TagEditor, authors contracts.AuthorEditor,
-	pages *pagecache.Cache, mediaStore media.Store, ghost *GhostSync, articles ArticleServer) http.Handler {
-	site.SignInPath = "/auth/login"
+func NewServer(d Deps) http.Handler {
+	site, pages, mediaStore := d.Site, d.Pages, d.Media
 	// While the database is away, pages that cannot be rendered are
 	// answered with their saved anonymous copy.
 	site.SavedPage = pages.ServeSaved
 	wg := &widgets{logger: site.Logger}
-	rd := reader{site: site, posts: posts, widgets: wg, articles: articles}
-	ad := newAdmin(site, editor, authors, wg, pages)
-	na := navAdmin{site: site, nav: nav, edit: navEditor, pages: pages}
-	ta := tagAdmin{site: site, tags: tags, pages: pages}
-	aa := authorAdmin{site: site, authors: authors, pages: pages}
-	gh := ghostHandlers{site: site, sync: ghost}
+	rd := reader{site: site, posts: d.Posts, widgets: wg, articles: d.Articles}
+	ad := newAdmin(site, d.Editor, d.Authors, wg, pages)
+	na := navAdmin{site: site, nav: d.Nav, edit: d.NavEditor, pages: pages}
+	ta := tagAdmin{site: site, tags: d.Tags, pages: pages}
+	aa := authorAdmin{site: site, authors: d.Authors, pages: pages}
+	gh := ghostHandlers{site: site, sync: d.Ghost}
 	if site.Fragments != nil {
 		site.Fragments.Declare(upcomingFragment)
 		site.Fragments.Declare(widgetFragmentTypes...)
@@ -37,11 +61,7 @@ func NewServer(site *web.Site, auth *oauth.Client, nav contracts.Navigation, nav
 	r := site.Router()
 
 	// Machine routes: no session.
-	r.Get("/healthz", site.Healthz)
-	r.Get("/readyz", site.Readyz)
-	r.Handle("/metrics", site.Metrics.Handler())
-	r.Handle("/static/*", site.Assets)
-	r.Handle("/internal/fragments/{type}", site.FragmentServer(fragmentRenderers(nav, site.URL("blog", ""))))
+	site.MountPlatform(r, fragmentRenderers(d.Nav, site.URL("blog", "")))
 	r.Get("/rss.xml", rd.showRSS)
 	r.Get("/atom.xml", rd.showAtom)
 	r.Get("/tag/{slug}/rss.xml", rd.showRSS)
@@ -53,7 +73,7 @@ func NewServer(site *web.Site, auth *oauth.Client, nav contracts.Navigation, nav
 	// Public pages: anonymous views come from the page cache before any
 	// session work.
 	r.Group(func(r chi.Router) {
-		r.Use(pages.Middleware, auth.Middleware)
+		r.Use(pages.Middleware, d.Auth.Middleware)
 		r.Get("/", rd.showHome)
 		r.Get("/search", rd.showSearch)
 		r.Get("/tag/{slug}", rd.showTag)
@@ -65,16 +85,14 @@ func NewServer(site *web.Site, auth *oauth.Client, nav contracts.Navigation, nav
 		embeds = site.Config.Ghost.EmbedHosts
 	}
 	r.Group(func(r chi.Router) {
-		r.Use(allowEmbeds(embeds), pages.Middleware, auth.Middleware)
+		r.Use(allowEmbeds(embeds), pages.Middleware, d.Auth.Middleware)
 		r.Get("/{slug}", rd.showPost)
 	})
 
 	// Sign-in and administration: the visitor's session.
 	r.Group(func(r chi.Router) {
-		r.Use(auth.Middleware)
-		r.Get("/auth/login", auth.Login)
-		r.Get("/auth/callback", auth.Callback)
-		r.Post("/auth/logout", auth.Logout)
+		r.Use(d.Auth.Middleware)
+		d.Auth.Mount(r)
 		r.Route("/admin", func(r chi.Router) {
 			r.Use(site.RequireAdmin)
 			r.Get("/", ad.listPosts)

@@ -21,12 +21,12 @@ var widgetRE = regexp.MustCompile(`<p>\s*\[\[widget:([a-z0-9-]+):([A-Za-z0-9_-]{
 var widgetFragments = map[string]func(ref string) fragments.Request{
 	// A calendar of the events service and its coming events.
 	"events-calendar": func(ref string) fragments.Request {
-		return fragments.Request{Service: "events", Type: "calendar", Ref: ref}
+		return fragments.NamedRef(fragments.Calendar, ref)
 	},
 }
 
 // widgetFragmentTypes are the fragments widgets use, for their metrics.
-var widgetFragmentTypes = []fragments.Request{{Service: "events", Type: "calendar"}}
+var widgetFragmentTypes = []fragments.Request{fragments.Named(fragments.Calendar)}
 
 // widgets resolves container widgets in post bodies: each placeholder
 // becomes the fragment of its type, fetched with the page's other

@@ -13,7 +13,7 @@ import (
 // fragmentRenderers are the fragments the cart serves.
 func fragmentRenderers(carts contracts.Carts, cartURL string) map[string]fragments.Renderer {
 	return map[string]fragments.Renderer{
-		"cart-mini": func(ctx context.Context, viewer *models.User) (templ.Component, error) {
+		fragments.CartMini: func(ctx context.Context, viewer *models.User) (templ.Component, error) {
 			var s models.CartSummary
 			if viewer != nil {
 				var err error

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"rose-ash.com/platform/shared/contracts"
+	"rose-ash.com/platform/shared/fragments"
 	"rose-ash.com/platform/shared/models"
 	"rose-ash.com/platform/shared/oauth"
 	"rose-ash.com/platform/shared/web"
@@ -33,7 +34,7 @@ func addItem(site *web.Site, carts contracts.Carts) http.HandlerFunc {
 			return
 		}
 		if site.Fragments != nil {
-			if err := site.Fragments.Invalidate(ctx, "cart", "cart-mini", true, &user.ID); err != nil {
+			if err := site.Fragments.InvalidateNamed(ctx, fragments.CartMini, &user.ID); err != nil {
 				site.Logger.WarnContext(ctx, "cart-mini not invalidated", "error", err)
 			}
 		}

@@ -12,27 +12,29 @@ import (
 	"rose-ash.com/platform/shared/web"
 )
 
+// Deps are what the cart service's handlers need.
+type Deps struct {
+	Site *web.Site
+	// Auth signs visitors in through federation.
+	Auth  *oauth.Client
+	Carts contracts.Carts
+}
+
 // NewServer returns the cart service's HTTP handler; every route it serves is
 // listed here.
-func NewServer(site *web.Site, auth *oauth.Client, carts contracts.Carts) http.Handler {
-	site.SignInPath = "/auth/login"
+func NewServer(d Deps) http.Handler {
+	site := d.Site
 	r := site.Router()
 
 	// Machine routes: no session.
-	r.Get("/healthz", site.Healthz)
-	r.Get("/readyz", site.Readyz)
-	r.Handle("/metrics", site.Metrics.Handler())
-	r.Handle("/static/*", site.Assets)
-	r.Handle("/internal/fragments/{type}", site.FragmentServer(fragmentRenderers(carts, site.URL("cart", ""))))
+	site.MountPlatform(r, fragmentRenderers(d.Carts, site.URL("cart", "")))
 
 	// Pages: the visitor's session and sign-in state.
 	r.Group(func(r chi.Router) {
-		r.Use(auth.Middleware)
-		r.Get("/", showHome(site, carts))
-		r.Get("/auth/login", auth.Login)
-		r.Get("/auth/callback", auth.Callback)
-		r.Post("/auth/logout", auth.Logout)
-		r.With(site.RequireUser).Post("/items", addItem(site, carts))
+		r.Use(d.Auth.Middleware)
+		d.Auth.Mount(r)
+		r.Get("/", showHome(site, d.Carts))
+		r.With(site.RequireUser).Post("/items", addItem(site, d.Carts))
 		r.With(site.RequireAdmin).Get("/admin", site.ShowAdminHome)
 	})
 	return r

@@ -20,7 +20,7 @@ const calendarLimit = 10
 // fragmentRenderers are the fragments the events service serves.
 func fragmentRenderers(events contracts.Events, eventsURL string) map[string]fragments.Renderer {
 	return map[string]fragments.Renderer{
-		"upcoming": func(ctx context.Context, _ *models.User) (templ.Component, error) {
+		fragments.Upcoming: func(ctx context.Context, _ *models.User) (templ.Component, error) {
 			list, err := events.UpcomingEvents(ctx, time.Now(), upcomingLimit)
 			if err != nil {
 				return nil, err
@@ -30,7 +30,7 @@ func fragmentRenderers(events contracts.Events, eventsURL string) map[string]fra
 		// calendar is a calendar's container widget in blog posts
 		// (?ref=<calendar slug>): its coming events. An unknown calendar
 		// is a 404, so the post shows nothing in its place.
-		"calendar": func(ctx context.Context, _ *models.User) (templ.Component, error) {
+		fragments.Calendar: func(ctx context.Context, _ *models.User) (templ.Component, error) {
 			cal, list, err := events.CalendarUpcoming(ctx, fragments.Ref(ctx), time.Now(), calendarLimit)
 			if err != nil {
 				return nil, err

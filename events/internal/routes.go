@@ -12,26 +12,28 @@ import (
 	"rose-ash.com/platform/shared/web"
 )
 
+// Deps are what the events service's handlers need.
+type Deps struct {
+	Site *web.Site
+	// Auth signs visitors in through federation.
+	Auth   *oauth.Client
+	Events contracts.Events
+}
+
 // NewServer returns the events service's HTTP handler; every route it serves is
 // listed here.
-func NewServer(site *web.Site, auth *oauth.Client, events contracts.Events) http.Handler {
-	site.SignInPath = "/auth/login"
+func NewServer(d Deps) http.Handler {
+	site := d.Site
 	r := site.Router()
 
 	// Machine routes: no session.
-	r.Get("/healthz", site.Healthz)
-	r.Get("/readyz", site.Readyz)
-	r.Handle("/metrics", site.Metrics.Handler())
-	r.Handle("/static/*", site.Assets)
-	r.Handle("/internal/fragments/{type}", site.FragmentServer(fragmentRenderers(events, site.URL("events", ""))))
+	site.MountPlatform(r, fragmentRenderers(d.Events, site.URL("events", "")))
 
 	// Pages: the visitor's session and sign-in state.
 	r.Group(func(r chi.Router) {
-		r.Use(auth.Middleware)
-		r.Get("/", showHome(site, events))
-		r.Get("/auth/login", auth.Login)
-		r.Get("/auth/callback", auth.Callback)
-		r.Post("/auth/logout", auth.Logout)
+		r.Use(d.Auth.Middleware)
+		d.Auth.Mount(r)
+		r.Get("/", showHome(site, d.Events))
 		r.With(site.RequireAdmin).Get("/admin", site.ShowAdminHome)
 	})
 	return r

@@ -58,17 +58,13 @@ func NewServer(d Deps) http.Handler {
 	r := site.Router()
 
 	// Machine routes: no session.
-	r.Get("/healthz", site.Healthz)
-	r.Get("/readyz", site.Readyz)
-	r.Handle("/metrics", site.Metrics.Handler())
-	r.Handle("/static/*", site.Assets)
+	site.MountPlatform(r, map[string]fragments.Renderer{
+		fragments.Notifications: notificationsFragment(d.Social, site.URL("federation", "")),
+	})
 	r.Get("/.well-known/oauth-authorization-server", as.showMetadata)
 	r.Post("/oauth/token", as.token)
 	r.Post("/oauth/revoke", as.revoke)
 	r.Get("/oauth/userinfo", as.userinfo)
-	r.Handle("/internal/fragments/{type}", site.FragmentServer(map[string]fragments.Renderer{
-		"notifications": notificationsFragment(d.Social, site.URL("federation", "")),
-	}))
 
 	// Pages and the authorization endpoint: the browser's federation session.
 	r.Group(func(r chi.Router) {

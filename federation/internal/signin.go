@@ -15,6 +15,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
 
+	"rose-ash.com/platform/shared/fragments"
 	"rose-ash.com/platform/shared/mail"
 	"rose-ash.com/platform/shared/models"
 	"rose-ash.com/platform/shared/oauth"
@@ -259,7 +260,7 @@ func (as *authServer) saveWelcome(w http.ResponseWriter, r *http.Request) {
 	as.forgetSSO(as.Sessions.GetString(ctx, keySSO))
 	// The account menu shown so far named the user by their email.
 	if as.Site.Fragments != nil {
-		if err := as.Site.Fragments.Invalidate(ctx, "account", "account-nav", true, &u.ID); err != nil {
+		if err := as.Site.Fragments.InvalidateNamed(ctx, fragments.AccountNav, &u.ID); err != nil {
 			as.Site.Logger.WarnContext(ctx, "account-nav not invalidated", "error", err)
 		}
 	}

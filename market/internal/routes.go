@@ -11,25 +11,27 @@ import (
 	"rose-ash.com/platform/shared/web"
 )
 
+// Deps are what the market service's handlers need.
+type Deps struct {
+	Site *web.Site
+	// Auth signs visitors in through federation.
+	Auth *oauth.Client
+}
+
 // NewServer returns the market service's HTTP handler; every route it serves is
 // listed here.
-func NewServer(site *web.Site, auth *oauth.Client) http.Handler {
-	site.SignInPath = "/auth/login"
+func NewServer(d Deps) http.Handler {
+	site := d.Site
 	r := site.Router()
 
 	// Machine routes: no session.
-	r.Get("/healthz", site.Healthz)
-	r.Get("/readyz", site.Readyz)
-	r.Handle("/metrics", site.Metrics.Handler())
-	r.Handle("/static/*", site.Assets)
+	site.MountPlatform(r, nil)
 
 	// Pages: the visitor's session and sign-in state.
 	r.Group(func(r chi.Router) {
-		r.Use(auth.Middleware)
+		r.Use(d.Auth.Middleware)
+		d.Auth.Mount(r)
 		r.Get("/", showHome(site))
-		r.Get("/auth/login", auth.Login)
-		r.Get("/auth/callback", auth.Callback)
-		r.Post("/auth/logout", auth.Logout)
 		r.With(site.RequireAdmin).Get("/admin", site.ShowAdminHome)
 	})
 	return r

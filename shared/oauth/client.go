@@ -83,7 +83,7 @@ func NewClient(site *web.Site, sm *scs.SessionManager, grants contracts.Grants, 
 		conf: oauth2.Config{
 			ClientID:     site.Service,
 			ClientSecret: ClientSecret(cfg.SecretKey, site.Service),
-			RedirectURL:  site.URL(site.Service, "/auth/callback"),
+			RedirectURL:  site.URL(site.Service, CallbackPath),
 			Endpoint: oauth2.Endpoint{
 				AuthURL: fed + "/oauth/authorize", TokenURL: fed + "/oauth/token",
 				AuthStyle: oauth2.AuthStyleInHeader,
@@ -94,7 +94,7 @@ func NewClient(site *web.Site, sm *scs.SessionManager, grants contracts.Grants, 
 
 // RedirectURI returns the callback URL federation must have registered.
 func RedirectURI(cfg *config.Config, service string) string {
-	return strings.TrimSuffix(cfg.Service(service).PublicURL, "/") + "/auth/callback"
+	return strings.TrimSuffix(cfg.Service(service).PublicURL, "/") + CallbackPath
 }
 
 // Login starts sign-in: it remembers where to return (a local path only),
