@@ -85,7 +85,7 @@ func startHub(t *testing.T) *hubEnv {
 		t.Fatal(err)
 	}
 	ap := &activitypub.Service{Name: "federation", BaseURL: base, FederationURL: base, Users: true,
-		DB: db, Key: key, Jobs: jobs, Resolver: resolver, Logger: logger}
+		DB: db, Key: key, Jobs: jobs, Resolver: resolver, Logger: logger, Hooks: social.NewInbound(base)}
 	ids := identity.New(db)
 	srv.Config.Handler = NewServer(Deps{Site: site, Identity: ids, Social: st, Resolver: resolver, AP: ap,
 		Sessions: sessions.New(rdb, keys, "federation", false, time.Hour, logger, site.Error),

@@ -30,6 +30,7 @@ import (
 	"rose-ash.com/platform/shared/activitypub/aptest"
 	"rose-ash.com/platform/shared/postgres/pgtest"
 	"rose-ash.com/platform/shared/safefetch"
+	"rose-ash.com/platform/shared/services/social"
 )
 
 // platform is one of our services (federation: service actor plus user
@@ -59,7 +60,7 @@ func newPlatformTB(t testing.TB) *platform {
 	srv := httptest.NewServer(r)
 	t.Cleanup(srv.Close)
 	svc := &activitypub.Service{Name: "federation", BaseURL: srv.URL, FederationURL: srv.URL, Users: true, Title: "Test",
-		DB: db, Key: key, Jobs: jobs, Logger: slog.New(slog.DiscardHandler)}
+		DB: db, Key: key, Jobs: jobs, Logger: slog.New(slog.DiscardHandler), Hooks: social.NewInbound(srv.URL)}
 	svc.Resolver = &activitypub.Resolver{DB: db, Client: client, PlainHTTP: func(string) bool { return true }}
 	svc.Resolver.Signer.KeyID, svc.Resolver.Signer.Key = activitypub.KeyID(svc.ActorID()), key.Private
 	svc.Mount(r)

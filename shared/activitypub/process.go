@@ -233,7 +233,7 @@ func (s *Service) handleBatch(ctx context.Context, tx pgx.Tx, batch []*claimed) 
 		if c.err != nil {
 			continue
 		}
-		if err := s.handleAll(ctx, tx, c.act, c.fromOrigin); err != nil {
+		if err := s.handle(ctx, tx, c.act, c.fromOrigin); err != nil {
 			return err
 		}
 	}

@@ -74,7 +74,8 @@ type Service struct {
 	// Jobs queues deliveries (Accepts of follows).
 	Jobs   *river.Client[pgx.Tx]
 	Logger *slog.Logger
-	// Hooks lets the service react to what arrives (may be nil).
+	// Hooks is the hub's part in what arrives (services/social); nil
+	// keeps followers of our actors and nothing else.
 	Hooks Hooks
 	// Notified is told, after the fact, of each local user an incoming
 	// activity gave a notification (to refresh their badge); may be nil.
@@ -85,13 +86,6 @@ type Service struct {
 	actorsSeen sync.Map // actor id -> when the inbox last made sure it is stored
 	batchOnce  sync.Once
 	batches    *batcher // the inbox's group commit (batch.go)
-}
-
-// Hooks are called inside the transaction that handles an incoming activity
-// (the processor's, after the activity was stored; see process.go).
-type Hooks interface {
-	// Received is called for every activity after the built-in handling.
-	Received(ctx context.Context, tx pgx.Tx, activity map[string]any) error
 }
 
 // ActorID is the id of this service's own actor.

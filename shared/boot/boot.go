@@ -31,6 +31,7 @@ import (
 	"rose-ash.com/platform/shared/logging"
 	"rose-ash.com/platform/shared/mail"
 	"rose-ash.com/platform/shared/postgres"
+	"rose-ash.com/platform/shared/services/social"
 	"rose-ash.com/platform/shared/sessions"
 	"rose-ash.com/platform/shared/web"
 )
@@ -171,6 +172,9 @@ func Run(ctx context.Context, opts Options, getenv func(string) string, stdout i
 		fetch := activitypub.NewClient(cfg, Version())
 		deps.AP = activitypub.NewService(cfg, opts.Service, db, siteKey, fetch, Version(), logger)
 		deps.AP.Notified = site.NotificationsChanged
+		// What arrives is the social hub's to keep, whichever service's
+		// inbox it came to.
+		deps.AP.Hooks = social.NewInbound(cfg.Service("federation").PublicURL)
 		site.Mounts = append(site.Mounts, deps.AP.Mount)
 		deliverer = &delivery.Deliverer{DB: db, Client: fetch, Key: siteKey.Private, Logger: logger}
 	}
