@@ -5,6 +5,19 @@
 // their collections; verifies and processes what arrives in the inboxes;
 // and resolves remote actors through the SSRF-safe client with signed GETs.
 // What our actors send goes through the delivery subpackage.
+//
+// One inbox POST, top to bottom: inbox.go (checks, signature) stores it
+// through batch.go (group commit into ap_inbox); process.go claims it and
+// handle.go dispatches it by type to follows.go, notes.go, reactions.go or
+// deletes.go, which hand what it means to the hub to Hooks (hooks.go).
+//
+// Tables this package alone writes: ap_keypair (keys.go), ap_actors (the
+// Resolver's cache of remote actors; an actor's own Delete marks it gone),
+// ap_followers (followers of our actors, services' and users'), ap_inbox
+// (the intake queue). ap_activities and ap_deliveries are delivery's. The
+// hub's tables (ap_objects, ap_likes, ap_announces, ap_notifications,
+// ap_following) are services/social's: this package hands them what
+// arrives through Hooks and never writes them; users is identity's.
 package activitypub
 
 import (

@@ -7,6 +7,14 @@
 //
 // A local user acts through their actor at federation,
 // activitypub.UserActorID(federation URL, username); an Actor names both.
+//
+// This package alone writes the hub's tables: ap_objects (our users' posts
+// and the remote ones we hold), ap_likes, ap_announces, ap_notifications
+// and ap_following (our users' follows of remote actors). What remote
+// servers send reaches them through Inbound, the activitypub.Hooks every
+// service's inbox processor calls (inbound.go); what our users do, through
+// Store. It reads, never writes, activitypub's tables (ap_actors,
+// ap_followers) and identity's users.
 package social
 
 import (
