@@ -412,3 +412,27 @@ func ParseActor(doc map[string]any) (RemoteActor, error) {
 	}
 	return a, nil
 }
+
+// The SQL of an inbox that answered 410 Gone.
+const (
+	inboxGoneQuery       = `UPDATE ap_actors SET gone_at = now() WHERE inbox = $1 AND gone_at IS NULL`
+	sharedInboxGoneQuery = `UPDATE ap_actors SET shared_inbox = '' WHERE shared_inbox = $1`
+)
+
+// InboxGone records, in tx, that inbox answered a delivery with 410 Gone
+// (delivery.Deliverer.InboxGone): the actors whose own inbox it is are
+// marked gone; those whose shared inbox it was lose it (the server stopped
+// offering it; they are delivered to at their own inboxes). It returns how
+// many actors went and how many lost their shared inbox. Errors: the
+// database's.
+func InboxGone(ctx context.Context, tx pgx.Tx, inbox string) (gone, lostShared int64, err error) {
+	shared, err := tx.Exec(ctx, sharedInboxGoneQuery, inbox)
+	if err != nil {
+		return 0, 0, err
+	}
+	personal, err := tx.Exec(ctx, inboxGoneQuery, inbox)
+	if err != nil {
+		return 0, 0, err
+	}
+	return personal.RowsAffected(), shared.RowsAffected(), nil
+}

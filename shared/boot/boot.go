@@ -176,7 +176,7 @@ func Run(ctx context.Context, opts Options, getenv func(string) string, stdout i
 		// inbox it came to.
 		deps.AP.Hooks = social.NewInbound(cfg.Service("federation").PublicURL)
 		site.Mounts = append(site.Mounts, deps.AP.Mount)
-		deliverer = &delivery.Deliverer{DB: db, Client: fetch, Key: siteKey.Private, Logger: logger}
+		deliverer = &delivery.Deliverer{DB: db, Client: fetch, Key: siteKey.Private, Logger: logger, InboxGone: activitypub.InboxGone}
 	}
 	stopJobs, err := startJobs(ctx, opts, &deps, deliverer)
 	if err != nil {

@@ -33,7 +33,7 @@ const mediaType = "application/activity+json"
 // FanoutArgs and DeliverArgs jobs. Set the exported fields, then call
 // Register once.
 type Deliverer struct {
-	// DB holds ap_activities, ap_deliveries and the actors.
+	// DB holds ap_activities, ap_deliveries and the actors (read only).
 	DB *pgxpool.Pool
 	// Client sends the POSTs; it must be the SSRF-safe client (safefetch).
 	Client *http.Client
@@ -45,6 +45,12 @@ type Deliverer struct {
 	// Logger receives one line per notable outcome (nil: discarded). Keys
 	// and payloads are never logged.
 	Logger *slog.Logger
+	// InboxGone records, in tx, that inbox answered 410 Gone: the actors
+	// whose own inbox it is are gone, those whose shared inbox it was lose
+	// it; it returns how many of each. The actors are activitypub's
+	// (activitypub.InboxGone), which this package cannot import; nil
+	// records only the delivery.
+	InboxGone func(ctx context.Context, tx pgx.Tx, inbox string) (gone, lostShared int64, err error)
 
 	cfg   Config // Config with the defaults filled in
 	hosts *hosts
@@ -331,20 +337,19 @@ func (d *Deliverer) gone(ctx context.Context, args DeliverArgs, a attempt) error
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	err := pgx.BeginFunc(ctx, d.DB, func(tx pgx.Tx) error {
-		shared, err := tx.Exec(ctx, `UPDATE ap_actors SET shared_inbox = '' WHERE shared_inbox = $1`, args.Inbox)
-		if err != nil {
-			return err
-		}
-		personal, err := tx.Exec(ctx, `UPDATE ap_actors SET gone_at = now() WHERE inbox = $1 AND gone_at IS NULL`, args.Inbox)
-		if err != nil {
-			return err
+		var gone, lostShared int64
+		if d.InboxGone != nil {
+			var err error
+			if gone, lostShared, err = d.InboxGone(ctx, tx, args.Inbox); err != nil {
+				return err
+			}
 		}
 		if err := recordTx(ctx, tx, args, "gone", a); err != nil {
 			return err
 		}
-		d.Logger.Warn("delivery: inbox gone", "inbox", args.Inbox, "actors_gone", personal.RowsAffected(),
-			"shared_inbox_users", shared.RowsAffected())
-		if shared.RowsAffected() == 0 {
+		d.Logger.Warn("delivery: inbox gone", "inbox", args.Inbox, "actors_gone", gone,
+			"shared_inbox_users", lostShared)
+		if lostShared == 0 {
 			return nil
 		}
 		jobs, err := river.ClientFromContextSafely[pgx.Tx](ctx)

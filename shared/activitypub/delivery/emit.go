@@ -10,6 +10,11 @@
 //
 // The numbers (attempts, backoff, breaker, concurrency) are in Config; the
 // reasons for them are in docs/DECISIONS.md, "ActivityPub delivery".
+//
+// This package alone writes ap_activities (Emit) and ap_deliveries (one
+// row per inbox and activity). It reads ap_actors and ap_followers, which
+// are activitypub's: an inbox that is gone is recorded there through
+// Deliverer.InboxGone.
 package delivery
 
 import (

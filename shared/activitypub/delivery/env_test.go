@@ -100,7 +100,7 @@ func startEnv(tb testing.TB, cfg Config) *env {
 	tb.Cleanup(local.Close)
 
 	d := &Deliverer{DB: db, Client: safefetch.New(safefetch.Options{Allow: loopback, Timeout: 5 * time.Second}),
-		Key: key, Config: cfg}
+		Key: key, Config: cfg, InboxGone: inboxGone}
 	workers := river.NewWorkers()
 	if err := d.Register(workers); err != nil {
 		tb.Fatal(err)
@@ -345,4 +345,19 @@ func (f *fakeHost) received() []hit {
 
 func always(status int) func(string, int) (int, http.Header) {
 	return func(string, int) (int, http.Header) { return status, nil }
+}
+
+// inboxGone is activitypub.InboxGone, which boot gives the Deliverer; this
+// package's tests cannot import activitypub (it imports delivery), so the
+// same statements are run here.
+func inboxGone(ctx context.Context, tx pgx.Tx, inbox string) (gone, lostShared int64, err error) {
+	shared, err := tx.Exec(ctx, `UPDATE ap_actors SET shared_inbox = '' WHERE shared_inbox = $1`, inbox)
+	if err != nil {
+		return 0, 0, err
+	}
+	personal, err := tx.Exec(ctx, `UPDATE ap_actors SET gone_at = now() WHERE inbox = $1 AND gone_at IS NULL`, inbox)
+	if err != nil {
+		return 0, 0, err
+	}
+	return personal.RowsAffected(), shared.RowsAffected(), nil
 }
