@@ -14,14 +14,15 @@ import (
 	"rose-ash.com/platform/shared/layout"
 	"rose-ash.com/platform/shared/models"
 	"rose-ash.com/platform/shared/pagecache"
+	"rose-ash.com/platform/shared/services/posts"
 	"rose-ash.com/platform/shared/web"
 )
 
 // admin holds the blog's administration handlers (behind RequireAdmin).
 type admin struct {
 	site    *web.Site
-	posts   contracts.PostEditor
-	authors contracts.AuthorEditor
+	posts   *posts.Store
+	authors *posts.Store
 	widgets *widgets
 	pages   *pagecache.Cache
 	policy  *bluemonday.Policy
@@ -37,7 +38,7 @@ func postPolicy() *bluemonday.Policy {
 	return p
 }
 
-func newAdmin(site *web.Site, posts contracts.PostEditor, authors contracts.AuthorEditor, wg *widgets, pages *pagecache.Cache) admin {
+func newAdmin(site *web.Site, posts *posts.Store, authors *posts.Store, wg *widgets, pages *pagecache.Cache) admin {
 	return admin{site: site, posts: posts, authors: authors, widgets: wg, pages: pages, policy: postPolicy()}
 }
 

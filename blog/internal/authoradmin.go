@@ -9,13 +9,14 @@ import (
 	"rose-ash.com/platform/shared/contracts"
 	"rose-ash.com/platform/shared/models"
 	"rose-ash.com/platform/shared/pagecache"
+	"rose-ash.com/platform/shared/services/posts"
 	"rose-ash.com/platform/shared/web"
 )
 
 // authorAdmin manages authors' names and biographies in the admin area.
 type authorAdmin struct {
 	site    *web.Site
-	authors contracts.AuthorEditor
+	authors *posts.Store
 	pages   *pagecache.Cache
 }
 

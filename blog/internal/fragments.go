@@ -6,13 +6,13 @@ import (
 
 	"github.com/a-h/templ"
 
-	"rose-ash.com/platform/shared/contracts"
 	"rose-ash.com/platform/shared/fragments"
 	"rose-ash.com/platform/shared/models"
+	"rose-ash.com/platform/shared/services/navigation"
 )
 
 // fragmentRenderers are the fragments the blog serves to other services.
-func fragmentRenderers(nav contracts.Navigation, blogURL string) map[string]fragments.Renderer {
+func fragmentRenderers(nav *navigation.Store, blogURL string) map[string]fragments.Renderer {
 	return map[string]fragments.Renderer{
 		fragments.NavTree: func(ctx context.Context, _ *models.User) (templ.Component, error) {
 			items, err := nav.NavTree(ctx)

@@ -5,10 +5,10 @@ import (
 	"strconv"
 	"strings"
 
-	"rose-ash.com/platform/shared/contracts"
 	"rose-ash.com/platform/shared/fragments"
 	"rose-ash.com/platform/shared/models"
 	"rose-ash.com/platform/shared/pagecache"
+	"rose-ash.com/platform/shared/services/navigation"
 	"rose-ash.com/platform/shared/web"
 )
 
@@ -18,8 +18,8 @@ const spareNavRows = 4
 // navAdmin edits the site navigation that the nav-tree fragment shows.
 type navAdmin struct {
 	site  *web.Site
-	nav   contracts.Navigation
-	edit  contracts.NavEditor
+	nav   *navigation.Store
+	edit  *navigation.Store
 	pages *pagecache.Cache
 }
 

@@ -17,6 +17,7 @@ import (
 	"rose-ash.com/platform/shared/contracts"
 	"rose-ash.com/platform/shared/fragments"
 	"rose-ash.com/platform/shared/models"
+	"rose-ash.com/platform/shared/services/posts"
 	"rose-ash.com/platform/shared/web"
 )
 
@@ -32,7 +33,7 @@ const feedSize = 20
 // reader holds the handlers of the public blog.
 type reader struct {
 	site     *web.Site
-	posts    contracts.Posts
+	posts    *posts.Store
 	widgets  *widgets
 	articles ArticleServer
 }

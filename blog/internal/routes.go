@@ -7,10 +7,11 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
-	"rose-ash.com/platform/shared/contracts"
 	"rose-ash.com/platform/shared/media"
 	"rose-ash.com/platform/shared/oauth"
 	"rose-ash.com/platform/shared/pagecache"
+	"rose-ash.com/platform/shared/services/navigation"
+	"rose-ash.com/platform/shared/services/posts"
 	"rose-ash.com/platform/shared/web"
 )
 
@@ -20,14 +21,14 @@ type Deps struct {
 	// Auth signs visitors in through federation.
 	Auth *oauth.Client
 	// Nav is the site navigation readers see; NavEditor changes it.
-	Nav       contracts.Navigation
-	NavEditor contracts.NavEditor
+	Nav       *navigation.Store
+	NavEditor *navigation.Store
 	// Posts is what readers see; Editor, Tags and Authors are what
 	// administrators change.
-	Posts   contracts.Posts
-	Editor  contracts.PostEditor
-	Tags    contracts.TagEditor
-	Authors contracts.AuthorEditor
+	Posts   *posts.Store
+	Editor  *posts.Store
+	Tags    *posts.Store
+	Authors *posts.Store
 	// Pages is the page cache of anonymous views.
 	Pages *pagecache.Cache
 	// Media stores uploaded images.

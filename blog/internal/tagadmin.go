@@ -5,16 +5,16 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
-	"rose-ash.com/platform/shared/contracts"
 	"rose-ash.com/platform/shared/models"
 	"rose-ash.com/platform/shared/pagecache"
+	"rose-ash.com/platform/shared/services/posts"
 	"rose-ash.com/platform/shared/web"
 )
 
 // tagAdmin manages tags in the admin area.
 type tagAdmin struct {
 	site  *web.Site
-	tags  contracts.TagEditor
+	tags  *posts.Store
 	pages *pagecache.Cache
 }
 

@@ -6,9 +6,9 @@ import (
 
 	"github.com/a-h/templ"
 
-	"rose-ash.com/platform/shared/contracts"
 	"rose-ash.com/platform/shared/fragments"
 	"rose-ash.com/platform/shared/models"
+	"rose-ash.com/platform/shared/services/calendars"
 )
 
 // upcomingLimit is how many events the upcoming fragment lists.
@@ -18,7 +18,7 @@ const upcomingLimit = 5
 const calendarLimit = 10
 
 // fragmentRenderers are the fragments the events service serves.
-func fragmentRenderers(events contracts.Events, eventsURL string) map[string]fragments.Renderer {
+func fragmentRenderers(events *calendars.Store, eventsURL string) map[string]fragments.Renderer {
 	return map[string]fragments.Renderer{
 		fragments.Upcoming: func(ctx context.Context, _ *models.User) (templ.Component, error) {
 			list, err := events.UpcomingEvents(ctx, time.Now(), upcomingLimit)

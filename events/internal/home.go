@@ -4,7 +4,7 @@ import (
 	"net/http"
 	"time"
 
-	"rose-ash.com/platform/shared/contracts"
+	"rose-ash.com/platform/shared/services/calendars"
 	"rose-ash.com/platform/shared/web"
 )
 
@@ -14,7 +14,7 @@ const homeLimit = 50
 // showHome renders the events service's home page: every upcoming event
 // (the ones the blog's home page shows first among them), each under its
 // own anchor so other pages can link to it.
-func showHome(site *web.Site, events contracts.Events) http.HandlerFunc {
+func showHome(site *web.Site, events *calendars.Store) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		list, err := events.UpcomingEvents(r.Context(), time.Now(), homeLimit)
 		if err != nil {

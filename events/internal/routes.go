@@ -7,8 +7,8 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
-	"rose-ash.com/platform/shared/contracts"
 	"rose-ash.com/platform/shared/oauth"
+	"rose-ash.com/platform/shared/services/calendars"
 	"rose-ash.com/platform/shared/web"
 )
 
@@ -17,7 +17,7 @@ type Deps struct {
 	Site *web.Site
 	// Auth signs visitors in through federation.
 	Auth   *oauth.Client
-	Events contracts.Events
+	Events *calendars.Store
 }
 
 // NewServer returns the events service's HTTP handler; every route it serves is

@@ -1,5 +1,10 @@
 // Package contracts holds the interfaces one part of the platform offers the
-// others, with the error codes each method returns.
+// others, with the error codes each method returns. An interface is here
+// only when a second service, or a test double, needs it (Grants: every
+// service signs in through it; Carts: the cart and account services);
+// a store with one calling service is called as its concrete type (see
+// docs/DECISIONS.md). It also keeps the value types the blog's pages and
+// the posts store exchange (PostQuery, PostPage, TagCount, AuthorSummary).
 package contracts
 
 import (

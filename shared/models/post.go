@@ -40,7 +40,7 @@ type Post struct {
 	FeatureImageCaption string
 	// MembersOnly posts are read in full by signed-in members only: HTML
 	// is empty wherever the post is read for anyone (see
-	// contracts.Posts.MembersPostHTML).
+	// posts.Store.MembersPostHTML).
 	MembersOnly bool
 	Status      string // "draft" or "published"
 	PublishedAt time.Time

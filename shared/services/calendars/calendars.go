@@ -1,6 +1,6 @@
 // Package calendars is the PostgreSQL implementation of the events
-// service's calendars and their events (contracts.Events). It owns the
-// tables calendars and events: no other package writes them.
+// service's calendars and their events. It owns the tables calendars and
+// events: no other package writes them.
 package calendars
 
 import (
@@ -12,16 +12,21 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"rose-ash.com/platform/shared/contracts"
 	"rose-ash.com/platform/shared/models"
 )
 
-// Store reads calendars and events. It implements contracts.Events.
+// MaxUpcomingEvents is the largest limit UpcomingEvents and
+// CalendarUpcoming accept.
+const MaxUpcomingEvents = 100
+
+// Store reads calendars and events: the events service's pages and
+// fragments (the blog's home shows them as fragments) are its only
+// readers, so it has no contract (see docs/DECISIONS.md). Anyone may call
+// its reads: the events are public; now is a parameter so that pages and
+// tests choose the clock.
 type Store struct {
 	db *pgxpool.Pool
 }
-
-var _ contracts.Events = (*Store)(nil)
 
 // New returns a Store on db.
 func New(db *pgxpool.Pool) *Store { return &Store{db: db} }
@@ -38,10 +43,10 @@ LIMIT $2`
 
 // UpcomingEvents returns at most limit scheduled events ending after now,
 // soonest first, with times in UTC. Errors: EInvalid (limit not from 1 to
-// contracts.MaxUpcomingEvents), EInternal.
+// MaxUpcomingEvents), EInternal.
 func (s *Store) UpcomingEvents(ctx context.Context, now time.Time, limit int) ([]models.Event, error) {
-	if limit < 1 || limit > contracts.MaxUpcomingEvents {
-		return nil, models.Errorf(models.EInvalid, "Ask for 1 to %d events.", contracts.MaxUpcomingEvents)
+	if limit < 1 || limit > MaxUpcomingEvents {
+		return nil, models.Errorf(models.EInvalid, "Ask for 1 to %d events.", MaxUpcomingEvents)
 	}
 	rows, err := s.db.Query(ctx, upcomingEvents, now, limit)
 	if err != nil {
@@ -77,10 +82,10 @@ LIMIT $3`
 // CalendarUpcoming returns the calendar with that slug and at most limit
 // of its scheduled events ending after now, soonest first, with times in
 // UTC. Errors: ENotFound (no such calendar, or an impossible slug),
-// EInvalid (limit not from 1 to contracts.MaxUpcomingEvents), EInternal.
+// EInvalid (limit not from 1 to MaxUpcomingEvents), EInternal.
 func (s *Store) CalendarUpcoming(ctx context.Context, slug string, now time.Time, limit int) (models.Calendar, []models.Event, error) {
-	if limit < 1 || limit > contracts.MaxUpcomingEvents {
-		return models.Calendar{}, nil, models.Errorf(models.EInvalid, "Ask for 1 to %d events.", contracts.MaxUpcomingEvents)
+	if limit < 1 || limit > MaxUpcomingEvents {
+		return models.Calendar{}, nil, models.Errorf(models.EInvalid, "Ask for 1 to %d events.", MaxUpcomingEvents)
 	}
 	notFound := models.Errorf(models.ENotFound, "There is no calendar %q.", slug)
 	if models.ValidateEventSlug(slug) != nil {

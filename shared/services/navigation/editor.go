@@ -8,15 +8,15 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
-	"rose-ash.com/platform/shared/contracts"
 	"rose-ash.com/platform/shared/models"
 	"rose-ash.com/platform/shared/postgres"
 )
 
-var _ contracts.NavEditor = (*Store)(nil)
-
-// SaveNav implements contracts.NavEditor: the whole tree is replaced in one
-// transaction, in the order given.
+// SaveNav replaces the whole navigation with items (two levels: items
+// and their Children), in the order given. Errors: EInvalid (a label or
+// URL models.ValidateNavItem refuses, a third level, too many items, a
+// duplicate link at one level; nothing is written), EInternal. The whole
+// tree is replaced in one transaction.
 func (s *Store) SaveNav(ctx context.Context, items []models.NavItem) error {
 	if err := validateTree(items); err != nil {
 		return err

@@ -1,6 +1,6 @@
 // Package navigation is the PostgreSQL implementation of the site
-// navigation the blog owns (contracts.Navigation). It owns the table
-// nav_items: no other package writes it.
+// navigation the blog owns. It owns the table nav_items: no other package
+// writes it.
 package navigation
 
 import (
@@ -11,16 +11,16 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"rose-ash.com/platform/shared/contracts"
 	"rose-ash.com/platform/shared/models"
 )
 
-// Store reads the navigation. It implements contracts.Navigation.
+// Store reads and writes the site navigation. The blog is its only
+// service (every other service's header gets the navigation as the blog's
+// nav-tree fragment), so it has no contract (see docs/DECISIONS.md).
+// Anyone may call NavTree: the navigation is public.
 type Store struct {
 	db *pgxpool.Pool
 }
-
-var _ contracts.Navigation = (*Store)(nil)
 
 // New returns a Store on db.
 func New(db *pgxpool.Pool) *Store { return &Store{db: db} }

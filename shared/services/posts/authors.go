@@ -18,8 +18,6 @@ import (
 // is not one of Authors (or none at all).
 var errNotAuthor = errors.New("not an author")
 
-var _ contracts.AuthorEditor = (*Store)(nil)
-
 // isAuthor is true for the users who may be credited with posts ($1 is
 // the user's id).
 const isAuthor = `
@@ -51,7 +49,9 @@ GROUP BY u.id
 HAVING u.is_admin OR u.ghost_author_id IS NOT NULL OR count(p.id) > 0
 ORDER BY lower(coalesce(nullif(u.display_name, ''), u.username, '')), u.id`
 
-// Authors implements contracts.AuthorEditor.
+// Authors lists the people who may be credited with posts: everyone
+// credited with a post or page, every admin, and every user linked to
+// a Ghost author, by name. Errors: EInternal.
 func (s *Store) Authors(ctx context.Context) ([]contracts.AuthorSummary, error) {
 	rows, err := s.db.Query(ctx, authors, models.GhostAuthorEmailDomain)
 	if err != nil {
@@ -69,7 +69,9 @@ func (s *Store) Authors(ctx context.Context) ([]contracts.AuthorSummary, error) 
 	return list, nil
 }
 
-// UpdateAuthor implements contracts.AuthorEditor.
+// UpdateAuthor sets an author's display name (models.ValidateDisplayName)
+// and biography (models.NormalizeBio). Errors: EInvalid, ENotFound (not
+// one of Authors), EInternal.
 func (s *Store) UpdateAuthor(ctx context.Context, id uuid.UUID, displayName, bio string) error {
 	defer s.Forget() // after the commit: kept pages may hold what it changed
 	displayName = strings.TrimSpace(displayName)

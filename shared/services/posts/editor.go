@@ -9,12 +9,9 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
-	"rose-ash.com/platform/shared/contracts"
 	"rose-ash.com/platform/shared/models"
 	"rose-ash.com/platform/shared/postgres"
 )
-
-var _ contracts.PostEditor = (*Store)(nil)
 
 const editableColumns = `
 SELECT p.id, p.type, p.slug, p.title, p.excerpt, p.html, coalesce(p.doc::text, ''), p.feature_image, p.status,
@@ -39,7 +36,9 @@ func scanEditable(row pgx.Row) (models.EditablePost, error) {
 	return e, err
 }
 
-// AdminPosts implements contracts.PostEditor.
+// AdminPosts lists posts and pages of every status, most recently
+// updated first. typ is "post", "page" or "" (both); status is "draft",
+// "published", "scheduled" or "" (all). Errors: EInvalid, EInternal.
 func (s *Store) AdminPosts(ctx context.Context, now time.Time, typ, status string, limit int) ([]models.EditablePost, error) {
 	if typ != "" && typ != models.PostTypePost && typ != models.PostTypePage {
 		return nil, models.Errorf(models.EInvalid, "Unknown type %q.", typ)
@@ -66,7 +65,8 @@ func (s *Store) AdminPosts(ctx context.Context, now time.Time, typ, status strin
 	return list, nil
 }
 
-// PostForEdit implements contracts.PostEditor.
+// PostForEdit returns one post or page, drafts included. Errors:
+// ENotFound, EInternal.
 func (s *Store) PostForEdit(ctx context.Context, id uuid.UUID) (models.EditablePost, error) {
 	e, err := scanEditable(s.db.QueryRow(ctx, editableColumns+` WHERE p.id = $1`, id))
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -86,7 +86,11 @@ func publishedAtParam(t time.Time) *time.Time {
 	return &u
 }
 
-// CreatePost implements contracts.PostEditor.
+// CreatePost saves a new post credited to in.AuthorID, or to authorID
+// (the admin creating it) when that is uuid.Nil (input normalized with
+// models.NormalizePostInput; its HTML already sanitized). Errors:
+// EInvalid (also for an author who is not one of Authors),
+// EConflict (slug taken), EInternal.
 func (s *Store) CreatePost(ctx context.Context, authorID uuid.UUID, in models.PostInput) (uuid.UUID, error) {
 	defer s.Forget() // after the commit: kept pages may hold what it changed
 	in, err := models.NormalizePostInput(in)
@@ -123,7 +127,11 @@ func (s *Store) CreatePost(ctx context.Context, authorID uuid.UUID, in models.Po
 	return id, nil
 }
 
-// UpdatePost implements contracts.PostEditor.
+// UpdatePost saves a post if nobody saved it since in.Version was read
+// and returns its new version; a non-nil in.AuthorID credits it to that
+// author. Errors: EConflict (changed elsewhere, or slug taken),
+// ENotFound, EInvalid (also for an author who is not one of
+// Authors), EInternal.
 func (s *Store) UpdatePost(ctx context.Context, id uuid.UUID, in models.PostInput) (int, error) {
 	defer s.Forget() // after the commit: kept pages may hold what it changed
 	in, err := models.NormalizePostInput(in)
@@ -179,7 +187,7 @@ func (s *Store) UpdatePost(ctx context.Context, id uuid.UUID, in models.PostInpu
 	return version, nil
 }
 
-// DeletePost implements contracts.PostEditor.
+// DeletePost deletes a post or page. Errors: ENotFound, EInternal.
 func (s *Store) DeletePost(ctx context.Context, id uuid.UUID) error {
 	defer s.Forget() // after the commit: kept pages may hold what it changed
 	found := false

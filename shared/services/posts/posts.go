@@ -1,5 +1,5 @@
 // Package posts is the PostgreSQL implementation of the blog's published
-// content as readers see it (contracts.Posts): posts, pages, tags, authors
+// content as readers see it: posts, pages, tags, authors
 // and search. It owns the tables posts, tags and post_tags: every other
 // package (the Ghost sync, the demo seed) writes them through the Store,
 // so that every change runs OnChange and is federated.
@@ -22,7 +22,14 @@ import (
 	"rose-ash.com/platform/shared/models"
 )
 
-// Store reads posts, tags and authors. It implements contracts.Posts.
+// Store reads posts, tags and authors for the blog's pages, archives,
+// search, feeds and sitemap, and writes them for its admin area, the Ghost
+// sync and the demo seed. The blog is its only service, so it has no
+// contract (see docs/DECISIONS.md). Reads of published content may be
+// called by anyone: only posts published at or before now are returned
+// (drafts never, scheduled posts from their time), now being a parameter
+// so that pages and tests choose the clock; posts carry their author (nil
+// when none) and tags, loaded in one query per call, times in UTC.
 type Store struct {
 	db *pgxpool.Pool
 	// changed runs in the transaction of every change to a post (its
@@ -44,8 +51,6 @@ func (s *Store) afterChange(ctx context.Context, tx pgx.Tx, id uuid.UUID) error 
 	}
 	return s.changed(ctx, tx, id)
 }
-
-var _ contracts.Posts = (*Store)(nil)
 
 // New returns a Store on db.
 func New(db *pgxpool.Pool) *Store { return &Store{db: db} }

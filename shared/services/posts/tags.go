@@ -11,9 +11,7 @@ import (
 	"rose-ash.com/platform/shared/models"
 )
 
-var _ contracts.TagEditor = (*Store)(nil)
-
-// TagsWithCounts implements contracts.TagEditor.
+// TagsWithCounts lists every tag by name. Errors: EInternal.
 func (s *Store) TagsWithCounts(ctx context.Context) ([]contracts.TagCount, error) {
 	rows, err := s.db.Query(ctx, `
 		SELECT t.slug, t.name, t.description, count(pt.post_id)::int
@@ -33,7 +31,8 @@ func (s *Store) TagsWithCounts(ctx context.Context) ([]contracts.TagCount, error
 	return list, nil
 }
 
-// UpdateTag implements contracts.TagEditor.
+// UpdateTag renames a tag and sets its description (its slug stays).
+// Errors: EInvalid, ENotFound, EInternal.
 func (s *Store) UpdateTag(ctx context.Context, slug, name, description string) error {
 	defer s.Forget() // after the commit: kept pages may hold what it changed
 	name, description = strings.TrimSpace(name), strings.TrimSpace(description)
@@ -53,7 +52,8 @@ func (s *Store) UpdateTag(ctx context.Context, slug, name, description string) e
 	return nil
 }
 
-// DeleteTag implements contracts.TagEditor.
+// DeleteTag deletes a tag; posts keep their other tags. Errors:
+// ENotFound, EInternal.
 func (s *Store) DeleteTag(ctx context.Context, slug string) error {
 	defer s.Forget() // after the commit: kept pages may hold what it changed
 	tag, err := s.db.Exec(ctx, `DELETE FROM tags WHERE slug = $1`, slug)
