@@ -147,7 +147,8 @@ func (s *Service) showObject(w http.ResponseWriter, r *http.Request) {
 
 // ServeObject serves an object our actors published, as its latest Create
 // or Update carried it; a deleted object is a Tombstone with 410; browsers
-// are sent to the object's url.
+// are sent to the object's url. Errors are answered: 404 for an object
+// we never published, 500 (logged) for the database's.
 func (s *Service) ServeObject(w http.ResponseWriter, r *http.Request, uri string) {
 	var typ string
 	var payload map[string]any

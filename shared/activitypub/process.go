@@ -48,6 +48,7 @@ const (
 // service runs it once (boot starts it). Its processors share the work by
 // actor (partitions), so one actor's activities are handled in order by
 // one of them. It also forgets handled activities older than keepInbox.
+// Errors are logged, never returned: the sweep tries again.
 func (s *Service) Run(ctx context.Context) {
 	b := s.inboxBatches()
 	var wg sync.WaitGroup
@@ -95,7 +96,9 @@ func (s *Service) runPartition(ctx context.Context, k int, wake <-chan struct{})
 
 // Drain handles everything this service's inbox holds, with every
 // processor, waiting for batches other processes have leased, until
-// nothing is left or ctx ends.
+// nothing is left or ctx ends. Errors: ctx's, and the database's (an
+// activity that cannot be handled is not an error: it is marked processed
+// with its reason).
 func (s *Service) Drain(ctx context.Context) error {
 	for {
 		var wg sync.WaitGroup
@@ -142,7 +145,9 @@ type claimed struct {
 }
 
 // ProcessInbox claims and handles one batch of stored activities, of any
-// partition; it returns how many it claimed.
+// partition; it returns how many it claimed. Errors: ctx's, and the
+// database's (the activities that failed are tried again after their
+// lease).
 func (s *Service) ProcessInbox(ctx context.Context) (int, error) {
 	return s.processBatch(ctx, 0, 1)
 }

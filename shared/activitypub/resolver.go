@@ -101,7 +101,8 @@ func scanActor(row pgx.Row) (RemoteActor, error) {
 	return a, err
 }
 
-// Stored returns the actor as stored, without any network I/O.
+// Stored returns the actor as stored, without any network I/O. Errors:
+// ErrNotFound when it is not stored, and the database's.
 func (r *Resolver) Stored(ctx context.Context, uri string) (RemoteActor, error) {
 	a, err := scanActor(r.DB.QueryRow(ctx, `SELECT `+actorColumns+` FROM ap_actors WHERE uri = $1`, uri))
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -112,7 +113,8 @@ func (r *Resolver) Stored(ctx context.Context, uri string) (RemoteActor, error) 
 
 // Actor returns the actor with id uri, from ap_actors when fetched within
 // the TTL, otherwise fetched again (the stored copy is used when the server
-// cannot be reached).
+// cannot be reached). Errors: those of Fetch (ErrNotFound, ErrGone,
+// ErrUnreachable) when it is not stored, and the database's.
 func (r *Resolver) Actor(ctx context.Context, uri string) (RemoteActor, error) {
 	stored, err := r.Stored(ctx, uri)
 	if err == nil && (stored.GoneAt != nil || time.Since(stored.FetchedAt) < r.ttl()) {
@@ -128,7 +130,8 @@ func (r *Resolver) Actor(ctx context.Context, uri string) (RemoteActor, error) {
 	return fresh, ferr
 }
 
-// Refresh fetches the actor again whatever the cache says.
+// Refresh fetches the actor again whatever the cache says, and stores it.
+// Errors: those of Fetch and ParseActor, and the database's.
 func (r *Resolver) Refresh(ctx context.Context, uri string) (RemoteActor, error) {
 	return r.refresh(ctx, uri)
 }
@@ -151,7 +154,8 @@ func (r *Resolver) refresh(ctx context.Context, uri string) (RemoteActor, error)
 	return a, r.Store(ctx, a)
 }
 
-// Store upserts an actor into ap_actors.
+// Store upserts an actor into ap_actors (no longer gone, fetched now) and
+// forgets its cached key. Errors: the database's.
 func (r *Resolver) Store(ctx context.Context, a RemoteActor) error {
 	_, err := r.DB.Exec(ctx, `
 		INSERT INTO ap_actors (uri, host, type, username, name, summary, icon_url, url, inbox, shared_inbox, outbox,
@@ -179,7 +183,9 @@ func (r *Resolver) ttl() time.Duration {
 }
 
 // Lookup finds an actor by handle ("@user@host" or "user@host", through
-// WebFinger) or by URL (its id or its profile page).
+// WebFinger) or by URL (its id or its profile page). Errors: ErrNotFound
+// (not a handle or URL, no such account, no actor), ErrGone,
+// ErrUnreachable, and the database's.
 func (r *Resolver) Lookup(ctx context.Context, query string) (RemoteActor, error) {
 	q := strings.TrimSpace(query)
 	if strings.HasPrefix(q, "https://") || strings.HasPrefix(q, "http://") {
@@ -375,7 +381,9 @@ func alternateLink(page []byte, base *url.URL) string {
 	}
 }
 
-// ParseActor reads an actor document.
+// ParseActor reads an actor document: its summary sanitized, the key it
+// owns (a key owned by another actor is ignored). Errors: ErrNotFound when
+// the document has no id, no inbox, or an inbox that is not a URL.
 func ParseActor(doc map[string]any) (RemoteActor, error) {
 	a := RemoteActor{
 		URI:       str(doc["id"]),
