@@ -6,8 +6,8 @@ import (
 	"errors"
 	"io"
 	"io/fs"
+	"maps"
 	"net/http"
-	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -32,8 +32,8 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	if err != nil {
 		return err
 	}
-	opts := boot.Options{Service: "blog", MayMigrate: true, Static: static, Workers: ghostWorkers,
-		Queues: ghostQueues}
+	opts := boot.Options{Service: "blog", MayMigrate: true, Static: static, Workers: workers,
+		Queues: queues}
 	return boot.Run(ctx, opts, getenv, stdout, func(d boot.Deps) (http.Handler, error) {
 		store, nav := posts.New(d.DB), navigation.New(d.DB)
 		// Listings read by signed-in members are kept a moment (the page
@@ -49,39 +49,53 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 			Site: d.Site, Auth: d.SignIn(), Nav: nav, NavEditor: nav,
 			Posts: store, Editor: store, Tags: store, Authors: store,
 			Pages: pagecache.New(d.Redis, d.Keys, "blog", d.Site.Assets.Version(), d.Config.PageCache.TTL.Std(), d.Site.Metrics.Registry),
-			Media: mediaStore, Ghost: ghostSync(d), Articles: federate(ctx, d, store),
+			Media: mediaStore, Ghost: ghostSync(d), Articles: federate(d, store),
 		}), nil
 	})
 }
 
 // federate makes the blog's posts Articles of its actor: every change to a
-// post announces it (Create, Update, Delete) in the change's transaction,
-// and posts scheduled for later (or imported from Ghost) are announced when
-// their time comes, checked every half minute. It returns what serves an
-// Article to fediverse servers; nil when the blog does not federate.
-func federate(ctx context.Context, d boot.Deps, store *posts.Store) internal.ArticleServer {
+// post announces it (Create, Update, Delete) in the change's transaction
+// (posts scheduled for later, or imported from Ghost, are announced when
+// their time comes by the scheduled-posts job, dueWorker). It returns what
+// serves an Article to fediverse servers; nil when the blog does not
+// federate.
+func federate(d boot.Deps, store *posts.Store) internal.ArticleServer {
 	if d.AP == nil {
 		return nil
 	}
 	pub := &articles.Publisher{BlogURL: d.Config.Service("blog").PublicURL, Jobs: d.Jobs}
 	store.OnChange(pub.Sync)
-	go func() {
-		tick := time.NewTicker(30 * time.Second)
-		defer tick.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-tick.C:
-				if _, err := pub.SyncDue(ctx, d.DB); err != nil && ctx.Err() == nil {
-					d.Logger.WarnContext(ctx, "scheduled posts not announced", "error", err)
-				}
-			}
-		}
-	}()
 	return func(w http.ResponseWriter, r *http.Request, postID uuid.UUID) {
 		d.AP.ServeObject(w, r, pub.ObjectID(postID))
 	}
+}
+
+// queues are the blog's own job queues: the blog queue (the scheduled
+// posts' announcements) when the blog federates, and the Ghost sync's.
+func queues(d boot.Deps) map[string]int {
+	q := map[string]int{}
+	if d.AP != nil {
+		q[articles.Queue] = 1
+	}
+	maps.Copy(q, ghostQueues(d))
+	return q
+}
+
+// workers registers the blog's jobs: the scheduled posts' announcements
+// when the blog federates (boot.PeriodicJobs schedules them in every
+// service; blog replicas work them), and the Ghost sync (ghostWorkers).
+func workers(d boot.Deps, w *river.Workers) (int, error) {
+	n := 0
+	if d.AP != nil {
+		err := river.AddWorkerSafely(w, &articles.DueWorker{BlogURL: d.Config.Service("blog").PublicURL, DB: d.DB})
+		if err != nil {
+			return 0, err
+		}
+		n++
+	}
+	added, err := ghostWorkers(d, w)
+	return n + added, err
 }
 
 // ghostQueues is the Ghost sync's queue, worked only by a replica

@@ -22,6 +22,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"rose-ash.com/platform/shared/activitypub"
+	"rose-ash.com/platform/shared/activitypub/articles"
 	"rose-ash.com/platform/shared/activitypub/delivery"
 	"rose-ash.com/platform/shared/cache"
 	"rose-ash.com/platform/shared/config"
@@ -203,9 +204,11 @@ func Run(ctx context.Context, opts Options, getenv func(string) string, stdout i
 // it can work every kind it inserts), and each job goes to the queue of the
 // service that works it. Today: the Ghost sync (ghost.url and
 // ghost.sync_interval, so GHOST_URL is given to every service), worked on
-// the ghost queue by blog replicas configured for Ghost.
+// the ghost queue by blog replicas configured for Ghost; and the
+// announcement of the blog's posts whose scheduled time has come, every
+// articles.DueInterval, worked on the blog queue by blog replicas.
 func PeriodicJobs(cfg *config.Config) []*river.PeriodicJob {
-	var jobs []*river.PeriodicJob
+	jobs := []*river.PeriodicJob{articles.Periodic(articles.DueInterval)}
 	if cfg.Ghost.URL != "" && cfg.Ghost.SyncInterval > 0 {
 		jobs = append(jobs, ghostsync.Periodic(cfg.Ghost.SyncInterval.Std()))
 	}
