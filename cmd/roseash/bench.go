@@ -36,6 +36,7 @@ import (
 	"rose-ash.com/platform/shared/config"
 	"rose-ash.com/platform/shared/demo"
 	"rose-ash.com/platform/shared/faultproxy"
+	"rose-ash.com/platform/shared/fragments"
 	"rose-ash.com/platform/shared/web"
 )
 
@@ -112,6 +113,8 @@ type httpTarget struct {
 }
 
 // bench runs the benchmark: see the usage text and README's "Benchmark".
+// Its sections: the settings, the processes, the cases, their checks and
+// warm-up, the measured rounds, the fixed-rate runs, and the report.
 func bench(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) (err error) {
 	started := time.Now()
 	defer func() {
@@ -119,103 +122,29 @@ func bench(ctx context.Context, args []string, getenv func(string) string, stdou
 			err = errors.New("bench interrupted")
 		}
 	}()
-	o, err := parseBenchFlags(args)
+	b, err := newBenchRun(args, getenv, stdout)
 	if err != nil {
 		return err
 	}
-	wrk, err := exec.LookPath("wrk")
-	if err != nil {
-		return errors.New("wrk is not installed (apt-get install wrk; make bench installs it when run as root)")
-	}
-	devDB, err := databaseURL(getenv)
-	if err != nil {
-		return err
-	}
-	dbURL, err := withDatabaseName(devDB, benchDatabase)
-	if err != nil {
-		return err
-	}
-	if getenv("REDIS_URL") == "" {
-		return errors.New("REDIS_URL is not set (e.g. redis://127.0.0.1:6379/0)")
-	}
-	self, err := os.Executable()
-	if err != nil {
-		return err
-	}
-	for _, name := range config.Services {
-		if _, err := os.Stat(filepath.Join(o.bin, name)); err != nil {
-			return fmt.Errorf("no %s binary in %s (build them with: go build -o %s/ ./blog ./market ...)", name, o.bin, o.bin)
-		}
-	}
-	if err := os.MkdirAll(filepath.Join(o.logs, "mail"), 0o700); err != nil {
-		return err
-	}
-	clk := clockTicks()
-
-	// The stack's settings: the config file and this environment, with the
-	// bench's own database, Redis prefix, ports and a throw-away secret.
-	port := func(i int) string { return strconv.Itoa(o.port + i) }
-	env := map[string]string{
-		"DATABASE_URL":     dbURL,
-		"REDIS_KEY_PREFIX": benchPrefix,
-		"SECRET_KEY":       randomSecret(),
-		"MAIL_TRANSPORT":   "dir",
-		"MAIL_DIR":         filepath.Join(o.logs, "mail"),
-		"RUN_MIGRATIONS":   "false",
-	}
-	for i, name := range config.Services {
-		p := strings.ToUpper(name) + "_"
-		env[p+"LISTEN_ADDR"] = "127.0.0.1:" + port(i)
-		env[p+"PUBLIC_URL"] = "http://" + name + ".localhost:" + port(i)
-		env[p+"INTERNAL_URL"] = "http://127.0.0.1:" + port(i)
-	}
-	cfg, err := config.Load(func(k string) string {
-		if v, ok := env[k]; ok {
-			return v
-		}
-		return getenv(k)
-	})
-	if err != nil {
-		return err
-	}
-	// The cold blog is the same blog (same public URL, so the same session
-	// cookie works there) on its own port, with both caches off; its nav-tree
-	// comes from itself.
-	coldPort, basePort := port(len(config.Services)), port(len(config.Services)+1)
-	coldEnv := maps.Clone(env)
-	maps.Copy(coldEnv, map[string]string{
-		"BLOG_LISTEN_ADDR":    "127.0.0.1:" + coldPort,
-		"BLOG_INTERNAL_URL":   "http://127.0.0.1:" + coldPort,
-		"FRAGMENTS_TTL":       "0s",
-		"PAGE_CACHE_TTL":      "0s",
-		"PAGE_CACHE_LISTINGS": "0s",
-	})
-	// The Redis-down blog is the same blog again on its own port, reaching
-	// Redis through a proxy that case 6 cuts (the Redis-down drill under
-	// load); it shares the page cache's keys with the warm blog, as replicas
-	// do.
-	redisDownPort := port(len(config.Services) + 2)
-	redisProxy, redisDownURL, err := redisThroughProxy(cfg.RedisURL)
+	redisProxy, redisDownURL, err := redisThroughProxy(b.cfg.RedisURL)
 	if err != nil {
 		return err
 	}
 	defer redisProxy.Close()
-	redisDownEnv := maps.Clone(env)
-	maps.Copy(redisDownEnv, map[string]string{
-		"BLOG_LISTEN_ADDR": "127.0.0.1:" + redisDownPort,
-		"REDIS_URL":        redisDownURL,
-	})
+	b.redisProxy = redisProxy
+	b.envs["blog-redis-down"]["REDIS_URL"] = redisDownURL
 
 	fmt.Fprintf(stdout, "bench: database %s, Redis prefix %s, ports %d-%d, log level %s, logs in %s\n",
-		benchDatabase, benchPrefix, o.port, o.port+8, cfg.Log.Level, o.logs)
-	if err := prepareDatabase(ctx, dbURL, cfg.Media.Dir, stdout); err != nil {
+		benchDatabase, benchPrefix, b.o.port, b.o.port+8, b.cfg.Log.Level, b.o.logs)
+	if err := prepareDatabase(ctx, b.dbURL, b.cfg.Media.Dir, stdout); err != nil {
 		return err
 	}
-	rdb, err := cache.Open(cfg.RedisURL)
+	rdb, err := cache.Open(b.cfg.RedisURL)
 	if err != nil {
 		return err
 	}
 	defer rdb.Close()
+	b.rdb = rdb
 	if _, err := dropKeys(ctx, rdb, benchPrefix); err != nil {
 		return fmt.Errorf("redis: %w", err)
 	}
@@ -229,53 +158,190 @@ func bench(ctx context.Context, args []string, getenv func(string) string, stdou
 		}
 	}()
 
-	st := &benchStack{logs: o.logs, exited: make(chan string, 64), procs: map[string]*benchProc{}}
+	b.st = &benchStack{logs: b.o.logs, exited: make(chan string, 64), procs: map[string]*benchProc{}}
 	defer func() {
-		n := st.stopAll()
+		n := b.st.stopAll()
 		fmt.Fprintf(stdout, "stopped the %d processes the benchmark started\n", n)
 	}()
+	if err := b.startProcesses(ctx); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "started %s (%.1fs after start)\n", strings.Join(b.st.names(), ", "), time.Since(started).Seconds())
+
+	cases, err := b.cases(ctx)
+	if err != nil {
+		return err
+	}
+	if err := b.prepare(ctx, cases); err != nil {
+		return err
+	}
+	results, err := b.rounds(ctx, cases)
+	if err != nil {
+		return err
+	}
+	fixedRuns, err := b.fixedRate(ctx, cases[1:3])
+	if err != nil {
+		return err
+	}
+	b.report(cases, results, fixedRuns, started)
+	return nil
+}
+
+// benchRun is one run of the benchmark: its options, the stack's settings,
+// and what it has started.
+type benchRun struct {
+	o      benchOptions
+	stdout io.Writer
+	wrk    string // wrk's path
+	self   string // this program, which serves the baseline
+	clk    int64  // clock ticks per second
+	dbURL  string // the bench's own database
+	cfg    *config.Config
+	// envs are the environments of the processes that run a service
+	// binary, by process name: the six services, the cold blog and the
+	// Redis-down blog.
+	envs map[string]map[string]string
+	// ports of the cold blog, the baseline server and the Redis-down blog.
+	coldPort, basePort, redisDownPort string
+
+	redisProxy *faultproxy.Proxy // between the Redis-down blog and Redis
+	rdb        *redis.Client
+	st         *benchStack
+	client     *http.Client // checks the pages (plainClient)
+}
+
+// newBenchRun checks what the benchmark needs (wrk, the databases, the
+// service binaries) and settles the stack's settings: the config file and
+// this environment, with the bench's own database, Redis prefix, ports and
+// a throw-away secret.
+func newBenchRun(args []string, getenv func(string) string, stdout io.Writer) (*benchRun, error) {
+	o, err := parseBenchFlags(args)
+	if err != nil {
+		return nil, err
+	}
+	b := &benchRun{o: o, stdout: stdout, client: plainClient()}
+	if b.wrk, err = exec.LookPath("wrk"); err != nil {
+		return nil, errors.New("wrk is not installed (apt-get install wrk; make bench installs it when run as root)")
+	}
+	devDB, err := databaseURL(getenv)
+	if err != nil {
+		return nil, err
+	}
+	if b.dbURL, err = withDatabaseName(devDB, benchDatabase); err != nil {
+		return nil, err
+	}
+	if getenv("REDIS_URL") == "" {
+		return nil, errors.New("REDIS_URL is not set (e.g. redis://127.0.0.1:6379/0)")
+	}
+	if b.self, err = os.Executable(); err != nil {
+		return nil, err
+	}
 	for _, name := range config.Services {
-		if err := st.start(name, filepath.Join(o.bin, name), nil, env, cfg.Service(name).InternalURL+"/readyz"); err != nil {
+		if _, err := os.Stat(filepath.Join(o.bin, name)); err != nil {
+			return nil, fmt.Errorf("no %s binary in %s (build them with: go build -o %s/ ./blog ./market ...)", name, o.bin, o.bin)
+		}
+	}
+	if err := os.MkdirAll(filepath.Join(o.logs, "mail"), 0o700); err != nil {
+		return nil, err
+	}
+	b.clk = clockTicks()
+
+	port := func(i int) string { return strconv.Itoa(o.port + i) }
+	env := map[string]string{
+		"DATABASE_URL":     b.dbURL,
+		"REDIS_KEY_PREFIX": benchPrefix,
+		"SECRET_KEY":       randomSecret(),
+		"MAIL_TRANSPORT":   "dir",
+		"MAIL_DIR":         filepath.Join(o.logs, "mail"),
+		"RUN_MIGRATIONS":   "false",
+	}
+	for i, name := range config.Services {
+		p := strings.ToUpper(name) + "_"
+		env[p+"LISTEN_ADDR"] = "127.0.0.1:" + port(i)
+		env[p+"PUBLIC_URL"] = "http://" + name + ".localhost:" + port(i)
+		env[p+"INTERNAL_URL"] = "http://127.0.0.1:" + port(i)
+	}
+	if b.cfg, err = config.Load(func(k string) string {
+		if v, ok := env[k]; ok {
+			return v
+		}
+		return getenv(k)
+	}); err != nil {
+		return nil, err
+	}
+	b.envs = map[string]map[string]string{}
+	for _, name := range config.Services {
+		b.envs[name] = env
+	}
+	// The cold blog is the same blog (same public URL, so the same session
+	// cookie works there) on its own port, with both caches off; its nav-tree
+	// comes from itself.
+	b.coldPort, b.basePort = port(len(config.Services)), port(len(config.Services)+1)
+	b.envs["blog-cold"] = maps.Clone(env)
+	maps.Copy(b.envs["blog-cold"], map[string]string{
+		"BLOG_LISTEN_ADDR":    "127.0.0.1:" + b.coldPort,
+		"BLOG_INTERNAL_URL":   "http://127.0.0.1:" + b.coldPort,
+		"FRAGMENTS_TTL":       "0s",
+		"PAGE_CACHE_TTL":      "0s",
+		"PAGE_CACHE_LISTINGS": "0s",
+	})
+	// The Redis-down blog is the same blog again on its own port, reaching
+	// Redis through a proxy that case 6 cuts (the Redis-down drill under
+	// load; bench sets its REDIS_URL to the proxy's); it shares the page
+	// cache's keys with the warm blog, as replicas do.
+	b.redisDownPort = port(len(config.Services) + 2)
+	b.envs["blog-redis-down"] = maps.Clone(env)
+	b.envs["blog-redis-down"]["BLOG_LISTEN_ADDR"] = "127.0.0.1:" + b.redisDownPort
+	return b, nil
+}
+
+// startProcesses starts the six services, the cold blog, the Redis-down
+// blog and the baseline server, and waits until they all serve.
+func (b *benchRun) startProcesses(ctx context.Context) error {
+	st, bin := b.st, b.o.bin
+	for _, name := range config.Services {
+		if err := st.start(name, filepath.Join(bin, name), nil, b.envs[name], b.cfg.Service(name).InternalURL+"/readyz"); err != nil {
 			return err
 		}
 	}
-	if err := st.start("blog-cold", filepath.Join(o.bin, "blog"), nil, coldEnv, "http://127.0.0.1:"+coldPort+"/readyz"); err != nil {
+	if err := st.start("blog-cold", filepath.Join(bin, "blog"), nil, b.envs["blog-cold"], "http://127.0.0.1:"+b.coldPort+"/readyz"); err != nil {
 		return err
 	}
-	if err := st.start("blog-redis-down", filepath.Join(o.bin, "blog"), nil, redisDownEnv, "http://127.0.0.1:"+redisDownPort+"/readyz"); err != nil {
+	if err := st.start("blog-redis-down", filepath.Join(bin, "blog"), nil, b.envs["blog-redis-down"], "http://127.0.0.1:"+b.redisDownPort+"/readyz"); err != nil {
 		return err
 	}
-	if err := st.start("baseline", self, []string{"bench-baseline", "127.0.0.1:" + basePort}, nil, "http://127.0.0.1:"+basePort+"/healthz"); err != nil {
+	if err := st.start("baseline", b.self, []string{"bench-baseline", "127.0.0.1:" + b.basePort}, nil, "http://127.0.0.1:"+b.basePort+"/healthz"); err != nil {
 		return err
 	}
-	if err := st.waitReady(ctx, st.names()...); err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "started %s (%.1fs after start)\n", strings.Join(st.names(), ", "), time.Since(started).Seconds())
+	return st.waitReady(ctx, st.names()...)
+}
 
-	// Sign the demo admin in on the blog, as a browser would.
-	cookie, err := signInBrowser(ctx, cfg, demo.AdminEmail)
+// cases signs the demo admin in on the blog, as a browser would, and
+// returns the six cases.
+func (b *benchRun) cases(ctx context.Context) ([]benchCase, error) {
+	cookie, err := signInBrowser(ctx, b.cfg, demo.AdminEmail)
 	if err != nil {
-		return fmt.Errorf("signing in the demo admin: %w", err)
+		return nil, fmt.Errorf("signing in the demo admin: %w", err)
 	}
-	blogHost := hostOf(cfg.Service("blog").PublicURL)
-	warmURL := cfg.Service("blog").InternalURL + "/"
-	coldURL := "http://127.0.0.1:" + coldPort + "/"
+	blogHost := hostOf(b.cfg.Service("blog").PublicURL)
+	warmURL := b.cfg.Service("blog").InternalURL + "/"
+	coldURL := "http://127.0.0.1:" + b.coldPort + "/"
 	anon := httpTarget{url: warmURL, host: blogHost}
 	signed := httpTarget{url: warmURL, host: blogHost, cookie: cookie}
 	cold := httpTarget{url: coldURL, host: blogHost, cookie: cookie}
-	base := httpTarget{url: "http://127.0.0.1:" + basePort + "/", host: "127.0.0.1:" + basePort}
-	redisDown := httpTarget{url: "http://127.0.0.1:" + redisDownPort + "/", host: blogHost}
+	base := httpTarget{url: "http://127.0.0.1:" + b.basePort + "/", host: "127.0.0.1:" + b.basePort}
+	redisDown := httpTarget{url: "http://127.0.0.1:" + b.redisDownPort + "/", host: blogHost}
 
+	st, rdb, redisProxy := b.st, b.rdb, b.redisProxy
 	dropCartMini := func(ctx context.Context) error {
-		_, err := dropKeys(ctx, rdb, benchPrefix+":fragment:cart:cart-mini")
+		_, err := dropKeys(ctx, rdb, benchPrefix+":fragment:cart:"+fragments.CartMini)
 		return err
 	}
 	// The page parts: the fragments (nav-tree, account-nav, cart-mini,
 	// upcoming) as they mark themselves.
 	parts := []string{`class="site-menu"`, `class="account-menu"`, `class="cart-mini"`, `class="section upcoming"`}
 	const admin = "Rose Ash Admin"
-	cases := []benchCase{
+	return []benchCase{
 		{n: 1, name: "baseline: static 20 KB page", target: base, has: []string{"Paragraph 1 "}},
 		{n: 2, name: "anon blog home (page cache)", target: anon, has: []string{parts[0], parts[3]}},
 		{n: 3, name: "signed-in blog home (fragments warm)", target: signed, as: admin, has: parts},
@@ -300,13 +366,15 @@ func bench(ctx context.Context, args []string, getenv func(string) string, stdou
 		{n: 6, name: "anon blog home, Redis cut", target: redisDown, has: []string{parts[0], parts[3]},
 			before: func(context.Context) error { redisProxy.Cut(); return nil },
 			after:  func(context.Context) error { redisProxy.Restore(); return nil }},
-	}
-	// The cases whose pages are checked and warmed before measuring (case 5
-	// shares case 3's; case 6's is warmed with Redis there).
-	prepared := slices.DeleteFunc(slices.Clone(cases), func(c benchCase) bool { return c.n == 5 })
+	}, nil
+}
 
-	// What each case serves, checked before anything is measured.
-	client := plainClient()
+// prepare checks what each case serves, before anything is measured, and
+// warms the caches and the connections (case 5 shares case 3's; case 6's
+// is warmed with Redis there).
+func (b *benchRun) prepare(ctx context.Context, cases []benchCase) error {
+	prepared := slices.DeleteFunc(slices.Clone(cases), func(c benchCase) bool { return c.n == 5 })
+	client := b.client
 	var sizes []string
 	for _, c := range prepared {
 		body, err := checkPage(ctx, client, c)
@@ -315,73 +383,92 @@ func bench(ctx context.Context, args []string, getenv func(string) string, stdou
 		}
 		sizes = append(sizes, fmt.Sprintf("case %d %.1f KB", c.n, float64(len(body))/1024))
 	}
-	fmt.Fprintf(stdout, "pages: %s\n", strings.Join(sizes, ", "))
+	fmt.Fprintf(b.stdout, "pages: %s\n", strings.Join(sizes, ", "))
 
-	// Warm the caches and the connections.
 	for _, c := range prepared {
-		n, err := warm(ctx, c.target, o.warmup)
+		n, err := warm(ctx, c.target, b.o.warmup)
 		if err != nil {
 			return fmt.Errorf("warming case %d: %w", c.n, err)
 		}
 		if n > 0 {
-			return fmt.Errorf("warming case %d: %d of %d requests failed", c.n, n, o.warmup)
+			return fmt.Errorf("warming case %d: %d of %d requests failed", c.n, n, b.o.warmup)
 		}
 	}
+	anon := cases[1].target
 	if _, h, _, err := fetch(ctx, client, anon); err != nil || h.Get("X-Cache") != "HIT" {
 		return fmt.Errorf("the anonymous blog home is not served from the page cache after warming (X-Cache %q, %v)", h.Get("X-Cache"), err)
 	}
-	fmt.Fprintf(stdout, "warmed: %d requests per case (case 5 shares case 3's caches)\n", o.warmup)
-	fmt.Fprintf(stdout, "%d rounds of wrk -t%d -c%d -d%s --latency per case; cpu: utime+stime of all %d server processes per request\n",
-		o.rounds, o.threads, o.conns, o.duration, len(st.names()))
+	fmt.Fprintf(b.stdout, "warmed: %d requests per case (case 5 shares case 3's caches)\n", b.o.warmup)
+	return nil
+}
 
+// rounds measures every case with wrk, round after round, and returns the
+// runs by case number.
+func (b *benchRun) rounds(ctx context.Context, cases []benchCase) (map[int][]wrkResult, error) {
+	o := b.o
+	fmt.Fprintf(b.stdout, "%d rounds of wrk -t%d -c%d -d%s --latency per case; cpu: utime+stime of all %d server processes per request\n",
+		o.rounds, o.threads, o.conns, o.duration, len(b.st.names()))
+	client := b.client
 	results := map[int][]wrkResult{}
 	for round := 1; round <= o.rounds; round++ {
 		for _, c := range cases {
 			if c.before != nil {
 				if err := c.before(ctx); err != nil {
-					return fmt.Errorf("case %d: %w", c.n, err)
+					return nil, fmt.Errorf("case %d: %w", c.n, err)
 				}
 			}
-			res, err := st.measure(ctx, clk, func(ctx context.Context) (wrkResult, error) {
-				return runWrk(ctx, wrk, o, c.target)
+			res, err := b.st.measure(ctx, b.clk, func(ctx context.Context) (wrkResult, error) {
+				return runWrk(ctx, b.wrk, o, c.target)
 			})
 			if err != nil {
-				return fmt.Errorf("case %d: %w", c.n, err)
+				return nil, fmt.Errorf("case %d: %w", c.n, err)
 			}
 			results[c.n] = append(results[c.n], res)
 			// A run must not have changed what is measured (a dropped session
 			// would make the next runs measure an anonymous page).
 			if _, err := checkPage(ctx, client, c); err != nil {
-				return fmt.Errorf("after round %d: %w", round, err)
+				return nil, fmt.Errorf("after round %d: %w", round, err)
 			}
-			fmt.Fprintf(stdout, "round %d/%d case %d  req/s %6.0f  p50 %s  p99 %s  cpu %s/req  errors %d\n",
+			fmt.Fprintf(b.stdout, "round %d/%d case %d  req/s %6.0f  p50 %s  p99 %s  cpu %s/req  errors %d\n",
 				round, o.rounds, c.n, res.rps, fmtDur(res.p50), fmtDur(res.p99), fmtUS(res.cpuPerReq()), res.errors())
 			if c.after != nil {
 				if err := c.after(ctx); err != nil {
-					return fmt.Errorf("case %d: %w", c.n, err)
+					return nil, fmt.Errorf("case %d: %w", c.n, err)
 				}
 			}
 		}
 	}
+	return results, nil
+}
 
-	// Open loop: a fixed rate, as real visitors arrive, whatever the latency.
-	type fixed struct {
-		c   benchCase
-		res rateResult
-	}
-	var fixedRuns []fixed
-	for _, c := range cases[1:3] {
-		res, err := attackAtRate(ctx, c.target, o.rate, o.rateFor)
+// fixedRun is one case's open-loop run.
+type fixedRun struct {
+	c   benchCase
+	res rateResult
+}
+
+// fixedRate runs the cases in an open loop: a fixed rate, as real visitors
+// arrive, whatever the latency.
+func (b *benchRun) fixedRate(ctx context.Context, cases []benchCase) ([]fixedRun, error) {
+	var runs []fixedRun
+	for _, c := range cases {
+		res, err := attackAtRate(ctx, c.target, b.o.rate, b.o.rateFor)
 		if err != nil {
-			return fmt.Errorf("case %d at %d req/s: %w", c.n, o.rate, err)
+			return nil, fmt.Errorf("case %d at %d req/s: %w", c.n, b.o.rate, err)
 		}
-		fixedRuns = append(fixedRuns, fixed{c, res})
+		runs = append(runs, fixedRun{c, res})
 	}
+	return runs, nil
+}
 
+// report prints the results of every case and how they fare against the
+// targets.
+func (b *benchRun) report(cases []benchCase, results map[int][]wrkResult, fixedRuns []fixedRun, started time.Time) {
+	o, stdout := b.o, b.stdout
 	sums := map[int]caseSummary{}
 	fmt.Fprintf(stdout, "\nresults over %d rounds (req/s: all requests / all time; p50, p99: median of the rounds; worst: highest p99 of a round)\n", o.rounds)
 	for _, c := range cases {
-		s := summarize(results[c.n], clk)
+		s := summarize(results[c.n], b.clk)
 		sums[c.n] = s
 		rel := ""
 		switch c.n {
@@ -400,12 +487,13 @@ func bench(ctx context.Context, args []string, getenv func(string) string, stdou
 			f.c.n, o.rate, o.rateFor, f.res.requests, fmtDur(f.res.p50), fmtDur(f.res.p99), fmtDur(f.res.max), f.res.errors)
 	}
 
-	limit5 := cfg.Fragments.Deadline.Std() + 50*time.Millisecond
+	deadline := b.cfg.Fragments.Deadline.Std()
+	limit5 := deadline + 50*time.Millisecond
 	targets := []benchTarget{
 		ratioTarget("case 2 req/s >= 0.40x case 1", sums[2].rps, sums[1].rps, 0.40),
 		ratioTarget("case 3 req/s >= 0.20x case 1", sums[3].rps, sums[1].rps, 0.20),
 		ratioTarget("case 4 req/s >= 0.50x case 3", sums[4].rps, sums[3].rps, 0.50),
-		{what: fmt.Sprintf("case 5 no errors, worst p99 < %s (fragment deadline %s + 50ms)", fmtDur(limit5), cfg.Fragments.Deadline.Std()),
+		{what: fmt.Sprintf("case 5 no errors, worst p99 < %s (fragment deadline %s + 50ms)", fmtDur(limit5), deadline),
 			got:  fmt.Sprintf("errors %d, worst p99 %s", sums[5].errors, fmtDur(sums[5].worstP99)),
 			pass: sums[5].errors == 0 && sums[5].worstP99 < limit5},
 		ratioTarget("case 6 req/s >= 0.50x case 2 (Redis cut)", sums[6].rps, sums[2].rps, 0.50),
@@ -428,7 +516,6 @@ func bench(ctx context.Context, args []string, getenv func(string) string, stdou
 		fmt.Fprintf(stdout, "  %s  %s: %s\n", verdict, t.what, t.got)
 	}
 	fmt.Fprintf(stdout, "%d of %d targets met; the benchmark took %s\n", len(targets)-missed, len(targets), time.Since(started).Round(time.Second))
-	return nil
 }
 
 // benchTarget is one of the issue's performance targets and how it fared.
