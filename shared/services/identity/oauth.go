@@ -231,9 +231,11 @@ func reusedRefresh(ctx context.Context, tx pgx.Tx, refreshToken, clientID string
 		if err != nil {
 			return TokenPair{}, err
 		}
+		// clock_timestamp, not now(): this transaction may have started
+		// (and waited on the token's row) before the pair was issued.
 		var left time.Duration
 		err = tx.QueryRow(ctx, `
-			SELECT greatest(expires_at - now(), interval '0')
+			SELECT greatest(expires_at - clock_timestamp(), interval '0')
 			FROM oauth_tokens WHERE token_hash = $1 AND kind = 'access' AND revoked_at IS NULL`,
 			hashSecret(pair.AccessToken)).Scan(&left)
 		if err == nil {
