@@ -445,10 +445,28 @@ func (c *Config) applyEnv(getenv func(string) string, errs *[]error) {
 	}
 }
 
+// validate appends to errs one error per invalid setting, naming it, in
+// the order of the sections below.
 func (c *Config) validate(errs *[]error) {
 	bad := func(yamlPath, env, format string, args ...any) {
 		*errs = append(*errs, fmt.Errorf("%s (%s): %s", yamlPath, env, fmt.Sprintf(format, args...)))
 	}
+	c.validateRuntime(bad)
+	c.validateStores(bad)
+	c.validateLimits(bad)
+	c.validateMedia(bad)
+	c.validateGhost(bad)
+	c.validateMail(bad)
+	c.validateServices(bad)
+}
+
+// reportFunc records one invalid setting: its path in the file, its
+// environment variable, and what is wrong with it.
+type reportFunc func(yamlPath, env, format string, args ...any)
+
+// validateRuntime checks the environment, logging, HTTP and ActivityPub
+// settings.
+func (c *Config) validateRuntime(bad reportFunc) {
 	switch c.Environment {
 	case "development", "production":
 	case "":
@@ -482,6 +500,11 @@ func (c *Config) validate(errs *[]error) {
 	if len(c.ActivityPub.AllowPrivate) > 0 && c.Environment == "production" {
 		bad("activitypub.allow_private", "ACTIVITYPUB_ALLOW_PRIVATE", "is refused in production: remote servers are reached on public addresses only")
 	}
+}
+
+// validateStores checks the settings of PostgreSQL and Redis, and the
+// secret key.
+func (c *Config) validateStores(bad reportFunc) {
 	if c.RedisPrefix == "" || strings.ContainsAny(c.RedisPrefix, " \t\r\n*?[]") {
 		bad("redis_key_prefix", "REDIS_KEY_PREFIX", "%q must be a plain, non-empty word", c.RedisPrefix)
 	}
@@ -518,6 +541,10 @@ func (c *Config) validate(errs *[]error) {
 	if len(c.SecretKey) < 32 {
 		bad("secret key", "SECRET_KEY", "is missing or shorter than 32 characters; set SECRET_KEY or SECRET_KEY_FILE")
 	}
+}
+
+// validateLimits checks the time limits, TTLs and sign-in rate limits.
+func (c *Config) validateLimits(bad reportFunc) {
 	durations := []struct {
 		path     string
 		v        Duration
@@ -548,12 +575,20 @@ func (c *Config) validate(errs *[]error) {
 	if c.Auth.SignInPerEmail < 1 || c.Auth.SignInPerIP < 1 {
 		bad("auth.signin_per_email / signin_per_ip", "(file only)", "must be at least 1")
 	}
+}
+
+// validateMedia checks the media store's settings.
+func (c *Config) validateMedia(bad reportFunc) {
 	if c.Media.Dir == "" {
 		bad("media.dir", "MEDIA_DIR", "is missing")
 	}
 	if c.Media.MaxBytes < 1<<10 || c.Media.MaxBytes > 100<<20 {
 		bad("media.max_bytes", "MEDIA_MAX_BYTES", "%d is outside 1024..104857600 (1 KB..100 MB)", c.Media.MaxBytes)
 	}
+}
+
+// validateGhost checks the Ghost sync's settings.
+func (c *Config) validateGhost(bad reportFunc) {
 	if c.Ghost.URL != "" {
 		if u, err := url.Parse(c.Ghost.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			bad("ghost.url", "GHOST_URL", "%q is not an http(s) address", c.Ghost.URL)
@@ -575,6 +610,10 @@ func (c *Config) validate(errs *[]error) {
 	if c.Ghost.AllowPrivateAddress && c.Environment == "production" {
 		bad("ghost.allow_private_address", "GHOST_ALLOW_PRIVATE_ADDRESS", "is for development and tests; it is refused in production")
 	}
+}
+
+// validateMail checks the mail transport's settings.
+func (c *Config) validateMail(bad reportFunc) {
 	if _, err := mail.ParseAddress(c.Mail.From); err != nil {
 		bad("mail.from", "MAIL_FROM", "%q is not an email address", c.Mail.From)
 	}
@@ -596,6 +635,11 @@ func (c *Config) validate(errs *[]error) {
 	default:
 		bad("mail.transport", "MAIL_TRANSPORT", "%q is not dir or smtp", c.Mail.Transport)
 	}
+}
+
+// validateServices checks each service's title, listen address and URLs,
+// and that the file names no other service.
+func (c *Config) validateServices(bad reportFunc) {
 	for _, name := range Services {
 		s := c.Services[name]
 		env := strings.ToUpper(name) + "_"
