@@ -89,7 +89,8 @@ func TestStackServices(t *testing.T) {
 			if hc == nil || hc.Disable {
 				t.Fatal("no healthcheck")
 			}
-			if want := []string{"CMD", "/usr/local/bin/" + name, "healthcheck"}; !slices.Equal(hc.Test, want) {
+			// The image's binary (the one Dockerfile puts every service's there).
+			if want := []string{"CMD", "/usr/local/bin/service", "healthcheck"}; !slices.Equal(hc.Test, want) {
 				t.Errorf("healthcheck %q, want %q", hc.Test, want)
 			}
 			if hc.Interval == nil || hc.Timeout == nil || hc.Retries == nil || hc.StartPeriod == nil {
