@@ -57,7 +57,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 // federate makes the blog's posts Articles of its actor: every change to a
 // post announces it (Create, Update, Delete) in the change's transaction
 // (posts scheduled for later, or imported from Ghost, are announced when
-// their time comes by the scheduled-posts job, dueWorker). It returns what
+// their time comes by the scheduled-posts job, articles.DueWorker). It returns what
 // serves an Article to fediverse servers; nil when the blog does not
 // federate.
 func federate(d boot.Deps, store *posts.Store) internal.ArticleServer {
