@@ -38,8 +38,12 @@ type Client struct {
 	ttl      time.Duration
 	logger   *slog.Logger
 	group    singleflight.Group
-	results  *prometheus.CounterVec
-	latency  *prometheus.HistogramVec
+	// self and local are this service's name and its own renderers
+	// (ServeLocally): its pages render those fragments in-process.
+	self    string
+	local   map[string]Renderer
+	results *prometheus.CounterVec
+	latency *prometheus.HistogramVec
 }
 
 // NewClient returns a fragment client for the services of cfg, caching in
@@ -74,6 +78,15 @@ func NewClient(cfg *config.Config, rdb *redis.Client, keys cache.Namespace, reg 
 	}
 	reg.MustRegister(c.results, c.latency)
 	return c
+}
+
+// ServeLocally makes the fragments service serves with renderers (its own
+// fragment server's) render in-process for its own pages, as the server
+// would answer them, instead of over HTTP to itself: the blog's pages ask
+// for the blog's nav-tree on every view. Caching, deadlines and metrics are
+// the same. Call it before the first Fetch.
+func (c *Client) ServeLocally(service string, renderers map[string]Renderer) {
+	c.self, c.local = service, renderers
 }
 
 // Declare creates the metric series of the given fragments at zero, so that
@@ -189,6 +202,17 @@ func (c *Client) fetch(ctx context.Context, r Request, viewer *models.User) (str
 	}
 	if len(r.Ref) > MaxRef {
 		return "", fmt.Errorf("fragments: %s/%s ref is longer than %d bytes", r.Service, r.Type, MaxRef)
+	}
+	if render, ok := c.local[r.Type]; ok && r.Service == c.self {
+		var u *models.User
+		if r.PerUser {
+			u = viewer
+		}
+		buf, err := renderFragment(ctx, render, u, r.Ref)
+		if err != nil {
+			return "", fmt.Errorf("fragments: %s/%s: %w", r.Service, r.Type, err)
+		}
+		return buf.String(), nil
 	}
 	u := base + "/internal/fragments/" + r.Type
 	if r.Ref != "" {

@@ -325,3 +325,46 @@ func TestFragmentsByRef(t *testing.T) {
 		t.Fatalf("unknown ref: %d, want 404", resp.StatusCode)
 	}
 }
+
+// A service's own fragments render in-process for its own pages, as its
+// server would answer them (refs, not-found refs left out, per-user
+// viewers), while other services' still come over HTTP.
+func TestOwnFragmentsRenderInProcess(t *testing.T) {
+	cart := newUpstream(t, 0)
+	// market's internal address answers nothing: its fragments must not
+	// need it.
+	c, _, _ := client(t, cart.URL, "http://127.0.0.1:1", time.Second)
+	var renders atomic.Int64
+	c.ServeLocally("market", map[string]fragments.Renderer{
+		"card": func(ctx context.Context, v *models.User) (templ.Component, error) {
+			renders.Add(1)
+			if fragments.Ref(ctx) == "gone" {
+				return nil, models.Errorf(models.ENotFound, "No such product.")
+			}
+			who := "nobody"
+			if v != nil {
+				who = v.DisplayName
+			}
+			return templ.Raw("<p>card " + fragments.Ref(ctx) + " for " + who + "</p>"), nil
+		},
+	})
+	viewer := &models.User{DisplayName: "Ada"}
+	got := c.Fetch(context.Background(), viewer, []fragments.Request{
+		{Service: "market", Type: "card", Ref: "apples"},
+		{Service: "market", Type: "card", Ref: "pears", PerUser: true},
+		{Service: "market", Type: "card", Ref: "gone"},
+		{Service: "cart", Type: "whoami", PerUser: true},
+	})
+	if html(got[0]) != "<p>card apples for nobody</p>" || html(got[1]) != "<p>card pears for Ada</p>" {
+		t.Fatalf("own fragments rendered %q and %q", html(got[0]), html(got[1]))
+	}
+	if got[2] != nil {
+		t.Fatalf("a ref the renderer does not know rendered %q", html(got[2]))
+	}
+	if html(got[3]) != "<p>Ada</p>" || cart.hits.Load() != 1 {
+		t.Fatalf("another service's fragment = %q after %d fetches", html(got[3]), cart.hits.Load())
+	}
+	if renders.Load() != 3 {
+		t.Fatalf("%d in-process renders, want 3", renders.Load())
+	}
+}

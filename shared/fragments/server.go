@@ -67,19 +67,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		viewer = &u
 	}
-	ctx := r.Context()
-	if ref := r.URL.Query().Get("ref"); ref != "" {
-		if len(ref) > MaxRef {
-			http.Error(w, "ref too long", http.StatusBadRequest)
-			return
-		}
-		ctx = context.WithValue(ctx, refKey{}, ref)
+	ref := r.URL.Query().Get("ref")
+	if len(ref) > MaxRef {
+		http.Error(w, "ref too long", http.StatusBadRequest)
+		return
 	}
-	c, err := render(ctx, viewer)
-	var buf bytes.Buffer
-	if err == nil {
-		err = c.Render(ctx, &buf)
-	}
+	buf, err := renderFragment(r.Context(), render, viewer, ref)
 	if models.Code(err) == models.ENotFound {
 		http.Error(w, models.Message(err), http.StatusNotFound)
 		return
@@ -92,4 +85,22 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	_, _ = w.Write(buf.Bytes())
+}
+
+// renderFragment renders one fragment for viewer, with ref (if any) in its
+// context: what the server answers, and what a service's own pages get
+// without a round trip (Client.ServeLocally).
+func renderFragment(ctx context.Context, render Renderer, viewer *models.User, ref string) (*bytes.Buffer, error) {
+	if ref != "" {
+		ctx = context.WithValue(ctx, refKey{}, ref)
+	}
+	c, err := render(ctx, viewer)
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	if err := c.Render(ctx, &buf); err != nil {
+		return nil, err
+	}
+	return &buf, nil
 }

@@ -18,7 +18,8 @@ func (s *Site) FragmentServer(renderers map[string]fragments.Renderer) http.Hand
 
 // MountPlatform adds the machine routes every service has, outside any
 // session: /healthz, /readyz, /metrics, /static/* and, when renderers is
-// not nil, GET /internal/fragments/{type} serving them (FragmentServer).
+// not nil, GET /internal/fragments/{type} serving them (FragmentServer),
+// which this service's own pages render in-process (Client.ServeLocally).
 func (s *Site) MountPlatform(r chi.Router, renderers map[string]fragments.Renderer) {
 	r.Get("/healthz", s.Healthz)
 	r.Get("/readyz", s.Readyz)
@@ -26,5 +27,8 @@ func (s *Site) MountPlatform(r chi.Router, renderers map[string]fragments.Render
 	r.Handle("/static/*", s.Assets)
 	if renderers != nil {
 		r.Handle("/internal/fragments/{type}", s.FragmentServer(renderers))
+		if s.Fragments != nil {
+			s.Fragments.ServeLocally(s.Service, renderers)
+		}
 	}
 }
