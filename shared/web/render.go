@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net/http"
 	"strconv"
+	"sync"
 
 	"github.com/a-h/templ"
 
@@ -14,8 +15,9 @@ import (
 // rendered into a buffer first, so a failure yields a clean error page
 // rather than half a page.
 func (s *Site) Render(w http.ResponseWriter, r *http.Request, status int, c templ.Component) {
-	var buf bytes.Buffer
-	if err := c.Render(r.Context(), &buf); err != nil {
+	buf := renderBuffers.Get().(*bytes.Buffer)
+	defer releaseBuffer(buf)
+	if err := c.Render(r.Context(), buf); err != nil {
 		if r.Context().Err() != nil {
 			return // the client went away or the request timed out
 		}
@@ -26,4 +28,19 @@ func (s *Site) Render(w http.ResponseWriter, r *http.Request, status int, c temp
 	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())
+}
+
+// renderBuffers keeps page buffers between requests: a page is tens of
+// kilobytes, and growing a fresh buffer to that size on every view cost
+// several allocations and copies.
+var renderBuffers = sync.Pool{New: func() any { return bytes.NewBuffer(make([]byte, 0, 32<<10)) }}
+
+// releaseBuffer returns buf to the pool, unless a huge page made it too
+// big to keep.
+func releaseBuffer(buf *bytes.Buffer) {
+	if buf.Cap() > 1<<20 {
+		return
+	}
+	buf.Reset()
+	renderBuffers.Put(buf)
 }
