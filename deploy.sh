@@ -8,8 +8,8 @@
 #   ./deploy.sh --since COMMIT    the services changed since COMMIT
 #   ./deploy.sh --dry-run ...     print what it would do and do nothing (needs no Docker)
 #
-# For each service it builds the one Dockerfile from the repository root with
-# --build-arg SERVICE=<service>, tags the image $REGISTRY/<service>:<commit> and :latest and pushes both; then
+# For each service it builds <service>/Dockerfile from the repository root,
+# tags the image $REGISTRY/<service>:<commit> and :latest and pushes both; then
 # `docker stack deploy` applies docker-compose.yml to the stack ($STACK, default
 # coop) and waits until the services have converged. Swarm rolls only the
 # services whose image or definition changed, one task at a time, new before
@@ -154,7 +154,7 @@ else
 fi
 echo "deploying ${selected[*]} at ${commit:0:12} to stack $STACK"
 for s in "${selected[@]}"; do
-	run docker build -f Dockerfile --build-arg "SERVICE=$s" --label "org.opencontainers.image.revision=$commit" \
+	run docker build -f "$s/Dockerfile" --label "org.opencontainers.image.revision=$commit" \
 		-t "$registry/$s:$tag" -t "$registry/$s:latest" .
 done
 for s in "${selected[@]}"; do

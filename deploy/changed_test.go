@@ -32,8 +32,7 @@ func TestChangedServices(t *testing.T) {
 		want  []string
 	}{
 		{"one service changed", map[string]string{"events/internal/routes.go": "package internal\n"}, []string{"events"}},
-		{"one service's file beside its code changed", map[string]string{"federation/internal/static/site.css": "body {}\n"}, []string{"federation"}},
-		{"the Dockerfile changed", map[string]string{"Dockerfile": "FROM scratch AS x\n"}, services},
+		{"its Dockerfile changed", map[string]string{"federation/Dockerfile": "FROM scratch AS x\n"}, []string{"federation"}},
 		{"two services changed", map[string]string{"cart/main.go": "package main // 2\n", "blog/main.go": "package main // 2\n"}, []string{"blog", "cart"}},
 		{"shared changed", map[string]string{"shared/web/web.go": "package web // 2\n"}, services},
 		{"a migration added", map[string]string{"migrations/0002_b.up.sql": "CREATE TABLE b (id int);\n"}, services},

@@ -89,8 +89,7 @@ func TestStackServices(t *testing.T) {
 			if hc == nil || hc.Disable {
 				t.Fatal("no healthcheck")
 			}
-			// The image's binary (the one Dockerfile puts every service's there).
-			if want := []string{"CMD", "/usr/local/bin/service", "healthcheck"}; !slices.Equal(hc.Test, want) {
+			if want := []string{"CMD", "/usr/local/bin/" + name, "healthcheck"}; !slices.Equal(hc.Test, want) {
 				t.Errorf("healthcheck %q, want %q", hc.Test, want)
 			}
 			if hc.Interval == nil || hc.Timeout == nil || hc.Retries == nil || hc.StartPeriod == nil {

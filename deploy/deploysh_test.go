@@ -74,7 +74,7 @@ func runDeploy(t *testing.T, dir string, env []string, args ...string) (string, 
 // builds returns the services deploy.sh's output says it builds, in order.
 func builds(out string) []string {
 	var got []string
-	for _, m := range regexp.MustCompile(`(?m)docker build -f Dockerfile --build-arg SERVICE=([a-z]+) `).FindAllStringSubmatch(out, -1) {
+	for _, m := range regexp.MustCompile(`(?m)docker build -f ([a-z]+)/Dockerfile`).FindAllStringSubmatch(out, -1) {
 		got = append(got, m[1])
 	}
 	return got
@@ -246,7 +246,7 @@ func TestDeployCycle(t *testing.T) {
 	calls := dockerCalls(t, log)
 	var want []string
 	for _, s := range services {
-		want = append(want, "build -f Dockerfile --build-arg SERVICE="+s+" --label org.opencontainers.image.revision="+first+
+		want = append(want, "build -f "+s+"/Dockerfile --label org.opencontainers.image.revision="+first+
 			" -t registry.example.org/roseash/"+s+":"+tag+" -t registry.example.org/roseash/"+s+":latest .")
 	}
 	for _, s := range services {
@@ -334,7 +334,7 @@ func TestDeployCycle(t *testing.T) {
 	if code == 0 {
 		t.Fatalf("deploy with a failing build exited 0\n%s", out)
 	}
-	if calls := dockerCalls(t, log); len(calls) != 1 || !strings.HasPrefix(calls[0], "build -f Dockerfile --build-arg SERVICE=events ") {
+	if calls := dockerCalls(t, log); len(calls) != 1 || !strings.HasPrefix(calls[0], "build -f events/Dockerfile") {
 		t.Errorf("docker calls after a failed build: %q", calls)
 	}
 	if refs := deployedRefs(repo); refs["events"] == repo.git("rev-parse", "HEAD") {

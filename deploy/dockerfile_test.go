@@ -99,57 +99,14 @@ func goVersion(t *testing.T) string {
 	return ""
 }
 
-// expandService returns the stages as a build with --build-arg
-// SERVICE=svc sees them: ${SERVICE} and $SERVICE replaced in every argument
-// and flag. It fails the test when a stage uses SERVICE without declaring
-// ARG SERVICE first (a global ARG is not seen inside a stage otherwise).
-func expandService(t *testing.T, stages []stage, svc string) []stage {
-	t.Helper()
-	r := strings.NewReplacer("${SERVICE}", svc, "$SERVICE", svc)
-	var out []stage
-	for _, st := range stages {
-		declared := false
-		x := stage{image: r.Replace(st.image), name: st.name}
-		for _, in := range st.body {
-			if in.cmd == "arg" && slices.Contains(in.args, "SERVICE") {
-				declared = true
-			}
-			e := instruction{cmd: in.cmd, json: in.json}
-			for _, a := range in.args {
-				if a != r.Replace(a) && !declared {
-					t.Errorf("stage %q uses SERVICE in %s %q before its ARG SERVICE", st.name, in.cmd, in.args)
-				}
-				e.args = append(e.args, r.Replace(a))
-			}
-			for _, f := range in.flags {
-				e.flags = append(e.flags, r.Replace(f))
-			}
-			x.body = append(x.body, e)
-		}
-		out = append(out, x)
-	}
-	return out
-}
-
-// The one Dockerfile, built for each service (--build-arg SERVICE=<name>):
-// a Go build stage on go.mod's Go that compiles this service statically,
-// and a shell-less runtime stage that runs it as a non-root user,
-// health-checks it with its own binary, and starts it. No service keeps a
-// Dockerfile of its own.
+// Each service's Dockerfile: a Go build stage on go.mod's Go that compiles
+// this service statically, and a shell-less runtime stage that runs it as a
+// non-root user, health-checks it with its own binary, and starts it.
 func TestDockerfiles(t *testing.T) {
 	stack := mustLoadStack(t)
-	global, template := parseDockerfile(t, filepath.Join(root, "Dockerfile"))
-	if !slices.ContainsFunc(global, func(in instruction) bool {
-		return in.cmd == "arg" && slices.Equal(in.args, []string{"SERVICE"})
-	}) {
-		t.Errorf("no ARG SERVICE (without a default) before the first FROM")
-	}
 	for _, svc := range services {
 		t.Run(svc, func(t *testing.T) {
-			if _, err := os.Stat(filepath.Join(root, svc, "Dockerfile")); err == nil {
-				t.Errorf("%s/Dockerfile exists: every image is built from the one Dockerfile", svc)
-			}
-			stages := expandService(t, template, svc)
+			global, stages := parseDockerfile(t, filepath.Join(root, svc, "Dockerfile"))
 			if len(stages) < 2 {
 				t.Fatalf("%d stages, want a build stage and a runtime stage", len(stages))
 			}
@@ -189,9 +146,7 @@ func TestDockerfiles(t *testing.T) {
 			if !strings.HasPrefix(final.image, "gcr.io/distroless/static") && final.image != "scratch" {
 				t.Errorf("runtime stage FROM %q, want distroless static or scratch", final.image)
 			}
-			// The binary's path is the same in every image: the exec-form
-			// ENTRYPOINT and HEALTHCHECK cannot name it by the build argument.
-			const bin = "/usr/local/bin/service"
+			bin := "/usr/local/bin/" + svc
 			if !slices.ContainsFunc(final.find("copy"), func(in instruction) bool {
 				return slices.Contains(in.flags, "--from="+build.name) && slices.Equal(in.args, []string{"/out/" + svc, bin})
 			}) {

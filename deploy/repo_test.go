@@ -132,11 +132,11 @@ func platformTree() map[string]string {
 		"docs/DECISIONS.md":        "# Decisions\n",
 		"README.md":                "# Platform\n",
 		"cmd/roseash/main.go":      "package main\n",
-		"Dockerfile":               "FROM scratch\n",
 		"journeys/j_test.go":       "package journeys\n",
 	}
 	for _, s := range services {
 		files[s+"/main.go"] = "package main\n"
+		files[s+"/Dockerfile"] = "FROM scratch\n"
 	}
 	return files
 }

@@ -11,7 +11,7 @@
 # The rules, for each file that differs between BASE and TARGET:
 #   <service>/...                                    that service
 #   shared/, migrations/, _config/, go.mod, go.sum,
-#   Dockerfile, docker-compose.yml, .dockerignore    every service (they go into
+#   docker-compose.yml, .dockerignore                every service (they go into
 #                                                    every image or every service)
 #   anything else (docs, README.md, cmd/, journeys/,
 #   scripts/, deploy/, .gitea/, Makefile, ...)       nothing
@@ -59,7 +59,7 @@ declare -A picked=()
 while IFS= read -r f; do
 	[[ -n $f ]] || continue
 	case $f in
-	shared/* | migrations/* | _config/* | go.mod | go.sum | Dockerfile | docker-compose.yml | .dockerignore)
+	shared/* | migrations/* | _config/* | go.mod | go.sum | docker-compose.yml | .dockerignore)
 		printf '%s\n' "${services[@]}"
 		exit 0
 		;;

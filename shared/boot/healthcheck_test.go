@@ -116,8 +116,8 @@ func TestHealthzURL(t *testing.T) {
 	}
 }
 
-// `blog healthcheck` goes through Main: the Dockerfile's HEALTHCHECK runs
-// exactly that (as /usr/local/bin/service healthcheck). It exits 0 for a healthy service and 1 otherwise, and never
+// `blog healthcheck` goes through Main: the Dockerfiles' HEALTHCHECK runs
+// exactly that. It exits 0 for a healthy service and 1 otherwise, and never
 // starts the service.
 func TestMainHealthcheckSubcommand(t *testing.T) {
 	if os.Getenv("BOOT_TEST_MAIN") == "1" {
