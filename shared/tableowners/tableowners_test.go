@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"rose-ash.com/platform/shared/servicetest"
 )
 
 // owners names the one package (a directory of this module) that writes
@@ -66,25 +68,6 @@ var owners = map[string]string{
 	"schema_migrations":  "github.com/golang-migrate/migrate",
 }
 
-// root returns the module's root directory (where go.mod is).
-func root(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test's directory")
-		}
-		dir = parent
-	}
-}
-
 var createTable = regexp.MustCompile(`(?i)\bcreate\s+table\s+(?:if\s+not\s+exists\s+)?(?:public\.)?"?([a-z_][a-z0-9_]*)"?`)
 
 // schemaTables returns the tables schema.sql and the migrations create.
@@ -120,7 +103,7 @@ func schemaTables(t *testing.T, dir string) []string {
 // A table written in our code belongs to one package: adding a table
 // means naming its owner here (and in docs/DECISIONS.md).
 func TestEveryTableHasOneOwner(t *testing.T) {
-	tables := schemaTables(t, root(t))
+	tables := schemaTables(t, servicetest.RepoRoot(t))
 	for _, table := range tables {
 		if owners[table] == "" {
 			t.Errorf("table %s has no owner: name the one package that writes it in owners (tableowners_test.go) and in docs/DECISIONS.md", table)
@@ -268,7 +251,7 @@ func goWrites(t *testing.T, dir string) []write {
 // owner (the demo seed and the Ghost sync write posts through the posts
 // store, so Ghost edits federate; users only through identity...).
 func TestEveryTableIsWrittenOnlyByItsOwner(t *testing.T) {
-	dir := root(t)
+	dir := servicetest.RepoRoot(t)
 	writes := goWrites(t, dir)
 	if len(writes) == 0 {
 		t.Fatal("found no SQL write at all: the scan is broken")
@@ -353,7 +336,7 @@ func docWords(t *testing.T, dir string) map[string]bool {
 // An owner says so: its package comment names every table it owns, so a
 // reader of the package learns where its tables' writes belong.
 func TestOwnersNameTheirTables(t *testing.T) {
-	dir := root(t)
+	dir := servicetest.RepoRoot(t)
 	byOwner := map[string][]string{}
 	for table, owner := range owners {
 		if strings.Contains(owner, ".") {
@@ -383,7 +366,7 @@ var ownerRowRE = regexp.MustCompile("(?m)^\\s*\\|\\s*([a-z_, ]+?)\\s*\\|\\s*(.+?
 // docs/DECISIONS.md shows owners as a table ("One owner per table"): it
 // says what this test checks, no more and no less.
 func TestDecisionsListTheSameOwners(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join(root(t), "docs", "DECISIONS.md"))
+	b, err := os.ReadFile(filepath.Join(servicetest.RepoRoot(t), "docs", "DECISIONS.md"))
 	if err != nil {
 		t.Fatal(err)
 	}

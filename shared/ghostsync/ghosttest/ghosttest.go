@@ -411,24 +411,13 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			return strings.Compare(a.ID, b.ID)
 		})
 	}
-	total := len(list)
-	pages := max((total+limit-1)/limit, 1)
-	start := min((page-1)*limit, total)
-	end := min(start+limit, total)
-	list = list[start:end]
-	var next, prev any
-	if page < pages {
-		next = page + 1
-	}
-	if page > 1 {
-		prev = page - 1
-	}
+	list, pg := paginate(list, page, limit)
 	includes := strings.Split(q.Get("include"), ",")
 	out := make([]map[string]any, 0, len(list))
 	for _, p := range list {
 		out = append(out, s.render(p, q.Get("fields"), includes))
 	}
-	writeList(w, string(kind), out, page, limit, pages, total, next, prev)
+	writeList(w, string(kind), out, page, limit, pg.pages, pg.total, pg.next, pg.prev)
 }
 
 func writeList(w http.ResponseWriter, key string, out []map[string]any, page, limit, pages, total int, next, prev any) {
@@ -462,22 +451,12 @@ func (s *Server) serveAuthors(w http.ResponseWriter, limit, page int) {
 		}
 		return strings.Compare(a.ID, b.ID)
 	})
-	total := len(list)
-	pages := max((total+limit-1)/limit, 1)
-	start := min((page-1)*limit, total)
-	list = list[start:min(start+limit, total)]
-	var next, prev any
-	if page < pages {
-		next = page + 1
-	}
-	if page > 1 {
-		prev = page - 1
-	}
+	list, pg := paginate(list, page, limit)
 	out := make([]map[string]any, 0, len(list))
 	for _, a := range list {
 		out = append(out, s.renderAuthor(a))
 	}
-	writeList(w, "authors", out, page, limit, pages, total, next, prev)
+	writeList(w, "authors", out, page, limit, pg.pages, pg.total, pg.next, pg.prev)
 }
 
 // renderAuthor writes an author as the Content API does.
@@ -595,23 +574,13 @@ func (s *Server) serveTags(w http.ResponseWriter, limit, page int) {
 		}
 		return strings.Compare(a.ID, b.ID)
 	})
-	total := len(list)
-	pages := max((total+limit-1)/limit, 1)
-	start := min((page-1)*limit, total)
-	list = list[start:min(start+limit, total)]
-	var next, prev any
-	if page < pages {
-		next = page + 1
-	}
-	if page > 1 {
-		prev = page - 1
-	}
+	list, pg := paginate(list, page, limit)
 	out := make([]map[string]any, 0, len(list))
 	for _, t := range list {
 		out = append(out, map[string]any{"id": t.ID, "name": t.Name, "slug": t.Slug, "description": nil,
 			"feature_image": nil, "visibility": "public", "url": s.URL + "/tag/" + t.Slug + "/"})
 	}
-	writeList(w, "tags", out, page, limit, pages, total, next, prev)
+	writeList(w, "tags", out, page, limit, pg.pages, pg.total, pg.next, pg.prev)
 }
 
 // serveSettings answers the Content API's settings: the site's public
@@ -641,4 +610,25 @@ func nilIfEmpty(s string) any {
 		return nil
 	}
 	return s
+}
+
+// pagination is Ghost's meta.pagination of one page of a list.
+type pagination struct {
+	pages, total int
+	next, prev   any // the next and previous page numbers, or nil (JSON null)
+}
+
+// paginate returns page (from 1) of list, limit to a page, and its
+// pagination as Ghost reports it.
+func paginate[T any](list []T, page, limit int) ([]T, pagination) {
+	total := len(list)
+	pg := pagination{pages: max((total+limit-1)/limit, 1), total: total}
+	start := min((page-1)*limit, total)
+	if page < pg.pages {
+		pg.next = page + 1
+	}
+	if page > 1 {
+		pg.prev = page - 1
+	}
+	return list[start:min(start+limit, total)], pg
 }
