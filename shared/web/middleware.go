@@ -148,18 +148,25 @@ func SecurityHeaders(production bool) func(http.Handler) http.Handler {
 // AccessLog writes one log line per request: method, path, route pattern,
 // status, bytes, duration and client address. A path holding a {token}
 // (a signed media link, say) is logged as its route pattern: tokens are
-// not written to logs.
+// not written to logs. Machine routes (health, metrics, fragments) are
+// logged at debug level unless they fail.
 func AccessLog(logger *slog.Logger) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			start := time.Now()
 			ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
 			next.ServeHTTP(ww, r)
+			route, path := routePattern(r), r.URL.Path
 			level := slog.LevelInfo
+			if machineRoutes[route] {
+				// Other services' fragment fetches (several per page view)
+				// and health probes: counted in the metrics, logged only
+				// when debugging, or when they fail.
+				level = slog.LevelDebug
+			}
 			if ww.Status() >= 500 {
 				level = slog.LevelWarn
 			}
-			route, path := routePattern(r), r.URL.Path
 			if strings.Contains(route, "{token}") {
 				path = route
 			}
@@ -169,6 +176,12 @@ func AccessLog(logger *slog.Logger) func(http.Handler) http.Handler {
 				"duration_ms", float64(time.Since(start).Microseconds())/1000, "remote", r.RemoteAddr)
 		})
 	}
+}
+
+// machineRoutes are the routes machines call many times a second: logged
+// at debug level unless they fail.
+var machineRoutes = map[string]bool{
+	"/healthz": true, "/readyz": true, "/metrics": true, "/internal/fragments/{type}": true,
 }
 
 func statusOf(ww middleware.WrapResponseWriter) int {

@@ -14,6 +14,8 @@ import (
 	"testing/fstest"
 	"time"
 
+	"github.com/go-chi/chi/v5"
+
 	"rose-ash.com/platform/shared/config"
 	"rose-ash.com/platform/shared/models"
 	"rose-ash.com/platform/shared/web"
@@ -251,5 +253,31 @@ func TestAccessLogLeavesTokensOut(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "path=/media/{token}") || !strings.Contains(logs.String(), "path=/posts/hello-world") {
 		t.Errorf("the access log lost its paths:\n%s", logs.String())
+	}
+}
+
+// Machine routes (health probes, other services' fragment fetches) are
+// logged only when debugging, or when they fail; pages always are.
+func TestAccessLogKeepsMachineRoutesQuiet(t *testing.T) {
+	var logs strings.Builder
+	site := testSite(t, &logs)
+	r := site.Router()
+	r.Get("/healthz", site.Healthz)
+	r.Get("/internal/fragments/{type}", func(w http.ResponseWriter, r *http.Request) {
+		if chi.URLParam(r, "type") == "broken" {
+			w.WriteHeader(http.StatusInternalServerError)
+		}
+	})
+	r.Get("/page", func(w http.ResponseWriter, _ *http.Request) {})
+	do(r, "GET", "/healthz", nil)
+	do(r, "GET", "/internal/fragments/cart-mini", nil)
+	if logs.Len() != 0 {
+		t.Errorf("machine routes logged at info:\n%s", logs.String())
+	}
+	do(r, "GET", "/internal/fragments/broken", nil)
+	do(r, "GET", "/page", nil)
+	if !strings.Contains(logs.String(), "level=WARN") || !strings.Contains(logs.String(), "status=500") ||
+		!strings.Contains(logs.String(), "path=/page") {
+		t.Errorf("a failing fragment or a page was not logged:\n%s", logs.String())
 	}
 }
