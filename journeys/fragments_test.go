@@ -69,6 +69,30 @@ func TestBlogHomeIsComposedFromEveryService(t *testing.T) {
 	}
 }
 
+// A visitor's header shows no account menu and no notifications badge, so
+// a visitor's page does not ask account or federation for them.
+func TestVisitorPagesFetchOnlyWhatTheyShow(t *testing.T) {
+	st := StartStack(t, "cart", "account")
+	visitor := NewBrowser(t)
+	for range 3 {
+		if p := visitor.Get(t, st.URL["cart"]+"/"); p.Status != 200 || !strings.Contains(p.Body, "account-signin") {
+			t.Fatalf("the cart home for a visitor: %d", p.Status)
+		}
+	}
+	asked := map[string]bool{}
+	for _, line := range strings.Split(visitor.Get(t, st.URL["cart"]+"/metrics").Body, "\n") {
+		if strings.HasPrefix(line, "fragment_requests_total{") && !strings.HasSuffix(line, " 0") {
+			asked[between(line, `type="`, `"`)] = true
+		}
+	}
+	if asked["account-nav"] || asked["notifications"] {
+		t.Errorf("a visitor's pages asked for fragments their header does not show: %v", asked)
+	}
+	if !asked["nav-tree"] || !asked["cart-mini"] {
+		t.Errorf("a visitor's pages did not ask for the navigation and the cart summary: %v", asked)
+	}
+}
+
 // Adding to the cart shows on the next blog page view (the change
 // invalidates the cached fragment), and only for that user.
 func TestCartChangeShowsAtOnceAndOnlyToItsOwner(t *testing.T) {

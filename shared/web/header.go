@@ -17,14 +17,18 @@ import (
 type headerSlot struct {
 	name string
 	set  func(*layout.Page, templ.Component)
+	// signedIn marks a fragment a visitor's header does not show (the
+	// account menu and the notifications badge render nothing for one):
+	// it is not fetched for visitors.
+	signedIn bool
 }
 
 // headerSlots are the fragments every page's header shows.
 var headerSlots = []headerSlot{
-	{fragments.NavTree, func(p *layout.Page, c templ.Component) { p.SiteMenu = c }},
-	{fragments.AccountNav, func(p *layout.Page, c templ.Component) { p.AccountMenu = c }},
-	{fragments.CartMini, func(p *layout.Page, c templ.Component) { p.CartMini = c }},
-	{fragments.Notifications, func(p *layout.Page, c templ.Component) { p.Notifications = c }},
+	{fragments.NavTree, func(p *layout.Page, c templ.Component) { p.SiteMenu = c }, false},
+	{fragments.AccountNav, func(p *layout.Page, c templ.Component) { p.AccountMenu = c }, true},
+	{fragments.CartMini, func(p *layout.Page, c templ.Component) { p.CartMini = c }, false},
+	{fragments.Notifications, func(p *layout.Page, c templ.Component) { p.Notifications = c }, true},
 }
 
 // HeaderFragments are the requests of the fragments every page's header
@@ -72,11 +76,19 @@ func (s *Site) PageWith(r *http.Request, title string, extra ...fragments.Reques
 	if u, ok := Viewer(r.Context()); ok {
 		viewer = &u
 	}
-	got := s.Fragments.Fetch(r.Context(), viewer, append(append([]fragments.Request(nil), HeaderFragments...), extra...))
+	slots := make([]headerSlot, 0, len(headerSlots))
+	reqs := make([]fragments.Request, 0, len(headerSlots)+len(extra))
 	for i, h := range headerSlots {
+		if viewer != nil || !h.signedIn {
+			slots = append(slots, h)
+			reqs = append(reqs, HeaderFragments[i])
+		}
+	}
+	got := s.Fragments.Fetch(r.Context(), viewer, append(reqs, extra...))
+	for i, h := range slots {
 		h.set(&p, got[i])
 	}
-	return p, got[len(headerSlots):]
+	return p, got[len(slots):]
 }
 
 func (s *Site) basePage(r *http.Request, title string) layout.Page {
