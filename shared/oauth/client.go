@@ -129,7 +129,6 @@ func (c *Client) Callback(w http.ResponseWriter, r *http.Request) {
 	verifier := c.sessions.PopString(ctx, keyVerifier)
 	next := SafeNext(c.sessions.PopString(ctx, keyNext))
 	if e := q.Get("error"); e == "temporarily_unavailable" || e == "server_error" {
-		w.Header().Set("Retry-After", "5")
 		c.site.Error(w, r, models.Errorf(models.EUnavailable, "Signing in is unavailable for a moment. Please try again shortly."))
 		return
 	} else if e != "" {

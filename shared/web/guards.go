@@ -41,10 +41,6 @@ func SignInUnavailable(ctx context.Context) bool {
 	return v
 }
 
-// signInRetryAfter is the Retry-After of pages that need a sign-in that
-// cannot be checked for the moment.
-const signInRetryAfter = "5"
-
 // RequireUser sends visitors who are not signed in to sign in, coming back
 // to the page they asked for. A browser whose sign-in cannot be checked for
 // the moment gets 503 with Retry-After instead: sending it to sign in again
@@ -53,7 +49,6 @@ func (s *Site) RequireUser(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, ok := Viewer(r.Context()); !ok {
 			if SignInUnavailable(r.Context()) {
-				w.Header().Set("Retry-After", signInRetryAfter)
 				s.Error(w, r, models.Errorf(models.EUnavailable,
 					"Signing in is unavailable for a moment, so this page cannot be shown. Please try again shortly."))
 				return
