@@ -7,6 +7,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 )
 
 // Queue is the River queue of the blog's own jobs, worked only by blog
@@ -32,12 +33,18 @@ func (DueArgs) InsertOpts() river.InsertOpts {
 
 // Periodic returns the periodic job that queues a DueArgs every interval
 // (and once when a replica becomes River's leader, as leaders may change
-// more often than the interval), at most one per interval window. Every
-// service declares it (boot.PeriodicJobs); the blog works it (DueWorker).
+// more often than the interval). Every service declares it
+// (boot.PeriodicJobs); the blog works it (DueWorker). At most one waits or
+// runs at a time: while no blog replica works the queue (none federates
+// yet), the jobs do not pile up one per interval, and one run announces
+// every post then due.
 func Periodic(interval time.Duration) *river.PeriodicJob {
 	return river.NewPeriodicJob(river.PeriodicInterval(interval), func() (river.JobArgs, *river.InsertOpts) {
 		opts := DueArgs{}.InsertOpts()
-		opts.UniqueOpts = river.UniqueOpts{ByArgs: true, ByPeriod: interval}
+		opts.UniqueOpts = river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobState{
+			rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning,
+			rivertype.JobStateRetryable, rivertype.JobStateScheduled,
+		}}
 		return DueArgs{}, &opts
 	}, &river.PeriodicJobOpts{ID: "blog_scheduled_posts", RunOnStart: true})
 }

@@ -67,3 +67,47 @@ func TestTheScheduledPostsJobAnnouncesDuePosts(t *testing.T) {
 		t.Errorf("the post scheduled for tomorrow was announced %d times", n)
 	}
 }
+
+// While no blog replica works the queue, the periodic job does not pile
+// up: one waits, however many intervals pass.
+func TestScheduledPostsJobsDoNotPileUp(t *testing.T) {
+	db := pgtest.MustPool(t)
+	ctx := context.Background()
+	// A client that knows the job but does not work the blog's queue (as
+	// every service but a federating blog).
+	workers := river.NewWorkers()
+	river.AddWorker(workers, &articles.DueWorker{BlogURL: "https://blog.example", DB: db})
+	jobs, err := river.NewClient(riverpgxv5.New(db), &river.Config{
+		Workers: workers, Queues: map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 1}},
+		PeriodicJobs: []*river.PeriodicJob{articles.Periodic(200 * time.Millisecond)}, SkipUnknownJobCheck: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := jobs.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		stop, done := context.WithTimeout(context.Background(), 10*time.Second)
+		defer done()
+		_ = jobs.Stop(stop)
+	})
+	count := func() int {
+		var n int
+		if err := db.QueryRow(ctx, `SELECT count(*) FROM river_job WHERE kind = $1`, articles.DueArgs{}.Kind()).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for count() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("no scheduled-posts job was queued within 20s")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	time.Sleep(2 * time.Second) // ten intervals
+	if n := count(); n != 1 {
+		t.Fatalf("%d scheduled-posts jobs wait for a blog, want 1", n)
+	}
+}
