@@ -58,6 +58,8 @@ type Config struct {
 	PageCache PageCache `yaml:"page_cache"`
 	// Media configures where uploaded images are stored and how large they may be.
 	Media Media `yaml:"media"`
+	// Scrape configures the product scraper the market imports with.
+	Scrape Scrape `yaml:"scrape"`
 
 	// DatabaseURL is the PostgreSQL connection string (DATABASE_URL or DATABASE_URL_FILE).
 	DatabaseURL string `yaml:"-"`
@@ -127,6 +129,26 @@ type Ghost struct {
 	// Policy lets them be framed. Empty drops every iframe.
 	EmbedHosts []string `yaml:"embed_hosts"`
 }
+
+// Scrape configures the product scraper: how politely it fetches supplier
+// pages and whether it may reach addresses that are not public.
+type Scrape struct {
+	// AllowPrivateAddress lets the scraper reach supplier pages on loopback
+	// or a private network, which the SSRF-safe client otherwise refuses:
+	// for development and tests; refused in production
+	// (SCRAPE_ALLOW_PRIVATE_ADDRESS).
+	AllowPrivateAddress bool `yaml:"allow_private_address"`
+	// Delay is the pause between two requests to the same host (default
+	// 1s, at most 1m; 0s for none) (SCRAPE_DELAY).
+	Delay Duration `yaml:"delay"`
+	// UserAgent replaces the scraper's User-Agent, which by default names
+	// the platform and the blog's public URL (SCRAPE_USER_AGENT).
+	UserAgent string `yaml:"user_agent"`
+}
+
+// DefaultScrapeDelay is Scrape.Delay when neither the file nor the
+// environment sets it.
+const DefaultScrapeDelay = Duration(time.Second)
 
 // Ghost.MembersPosts values.
 const (
@@ -277,7 +299,8 @@ func Load(getenv func(string) string) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("config: cannot read config file %s (set CONFIG_FILE to its path): %w", path, err)
 	}
-	var c Config
+	// Defaults that zero cannot stand for, overwritten by the file.
+	c := Config{Scrape: Scrape{Delay: DefaultScrapeDelay}}
 	if err := yaml.UnmarshalWithOptions(raw, &c, yaml.Strict()); err != nil {
 		return nil, fmt.Errorf("config: %s is malformed:\n%s", path, yaml.FormatError(err, false, true))
 	}
@@ -412,6 +435,12 @@ func (c *Config) applyEnv(getenv func(string) string, errs *[]error) {
 		c.Ghost.AllowPrivateAddress, err = strconv.ParseBool(v)
 		return err
 	})
+	parse("SCRAPE_ALLOW_PRIVATE_ADDRESS", func(v string) (err error) {
+		c.Scrape.AllowPrivateAddress, err = strconv.ParseBool(v)
+		return err
+	})
+	parse("SCRAPE_DELAY", func(v string) error { return c.Scrape.Delay.UnmarshalText([]byte(v)) })
+	str(&c.Scrape.UserAgent, "SCRAPE_USER_AGENT")
 	str(&c.Mail.Transport, "MAIL_TRANSPORT")
 	str(&c.Mail.From, "MAIL_FROM")
 	str(&c.Mail.Dir, "MAIL_DIR")
@@ -456,6 +485,7 @@ func (c *Config) validate(errs *[]error) {
 	c.validateLimits(bad)
 	c.validateMedia(bad)
 	c.validateGhost(bad)
+	c.validateScrape(bad)
 	c.validateMail(bad)
 	c.validateServices(bad)
 }
@@ -584,6 +614,19 @@ func (c *Config) validateMedia(bad reportFunc) {
 	}
 	if c.Media.MaxBytes < 1<<10 || c.Media.MaxBytes > 100<<20 {
 		bad("media.max_bytes", "MEDIA_MAX_BYTES", "%d is outside 1024..104857600 (1 KB..100 MB)", c.Media.MaxBytes)
+	}
+}
+
+// validateScrape checks the product scraper's settings.
+func (c *Config) validateScrape(bad reportFunc) {
+	if c.Scrape.AllowPrivateAddress && c.Environment == "production" {
+		bad("scrape.allow_private_address", "SCRAPE_ALLOW_PRIVATE_ADDRESS", "is for development and tests; it is refused in production")
+	}
+	if d := c.Scrape.Delay.Std(); d < 0 || d > time.Minute {
+		bad("scrape.delay", "SCRAPE_DELAY", "%s is outside 0s..1m", d)
+	}
+	if strings.ContainsAny(c.Scrape.UserAgent, "\r\n") {
+		bad("scrape.user_agent", "SCRAPE_USER_AGENT", "must be one line")
 	}
 }
 

@@ -258,3 +258,40 @@ func TestEnvironment(t *testing.T) {
 		t.Errorf("a missing file: %v", err)
 	}
 }
+
+// The scraper waits a second between requests to a host unless told
+// otherwise, and may reach private addresses only outside production.
+func TestScrapeSettings(t *testing.T) {
+	c, err := Load(envOf(validEnv(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Scrape.Delay.Std() != time.Second || c.Scrape.AllowPrivateAddress || c.Scrape.UserAgent != "" {
+		t.Fatalf("defaults: %+v; want a 1s delay, private addresses refused, no User-Agent", c.Scrape)
+	}
+	env := validEnv(t)
+	env["SCRAPE_DELAY"] = "0s"
+	env["SCRAPE_ALLOW_PRIVATE_ADDRESS"] = "true"
+	env["SCRAPE_USER_AGENT"] = "TestBot/2.0"
+	if c, err = Load(envOf(env)); err != nil || c.Scrape.Delay != 0 || !c.Scrape.AllowPrivateAddress || c.Scrape.UserAgent != "TestBot/2.0" {
+		t.Fatalf("overrides: %+v, %v", c.Scrape, err)
+	}
+	for setting, want := range map[[2]string]string{
+		{"SCRAPE_DELAY", "-1s"}:                  "scrape.delay (SCRAPE_DELAY)",
+		{"SCRAPE_DELAY", "2m"}:                   "scrape.delay (SCRAPE_DELAY)",
+		{"SCRAPE_DELAY", "soon"}:                 "SCRAPE_DELAY",
+		{"SCRAPE_ALLOW_PRIVATE_ADDRESS", "yes!"}: "SCRAPE_ALLOW_PRIVATE_ADDRESS",
+	} {
+		env := validEnv(t)
+		env[setting[0]] = setting[1]
+		if _, err := Load(envOf(env)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s=%s: %v, want an error naming %s", setting[0], setting[1], err, want)
+		}
+	}
+	env = validEnv(t)
+	env["APP_ENV"] = "production"
+	env["SCRAPE_ALLOW_PRIVATE_ADDRESS"] = "true"
+	if _, err := Load(envOf(env)); err == nil || !strings.Contains(err.Error(), "scrape.allow_private_address") {
+		t.Errorf("scrape.allow_private_address in production: %v", err)
+	}
+}
