@@ -8,6 +8,9 @@ import (
 
 	"rose-ash.com/platform/market/internal"
 	"rose-ash.com/platform/shared/boot"
+	"rose-ash.com/platform/shared/media"
+	"rose-ash.com/platform/shared/pagecache"
+	"rose-ash.com/platform/shared/services/products"
 )
 
 func main() { boot.Main("market", run) }
@@ -16,6 +19,15 @@ func main() { boot.Main("market", run) }
 func run(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
 	opts := boot.Options{Service: "market", MayMigrate: false}
 	return boot.Run(ctx, opts, getenv, stdout, func(d boot.Deps) (http.Handler, error) {
-		return internal.NewServer(internal.Deps{Site: d.Site, Auth: d.SignIn()}), nil
+		store := products.New(d.DB)
+		mediaStore, err := media.NewDiskStore(d.Config.Media.Dir)
+		if err != nil {
+			return nil, err
+		}
+		return internal.NewServer(internal.Deps{
+			Site: d.Site, Auth: d.SignIn(), Products: store, Media: mediaStore,
+			Pages:   pagecache.New(d.Redis, d.Keys, "market", d.Site.Assets.Version(), d.Config.PageCache.TTL.Std(), d.Site.Metrics.Registry),
+			Objects: federate(d, store),
+		}), nil
 	})
 }

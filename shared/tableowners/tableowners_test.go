@@ -45,6 +45,15 @@ var owners = map[string]string{
 	"carts":      "shared/services/carts",
 	"cart_items": "shared/services/carts",
 
+	// The market.
+	"markets":            "shared/services/products",
+	"product_categories": "shared/services/products",
+	"products":           "shared/services/products",
+	"product_variants":   "shared/services/products",
+	"product_images":     "shared/services/products",
+	"product_sources":    "shared/services/products",
+	"product_imports":    "shared/services/products",
+
 	// ActivityPub: our actors' keys, inboxes and followers...
 	"ap_keypair":   "shared/activitypub",
 	"ap_inbox":     "shared/activitypub",
