@@ -4,6 +4,7 @@ package main
 import (
 	"context"
 	"io"
+	"io/fs"
 	"net/http"
 
 	"rose-ash.com/platform/market/internal"
@@ -17,7 +18,11 @@ func main() { boot.Main("market", run) }
 
 // run starts the market service and blocks until ctx ends.
 func run(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
-	opts := boot.Options{Service: "market", MayMigrate: false}
+	static, err := fs.Sub(internal.Static, "static")
+	if err != nil {
+		return err
+	}
+	opts := boot.Options{Service: "market", MayMigrate: false, Static: static}
 	return boot.Run(ctx, opts, getenv, stdout, func(d boot.Deps) (http.Handler, error) {
 		store := products.New(d.DB)
 		mediaStore, err := media.NewDiskStore(d.Config.Media.Dir)
