@@ -75,3 +75,11 @@ func (c *Client) InvalidateNamed(ctx context.Context, name string, userID *uuid.
 	r := Named(name)
 	return c.Invalidate(ctx, r.Service, r.Type, r.PerUser, userID)
 }
+
+// InvalidateNamedRef deletes the cached copy of one of the named shared
+// fragment's many (NamedRef), e.g. a product's card after the product
+// changes. It returns Redis's error; it panics as Named does.
+func (c *Client) InvalidateNamedRef(ctx context.Context, name, ref string) error {
+	r := Named(name)
+	return InvalidateRef(ctx, c.rdb, c.keys, r.Service, r.Type, ref)
+}
