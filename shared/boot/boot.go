@@ -24,6 +24,7 @@ import (
 	"rose-ash.com/platform/shared/activitypub"
 	"rose-ash.com/platform/shared/activitypub/articles"
 	"rose-ash.com/platform/shared/activitypub/delivery"
+	"rose-ash.com/platform/shared/activitypub/listings"
 	"rose-ash.com/platform/shared/cache"
 	"rose-ash.com/platform/shared/config"
 	"rose-ash.com/platform/shared/fragments"
@@ -206,9 +207,11 @@ func Run(ctx context.Context, opts Options, getenv func(string) string, stdout i
 // ghost.sync_interval, so GHOST_URL is given to every service), worked on
 // the ghost queue by blog replicas configured for Ghost; and the
 // announcement of the blog's posts whose scheduled time has come, every
-// articles.DueInterval, worked on the blog queue by blog replicas.
+// articles.DueInterval, worked on the blog queue by blog replicas; and the
+// announcement of the market's products never announced (the demo's), every
+// listings.DueInterval, worked on the market queue by market replicas.
 func PeriodicJobs(cfg *config.Config) []*river.PeriodicJob {
-	jobs := []*river.PeriodicJob{articles.Periodic(articles.DueInterval)}
+	jobs := []*river.PeriodicJob{articles.Periodic(articles.DueInterval), listings.Periodic(listings.DueInterval)}
 	if cfg.Ghost.URL != "" && cfg.Ghost.SyncInterval > 0 {
 		jobs = append(jobs, ghostsync.Periodic(cfg.Ghost.SyncInterval.Std()))
 	}
