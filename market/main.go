@@ -22,7 +22,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	if err != nil {
 		return err
 	}
-	opts := boot.Options{Service: "market", MayMigrate: false, Static: static}
+	opts := boot.Options{Service: "market", MayMigrate: false, Static: static, Workers: workers, Queues: queues}
 	return boot.Run(ctx, opts, getenv, stdout, func(d boot.Deps) (http.Handler, error) {
 		store := products.New(d.DB)
 		mediaStore, err := media.NewDiskStore(d.Config.Media.Dir)
