@@ -5,6 +5,7 @@
 //	roseash seed             insert the demo records that are missing
 //	roseash schema           print the schema after all migrations (schema.sql)
 //	roseash signin-link EMAIL   print a single-use sign-in link
+//	roseash scrape URL...       import products from supplier pages (dry run)
 //	roseash bench [--bin DIR]   measure the blog home against a static page
 //
 // It reads the same configuration as the services (_config/app-config.yaml
@@ -45,6 +46,11 @@ commands:
   ghost-sync       copy posts, pages, tags and authors from the Ghost site at GHOST_URL
                    (Content API key GHOST_CONTENT_KEY) into the blog, with progress;
                    a Ghost on a private address needs GHOST_ALLOW_PRIVATE_ADDRESS=true
+  scrape [-max N] [-selectors JSON] URL [URL...]
+                   read the products on supplier pages (product pages, category pages
+                   or sitemaps) politely (robots.txt, SCRAPE_DELAY between requests to a
+                   host) and list them with their prices; nothing is stored yet. Pages on
+                   a private address need SCRAPE_ALLOW_PRIVATE_ADDRESS=true
   signin-link EMAIL
                    print a single-use sign-in link for EMAIL (valid auth.magic_link_ttl)
   bench [--bin DIR] [flags]
@@ -79,6 +85,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return schemaCmd(ctx, getenv, stdout)
 	case "ghost-sync":
 		return ghostSyncCmd(ctx, args[1:], getenv, stdout)
+	case "scrape":
+		return scrapeCmd(ctx, args[1:], getenv, stdout, drySink)
 	case "signin-link":
 		return signInLinkCmd(ctx, args[1:], getenv, stdout)
 	case "bench":

@@ -75,7 +75,7 @@ func extractCorpusPage(c corpusPage) (*Page, error) {
 
 // Every saved page extracts as its golden file says (go test -update
 // rewrites them; read the diff before committing it).
-func TestExtractCorpus(t *testing.T) {
+func TestScrapeExtractCorpus(t *testing.T) {
 	for _, c := range mustCorpus(t) {
 		t.Run(c.name, func(t *testing.T) {
 			page, err := extractCorpusPage(c)
@@ -112,7 +112,7 @@ func TestExtractCorpus(t *testing.T) {
 
 // What a user would notice on each corpus page, stated independently of
 // the golden files so that a careless -update cannot bless a regression.
-func TestExtractCorpusFacts(t *testing.T) {
+func TestScrapeExtractCorpusFacts(t *testing.T) {
 	pages := map[string]corpusPage{}
 	for _, c := range mustCorpus(t) {
 		pages[c.name] = c
@@ -241,7 +241,7 @@ func equalVariants(a, b []Variant) bool {
 }
 
 // A page past 16 MiB is refused with a clear error, not parsed.
-func TestExtractRefusesHugePage(t *testing.T) {
+func TestScrapeExtractRefusesHugePage(t *testing.T) {
 	body := bytes.Repeat([]byte("<p>filler</p>\n"), 20<<20/14)
 	_, err := Extract(body, "https://shop.example/huge", Selectors{})
 	if ErrorCode(err) != CodeTooLarge || !strings.Contains(err.Error(), "larger than 16 MiB") {
@@ -250,7 +250,7 @@ func TestExtractRefusesHugePage(t *testing.T) {
 }
 
 // Text that is not HTML, and selectors that do not parse, give coded errors.
-func TestExtractErrors(t *testing.T) {
+func TestScrapeExtractErrors(t *testing.T) {
 	if _, err := Extract([]byte("<html><body><h1>x</h1></body></html>"), "https://shop.example/x", Selectors{Name: "h1[", Price: ".p"}); ErrorCode(err) != CodeBadSelector {
 		t.Errorf("bad selector: %v", err)
 	}
@@ -262,7 +262,7 @@ func TestExtractErrors(t *testing.T) {
 	}
 }
 
-func TestParseMinor(t *testing.T) {
+func TestScrapeParseMinor(t *testing.T) {
 	for _, tc := range []struct {
 		in   string
 		exp  int
@@ -309,7 +309,7 @@ func TestParseMinor(t *testing.T) {
 	}
 }
 
-func TestNormalizeAvailability(t *testing.T) {
+func TestScrapeNormalizeAvailability(t *testing.T) {
 	for in, want := range map[string]string{
 		"https://schema.org/InStock": InStock, "http://schema.org/OutOfStock": OutOfStock, "InStock": InStock,
 		"OutOfStock": OutOfStock, "PreOrder": Preorder, "BackOrder": Backorder, "schema:SoldOut": OutOfStock,

@@ -16,6 +16,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"code.dny.dev/ssrf"
 	"github.com/temoto/robotstxt"
 	"golang.org/x/net/html/charset"
 
@@ -278,6 +279,9 @@ func fetchError(target string, err error) *Error {
 	if errors.Is(err, safefetch.ErrTooLarge) {
 		return errorf(CodeTooLarge, target, nil, "The page at %s is larger than %d MiB; it was not read", target, MaxPageBytes>>20)
 	}
+	if errors.Is(err, ssrf.ErrProhibitedIP) || errors.Is(err, ssrf.ErrProhibitedPort) || errors.Is(err, ssrf.ErrProhibitedNetwork) {
+		return errorf(CodeFetch, target, err, "The page at %s is on a private or reserved address, which the scraper does not fetch", target)
+	}
 	return errorf(CodeFetch, target, err, "The page at %s cannot be fetched", target)
 }
 
@@ -328,7 +332,9 @@ func (f *Fetcher) robots(ctx context.Context, h *hostState, u *url.URL) (*robots
 	h.next = time.Now().Add(f.opts.Delay)
 	if err != nil {
 		e := fetchError(robotsURL, err)
-		e.Message = "The site " + u.Scheme + "://" + u.Host + " cannot be reached (reading its robots.txt)"
+		if e.Code == CodeFetch {
+			e.Message = strings.Replace(e.Message, "The page at "+robotsURL, "The site "+u.Scheme+"://"+u.Host, 1) + " (reading its robots.txt)"
+		}
 		return nil, e
 	}
 	defer resp.Body.Close()

@@ -111,7 +111,7 @@ const honeyPage = `<html><head><script type="application/ld+json">{"@context":"h
 
 // robots.txt is read once per host and obeyed; a disallowed page is never
 // requested.
-func TestFetchHonoursRobots(t *testing.T) {
+func TestScrapeFetchHonoursRobots(t *testing.T) {
 	s := startShop(t)
 	s.robots = "User-agent: *\nDisallow: /private/\n\nUser-agent: RoseAshBot\nDisallow: /wholesale/\n"
 	s.page("/honey.html", honeyPage)
@@ -151,7 +151,7 @@ func TestFetchHonoursRobots(t *testing.T) {
 
 // A 429 with Retry-After is waited out and retried; one asking for too
 // long a wait fails at once with a clear error.
-func TestFetchHonoursRetryAfter(t *testing.T) {
+func TestScrapeFetchHonoursRetryAfter(t *testing.T) {
 	s := startShop(t)
 	var calls atomic.Int32
 	s.handle("/busy.html", func(w http.ResponseWriter, r *http.Request) {
@@ -185,7 +185,7 @@ func TestFetchHonoursRetryAfter(t *testing.T) {
 	}
 }
 
-func TestRetryAfter(t *testing.T) {
+func TestScrapeRetryAfter(t *testing.T) {
 	now := time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC)
 	for in, want := range map[string]time.Duration{
 		"1": time.Second, "120": 2 * time.Minute, "Sat, 05 Dec 2026 12:00:30 GMT": 30 * time.Second,
@@ -201,7 +201,7 @@ func TestRetryAfter(t *testing.T) {
 }
 
 // A conditional GET gets "not modified" and the validators back.
-func TestFetchConditional(t *testing.T) {
+func TestScrapeFetchConditional(t *testing.T) {
 	s := startShop(t)
 	s.handle("/honey.html", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("ETag", `"v2"`)
@@ -226,7 +226,7 @@ func TestFetchConditional(t *testing.T) {
 
 // However many imports run at once, a host gets one request at a time,
 // with the delay between them.
-func TestFetchOneRequestPerHost(t *testing.T) {
+func TestScrapeFetchOneRequestPerHost(t *testing.T) {
 	s := startShop(t)
 	var inFlight, most atomic.Int32
 	var mu sync.Mutex
@@ -270,7 +270,7 @@ func TestFetchOneRequestPerHost(t *testing.T) {
 
 // Without Allow, loopback, private, link-local (cloud metadata) addresses
 // and a redirect to loopback are all refused before any connection.
-func TestFetchRefusesPrivateAddresses(t *testing.T) {
+func TestScrapeFetchRefusesPrivateAddresses(t *testing.T) {
 	s := startShop(t)
 	s.page("/honey.html", honeyPage)
 	f := testFetcher(FetchOptions{Allow: []netip.Prefix{}, Timeout: 3 * time.Second})
@@ -311,7 +311,7 @@ func TestFetchRefusesPrivateAddresses(t *testing.T) {
 }
 
 // A 20 MB page is refused at 16 MiB, whether or not it says its length.
-func TestFetchRefusesHugePage(t *testing.T) {
+func TestScrapeFetchRefusesHugePage(t *testing.T) {
 	s := startShop(t)
 	chunk := bytes.Repeat([]byte("<p>filler filler filler</p>\n"), 1<<15)
 	serve := func(withLength bool) http.HandlerFunc {
@@ -340,7 +340,7 @@ func TestFetchRefusesHugePage(t *testing.T) {
 
 // The charset of the Content-Type header is honoured; what is not HTML is
 // refused.
-func TestFetchCharsetAndType(t *testing.T) {
+func TestScrapeFetchCharsetAndType(t *testing.T) {
 	s := startShop(t)
 	s.handle("/latin1.html", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=ISO-8859-1")

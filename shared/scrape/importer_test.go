@@ -15,7 +15,7 @@ func productPage(name, price string) string {
 // Importing a category page fetches each product it lists and records it
 // in the sink; a product page that fails is reported and the rest go on;
 // importing again finds the products unchanged, or changed.
-func TestImportListing(t *testing.T) {
+func TestScrapeImportListing(t *testing.T) {
 	s := startShop(t)
 	s.page("/honey/", `<html><head><script type="application/ld+json">{"@type":"ItemList","itemListElement":[
 		{"@type":"ListItem","position":1,"url":"/p/heather"},{"@type":"ListItem","position":2,"url":"/p/borage"},
@@ -55,7 +55,7 @@ func TestImportListing(t *testing.T) {
 }
 
 // An import that finds nothing says why.
-func TestImportNothing(t *testing.T) {
+func TestScrapeImportNothing(t *testing.T) {
 	s := startShop(t)
 	s.page("/about", `<html><head><title>About us</title></head><body>We keep bees.</body></html>`)
 	im := &Importer{Fetcher: testFetcher(FetchOptions{}), Sink: NewMemorySink()}
