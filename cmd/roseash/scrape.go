@@ -132,6 +132,9 @@ func printScrapeSummary(w io.Writer, sum scrape.Summary) {
 	fmt.Fprintln(tw, "found\tnew\tchanged\tunchanged\terrors\t")
 	fmt.Fprintf(tw, "%d\t%d\t%d\t%d\t%d\t\n", sum.Found, sum.New, sum.Changed, sum.Unchanged, sum.Errors())
 	tw.Flush()
+	if sum.NotModified > 0 {
+		fmt.Fprintf(w, "%d pages not modified since the last import\n", sum.NotModified)
+	}
 	if sum.Skipped > 0 {
 		fmt.Fprintf(w, "%d more listed pages were left out (-max %d)\n", sum.Skipped, sum.Pages)
 	}

@@ -131,7 +131,7 @@ func (x *extraction) itemList(m map[string]any) {
 func (x *extraction) jsonLDProduct(m map[string]any, block int) (Product, error) {
 	p := Product{
 		Name:        jsonText(m["name"]),
-		Description: jsonText(m["description"]),
+		Description: plainText(jsonText(m["description"])),
 		SKU:         jsonText(m["sku"]),
 		GTIN:        cmp.Or(jsonText(m["gtin"]), jsonText(m["gtin13"]), jsonText(m["gtin12"]), jsonText(m["gtin14"]), jsonText(m["gtin8"])),
 		Brand:       jsonName(m["brand"]),
@@ -239,6 +239,30 @@ func (x *extraction) jsonImages(v any) []string {
 		}
 	}
 	return out
+}
+
+// plainText strips the HTML that shops put in JSON-LD descriptions
+// (Shopify's body_html), keeping the text with its white space collapsed.
+func plainText(s string) string {
+	if !strings.ContainsRune(s, '<') {
+		return s
+	}
+	z := xhtml.NewTokenizer(strings.NewReader(s))
+	var b strings.Builder
+	for {
+		switch z.Next() {
+		case xhtml.ErrorToken:
+			return strings.Join(strings.Fields(b.String()), " ")
+		case xhtml.TextToken:
+			b.Write(z.Text())
+		case xhtml.StartTagToken, xhtml.EndTagToken, xhtml.SelfClosingTagToken:
+			name, _ := z.TagName()
+			switch atom.Lookup(name) {
+			case atom.P, atom.Br, atom.Div, atom.Li, atom.Ul, atom.Ol, atom.Tr, atom.Td, atom.H1, atom.H2, atom.H3, atom.H4, atom.H5, atom.H6:
+				b.WriteByte(' ') // a block ends a word; an inline tag does not
+			}
+		}
+	}
 }
 
 // jsonTypes returns @type as a list, whether it was a string or an array.

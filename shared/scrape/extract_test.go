@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -309,6 +310,18 @@ func TestScrapeParseMinor(t *testing.T) {
 	}
 }
 
+func TestScrapePlainText(t *testing.T) {
+	for in, want := range map[string]string{
+		"Set of three.": "Set of three.",
+		"<p>Ling heather honey,</p><p>cold extracted &amp; <strong>unfiltered</strong>.</p>": "Ling heather honey, cold extracted & unfiltered.",
+		"3 < 4": "3 < 4",
+	} {
+		if got := plainText(in); got != want {
+			t.Errorf("plainText(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
 func TestScrapeNormalizeAvailability(t *testing.T) {
 	for in, want := range map[string]string{
 		"https://schema.org/InStock": InStock, "http://schema.org/OutOfStock": OutOfStock, "InStock": InStock,
@@ -348,4 +361,33 @@ func BenchmarkExtract(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(pages)/b.Elapsed().Seconds(), "pages/s")
+}
+
+// BenchmarkExtractLargePage extracts a product page of the size shops
+// really serve (about 300 KB: a related-products grid, inline scripts
+// and styles around the product), on one core.
+func BenchmarkExtractLargePage(b *testing.B) {
+	var page corpusPage
+	for _, c := range mustCorpus(b) {
+		if c.name == "jsonld_graph" {
+			page = c
+		}
+	}
+	var grid strings.Builder
+	grid.WriteString(`<script>window.theme={"strings":{"addToCart":"Add to basket","soldOut":"Sold out"},"moneyFormat":"£{{amount}}"};</script>`)
+	grid.WriteString(`<style>` + strings.Repeat(".grid__item{display:flex;flex-direction:column;margin:0 0 1rem}", 200) + `</style><ul class="grid">`)
+	for i := range 400 {
+		fmt.Fprintf(&grid, `<li class="grid__item"><a href="/products/item-%d" class="card"><img src="//cdn.example/files/item-%d_360x.jpg" srcset="//cdn.example/files/item-%d_180x.jpg 180w, //cdn.example/files/item-%d_360x.jpg 360w" alt="Item %d" loading="lazy" width="360" height="360"><span class="card__title">Related product number %d</span><span class="price"><span class="money">£%d.99</span></span></a></li>`, i, i, i, i, i, i, i%40)
+	}
+	grid.WriteString(`</ul>`)
+	body := bytes.Replace(page.body, []byte("</main>"), []byte(grid.String()+"</main>"), 1)
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if p, err := Extract(body, page.pageURL(), Selectors{}); err != nil || len(p.Products) != 1 {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "pages/s")
+	b.ReportMetric(float64(len(body))/1024, "KB/page")
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strings"
 	"sync"
 )
 
@@ -58,22 +59,47 @@ type Sink interface {
 	Record(ctx context.Context, item Item) (Outcome, error)
 }
 
+// ValidatorSink is a Sink that remembers the validators (ETag,
+// Last-Modified) of the pages it recorded. The Importer then fetches each
+// page conditionally, and a page answered "not modified" is counted in
+// Summary.NotModified without being read again.
+type ValidatorSink interface {
+	Sink
+	// Validators returns the validators recorded for pageURL, both empty
+	// when the page is unknown. An error is a failure of the store; the
+	// page is then fetched unconditionally.
+	Validators(ctx context.Context, pageURL string) (etag, lastModified string, err error)
+}
+
 // MemorySink is a Sink that keeps products in memory, for a dry run and
 // tests: a product is new the first time, then changed or unchanged.
 type MemorySink struct {
-	mu    sync.Mutex
-	items map[string]Item
-	order []string
+	mu         sync.Mutex
+	items      map[string]Item
+	order      []string
+	validators map[string][2]string
 }
 
 // NewMemorySink returns an empty MemorySink.
-func NewMemorySink() *MemorySink { return &MemorySink{items: map[string]Item{}} }
+func NewMemorySink() *MemorySink {
+	return &MemorySink{items: map[string]Item{}, validators: map[string][2]string{}}
+}
+
+// Validators returns the ETag and Last-Modified of the page last recorded
+// at pageURL; it never fails.
+func (s *MemorySink) Validators(_ context.Context, pageURL string) (string, string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v := s.validators[pageURL]
+	return v[0], v[1], nil
+}
 
 // Record keeps item under its page URL and SKU (or name); it never fails.
 func (s *MemorySink) Record(_ context.Context, item Item) (Outcome, error) {
 	key := item.Page.URL + "\x00" + cmpOrName(item.Product)
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.validators[item.Page.URL] = [2]string{item.Page.ETag, item.Page.LastModified}
 	old, ok := s.items[key]
 	s.items[key] = item
 	switch {
@@ -95,6 +121,23 @@ func (s *MemorySink) Items() []Item {
 		out = append(out, s.items[k])
 	}
 	return out
+}
+
+// productSitemaps keeps, of a sitemap index's sitemaps, those of products
+// when their names say so (Shopify's sitemap_products_1.xml, WooCommerce's
+// product-sitemap.xml), so that the shop's pages and posts are not
+// fetched as products; all of them otherwise.
+func productSitemaps(sitemaps []string) []string {
+	var products []string
+	for _, s := range sitemaps {
+		if strings.Contains(strings.ToLower(s), "product") {
+			products = append(products, s)
+		}
+	}
+	if len(products) == 0 {
+		return sitemaps
+	}
+	return products
 }
 
 func cmpOrName(p Product) string {
@@ -144,6 +187,9 @@ type Summary struct {
 	Conflicts []string
 	// Skipped is how many listed pages were left out past MaxPages.
 	Skipped int
+	// NotModified is how many pages a ValidatorSink knew and the site
+	// answered "not modified": their products are as last recorded.
+	NotModified int
 }
 
 // RecordedItem is a product and what the Sink did with it.
@@ -192,7 +238,17 @@ func (im *Importer) Import(ctx context.Context, urls ...string) (Summary, error)
 			im.Progress(Progress{Done: i, Total: len(queue), URL: j.url})
 		}
 		sum.Pages++
-		resp, err := im.Fetcher.Fetch(ctx, Request{URL: j.url})
+		req := Request{URL: j.url}
+		if vs, ok := im.Sink.(ValidatorSink); ok {
+			if etag, lastModified, err := vs.Validators(ctx, j.url); err == nil {
+				req.ETag, req.LastModified = etag, lastModified
+			}
+		}
+		resp, err := im.Fetcher.Fetch(ctx, req)
+		if err == nil && resp.NotModified {
+			sum.NotModified++
+			continue
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				return sum, ctx.Err()
@@ -212,7 +268,7 @@ func (im *Importer) Import(ctx context.Context, urls ...string) (Summary, error)
 		if len(page.Products) == 0 {
 			// A listing: its product pages (or a sitemap index's sitemaps)
 			// join the queue, up to the bound.
-			for _, next := range append(page.Sitemaps, page.ProductURLs...) {
+			for _, next := range append(productSitemaps(page.Sitemaps), page.ProductURLs...) {
 				if seen[next] {
 					continue
 				}
@@ -247,7 +303,7 @@ func (im *Importer) Import(ctx context.Context, urls ...string) (Summary, error)
 	if im.Progress != nil {
 		im.Progress(Progress{Done: len(queue), Total: len(queue)})
 	}
-	if sum.Found == 0 {
+	if sum.Found == 0 && sum.NotModified == 0 {
 		if len(sum.Failures) == 0 {
 			return sum, errorf(CodeNoProduct, "", nil, "No product was found at %v", urls)
 		}

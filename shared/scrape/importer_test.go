@@ -72,3 +72,39 @@ func TestScrapeImportNothing(t *testing.T) {
 		t.Fatalf("sitemap import: %+v, %v", sum, err)
 	}
 }
+
+// A sink that remembers validators gets conditional GETs: an unchanged
+// page is not read again, and that is not a failure.
+func TestScrapeImportConditional(t *testing.T) {
+	s := startShop(t)
+	s.handle("/p/honey", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("ETag", `"honey-1"`)
+		if r.Header.Get("If-None-Match") == `"honey-1"` {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		w.Header().Set("Content-Type", "text/html")
+		fmt.Fprint(w, productPage("Heather Honey", "7.25"))
+	})
+	im := &Importer{Fetcher: testFetcher(FetchOptions{}), Sink: NewMemorySink()}
+	if sum, err := im.Import(context.Background(), s.URL+"/p/honey"); err != nil || sum.New != 1 {
+		t.Fatalf("first import: %+v, %v", sum, err)
+	}
+	sum, err := im.Import(context.Background(), s.URL+"/p/honey")
+	if err != nil || sum.NotModified != 1 || sum.Found != 0 {
+		t.Fatalf("second import: %+v, %v; want the page not modified", sum, err)
+	}
+}
+
+// From a sitemap index, only the product sitemaps are followed when their
+// names say which they are.
+func TestScrapeProductSitemaps(t *testing.T) {
+	all := []string{"https://s.example/sitemap_pages_1.xml", "https://s.example/sitemap_products_1.xml", "https://s.example/sitemap_blogs_1.xml"}
+	if got := productSitemaps(all); len(got) != 1 || got[0] != all[1] {
+		t.Errorf("productSitemaps = %q", got)
+	}
+	plain := []string{"https://s.example/sitemap-1.xml", "https://s.example/sitemap-2.xml"}
+	if got := productSitemaps(plain); len(got) != 2 {
+		t.Errorf("productSitemaps(unnamed) = %q, want both", got)
+	}
+}
