@@ -53,7 +53,7 @@ type benchOptions struct {
 	bin      string        // the six service binaries
 	logs     string        // the processes' logs and the mail sink
 	port     int           // first of nine consecutive ports
-	rounds   int           // rounds of the six cases
+	rounds   int           // rounds of the nine cases
 	duration time.Duration // one wrk run
 	threads  int           // wrk -t
 	conns    int           // wrk -c
@@ -68,7 +68,7 @@ func parseBenchFlags(args []string) (benchOptions, error) {
 	fs.StringVar(&o.bin, "bin", ".dev/bin", "directory holding the service binaries")
 	fs.StringVar(&o.logs, "logs", ".dev/bench", "directory for the processes' logs (overwritten on each run)")
 	fs.IntVar(&o.port, "port", 9101, "first of nine consecutive ports: six services, the cold blog, the baseline, the blog whose Redis is cut")
-	fs.IntVar(&o.rounds, "rounds", 3, "rounds of the six cases")
+	fs.IntVar(&o.rounds, "rounds", 3, "rounds of the nine cases")
 	fs.DurationVar(&o.duration, "duration", 5*time.Second, "length of one wrk run (whole seconds)")
 	fs.IntVar(&o.threads, "threads", 2, "wrk threads")
 	fs.IntVar(&o.conns, "connections", 64, "wrk connections")
@@ -137,6 +137,9 @@ func bench(ctx context.Context, args []string, getenv func(string) string, stdou
 	fmt.Fprintf(stdout, "bench: database %s, Redis prefix %s, ports %d-%d, log level %s, logs in %s\n",
 		benchDatabase, benchPrefix, b.o.port, b.o.port+8, b.cfg.Log.Level, b.o.logs)
 	if err := prepareDatabase(ctx, b.dbURL, b.cfg.Media.Dir, stdout); err != nil {
+		return err
+	}
+	if err := seedBenchCatalogue(ctx, b.dbURL, stdout); err != nil {
 		return err
 	}
 	rdb, err := cache.Open(b.cfg.RedisURL)
@@ -316,13 +319,15 @@ func (b *benchRun) startProcesses(ctx context.Context) error {
 	return st.waitReady(ctx, st.names()...)
 }
 
-// cases signs the demo admin in on the blog, as a browser would, and
-// returns the six cases.
+// cases signs the demo admin in on the blog and the market, as a browser
+// would, and returns the nine cases: the blog's six and the market's
+// three.
 func (b *benchRun) cases(ctx context.Context) ([]benchCase, error) {
-	cookie, err := signInBrowser(ctx, b.cfg, demo.AdminEmail)
+	cookies, err := signInBrowser(ctx, b.cfg, demo.AdminEmail, "market")
 	if err != nil {
 		return nil, fmt.Errorf("signing in the demo admin: %w", err)
 	}
+	cookie := cookies["blog"]
 	blogHost := hostOf(b.cfg.Service("blog").PublicURL)
 	warmURL := b.cfg.Service("blog").InternalURL + "/"
 	coldURL := "http://127.0.0.1:" + b.coldPort + "/"
@@ -331,6 +336,13 @@ func (b *benchRun) cases(ctx context.Context) ([]benchCase, error) {
 	cold := httpTarget{url: coldURL, host: blogHost, cookie: cookie}
 	base := httpTarget{url: "http://127.0.0.1:" + b.basePort + "/", host: "127.0.0.1:" + b.basePort}
 	redisDown := httpTarget{url: "http://127.0.0.1:" + b.redisDownPort + "/", host: blogHost}
+	marketHost, marketURL := hostOf(b.cfg.Service("market").PublicURL), b.cfg.Service("market").InternalURL
+	marketHome := httpTarget{url: marketURL + "/", host: marketHost}
+	product := benchProduct(benchCatalogueSize / 2)
+	productPage := httpTarget{url: marketURL + "/products/" + product.Slug, host: marketHost}
+	// Signed in, so that the page cache (anonymous visitors only) does not
+	// answer: the search runs on every request.
+	search := httpTarget{url: marketURL + "/search?q=" + benchSearchWord, host: marketHost, cookie: cookies["market"]}
 
 	st, rdb, redisProxy := b.st, b.rdb, b.redisProxy
 	dropCartMini := func(ctx context.Context) error {
@@ -366,6 +378,10 @@ func (b *benchRun) cases(ctx context.Context) ([]benchCase, error) {
 		{n: 6, name: "anon blog home, Redis cut", target: redisDown, has: []string{parts[0], parts[3]},
 			before: func(context.Context) error { redisProxy.Cut(); return nil },
 			after:  func(context.Context) error { redisProxy.Restore(); return nil }},
+		{n: 7, name: "anon market home (page cache)", target: marketHome, has: []string{parts[0]}},
+		{n: 8, name: "anon product page (page cache)", target: productPage, has: []string{parts[0], product.Name}},
+		{n: 9, name: fmt.Sprintf("signed-in search of %d products", benchCatalogueSize), target: search, as: admin,
+			has: []string{parts[0], benchNouns[0] + " "}},
 	}, nil
 }
 
@@ -394,9 +410,13 @@ func (b *benchRun) prepare(ctx context.Context, cases []benchCase) error {
 			return fmt.Errorf("warming case %d: %d of %d requests failed", c.n, n, b.o.warmup)
 		}
 	}
-	anon := cases[1].target
-	if _, h, _, err := fetch(ctx, client, anon); err != nil || h.Get("X-Cache") != "HIT" {
-		return fmt.Errorf("the anonymous blog home is not served from the page cache after warming (X-Cache %q, %v)", h.Get("X-Cache"), err)
+	for _, c := range cases {
+		if c.n != 2 && c.n != 7 && c.n != 8 {
+			continue
+		}
+		if _, h, _, err := fetch(ctx, client, c.target); err != nil || h.Get("X-Cache") != "HIT" {
+			return fmt.Errorf("case %d (%s) is not served from the page cache after warming (X-Cache %q, %v)", c.n, c.name, h.Get("X-Cache"), err)
+		}
 	}
 	fmt.Fprintf(b.stdout, "warmed: %d requests per case (case 5 shares case 3's caches)\n", b.o.warmup)
 	return nil
@@ -478,6 +498,8 @@ func (b *benchRun) report(cases []benchCase, results map[int][]wrkResult, fixedR
 			rel = "  " + fmtRatio(s.rps, sums[3].rps) + " of case 3"
 		case 6:
 			rel = "  " + fmtRatio(s.rps, sums[2].rps) + " of case 2"
+		case 7, 8, 9:
+			rel = "  " + fmtRatio(s.rps, sums[1].rps) + " of case 1"
 		}
 		fmt.Fprintf(stdout, "case %d %-44s req/s %6.0f  p50 %s  p99 %s  worst p99 %s  cpu %s/req  errors %d%s\n",
 			c.n, c.name, s.rps, fmtDur(s.p50), fmtDur(s.p99), fmtDur(s.worstP99), fmtUS(s.cpuPerReq), s.errors, rel)
@@ -498,6 +520,7 @@ func (b *benchRun) report(cases []benchCase, results map[int][]wrkResult, fixedR
 			pass: sums[5].errors == 0 && sums[5].worstP99 < limit5},
 		ratioTarget("case 6 req/s >= 0.50x case 2 (Redis cut)", sums[6].rps, sums[2].rps, 0.50),
 	}
+	targets = append(targets, marketTargets(sums)...)
 	for _, f := range fixedRuns {
 		targets = append(targets, benchTarget{
 			what: fmt.Sprintf("case %d at %d req/s: p99 <= 5ms, no errors", f.c.n, o.rate),
@@ -516,6 +539,19 @@ func (b *benchRun) report(cases []benchCase, results map[int][]wrkResult, fixedR
 		fmt.Fprintf(stdout, "  %s  %s: %s\n", verdict, t.what, t.got)
 	}
 	fmt.Fprintf(stdout, "%d of %d targets met; the benchmark took %s\n", len(targets)-missed, len(targets), time.Since(started).Round(time.Second))
+}
+
+// marketTargets are the market's targets: its home and a product page
+// from the page cache at least 0.40x the static page's rate, and a search
+// of the whole catalogue at least 0.10x, with its p99.
+func marketTargets(sums map[int]caseSummary) []benchTarget {
+	search := ratioTarget("case 9 req/s >= 0.10x case 1 (search)", sums[9].rps, sums[1].rps, 0.10)
+	search.got += ", p99 " + fmtDur(sums[9].p99)
+	return []benchTarget{
+		ratioTarget("case 7 req/s >= 0.40x case 1 (market home)", sums[7].rps, sums[1].rps, 0.40),
+		ratioTarget("case 8 req/s >= 0.40x case 1 (product page)", sums[8].rps, sums[1].rps, 0.40),
+		search,
+	}
 }
 
 // benchTarget is one of the performance targets and how it fared.
@@ -809,13 +845,14 @@ func fetch(ctx context.Context, c *http.Client, t httpTarget) (int, http.Header,
 }
 
 // signInBrowser signs email in on the blog by magic link, as a browser
-// does (cookies kept, *.localhost dialled on loopback), and returns the
-// Cookie header the blog then gets.
-func signInBrowser(ctx context.Context, cfg *config.Config, email string) (string, error) {
+// does (cookies kept, *.localhost dialled on loopback), then on each
+// service of also through the single sign-on (its "Sign in" link), and
+// returns the Cookie header each service then gets, by service name.
+func signInBrowser(ctx context.Context, cfg *config.Config, email string, also ...string) (map[string]string, error) {
 	blog := strings.TrimSuffix(cfg.Service("blog").PublicURL, "/")
 	link, err := signInLink(ctx, cfg, email, blog+"/auth/login?next=/")
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	jar, _ := cookiejar.New(nil)
 	d := &net.Dialer{Timeout: 5 * time.Second}
@@ -830,32 +867,49 @@ func signInBrowser(ctx context.Context, cfg *config.Config, email string) (strin
 	// The link shows a confirmation form; its POST signs in.
 	lu, err := url.Parse(link)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, lu.Scheme+"://"+lu.Host+"/auth/magic",
 		strings.NewReader(url.Values{"token": {lu.Query().Get("token")}}.Encode()))
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	resp, err := c.Do(req)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	if name := signedInName(string(b)); name == "" {
-		return "", fmt.Errorf("the sign-in link ended on %s (%d) without a signed-in user", resp.Request.URL, resp.StatusCode)
+		return nil, fmt.Errorf("the sign-in link ended on %s (%d) without a signed-in user", resp.Request.URL, resp.StatusCode)
 	}
-	u, _ := url.Parse(blog + "/")
-	var parts []string
-	for _, ck := range jar.Cookies(u) {
-		parts = append(parts, ck.Name+"="+ck.Value)
+	for _, name := range also {
+		base := strings.TrimSuffix(cfg.Service(name).PublicURL, "/")
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/auth/login?next=/", nil)
+		if err != nil {
+			return nil, err
+		}
+		resp, err := c.Do(req)
+		if err != nil {
+			return nil, fmt.Errorf("signing in on the %s: %w", name, err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
 	}
-	if len(parts) == 0 {
-		return "", errors.New("the blog set no cookie")
+	cookies := map[string]string{}
+	for _, name := range append([]string{"blog"}, also...) {
+		u, _ := url.Parse(strings.TrimSuffix(cfg.Service(name).PublicURL, "/") + "/")
+		var parts []string
+		for _, ck := range jar.Cookies(u) {
+			parts = append(parts, ck.Name+"="+ck.Value)
+		}
+		if len(parts) == 0 {
+			return nil, fmt.Errorf("the %s set no cookie", name)
+		}
+		cookies[name] = strings.Join(parts, "; ")
 	}
-	return strings.Join(parts, "; "), nil
+	return cookies, nil
 }
 
 // checkPage fetches c's page and checks that it shows what the case means

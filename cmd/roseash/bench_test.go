@@ -1,9 +1,13 @@
 package main
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
+
+	"rose-ash.com/platform/shared/postgres/pgtest"
+	"rose-ash.com/platform/shared/services/products"
 )
 
 // Reports as wrk 4.1 (Debian's package) prints them.
@@ -246,5 +250,75 @@ func TestSignedInName(t *testing.T) {
 	}
 	if got := signedInName(`<a class="account-signin" href="/auth/login">Sign in</a>`); got != "" {
 		t.Errorf("signedInName of a signed-out page = %q", got)
+	}
+}
+
+// The market cases' catalogue: 10,000 distinct products with valid
+// addresses, of which the searched word names one in 25 (a page of results
+// and many more), each with two prices.
+func TestBenchCatalogue(t *testing.T) {
+	slugs, names := map[string]bool{}, map[string]bool{}
+	matches := 0
+	for i := range benchCatalogueSize {
+		p := benchProduct(i)
+		if err := products.ValidSlug("product", p.Slug, 100); err != nil {
+			t.Fatalf("product %d: %v", i, err)
+		}
+		if slugs[p.Slug] || names[p.Name] {
+			t.Fatalf("product %d repeats %s / %s", i, p.Slug, p.Name)
+		}
+		slugs[p.Slug], names[p.Name] = true, true
+		if len(p.Variants) != 2 || p.Variants[0].Price <= 0 || !p.Publish || p.Market != benchMarket {
+			t.Fatalf("product %d: %+v", i, p)
+		}
+		if strings.Contains(strings.ToLower(p.Name), benchSearchWord) {
+			matches++
+		}
+	}
+	if want := benchCatalogueSize / len(benchNouns); matches != want {
+		t.Errorf("%d products are named %q, want %d", matches, benchSearchWord, want)
+	}
+	if !strings.Contains(benchNouns[0], "Honey") || !strings.EqualFold(benchNouns[0], benchSearchWord) {
+		t.Errorf("case 9 checks its page for %q, the searched word", benchNouns[0])
+	}
+}
+
+func TestMarketTargets(t *testing.T) {
+	sums := map[int]caseSummary{1: {rps: 10000}, 7: {rps: 4000}, 8: {rps: 3900}, 9: {rps: 1000, p99: 31240 * time.Microsecond}}
+	got := marketTargets(sums)
+	if len(got) != 3 {
+		t.Fatalf("%d market targets, want 3", len(got))
+	}
+	if !got[0].pass || got[1].pass || !got[2].pass {
+		t.Errorf("home 0.40x, product 0.39x, search 0.10x: %+v", got)
+	}
+	if !strings.Contains(got[2].got, "p99 31.2ms") || !strings.HasPrefix(got[2].what, "case 9") {
+		t.Errorf("the search target does not show its p99: %+v", got[2])
+	}
+}
+
+// The bench's catalogue is loaded once through the products store (a
+// second run adds nothing), and a search finds the searched word's share.
+func TestSeedBenchCatalogue(t *testing.T) {
+	dbURL := pgtest.MustDatabaseURL(t)
+	ctx := context.Background()
+	var out strings.Builder
+	if err := seedBenchCatalogue(ctx, dbURL, &out); err != nil {
+		t.Fatal(err)
+	}
+	if err := seedBenchCatalogue(ctx, dbURL, &out); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "added 10000 products") || !strings.Contains(out.String(), "10000 products already there") {
+		t.Errorf("the runs said:\n%s", out.String())
+	}
+	pool, err := cliPool(ctx, dbURL, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	found, err := products.New(pool).Search(ctx, benchSearchWord, 1, 24)
+	if err != nil || found.Total != benchCatalogueSize/len(benchNouns) || len(found.Products) != 24 {
+		t.Errorf("searching %q: %d found, %d on the page, %v", benchSearchWord, found.Total, len(found.Products), err)
 	}
 }
