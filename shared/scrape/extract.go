@@ -2,6 +2,7 @@ package scrape
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -82,6 +83,8 @@ type extraction struct {
 	// badPrice is the first price that could not be read, reported when
 	// no method found a product.
 	badPrice *Error
+	// ids indexes the nodes of the JSON-LD block being read by @id.
+	ids map[string]map[string]any
 }
 
 // addBlock records raw structured data and returns its index.
@@ -93,7 +96,8 @@ func (x *extraction) addBlock(method, raw string) int {
 // rejectBlock marks block i as giving no product because of err.
 func (x *extraction) rejectBlock(i int, err error) {
 	x.page.Blocks[i].Error = err.Error()
-	if e, ok := err.(*Error); ok && e.Code == CodeBadPrice && x.badPrice == nil {
+	var e *Error
+	if errors.As(err, &e) && e.Code == CodeBadPrice && x.badPrice == nil {
 		x.badPrice = e
 	}
 }
@@ -152,12 +156,26 @@ func (x *extraction) variant(o offerFields, productName string) (v Variant, ok b
 }
 
 // dedupe keeps the first of products that describe the same product (a
-// theme and an app both emitting one); conflicts reports whether they
-// disagree.
+// theme and an app both emitting one; conflicts reports whether they
+// disagree), and drops a product that is a variant of a ProductGroup on
+// the same page.
 func dedupe(ps []Product) []Product {
+	variantSKUs := map[string]bool{}
+	for _, p := range ps {
+		if len(p.Variants) > 1 {
+			for _, v := range p.Variants {
+				if v.SKU != "" && v.SKU != p.SKU {
+					variantSKUs[v.SKU] = true
+				}
+			}
+		}
+	}
 	var out []Product
 next:
 	for _, p := range ps {
+		if p.SKU != "" && variantSKUs[p.SKU] {
+			continue
+		}
 		for _, q := range out {
 			if sameProduct(p, q) {
 				continue next
@@ -190,30 +208,31 @@ func conflicts(all []Product) []string {
 			if a.Block == b.Block || !sameProduct(a, b) {
 				continue
 			}
-			if d := disagreement(a, b); d != "" {
+			if sa, sb := disagreement(a, b); sa != "" {
 				out = append(out, fmt.Sprintf("%q: %s block %d says %s, %s block %d says %s",
-					a.Name, a.Source, a.Block+1, d[:strings.IndexByte(d, '|')], b.Source, b.Block+1, d[strings.IndexByte(d, '|')+1:]))
+					a.Name, a.Source, a.Block+1, sa, b.Source, b.Block+1, sb))
 			}
 		}
 	}
 	return out
 }
 
-// disagreement returns "what a says|what b says" about the first point
-// they differ on, or "" when they agree on all that both state.
-func disagreement(a, b Product) string {
+// disagreement returns what a and b say about the first point they
+// differ on (the lowest price, then availability), or "" when they agree
+// on all that both state.
+func disagreement(a, b Product) (string, string) {
 	if len(a.Variants) == 0 || len(b.Variants) == 0 {
-		return ""
+		return "", ""
 	}
 	la, lb := lowest(a.Variants), lowest(b.Variants)
 	if la.PriceMinor != lb.PriceMinor || (la.Currency != "" && lb.Currency != "" && la.Currency != lb.Currency) {
-		return priceText(la) + "|" + priceText(lb)
+		return priceText(la), priceText(lb)
 	}
 	fa, fb := a.Variants[0].Availability, b.Variants[0].Availability
 	if fa != "" && fb != "" && fa != fb {
-		return availabilityText(fa) + "|" + availabilityText(fb)
+		return availabilityText(fa), availabilityText(fb)
 	}
-	return ""
+	return "", ""
 }
 
 func lowest(vs []Variant) Variant {

@@ -36,6 +36,8 @@ func (x *extraction) jsonLD(doc *xhtml.Node) []Product {
 			return false
 		}
 		before := len(out)
+		x.ids = map[string]map[string]any{}
+		indexJSONLD(v, x.ids, 0)
 		if err := x.walkJSONLD(v, block, 0, &out); err != nil {
 			x.rejectBlock(block, err)
 			out = out[:before]
@@ -43,6 +45,37 @@ func (x *extraction) jsonLD(doc *xhtml.Node) []Product {
 		return false
 	})
 	return out
+}
+
+// indexJSONLD maps the @id of each node in v that has more than an @id to
+// the node, so that a reference ({"@id": "#v1"}) can be followed.
+func indexJSONLD(v any, ids map[string]map[string]any, depth int) {
+	if depth > 8 {
+		return
+	}
+	switch v := v.(type) {
+	case []any:
+		for _, e := range v {
+			indexJSONLD(e, ids, depth+1)
+		}
+	case map[string]any:
+		if id, ok := v["@id"].(string); ok && len(v) > 1 {
+			if _, seen := ids[id]; !seen {
+				ids[id] = v
+			}
+		}
+		for _, e := range v {
+			indexJSONLD(e, ids, depth+1)
+		}
+	}
+}
+
+// deref returns the node m refers to when m is only a reference.
+func (x *extraction) deref(m map[string]any) map[string]any {
+	if id, ok := m["@id"].(string); ok && len(m) == 1 && x.ids[id] != nil {
+		return x.ids[id]
+	}
+	return m
 }
 
 // stripScriptWrappers removes the HTML comment and CDATA markers some
@@ -148,6 +181,7 @@ func (x *extraction) jsonLDProduct(m map[string]any, block int) (Product, error)
 		if !ok {
 			continue
 		}
+		vm = x.deref(vm)
 		vs, err := x.jsonLDOffers(vm["offers"], "", p.Name)
 		if err != nil {
 			return p, err
@@ -159,6 +193,18 @@ func (x *extraction) jsonLDProduct(m map[string]any, block int) (Product, error)
 		}
 		if len(p.Images) == 0 {
 			p.Images = x.jsonImages(vm["image"])
+		}
+	}
+	if len(p.Variants) > 0 && m["offers"] != nil {
+		// A group's own offers may say what its variants' do not.
+		if groupOffers, err := x.jsonLDOffers(m["offers"], "", p.Name); err == nil {
+			for i, v := range p.Variants {
+				for _, o := range groupOffers {
+					if v.Availability == "" && v.SKU != "" && o.SKU == v.SKU {
+						p.Variants[i].Availability = o.Availability
+					}
+				}
+			}
 		}
 	}
 	if len(p.Variants) == 0 {

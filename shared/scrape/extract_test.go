@@ -177,6 +177,14 @@ func TestScrapeExtractCorpusFacts(t *testing.T) {
 		if !equalVariants(p.Variants, want) {
 			t.Errorf("variants %+v, want %+v", p.Variants, want)
 		}
+		g, _ := first(t, "jsonld_group_and_variants")
+		want = []Variant{
+			{Name: "Raw Honey Jar 227g", SKU: "RHJ-227", PriceMinor: 550, Currency: "GBP", Availability: InStock},
+			{Name: "Raw Honey Jar 454g", SKU: "RHJ-454", PriceMinor: 900, Currency: "GBP", Availability: InStock},
+		}
+		if !equalVariants(g.Variants, want) || g.Description != "Raw, unheated honey. Spoon or squeeze." {
+			t.Errorf("group with variants by @id: %+v, want %+v and the description without HTML", g, want)
+		}
 		d, _ := first(t, "jsonld_decimal_comma")
 		if len(d.Variants) != 2 || d.Variants[1].PriceMinor != 123450 || d.Variants[1].Availability != Preorder {
 			t.Errorf("decimal comma offers %+v, want the second at EUR 1234.50, pre-order", d.Variants)

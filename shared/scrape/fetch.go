@@ -258,7 +258,7 @@ func (f *Fetcher) read(target string, resp *http.Response, r Request) (*Response
 	switch media {
 	case "text/html", "application/xhtml+xml", "application/xml", "text/xml":
 	default:
-		return nil, "", errorf(CodeNotHTML, target, nil, "The address %s gives %q, not an HTML page or a sitemap", target, cmpOrUnknown(media))
+		return nil, "", errorf(CodeNotHTML, target, nil, "The address %s gives %q, not an HTML page or a sitemap", target, mediaTypeName(media))
 	}
 	utf, err := UTF8(body, ct)
 	if err != nil {
@@ -267,7 +267,8 @@ func (f *Fetcher) read(target string, resp *http.Response, r Request) (*Response
 	return &Response{URL: target, Body: utf, ContentType: media, ETag: resp.Header.Get("ETag"), LastModified: resp.Header.Get("Last-Modified")}, "", nil
 }
 
-func cmpOrUnknown(s string) string {
+// mediaTypeName names a media type in a message.
+func mediaTypeName(s string) string {
 	if s == "" {
 		return "an unknown type"
 	}

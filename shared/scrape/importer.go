@@ -25,6 +25,7 @@ const (
 	Unchanged
 )
 
+// String returns "new", "changed" or "unchanged".
 func (o Outcome) String() string {
 	switch o {
 	case New:
@@ -96,7 +97,7 @@ func (s *MemorySink) Validators(_ context.Context, pageURL string) (string, stri
 
 // Record keeps item under its page URL and SKU (or name); it never fails.
 func (s *MemorySink) Record(_ context.Context, item Item) (Outcome, error) {
-	key := item.Page.URL + "\x00" + cmpOrName(item.Product)
+	key := item.Page.URL + "\x00" + sinkKey(item.Product)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.validators[item.Page.URL] = [2]string{item.Page.ETag, item.Page.LastModified}
@@ -140,14 +141,16 @@ func productSitemaps(sitemaps []string) []string {
 	return products
 }
 
-func cmpOrName(p Product) string {
+// sinkKey tells products on one page apart: by SKU, or else by name.
+func sinkKey(p Product) string {
 	if p.SKU != "" {
 		return "sku:" + p.SKU
 	}
 	return "name:" + p.Name
 }
 
-// Progress is reported before each page is fetched.
+// Progress is reported before each page is fetched, and once at the end
+// with Done equal to Total and no URL.
 type Progress struct {
 	// Done is how many pages were fetched so far, Total how many are known
 	// to be fetched (it grows when a listing is read).
@@ -168,7 +171,8 @@ type Importer struct {
 	// MaxPages bounds the pages fetched per import, listings and sitemaps
 	// included (DefaultMaxPages).
 	MaxPages int
-	// Progress, when set, is called before each page is fetched.
+	// Progress, when set, is called before each page is fetched and once
+	// at the end.
 	Progress func(Progress)
 }
 

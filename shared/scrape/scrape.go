@@ -165,6 +165,7 @@ type Error struct {
 	Err error
 }
 
+// Error returns the message, followed by the underlying error if any.
 func (e *Error) Error() string {
 	if e.Err != nil {
 		return e.Message + ": " + e.Err.Error()
@@ -172,6 +173,7 @@ func (e *Error) Error() string {
 	return e.Message
 }
 
+// Unwrap returns the underlying error, for errors.Is and errors.As.
 func (e *Error) Unwrap() error { return e.Err }
 
 // ErrorCode returns err's Code when it is (or wraps) an *Error, and "" otherwise.
