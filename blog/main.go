@@ -22,6 +22,7 @@ import (
 	"rose-ash.com/platform/shared/pagecache"
 	"rose-ash.com/platform/shared/services/navigation"
 	"rose-ash.com/platform/shared/services/posts"
+	"rose-ash.com/platform/shared/services/products"
 )
 
 func main() { boot.Main("blog", run) }
@@ -49,7 +50,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 			Site: d.Site, Auth: d.SignIn(), Nav: nav, NavEditor: nav,
 			Posts: store, Editor: store, Tags: store, Authors: store,
 			Pages: pagecache.New(d.Redis, d.Keys, "blog", d.Site.Assets.Version(), d.Config.PageCache.TTL.Std(), d.Site.Metrics.Registry),
-			Media: mediaStore, Ghost: ghostSync(d), Articles: federate(d, store),
+			Media: mediaStore, Ghost: ghostSync(d), Articles: federate(d, store), Products: products.New(d.DB),
 		}), nil
 	})
 }

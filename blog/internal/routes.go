@@ -12,6 +12,7 @@ import (
 	"rose-ash.com/platform/shared/pagecache"
 	"rose-ash.com/platform/shared/services/navigation"
 	"rose-ash.com/platform/shared/services/posts"
+	"rose-ash.com/platform/shared/services/products"
 	"rose-ash.com/platform/shared/web"
 )
 
@@ -39,6 +40,9 @@ type Deps struct {
 	// Articles serves a post as an ActivityPub Article; nil when the blog
 	// does not federate.
 	Articles ArticleServer
+	// Products is the market's catalogue, read for the editor's widget
+	// picker.
+	Products *products.Store
 }
 
 // NewServer returns the blog service's HTTP handler; every route it serves is
@@ -106,6 +110,7 @@ func NewServer(d Deps) http.Handler {
 			r.Get("/posts/{id}/delete", ad.confirmDelete)
 			r.Post("/posts/{id}/delete", ad.deletePost)
 			r.Post("/media", uploadMedia(site, mediaStore, site.Config.Media.MaxBytes))
+			r.Get("/widgets/products", widgetPicker{site: site, products: d.Products}.search)
 			r.Get("/tags", ta.list)
 			r.Post("/tags/{slug}", ta.save)
 			r.Get("/authors", aa.list)

@@ -48,7 +48,7 @@ const BUTTONS = [
   { label: 'Link', text: 'Link', run: promptLink, active: (e) => e.isActive('link') },
   { label: 'Image', text: 'Image', run: uploadImage },
   { label: 'Image URL', text: 'Image URL', run: promptImage },
-  { label: 'Widget', text: 'Widget', run: promptWidget },
+  { label: 'Widget', text: 'Widget', run: pickWidget },
   { label: 'Undo', text: '↶', run: (e) => e.chain().focus().undo().run(), enabled: (e) => e.can().undo() },
   { label: 'Redo', text: '↷', run: (e) => e.chain().focus().redo().run(), enabled: (e) => e.can().redo() },
 ];
@@ -160,8 +160,7 @@ async function upload(editor, button, file) {
   insertImage(editor, src);
 }
 
-// promptWidget inserts a paragraph [[widget:TYPE:ID]] after the current block; the server
-// replaces it with the container widget when the post is rendered.
+// promptWidget asks for a widget's type and id (an events calendar, say) and inserts it.
 function promptWidget(editor) {
   const typeIn = window.prompt('Widget type (for example events-calendar)', '');
   if (typeIn === null) return;
@@ -177,6 +176,12 @@ function promptWidget(editor) {
     window.alert('A widget id is letters, digits, hyphens and underscores.');
     return;
   }
+  insertWidget(editor, type, id);
+}
+
+// insertWidget inserts a paragraph [[widget:TYPE:ID]] after the current block; the server
+// replaces it with the container widget when the post is rendered.
+function insertWidget(editor, type, id) {
   const { $to } = editor.state.selection;
   const pos = $to.depth > 0 ? $to.after(1) : $to.pos;
   editor
@@ -184,6 +189,159 @@ function promptWidget(editor) {
     .focus()
     .insertContentAt(pos, { type: 'paragraph', content: [{ type: 'text', text: `[[widget:${type}:${id}]]` }] })
     .run();
+}
+
+// The admin endpoint that finds the market's products and markets by name:
+// {"products": [{slug, name, market}], "markets": [{slug, name}]}.
+const PICKER_URL = '/admin/widgets/products';
+
+// The widget picker behind each Widget button, created on first use.
+const pickers = new WeakMap();
+
+// pickWidget opens the widget picker: the market's products and markets found by name, one of
+// which is inserted as its widget ([[widget:product-card:<slug>]] or [[widget:market:<slug>]]);
+// "Other widget" asks for a type and id instead (promptWidget).
+function pickWidget(editor, button) {
+  let picker = pickers.get(button);
+  if (!picker) {
+    picker = widgetPicker(editor, button);
+    pickers.set(button, picker);
+  }
+  picker.open();
+}
+
+let pickerCounter = 0;
+
+function widgetPicker(editor, button) {
+  pickerCounter += 1;
+  const inputID = `editor-picker-${pickerCounter}`;
+  const dialog = document.createElement('dialog');
+  dialog.className = 'editor-picker';
+  dialog.setAttribute('aria-labelledby', `${inputID}-title`);
+
+  const title = document.createElement('h2');
+  title.id = `${inputID}-title`;
+  title.textContent = 'Insert a product or a market';
+  const label = document.createElement('label');
+  label.htmlFor = inputID;
+  label.textContent = 'Name';
+  // No name attribute, so the surrounding form never submits it.
+  const input = document.createElement('input');
+  input.type = 'search';
+  input.id = inputID;
+  input.autocomplete = 'off';
+  input.setAttribute('aria-controls', `${inputID}-results`);
+  const status = document.createElement('p');
+  status.className = 'editor-picker-status';
+  status.setAttribute('role', 'status');
+  const list = document.createElement('ul');
+  list.id = `${inputID}-results`;
+  list.className = 'editor-picker-results';
+  const actions = document.createElement('div');
+  actions.className = 'editor-picker-actions';
+  const other = document.createElement('button');
+  other.type = 'button';
+  other.className = 'editor-button';
+  other.textContent = 'Other widget…';
+  const cancel = document.createElement('button');
+  cancel.type = 'button';
+  cancel.className = 'editor-button';
+  cancel.textContent = 'Cancel';
+  actions.append(other, cancel);
+  dialog.append(title, label, input, status, list, actions);
+  button.insertAdjacentElement('afterend', dialog);
+
+  let found = [];
+  let timer = null;
+  let seq = 0;
+
+  const choose = (item) => {
+    dialog.close();
+    insertWidget(editor, item.type, item.slug);
+  };
+
+  const render = (items) => {
+    found = items;
+    list.replaceChildren(
+      ...items.map((item) => {
+        const li = document.createElement('li');
+        const pick = document.createElement('button');
+        pick.type = 'button';
+        pick.className = 'editor-picker-item';
+        const name = document.createElement('span');
+        name.textContent = item.text;
+        const note = document.createElement('small');
+        note.textContent = item.note;
+        pick.append(name, ' ', note);
+        pick.addEventListener('click', () => choose(item));
+        li.append(pick);
+        return li;
+      }),
+    );
+  };
+
+  const search = async () => {
+    const mine = ++seq;
+    status.textContent = 'Searching…';
+    let items = [];
+    let problem = null;
+    try {
+      const res = await fetch(`${PICKER_URL}?q=${encodeURIComponent(input.value.trim())}`, {
+        headers: { Accept: 'application/json' },
+        credentials: 'same-origin',
+      });
+      let data = null;
+      try {
+        data = await res.json();
+      } catch (_) {
+        data = null;
+      }
+      if (res.ok && data) {
+        for (const p of Array.isArray(data.products) ? data.products : []) {
+          items.push({ type: 'product-card', slug: p.slug, text: p.name, note: p.market ? `Product, ${p.market}` : 'Product' });
+        }
+        for (const m of Array.isArray(data.markets) ? data.markets : []) {
+          items.push({ type: 'market', slug: m.slug, text: m.name, note: 'Market' });
+        }
+        items = items.filter((item) => typeof item.slug === 'string' && WIDGET_ID.test(item.slug) && typeof item.text === 'string');
+      } else {
+        problem = (data && typeof data.detail === 'string' && data.detail) || `The search failed (HTTP ${res.status}).`;
+      }
+    } catch (_) {
+      problem = 'The search failed: the server could not be reached.';
+    }
+    if (mine !== seq) return; // a later search is under way
+    render(items);
+    if (problem !== null) status.textContent = problem;
+    else if (items.length === 0) status.textContent = 'Nothing matches that name.';
+    else status.textContent = `${items.length} found: choose one to insert it.`;
+  };
+
+  input.addEventListener('input', () => {
+    window.clearTimeout(timer);
+    timer = window.setTimeout(search, 200);
+  });
+  // Enter picks the first result rather than submitting the post's form.
+  input.addEventListener('keydown', (ev) => {
+    if (ev.key !== 'Enter') return;
+    ev.preventDefault();
+    if (found.length > 0) choose(found[0]);
+  });
+  other.addEventListener('click', () => {
+    dialog.close();
+    promptWidget(editor);
+  });
+  cancel.addEventListener('click', () => dialog.close());
+
+  return {
+    open() {
+      input.value = '';
+      render([]);
+      dialog.showModal();
+      input.focus();
+      search();
+    },
+  };
 }
 
 function labelFor(textarea) {
