@@ -20,9 +20,11 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
 
 	"rose-ash.com/platform/shared/cache"
 	"rose-ash.com/platform/shared/config"
+	"rose-ash.com/platform/shared/fragments"
 	"rose-ash.com/platform/shared/media"
 	"rose-ash.com/platform/shared/models"
 	"rose-ash.com/platform/shared/oauth"
@@ -63,7 +65,9 @@ const (
 	sessionTokenKey = "access_token"
 )
 
-func newAdminEnv(t *testing.T) *adminEnv {
+// adminTestSite is the market's Site on the repository's config, without
+// other services' fragments.
+func adminTestSite(t *testing.T) *web.Site {
 	t.Helper()
 	cfg, err := config.Load(func(k string) string {
 		return map[string]string{"CONFIG_FILE": filepath.Join("..", "..", config.DefaultFile),
@@ -77,9 +81,13 @@ func newAdminEnv(t *testing.T) *adminEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logger := slog.New(slog.DiscardHandler)
-	site := &web.Site{Service: "market", Config: cfg, Logger: logger, Assets: assets, Metrics: web.NewMetrics()}
-	rdb := servicetest.MustRedis(t)
+	return &web.Site{Service: "market", Config: cfg, Logger: slog.New(slog.DiscardHandler), Assets: assets, Metrics: web.NewMetrics()}
+}
+
+// adminTestKeys is a Redis namespace of the test's own, emptied when it
+// ends.
+func adminTestKeys(t *testing.T, rdb *redis.Client) cache.Namespace {
+	t.Helper()
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
 	keys := cache.Namespace("test-marketadmin-" + hex.EncodeToString(b))
@@ -89,6 +97,15 @@ func newAdminEnv(t *testing.T) *adminEnv {
 			rdb.Del(ctx, ks...)
 		}
 	})
+	return keys
+}
+
+func newAdminEnv(t *testing.T) *adminEnv {
+	t.Helper()
+	site := adminTestSite(t)
+	logger := site.Logger
+	rdb := servicetest.MustRedis(t)
+	keys := adminTestKeys(t, rdb)
 	sm := sessions.New(rdb, keys, "market", false, time.Hour, logger, site.Error)
 	grants := adminGrants{
 		"admin-token":  {ID: uuid.New(), Email: "admin@example.org", IsAdmin: true},
@@ -198,4 +215,27 @@ func productFormValues(market, name string, variants ...[2]string) url.Values {
 		f.Set(k+"stock", "10")
 	}
 	return f
+}
+
+// A change drops the cached cards of the products it names (other
+// services' pages show them) and the market's cached pages.
+func TestAdminChangeDropsCachedCards(t *testing.T) {
+	site := adminTestSite(t)
+	rdb := servicetest.MustRedis(t)
+	keys := adminTestKeys(t, rdb)
+	site.Fragments = fragments.NewClient(site.Config, rdb, keys, prometheus.NewRegistry(), site.Logger)
+	ctx := context.Background()
+	card := func(slug string) string { return fragments.CacheKeyRef(keys, "market", fragments.ProductCard, slug) }
+	for _, slug := range []string{"old-honey", "new-honey", "other-honey"} {
+		if err := rdb.Set(ctx, card(slug), "<article>cached</article>", time.Minute).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a := newCatalogueAdmin(Deps{Site: site, Pages: pagecache.New(rdb, keys, "market", "test", time.Minute, prometheus.NewRegistry())})
+	a.changed(ctx, "old-honey", "new-honey")
+	for slug, want := range map[string]int64{"old-honey": 0, "new-honey": 0, "other-honey": 1} {
+		if n, err := rdb.Exists(ctx, card(slug)).Result(); err != nil || n != want {
+			t.Errorf("card %s cached: %d, want %d (%v)", slug, n, want, err)
+		}
+	}
 }
