@@ -399,3 +399,30 @@ func BenchmarkExtractLargePage(b *testing.B) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "pages/s")
 	b.ReportMetric(float64(len(body))/1024, "KB/page")
 }
+
+// Whatever a page holds, Extract returns a page or an *Error, never a
+// panic, and every price it returns is non-negative.
+func FuzzScrapeExtract(f *testing.F) {
+	for _, c := range mustCorpus(f) {
+		f.Add(c.body)
+	}
+	f.Add([]byte(`<script type="application/ld+json">{"@type":"Product","name":"x","offers":{"price":"1e400"}}</script>`))
+	f.Add([]byte(`<div itemscope itemtype="Product"><span itemprop="name">x</span><span itemprop="price">,,,</span></div>`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		page, err := Extract(body, "https://shop.example/p", Selectors{Name: "h1", Price: ".price"})
+		if err != nil {
+			var e *Error
+			if !errors.As(err, &e) || e.Message == "" {
+				t.Fatalf("error %v is not a *scrape.Error with a message", err)
+			}
+			return
+		}
+		for _, p := range page.Products {
+			for _, v := range p.Variants {
+				if v.PriceMinor < 0 || v.HighPriceMinor < 0 {
+					t.Fatalf("negative price %+v", v)
+				}
+			}
+		}
+	})
+}
