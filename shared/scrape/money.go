@@ -25,7 +25,7 @@ func Exponent(currency string) int {
 
 // currencySymbols maps the symbols shop pages print to ISO codes, for text
 // read by microdata and selectors.
-var currencySymbols = map[string]string{"£": "GBP", "€": "EUR", "$": "USD", "US$": "USD", "¥": "JPY", "₩": "KRW", "CHF": "CHF", "kr": "SEK"}
+var currencySymbols = map[string]string{"£": "GBP", "€": "EUR", "$": "USD", "US$": "USD", "¥": "JPY", "₩": "KRW"}
 
 // normalizeCurrency returns an ISO 4217 code for s ("gbp", "£"), or "" when s is empty or not one.
 func normalizeCurrency(s string) string {

@@ -78,11 +78,16 @@ type Block struct {
 
 // Product is one product read from a page.
 type Product struct {
-	Name        string `json:"name"`
+	// Name is the product's name as the page gives it (required).
+	Name string `json:"name"`
+	// Description is plain text, HTML stripped.
 	Description string `json:"description,omitempty"`
-	SKU         string `json:"sku,omitempty"`
-	GTIN        string `json:"gtin,omitempty"`
-	Brand       string `json:"brand,omitempty"`
+	// SKU is the supplier's stock-keeping unit; GTIN a barcode number
+	// (gtin, gtin13, gtin12, gtin14 or gtin8).
+	SKU  string `json:"sku,omitempty"`
+	GTIN string `json:"gtin,omitempty"`
+	// Brand is the brand's (or manufacturer's) name.
+	Brand string `json:"brand,omitempty"`
 	// URL is the product's canonical address, absolute.
 	URL string `json:"url,omitempty"`
 	// Images are absolute URLs, resolved against the page's.
@@ -98,6 +103,8 @@ type Product struct {
 
 // Variant is one purchasable form of a product, with its price.
 type Variant struct {
+	// Name and SKU tell the variant apart ("50 g", "WSM-50G"); a product's
+	// single offer has its SKU and no name.
 	Name string `json:"name,omitempty"`
 	SKU  string `json:"sku,omitempty"`
 	// PriceMinor is the price in minor units of Currency (pence, cents;
@@ -116,7 +123,12 @@ type Variant struct {
 // no structured product data. Empty fields are not read; Name is required
 // for the selectors to be tried at all.
 type Selectors struct {
-	Name         string `json:"name,omitempty"`
+	// Name selects the product's name (its text, or its content attribute).
+	Name string `json:"name,omitempty"`
+	// Price selects the price text ("£7.25"); Currency the currency code
+	// or symbol, which may be the same element; Image the images (their
+	// data-src, src, content or href); Description, Availability and SKU
+	// their text.
 	Price        string `json:"price,omitempty"`
 	Currency     string `json:"currency,omitempty"`
 	Image        string `json:"image,omitempty"`
