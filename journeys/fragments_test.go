@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"rose-ash.com/platform/shared/demo"
@@ -26,13 +27,30 @@ func seedDemo(t *testing.T, st *Stack) {
 	}
 }
 
-func addToCart(t *testing.T, st *Stack, b *Browser, ref, title string, minor, qty int) {
+// addToCart adds qty of the demo variant with that SKU to b's cart, as its
+// product page's form does.
+func addToCart(t *testing.T, st *Stack, b *Browser, sku string, qty int) {
 	t.Helper()
-	p := b.Post(t, st.URL["cart"]+"/items", url.Values{"product_ref": {ref}, "title": {title},
-		"unit_price_minor": {strconv.Itoa(minor)}, "currency": {"GBP"}, "quantity": {strconv.Itoa(qty)}, "next": {"/"}})
+	p := b.Post(t, st.URL["cart"]+"/items", url.Values{"variant_id": {variantID(t, st, sku)},
+		"quantity": {strconv.Itoa(qty)}, "next": {"/"}})
 	if p.Status != 200 {
 		t.Fatalf("add to cart: %d\n%s", p.Status, p.Body)
 	}
+}
+
+// variantID returns the id of the variant with that SKU.
+func variantID(t *testing.T, st *Stack, sku string) string {
+	t.Helper()
+	conn, err := pgx.Connect(context.Background(), st.DBURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	var id string
+	if err := conn.QueryRow(context.Background(), `SELECT id::text FROM product_variants WHERE sku = $1`, sku).Scan(&id); err != nil {
+		t.Fatalf("variant %s: %v", sku, err)
+	}
+	return id
 }
 
 func cartMini(p Page) string { return between(p.Body, `<div class="cart-mini">`, `</div>`) }
@@ -97,6 +115,7 @@ func TestVisitorPagesFetchOnlyWhatTheyShow(t *testing.T) {
 // invalidates the cached fragment), and only for that user.
 func TestCartChangeShowsAtOnceAndOnlyToItsOwner(t *testing.T) {
 	st := StartStack(t, "blog", "account", "cart")
+	seedDemo(t, st)
 	ann, bob := NewBrowser(t), NewBrowser(t)
 	st.SignIn(t, ann, "blog", "ann@example.org", "ann")
 	st.SignIn(t, bob, "blog", "bob@example.org", "bob")
@@ -104,7 +123,7 @@ func TestCartChangeShowsAtOnceAndOnlyToItsOwner(t *testing.T) {
 	if got := cartMini(ann.Get(t, st.URL["blog"]+"/")); strings.Contains(got, "item") {
 		t.Fatalf("empty cart shows %q", got)
 	}
-	addToCart(t, st, ann, "p-1", "Rye loaf", 380, 2)
+	addToCart(t, st, ann, "BH-RYE-800", 2) // Rye loaf, £3.80
 	if got := cartMini(ann.Get(t, st.URL["blog"]+"/")); !strings.Contains(got, "2 items") || !strings.Contains(got, "£7.60") {
 		t.Fatalf("right after adding, Ann's blog header shows %q", got)
 	}

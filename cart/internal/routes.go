@@ -18,6 +18,9 @@ type Deps struct {
 	// Auth signs visitors in through federation.
 	Auth  *oauth.Client
 	Carts contracts.Carts
+	// Catalogue gives the price, title and stock of the variant a
+	// shopper adds.
+	Catalogue Catalogue
 }
 
 // NewServer returns the cart service's HTTP handler; every route it serves is
@@ -34,7 +37,9 @@ func NewServer(d Deps) http.Handler {
 		r.Use(d.Auth.Middleware)
 		d.Auth.Mount(r)
 		r.Get("/", showHome(site, d.Carts))
-		r.With(site.RequireUser).Post("/items", addItem(site, d.Carts))
+		r.With(site.RequireUser).Post("/items", addItem(site, d.Carts, d.Catalogue))
+		// A visitor an add-to-cart form sent to sign in comes back here.
+		r.Get("/items", showBasket)
 		r.With(site.RequireAdmin).Get("/admin", site.ShowAdminHome)
 	})
 	return r

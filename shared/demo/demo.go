@@ -23,10 +23,13 @@ import (
 	"rose-ash.com/platform/shared/services/identity"
 	"rose-ash.com/platform/shared/services/navigation"
 	"rose-ash.com/platform/shared/services/posts"
+	"rose-ash.com/platform/shared/services/products"
 )
 
 // images holds the demo posts' feature images (small JPEGs, drawn for the
-// demo), by the file names Post.Image gives.
+// demo), by the file names Post.Image gives, and in images/market the
+// markets' and products' pictures (small PNGs drawn for the demo), named
+// for their slugs.
 //
 //go:embed images
 var images embed.FS
@@ -100,21 +103,33 @@ var Events = []Event{
 		"The meeting room, upstairs", time.Thursday, 3, 19 * time.Hour, 90 * time.Minute},
 }
 
-// AdminCart is what the demo admin's cart holds.
-var AdminCart = []models.CartItemInput{
-	{ProductRef: "demo-sourdough-loaf", Title: "Sourdough loaf",
-		UnitPrice: models.Money{Minor: 450, Currency: "GBP"}, Quantity: 1},
-	{ProductRef: "demo-wildflower-honey-340g", Title: "Wildflower honey 340g",
-		UnitPrice: models.Money{Minor: 650, Currency: "GBP"}, Quantity: 2},
+// AdminCart is what the demo admin's cart holds: variants of the demo
+// products, by SKU, at their catalogue prices and under their catalogue
+// titles (Title, what the basket page shows).
+var AdminCart = []struct {
+	SKU, Title string
+	Quantity   int
+}{
+	{"BH-SDL-800", "Sourdough loaf (800 g)", 1},   // £4.50
+	{"BC-WFH-340", "Wildflower honey (340 g)", 2}, // £6.50
 }
 
+// formerAdminCart are the product references of the admin's cart before
+// the demo had a catalogue; seeding removes their lines.
+var formerAdminCart = []string{"demo-sourdough-loaf", "demo-wildflower-honey-340g"}
+
 // Seed inserts the demo records that are missing, in one transaction. The
-// demo posts' feature images are put into store (named by their content,
-// so seeding again writes nothing new) and given to the demo posts that
-// have none, those seeded before included; with a nil store the posts get
+// demo images (the posts' feature images, the markets' and products'
+// pictures) are put into store (named by their content, so seeding again
+// writes nothing new) and given to the demo posts, markets and products
+// that have none, those seeded before included; with a nil store they get
 // no images.
 func Seed(ctx context.Context, db *pgxpool.Pool, store media.Store) error {
 	featured, err := storeImages(ctx, store)
+	if err != nil {
+		return err
+	}
+	pictures, err := storeMarketImages(ctx, store)
 	if err != nil {
 		return err
 	}
@@ -134,11 +149,33 @@ func Seed(ctx context.Context, db *pgxpool.Pool, store media.Store) error {
 		if err := seedPosts(ctx, tx, posts.New(db), featured); err != nil {
 			return err
 		}
-		if err := carts.AddMissingLines(ctx, tx, AdminEmail, AdminCart); err != nil {
-			return fmt.Errorf("demo: seed admin's cart: %w", err)
+		if err := seedMarket(ctx, tx, products.New(db), pictures); err != nil {
+			return err
 		}
-		return nil
+		return seedAdminCart(ctx, tx)
 	})
+}
+
+// seedAdminCart puts the AdminCart variants into the admin's cart (a line
+// already there keeps its quantity) and drops the lines of the demo's
+// former placeholder products.
+func seedAdminCart(ctx context.Context, tx pgx.Tx) error {
+	var items []models.CartItemInput
+	for _, it := range AdminCart {
+		l, err := products.CartLineBySKU(ctx, tx, it.SKU)
+		if err != nil {
+			return fmt.Errorf("demo: admin's cart: %w", err)
+		}
+		items = append(items, models.CartItemInput{ProductRef: l.VariantID.String(), Title: l.Title,
+			UnitPrice: l.Price, Quantity: it.Quantity})
+	}
+	if err := carts.RemoveLines(ctx, tx, AdminEmail, formerAdminCart); err != nil {
+		return fmt.Errorf("demo: admin's cart: %w", err)
+	}
+	if err := carts.AddMissingLines(ctx, tx, AdminEmail, items); err != nil {
+		return fmt.Errorf("demo: seed admin's cart: %w", err)
+	}
+	return nil
 }
 
 // A demo event that has already ended is moved forward again
@@ -182,8 +219,8 @@ type Post struct {
 	Draft        bool
 }
 
-// Posts are the demo posts and pages: five published posts spread over the
-// past weeks, the About and Contact pages the demo navigation links to,
+// Posts are the demo posts and pages: six published posts spread over the
+// past weeks (one embeds a demo product's card), the About and Contact pages the demo navigation links to,
 // and one draft.
 var Posts = []Post{
 	{Type: "post", Slug: "welcome-to-the-new-rose-ash", Title: "Welcome to the new Rose Ash",
@@ -250,6 +287,15 @@ var Posts = []Post{
 <h2>What stays the same</h2>
 <p>Most of our producers will be there every week: vegetables from Hollow Lane, bread from the bakehouse, eggs, cheese and honey. A few stalls take a well-earned break in January; their pages in the market say when they will be back.</p>
 <p>Every date is on the events calendar, where you can also add it to your own calendar. See you in the hall.</p>`},
+	{Type: "post", Slug: "a-season-with-the-bees-at-bramble-and-comb", Title: "A season with the bees at Bramble & Comb",
+		Excerpt: "Jess Rowan's forty hives give the market its honey, candles and jellies. Here is her year, and the jar to start with.",
+		Tags:    []string{"producers", "food"}, Image: "bees.jpg", PublishedAgo: 2 * day,
+		HTML: `<p>Jess Rowan keeps forty hives on the edge of Ashby Moor. In spring they work the blossom in the valley; in July the lime trees along Church Walk; in August she drives them up to the heather, two hives at a time, before dawn.</p>
+<h2>Nothing heated, nothing blended</h2>
+<p>Every batch is extracted cold and jarred by the apiary it came from, so each jar tastes of one place and one month. The wax from the cappings becomes her candles and food wraps.</p>
+<p>If you have never tried raw honey, start with the summer wildflower:</p>
+<p>[[widget:product-card:` + CardProduct + `]]</p>
+<p>You will find the rest of her honey, her bramble jelly and the beeswax candles on the Bramble &amp; Comb stall in the market.</p>`},
 	{Type: "page", Slug: "about", Title: "About Rose Ash",
 		Excerpt: "Rose Ash is a cooperative of local food producers and the people who buy from them.",
 		HTML: `<p>Rose Ash is a cooperative of local food producers and the people who buy from them. Growers, bakers and makers from within twenty miles sell through our market; members own the cooperative and decide together how it is run.</p>

@@ -74,6 +74,8 @@ func TestSeedIsIdempotent(t *testing.T) {
 		`SELECT count(*) FROM posts`:      len(demo.Posts),
 		`SELECT count(*) FROM tags`:       len(demo.Tags),
 		`SELECT count(*) FROM post_tags`:  demoPostTags(),
+		`SELECT count(*) FROM markets`:    len(demo.Markets),
+		`SELECT count(*) FROM products`:   len(demo.Products),
 	} {
 		if n := count(t, db, query); n != want {
 			t.Errorf("after seeding twice, %s = %d, want %d", query, n, want)
@@ -109,6 +111,15 @@ func TestSeedIsIdempotent(t *testing.T) {
 	if sum.ItemCount != 3 || len(sum.Totals) != 1 || sum.Totals[0] != (models.Money{Minor: 1750, Currency: "GBP"}) {
 		t.Errorf("demo admin's cart = %+v, want 3 items for £17.50", sum)
 	}
+	lines, err := carts.New(db).CartLines(ctx, admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, l := range lines {
+		if i >= len(demo.AdminCart) || l.Title != demo.AdminCart[i].Title || l.Quantity != demo.AdminCart[i].Quantity {
+			t.Errorf("demo admin's cart line %d = %+v, want %+v", i, l, demo.AdminCart)
+		}
+	}
 }
 
 func demoPostTags() int {
@@ -119,7 +130,7 @@ func demoPostTags() int {
 	return n
 }
 
-// The demo blog has five published posts by the admin, newest first, the
+// The demo blog has six published posts by the admin, newest first, the
 // About and Contact pages the demo navigation links to, and a draft that
 // never shows; seeding again changes none of them.
 func TestSeedPublishesTheDemoBlog(t *testing.T) {
@@ -141,7 +152,7 @@ func TestSeedPublishesTheDemoBlog(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"our-winter-market-schedule", "bread-making-workshop-what-we-learned",
+	want := []string{"a-season-with-the-bees-at-bramble-and-comb", "our-winter-market-schedule", "bread-making-workshop-what-we-learned",
 		"why-we-pay-producers-within-seven-days", "meet-the-growers-at-hollow-lane-farm", "welcome-to-the-new-rose-ash"}
 	var got []string
 	for _, p := range page.Posts {
@@ -153,10 +164,10 @@ func TestSeedPublishesTheDemoBlog(t *testing.T) {
 			t.Errorf("demo post %s has tags %v, want 1 to 3", p.Slug, p.Tags)
 		}
 	}
-	if !slices.Equal(got, want) || page.Total != 5 {
+	if !slices.Equal(got, want) || page.Total != 6 {
 		t.Fatalf("demo posts = %v, want %v", got, want)
 	}
-	if page.Posts[0].Tags != nil || page.Posts[4].Title != "Welcome!" {
+	if page.Posts[1].Tags != nil || page.Posts[5].Title != "Welcome!" {
 		t.Errorf("seeding again undid an admin's edits: %+v", page.Posts)
 	}
 
@@ -169,8 +180,8 @@ func TestSeedPublishesTheDemoBlog(t *testing.T) {
 	if p, err := st.PublishedPostBySlug(ctx, now, "spring-planting-plans"); models.Code(err) != models.ENotFound {
 		t.Errorf("the demo draft is visible: %+v, %v", p, err)
 	}
-	if page, err := st.PublishedPosts(ctx, now, contracts.PostQuery{TagSlug: "producers"}); err != nil || page.Total != 2 {
-		t.Errorf("demo posts tagged producers: %d, %v; want 2", page.Total, err)
+	if page, err := st.PublishedPosts(ctx, now, contracts.PostQuery{TagSlug: "producers"}); err != nil || page.Total != 3 {
+		t.Errorf("demo posts tagged producers: %d, %v; want 3", page.Total, err)
 	}
 	if page, err := st.SearchPosts(ctx, now, "sourdough", 1, 10); err != nil || page.Total == 0 ||
 		page.Posts[0].Slug != "bread-making-workshop-what-we-learned" {
@@ -315,8 +326,8 @@ func TestSeedGivesDemoPostsFeatureImages(t *testing.T) {
 		}
 		seen[name] = true
 	}
-	if len(seen) != 4 {
-		t.Errorf("%d distinct demo images on the other four posts, want 4", len(seen))
+	if len(seen) != 5 {
+		t.Errorf("%d distinct demo images on the other five posts, want 5", len(seen))
 	}
 	var files int
 	_ = filepath.WalkDir(dir, func(_ string, d fs.DirEntry, _ error) error {
@@ -325,7 +336,35 @@ func TestSeedGivesDemoPostsFeatureImages(t *testing.T) {
 		}
 		return nil
 	})
-	if files != 5 {
-		t.Errorf("the store holds %d files after seeding twice, want the 5 demo images", files)
+	if want := 6 + len(demo.Markets) + len(demo.Products); files != want {
+		t.Errorf("the store holds %d files after seeding twice, want the %d demo images", files, want)
+	}
+}
+
+// A demo database from before the market had products held placeholder
+// lines in the admin's cart; seeding replaces them with the demo
+// products' variants, so the basket still holds 3 items for £17.50.
+func TestSeedReplacesTheFormerPlaceholderCart(t *testing.T) {
+	ctx := context.Background()
+	db := pgtest.MustPool(t)
+	mustSeed(t, db, 1)
+	if _, err := db.Exec(ctx, `DELETE FROM cart_items`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(ctx, `INSERT INTO cart_items (cart_id, product_ref, title, unit_price_minor, currency, quantity)
+		SELECT id, 'demo-sourdough-loaf', 'Sourdough loaf', 450, 'GBP', 1 FROM carts`); err != nil {
+		t.Fatal(err)
+	}
+	mustSeed(t, db, 1)
+	var admin uuid.UUID
+	if err := db.QueryRow(ctx, `SELECT id FROM users WHERE email = $1`, demo.AdminEmail).Scan(&admin); err != nil {
+		t.Fatal(err)
+	}
+	lines, err := carts.New(db).CartLines(ctx, admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(lines) != 2 || lines[0].Title != "Sourdough loaf (800 g)" || uuid.Validate(lines[0].ProductRef) != nil {
+		t.Errorf("the admin's cart after seeding an older demo database = %+v", lines)
 	}
 }

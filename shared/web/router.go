@@ -12,13 +12,14 @@ import (
 // Router returns a chi router with the platform's middleware in order:
 // request id, real client address (from trusted proxies only), access log,
 // panic recovery, security headers, metrics, cross-origin form protection
-// and the request timeout; plus the platform's 404 and 405 pages.
+// (trusting the platform's own services' origins) and the request timeout;
+// plus the platform's 404 and 405 pages.
 func (s *Site) Router() chi.Router {
 	trusted := s.Config.TrustedProxyPrefixes()
 	r := chi.NewRouter()
 	r.Use(RealIP(trusted), RequestID(trusted), AccessLog(s.Logger), s.Recover,
 		SecurityHeaders(s.Config.Production()), s.Metrics.Middleware,
-		http.NewCrossOriginProtection().Handler,
+		s.crossOriginProtection().Handler,
 		middleware.Timeout(s.Config.HTTP.RequestTimeout.Std()))
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, models.Errorf(models.ENotFound, "There is nothing at %s.", r.URL.Path))

@@ -433,10 +433,14 @@ type CartLine struct {
 // variant, or its product is not published), EInvalid (sold out),
 // EInternal.
 func (s *Store) VariantForCart(ctx context.Context, variantID uuid.UUID) (CartLine, error) {
+	return variantForCart(ctx, s.db, variantID)
+}
+
+func variantForCart(ctx context.Context, db querier, variantID uuid.UUID) (CartLine, error) {
 	var l CartLine
 	var name, currency string
 	var count int
-	err := s.db.QueryRow(ctx, `
+	err := db.QueryRow(ctx, `
 SELECT p.id, p.slug, p.name, p.currency, v.id, v.name, coalesce(v.sku, ''), v.price_minor, v.track_stock, v.stock,
        v.allow_backorder, v.position, (SELECT count(*) FROM product_variants w WHERE w.product_id = p.id)
 FROM product_variants v JOIN products p ON p.id = v.product_id
