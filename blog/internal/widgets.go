@@ -23,10 +23,20 @@ var widgetFragments = map[string]func(ref string) fragments.Request{
 	"events-calendar": func(ref string) fragments.Request {
 		return fragments.NamedRef(fragments.Calendar, ref)
 	},
+	// A product of the market, as its card.
+	"product-card": func(ref string) fragments.Request {
+		return fragments.NamedRef(fragments.ProductCard, ref)
+	},
+	// A market and its latest products.
+	"market": func(ref string) fragments.Request {
+		return fragments.NamedRef(fragments.MarketWidget, ref)
+	},
 }
 
 // widgetFragmentTypes are the fragments widgets use, for their metrics.
-var widgetFragmentTypes = []fragments.Request{fragments.Named(fragments.Calendar)}
+var widgetFragmentTypes = []fragments.Request{
+	fragments.Named(fragments.Calendar), fragments.Named(fragments.ProductCard), fragments.Named(fragments.MarketWidget),
+}
 
 // widgets resolves container widgets in post bodies: each placeholder
 // becomes the fragment of its type, fetched with the page's other

@@ -50,3 +50,33 @@ func TestWidgetsAreResolvedThroughFragments(t *testing.T) {
 		t.Fatal("a body without widgets changed")
 	}
 }
+
+// A post embeds a market's product card and a market with its latest
+// products: both are the market service's fragments, put in place of
+// their placeholders.
+func TestMarketWidgets(t *testing.T) {
+	wg := &widgets{logger: slog.New(slog.DiscardHandler)}
+	html := `<p>Try this:</p><p>[[widget:product-card:heather-honey-340g]]</p><p>[[widget:market:hill-farm]]</p>`
+	plan := wg.plan(context.Background(), html)
+	want := []fragments.Request{
+		{Service: "market", Type: "product-card", Ref: "heather-honey-340g"},
+		{Service: "market", Type: "market", Ref: "hill-farm"},
+	}
+	if len(plan.reqs) != 2 || plan.reqs[0] != want[0] || plan.reqs[1] != want[1] {
+		t.Fatalf("requests %+v, want %+v", plan.reqs, want)
+	}
+	got := wg.render(context.Background(), plan, []templ.Component{
+		templ.Raw(`<aside>Heather honey · £7.25</aside>`), templ.Raw(`<section>Hill Farm</section>`)})
+	if want := `<p>Try this:</p><aside>Heather honey · £7.25</aside><section>Hill Farm</section>`; got != want {
+		t.Fatalf("render = %q, want %q", got, want)
+	}
+	for _, typ := range []fragments.Request{fragments.Named(fragments.ProductCard), fragments.Named(fragments.MarketWidget)} {
+		found := false
+		for _, r := range widgetFragmentTypes {
+			found = found || r == typ
+		}
+		if !found {
+			t.Errorf("widgetFragmentTypes lacks %+v: its metrics are not declared", typ)
+		}
+	}
+}

@@ -25,6 +25,9 @@ const (
 	Calendar = "calendar"
 	// ProductCard is market's card of one product, by its slug (Ref).
 	ProductCard = "product-card"
+	// MarketWidget is market's widget of one market (its latest
+	// products), by the market's slug (Ref).
+	MarketWidget = "market"
 	// EventCard is events' card of one event, by its slug (Ref).
 	EventCard = "event-card"
 )
@@ -39,6 +42,7 @@ var registry = map[string]Request{
 	Upcoming:      {Service: "events", Type: Upcoming},
 	Calendar:      {Service: "events", Type: Calendar},
 	ProductCard:   {Service: "market", Type: ProductCard},
+	MarketWidget:  {Service: "market", Type: MarketWidget},
 	EventCard:     {Service: "events", Type: EventCard},
 }
 

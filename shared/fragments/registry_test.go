@@ -20,6 +20,7 @@ func TestNamedFragments(t *testing.T) {
 		{fragments.Upcoming, "events", false},
 		{fragments.Calendar, "events", false},
 		{fragments.ProductCard, "market", false},
+		{fragments.MarketWidget, "market", false},
 		{fragments.EventCard, "events", false},
 	} {
 		r, ok := fragments.Lookup(tc.name)
