@@ -11,8 +11,8 @@ import (
 
 	"rose-ash.com/platform/shared/activitypub"
 	"rose-ash.com/platform/shared/postgres/pgtest"
-	"rose-ash.com/platform/shared/servicetest"
 	"rose-ash.com/platform/shared/services/products"
+	"rose-ash.com/platform/shared/servicetest"
 )
 
 // Products written without announcements, as the demo seeds them before
