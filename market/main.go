@@ -22,17 +22,20 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	if err != nil {
 		return err
 	}
-	opts := boot.Options{Service: "market", MayMigrate: false, Static: static, Workers: workers, Queues: queues}
+	refresh := &refreshWorker{}
+	opts := boot.Options{Service: "market", MayMigrate: false, Static: static, Workers: refresh.jobs, Queues: jobQueues}
 	return boot.Run(ctx, opts, getenv, stdout, func(d boot.Deps) (http.Handler, error) {
 		store := products.New(d.DB)
 		mediaStore, err := media.NewDiskStore(d.Config.Media.Dir)
 		if err != nil {
 			return nil, err
 		}
+		imports := newImports(d, store, mediaStore)
+		refresh.imports.Store(imports)
 		return internal.NewServer(internal.Deps{
 			Site: d.Site, Auth: d.SignIn(), Products: store, Media: mediaStore,
 			Pages:   pagecache.New(d.Redis, d.Keys, "market", d.Site.Assets.Version(), d.Config.PageCache.TTL.Std(), d.Site.Metrics.Registry),
-			Objects: federate(d, store),
+			Objects: federate(d, store), Imports: imports,
 		}), nil
 	})
 }

@@ -33,6 +33,10 @@ type Deps struct {
 	// Objects serves a product's ActivityPub object; nil when the market
 	// does not federate.
 	Objects ProductServer
+	// Imports runs imports from supplier pages and applies approved ones;
+	// nil when importing is not set up (the sources and review pages then
+	// show, but cannot run or approve).
+	Imports *products.Imports
 }
 
 // NewServer returns the market service's HTTP handler; every route it serves is
