@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/PuerkitoBio/goquery"
+	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
 
 	"rose-ash.com/platform/shared/cache"
@@ -665,5 +666,46 @@ func TestShopProductEscapes(t *testing.T) {
 	var ld struct{ Name string }
 	if err := json.Unmarshal([]byte(doc.Find(`script[type="application/ld+json"]`).Text()), &ld); err != nil || ld.Name != `Jam </script><script>alert(1)</script>` {
 		t.Errorf("JSON-LD name %q, %v", ld.Name, err)
+	}
+}
+
+// A product's ActivityPub object is served by the market's actor when it
+// federates: at /objects/products/<id>, and at the product page for a
+// client asking for ActivityStreams; a bad id is a 404.
+func TestShopProductObject(t *testing.T) {
+	e := startShop(t)
+	seedShop(e)
+	heather, err := e.store.Product(context.Background(), "heather-honey", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := e.deps
+	d.Objects = func(w http.ResponseWriter, _ *http.Request, id uuid.UUID) {
+		w.Header().Set("Content-Type", "application/activity+json")
+		_, _ = io.WriteString(w, `{"id":"`+id.String()+`"}`)
+	}
+	s := newShop(d)
+	r := chi.NewRouter()
+	r.Get("/objects/products/{id}", s.productObject)
+	r.Get("/products/{slug}", s.product)
+	for _, tc := range []struct {
+		path, accept string
+		status       int
+		body         string
+	}{
+		{"/objects/products/" + heather.ID.String(), "", http.StatusOK, heather.ID.String()},
+		{"/objects/products/not-a-uuid", "", http.StatusNotFound, ""},
+		{"/products/heather-honey", "application/activity+json", http.StatusOK, `{"id":"` + heather.ID.String() + `"}`},
+		{"/products/heather-honey", "text/html", http.StatusOK, "Add to cart"},
+	} {
+		req := httptest.NewRequest(http.MethodGet, tc.path, nil)
+		if tc.accept != "" {
+			req.Header.Set("Accept", tc.accept)
+		}
+		w := httptest.NewRecorder()
+		r.ServeHTTP(w, req)
+		if w.Code != tc.status || !strings.Contains(w.Body.String(), tc.body) {
+			t.Errorf("GET %s (%s) = %d, want %d with %q", tc.path, tc.accept, w.Code, tc.status, tc.body)
+		}
 	}
 }
