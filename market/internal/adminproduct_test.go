@@ -305,3 +305,30 @@ func TestAdminBulkActions(t *testing.T) {
 		}
 	}
 }
+
+// The list shows 50 products a page, with links to the others that keep
+// the filters.
+func TestAdminProductListPages(t *testing.T) {
+	env := newAdminEnv(t)
+	ctx := context.Background()
+	m := env.seedMarket(t, "Hill Farm")
+	for i := range adminPerPage + 5 {
+		if _, err := env.store.CreateProduct(ctx, products.ProductInput{Market: m.Slug, Name: "Jar " + strconv.Itoa(i),
+			Currency: "GBP", Variants: []products.VariantInput{{Price: 100}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	admin := env.browser(t, "admin-token")
+	first := admin.get("/admin/products?market=" + m.Slug)
+	if first.Status != http.StatusOK || !strings.Contains(first.Body, "55 products") || !strings.Contains(first.Body, "Page 1 of 2") ||
+		!strings.Contains(first.Body, `href="/admin/products?market=hill-farm&amp;page=2"`) {
+		t.Fatalf("first page: %d\n%s", first.Status, first.Body)
+	}
+	second := admin.get("/admin/products?market=hill-farm&page=2")
+	if rows := strings.Count(second.Body, `name="id"`); rows != 5 || !strings.Contains(second.Body, "Page 2 of 2") {
+		t.Errorf("second page: %d rows", rows)
+	}
+	if a := admin.get("/admin/products?page=zero"); a.Status != http.StatusUnprocessableEntity {
+		t.Errorf("page=zero: %d", a.Status)
+	}
+}
