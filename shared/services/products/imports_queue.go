@@ -287,7 +287,9 @@ func Diff(found Found, current models.Product, lastImages []string) []Change {
 	if found.Name != current.Name {
 		out = append(out, Change{Field: "name", Label: "Name", Old: current.Name, New: found.Name})
 	}
-	if found.Description != "" && found.Description != current.Description {
+	// Compared as text: sanitizing the same HTML twice need not give the
+	// same markup.
+	if found.Description != "" && plainText(found.Description, maxCompared) != plainText(current.Description, maxCompared) {
 		out = append(out, Change{Field: "description", Label: "Description", Old: plainText(current.Description, 200), New: plainText(found.Description, 200)})
 	}
 	if found.Currency != current.Currency {
@@ -326,6 +328,10 @@ func Diff(found Found, current models.Product, lastImages []string) []Change {
 }
 
 var tags = regexp.MustCompile(`<[^>]*>`)
+
+// maxCompared is more text than a description may have: plainText keeps
+// all of it.
+const maxCompared = 200000
 
 // plainText is HTML as at most n characters of text.
 func plainText(s string, n int) string {

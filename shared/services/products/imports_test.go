@@ -434,3 +434,46 @@ func TestSourcesValidateAndFallDue(t *testing.T) {
 		t.Fatalf("deleted source: %v", err)
 	}
 }
+
+// The difference pairs variants by SKU, then name, says each price and
+// availability change per variant, a variant the listing lacks, and a new
+// image; a page that does not say the availability agrees with any.
+func TestDiffPerVariant(t *testing.T) {
+	current := models.Product{Name: "Honey", Currency: "GBP", Description: "<p>Runny &amp; raw.</p>",
+		Images: []models.ProductImage{{URL: "/media/ab/old.png"}},
+		Variants: []models.Variant{
+			{Name: "340 g", SKU: "H-340", Price: 500},
+			{Name: "1 kg", SKU: "H-1K", Price: 1200, TrackStock: true, Stock: 0},
+		}}
+	found := products.Found{Name: "Honey", Currency: "GBP", Description: "<p>Runny &amp; raw.</p>", Images: []string{"https://s.example/new.png"},
+		Variants: []products.FoundVariant{
+			{Name: "1 kg", SKU: "H-1K", Price: 1200, Availability: scrape.InStock},
+			{Name: "340 g", SKU: "H-340", Price: 550},
+			{Name: "2 kg", SKU: "H-2K", Price: 2000, Availability: scrape.InStock},
+		}}
+	got := map[string]string{}
+	for _, c := range products.Diff(found, current, []string{"https://s.example/old.png"}) {
+		got[c.Label] = c.Old + " → " + c.New
+	}
+	want := map[string]string{
+		"Price (340 g)":       "£5.00 → £5.50",
+		"Availability (1 kg)": "Sold out → In stock",
+		"New variant 2 kg":    " → £20.00, In stock",
+		"Image":               "/media/ab/old.png → https://s.example/new.png",
+	}
+	if len(got) != len(want) {
+		t.Errorf("changes = %v, want %v", got, want)
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s: %q, want %q", k, got[k], v)
+		}
+	}
+	found.Images = []string{"https://s.example/old.png"}
+	found.Variants = found.Variants[:2]
+	found.Variants[0].Availability = ""
+	found.Variants[1].Price = 500
+	if d := products.Diff(found, current, []string{"https://s.example/old.png"}); len(d) != 0 {
+		t.Errorf("the same product differs: %+v", d)
+	}
+}
