@@ -93,6 +93,11 @@ func (a *catalogueAdmin) readMarketForm(w http.ResponseWriter, r *http.Request) 
 	if f.RemoveImage {
 		f.Img = ""
 	}
+	if f.Img != "" && !isMediaURL(f.Img) {
+		bad := f.Img
+		f.Img = ""
+		return f, models.Errorf(models.EInvalid, "The market's image must be uploaded (an address like /media/…png), not %q.", bad)
+	}
 	return f, nil
 }
 

@@ -50,6 +50,10 @@ func TestAdminMarkets(t *testing.T) {
 		"version": {strconv.Itoa(m.Version)}}); a.Status != http.StatusConflict || !strings.Contains(a.Body, `value="Stale name"`) {
 		t.Fatalf("stale: %d\n%s", a.Status, a.Body)
 	}
+	if a := admin.post("/admin/markets", url.Values{"name": {"Linked Farm"}, "image": {"https://example.org/x.jpg"}}); a.Status != http.StatusUnprocessableEntity ||
+		!strings.Contains(a.Body, "must be uploaded") || !strings.Contains(a.Body, `value="Linked Farm"`) {
+		t.Fatalf("linked image: %d\n%s", a.Status, a.Body)
+	}
 	if list := admin.get("/admin/markets"); !strings.Contains(list.Body, "Hill Farm Bees") {
 		t.Error("the list does not show the renamed market")
 	}

@@ -193,8 +193,8 @@ func (f productForm) input() (products.ProductInput, error) {
 		if u == "" || row.Remove {
 			continue
 		}
-		if !strings.HasPrefix(u, "/media/") && !strings.HasPrefix(u, "https://") {
-			return in, models.Errorf(models.EInvalid, "Image row %d: give an uploaded image (/media/...) or an https:// address, not %q.", i+1, u)
+		if !isMediaURL(u) {
+			return in, models.Errorf(models.EInvalid, "Image row %d: upload the image below; an image's address is one of the market's own, like /media/…png, not %q.", i+1, u)
 		}
 		if len(row.Alt) > maxAltLength {
 			return in, models.Errorf(models.EInvalid, "Image row %d: the description (alt text) may have up to %d characters.", i+1, maxAltLength)
@@ -422,4 +422,12 @@ func productLead(f productForm) string {
 		return "Published at /products/" + f.SavedSlug + "."
 	}
 	return "A draft: shoppers do not see it."
+}
+
+// isMediaURL says whether u is an image of the media store: pages may show
+// only the site's own images (the security policy), so product and market
+// images are uploaded, not linked.
+func isMediaURL(u string) bool {
+	name, ok := strings.CutPrefix(u, "/media/")
+	return ok && media.ValidName(name)
 }

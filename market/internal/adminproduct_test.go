@@ -128,6 +128,7 @@ func TestAdminProductFormMistakes(t *testing.T) {
 		{"taken slug", func(f url.Values) { f.Set("slug", "taken") }, 409, "Another product has the address taken"},
 		{"no market", func(f url.Values) { f.Set("market", "nowhere") }, 422, "There is no market"},
 		{"damaged", func(f url.Values) { f.Set("variants", "lots") }, 422, "The form is damaged"},
+		{"outside image", func(f url.Values) { f.Set("img0.url", "https://example.org/x.jpg") }, 422, "Image row 1: upload the image"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			form := productFormValues(m.Slug, "Typed name", [2]string{"Small jar", "4.50"}, [2]string{"Big jar", "9"})
@@ -210,10 +211,10 @@ func TestAdminEditsVariantsAndDeletes(t *testing.T) {
 	form.Set("v1.id", p.Variants[1].ID.String())
 	form.Set("v1.remove", "1")
 	form.Set("images", "3")
-	form.Set("img0.url", "/media/abc.png")
+	form.Set("img0.url", "/media/ab/jar-one.png")
 	form.Set("img0.alt", "A jar")
 	form.Set("img0.position", "2")
-	form.Set("img1.url", "https://example.org/b.jpg")
+	form.Set("img1.url", "/media/cd/jar-two.png")
 	form.Set("img1.position", "1")
 	if a := admin.post("/admin/products/"+p.ID.String(), form); a.Status != http.StatusSeeOther {
 		t.Fatalf("save: %d\n%s", a.Status, a.Body)
@@ -222,7 +223,7 @@ func TestAdminEditsVariantsAndDeletes(t *testing.T) {
 	if len(p.Variants) != 2 || p.Variants[0].Name != "Small" || p.Variants[1].Name != "Comb" || p.Variants[1].Price != 1550 {
 		t.Fatalf("variants: %+v", p.Variants)
 	}
-	if len(p.Images) != 2 || p.Images[0].URL != "https://example.org/b.jpg" || p.Images[1].Alt != "A jar" {
+	if len(p.Images) != 2 || p.Images[0].URL != "/media/cd/jar-two.png" || p.Images[1].Alt != "A jar" {
 		t.Fatalf("images: %+v", p.Images)
 	}
 	confirm := admin.post("/admin/products/"+p.ID.String()+"/delete", nil)
