@@ -81,6 +81,22 @@ func StartStack(t *testing.T, names ...string) *Stack {
 // StartStackWith is StartStack with extra environment for every service.
 func StartStackWith(t *testing.T, extra map[string]string, names ...string) *Stack {
 	t.Helper()
+	return startStack(t, "localhost", extra, names...)
+}
+
+// StartSiteStack is StartStack with the services on subdomains of one
+// site, <service>.<site>.localhost, as in production (<service>.rose-ash.com).
+// A browser then sends a service's SameSite=Lax session cookie with a form
+// that another service's page posts to it (the market's Add to cart);
+// on <service>.localhost each service is a site of its own, and it does
+// not.
+func StartSiteStack(t *testing.T, site string, names ...string) *Stack {
+	t.Helper()
+	return startStack(t, site+".localhost", nil, names...)
+}
+
+func startStack(t *testing.T, domain string, extra map[string]string, names ...string) *Stack {
+	t.Helper()
 	bin := binaries(t)
 	st := &Stack{URL: map[string]string{}, logs: map[string]*servicetest.SyncBuffer{}}
 	st.DBURL = pgtest.MustDatabaseURL(t)
@@ -109,7 +125,7 @@ func StartStackWith(t *testing.T, extra map[string]string, names ...string) *Sta
 	)
 	for _, name := range config.Services {
 		port := servicetest.FreePort(t)
-		st.URL[name] = "http://" + name + ".localhost:" + port
+		st.URL[name] = "http://" + name + "." + domain + ":" + port
 		p := strings.ToUpper(name) + "_"
 		env = append(env, p+"LISTEN_ADDR=127.0.0.1:"+port, p+"PUBLIC_URL="+st.URL[name], p+"INTERNAL_URL=http://127.0.0.1:"+port)
 	}

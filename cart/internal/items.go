@@ -36,7 +36,11 @@ const MaxAddQuantity = 99
 func addItem(site *web.Site, carts contracts.Carts, catalogue Catalogue) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
-		user, _ := web.Viewer(ctx)
+		user, ok := web.Viewer(ctx)
+		if !ok {
+			askToSignIn(site, w, r)
+			return
+		}
 		back := returnAddress(site, r)
 		qty, err := parseQuantity(r.PostFormValue("quantity"))
 		if err != nil {
@@ -166,8 +170,60 @@ func refuse(site *web.Site, w http.ResponseWriter, r *http.Request, err error, b
 	site.Render(w, r, status, NotAddedPage(site.Page(r, "Not added to your basket"), models.Message(err), back))
 }
 
-// showBasket sends a GET of /items (where sign-in returns a visitor whose
-// add-to-cart form sent them to sign in first) to the basket.
-func showBasket(w http.ResponseWriter, r *http.Request) {
-	http.Redirect(w, r, "/", http.StatusSeeOther)
+// askToSignIn answers an add-to-cart form posted by a visitor the cart
+// does not know (not signed in here yet, or a browser that kept the
+// session cookie from a post another site made): sign in, then confirm
+// the add on GET /items, which carries what the form said. A browser whose
+// sign-in cannot be checked for the moment gets 503, as RequireUser gives.
+func askToSignIn(site *web.Site, w http.ResponseWriter, r *http.Request) {
+	if web.SignInUnavailable(r.Context()) {
+		site.Error(w, r, models.Errorf(models.EUnavailable,
+			"Signing in is unavailable for a moment, so nothing was added to your basket. Please try again shortly."))
+		return
+	}
+	if site.SignInPath == "" {
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+		return
+	}
+	q := url.Values{}
+	for _, k := range []string{"variant_id", "quantity", "next"} {
+		if v := r.PostFormValue(k); v != "" {
+			q.Set(k, v)
+		}
+	}
+	if q.Get("next") != "" {
+		q.Set("next", returnAddress(site, r))
+	}
+	http.Redirect(w, r, site.SignInPath+"?next="+url.QueryEscape("/items?"+q.Encode()), http.StatusSeeOther)
+}
+
+// confirmItem (GET /items, after signing in from an add-to-cart form) asks
+// the shopper to confirm the add the form asked for, with a button that
+// posts it here; nothing is added by a GET. Without a variant it shows the
+// basket; a variant that cannot be added is refused as the post would be.
+func confirmItem(site *web.Site, catalogue Catalogue) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		if q.Get("variant_id") == "" {
+			http.Redirect(w, r, "/", http.StatusSeeOther)
+			return
+		}
+		back := oauth.SafeNextOrOrigin(q.Get("next"), site.PlatformOrigins())
+		qty, err := parseQuantity(q.Get("quantity"))
+		if err != nil {
+			refuse(site, w, r, err, back)
+			return
+		}
+		id, err := uuid.Parse(strings.TrimSpace(q.Get("variant_id")))
+		if err != nil {
+			refuse(site, w, r, models.Errorf(models.ENotFound, "That product is not for sale here: choose one on its page in the market."), back)
+			return
+		}
+		line, err := catalogue.VariantForCart(r.Context(), id)
+		if err != nil {
+			refuse(site, w, r, err, back)
+			return
+		}
+		site.Render(w, r, http.StatusOK, ConfirmItemPage(site.Page(r, "Add to your basket"), line, qty, back))
+	}
 }

@@ -37,9 +37,9 @@ func NewServer(d Deps) http.Handler {
 		r.Use(d.Auth.Middleware)
 		d.Auth.Mount(r)
 		r.Get("/", showHome(site, d.Carts))
-		r.With(site.RequireUser).Post("/items", addItem(site, d.Carts, d.Catalogue))
-		// A visitor an add-to-cart form sent to sign in comes back here.
-		r.Get("/items", showBasket)
+		// A visitor's add is confirmed here after signing in.
+		r.Post("/items", addItem(site, d.Carts, d.Catalogue))
+		r.With(site.RequireUser).Get("/items", confirmItem(site, d.Catalogue))
 		r.With(site.RequireAdmin).Get("/admin", site.ShowAdminHome)
 	})
 	return r
