@@ -372,21 +372,6 @@ type RunResult struct {
 	Conflicts []string
 }
 
-// Summary says the run in one line: "Found 3: 1 new, 1 changed, 1
-// unchanged; 0 errors."
-func (r RunResult) Summary() string {
-	if r.NotModified && r.Found == 0 && len(r.Errors) == 0 {
-		return "The page has not changed since the last run."
-	}
-	s := fmt.Sprintf("Found %d: %d new, %d changed, %d unchanged; %d errors.", r.Found, r.New, r.Changed, r.Unchanged, len(r.Errors))
-	if r.Applied > 0 {
-		s += fmt.Sprintf(" %d applied at once (trusted source).", r.Applied)
-	} else if r.New+r.Changed > 0 {
-		s += " They wait in the review queue."
-	}
-	return s
-}
-
 func (r *RunResult) add(sum scrape.Summary) {
 	r.Pages += sum.Pages
 	r.Found += sum.Found
