@@ -477,3 +477,28 @@ func TestDiffPerVariant(t *testing.T) {
 		t.Errorf("the same product differs: %+v", d)
 	}
 }
+
+// A category page's products are followed and each queued; when the
+// category page has not changed (304), its known product pages are still
+// fetched, so a price change on one of them is found.
+func TestListingSourceFollowsItsProductPages(t *testing.T) {
+	it := newImportTest(t)
+	it.sup.set("/p/heather", "text/html", productPage("Heather honey", "HH-1", "7.25", "InStock"))
+	it.sup.set("/p/borage", "text/html", productPage("Borage honey", "BH-1", "6.00", "InStock"))
+	list := it.sup.set("/honey", "text/html", `<html><head><script type="application/ld+json">
+{"@context":"https://schema.org","@type":"ItemList","itemListElement":[
+ {"@type":"ListItem","position":1,"url":"/p/heather"},{"@type":"ListItem","position":2,"url":"/p/borage"}]}</script></head></html>`)
+	src := it.source(t, list, true)
+	res := it.run(t, src, true)
+	if res.Found != 2 || res.New != 2 || res.Applied != 2 || res.Pages != 3 {
+		t.Fatalf("run of a listing = %+v, want 3 pages, 2 new products applied", res)
+	}
+	it.sup.set("/p/borage", "text/html", productPage("Borage honey", "BH-1", "6.40", "InStock"))
+	res = it.run(t, src, true)
+	if !res.NotModified || res.Changed != 1 || res.Unchanged != 1 {
+		t.Fatalf("refresh of an unchanged listing = %+v, want its pages fetched: 1 changed, 1 unchanged", res)
+	}
+	if p, _ := it.st.Product(it.ctx, "borage-honey", false); p.MinPrice != 640 {
+		t.Fatalf("borage honey at %d, want 640", p.MinPrice)
+	}
+}
