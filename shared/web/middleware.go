@@ -124,14 +124,23 @@ func (s *Site) Recover(next http.Handler) http.Handler {
 
 // SecurityHeaders sets the headers every response carries: a strict
 // content security policy (no inline script or style, nothing from other
-// origins), no framing, no MIME sniffing, a conservative referrer policy,
-// and HSTS in production.
-func SecurityHeaders(production bool) func(http.Handler) http.Handler {
+// origins but images from imageOrigins: the platform's own services, whose
+// fragments show their images on each other's pages, such as a product
+// card in a blog post), no framing, no MIME sniffing, a conservative
+// referrer policy, and HSTS in production.
+func SecurityHeaders(production bool, imageOrigins ...string) func(http.Handler) http.Handler {
+	img := "'self' data:"
+	for _, o := range imageOrigins {
+		if !strings.ContainsAny(o, " ;,'\"\r\n") {
+			img += " " + o
+		}
+	}
+	csp := "default-src 'self'; img-src " + img + "; style-src 'self'; script-src 'self'; " +
+		"object-src 'none'; base-uri 'self'; frame-ancestors 'none'"
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			h := w.Header()
-			h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "+
-				"object-src 'none'; base-uri 'self'; frame-ancestors 'none'")
+			h.Set("Content-Security-Policy", csp)
 			h.Set("X-Content-Type-Options", "nosniff")
 			h.Set("X-Frame-Options", "DENY")
 			h.Set("Referrer-Policy", "strict-origin-when-cross-origin")

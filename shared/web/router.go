@@ -18,7 +18,7 @@ func (s *Site) Router() chi.Router {
 	trusted := s.Config.TrustedProxyPrefixes()
 	r := chi.NewRouter()
 	r.Use(RealIP(trusted), RequestID(trusted), AccessLog(s.Logger), s.Recover,
-		SecurityHeaders(s.Config.Production()), s.Metrics.Middleware,
+		SecurityHeaders(s.Config.Production(), s.PlatformOrigins()...), s.Metrics.Middleware,
 		s.crossOriginProtection().Handler,
 		middleware.Timeout(s.Config.HTTP.RequestTimeout.Std()))
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {

@@ -223,6 +223,19 @@ func TestSecurityHeaders(t *testing.T) {
 	}
 }
 
+// A product card in a blog post shows the market's image: the platform's
+// own origins may serve images, nobody else, and nothing else widens.
+func TestSecurityHeadersAllowThePlatformsImages(t *testing.T) {
+	h := web.SecurityHeaders(false, "https://market.example.org", "https://evil.example; script-src *")(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	csp := do(h, "GET", "/", nil).Header().Get("Content-Security-Policy")
+	if !strings.Contains(csp, "img-src 'self' data: https://market.example.org;") {
+		t.Errorf("CSP %q does not let the market's images show", csp)
+	}
+	if strings.Contains(csp, "evil") || !strings.Contains(csp, "script-src 'self';") {
+		t.Errorf("CSP %q took an origin with a directive in it", csp)
+	}
+}
+
 func TestSlowHandlerTimesOut(t *testing.T) {
 	site := testSite(t, io.Discard)
 	site.Config.HTTP.RequestTimeout = config.Duration(20 * time.Millisecond)
