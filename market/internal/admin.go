@@ -25,10 +25,18 @@ type catalogueAdmin struct{ d Deps }
 func newCatalogueAdmin(d Deps) *catalogueAdmin { return &catalogueAdmin{d: d} }
 
 // changed drops what anonymous visitors could see stale after a catalogue
-// change: every cached market page, and the product cards of the products
-// at slugs (a card is cached by its product's slug).
+// change (catalogueChanged).
 func (a *catalogueAdmin) changed(ctx context.Context, slugs ...string) {
-	site := a.d.Site
+	catalogueChanged(ctx, a.d, slugs...)
+}
+
+// catalogueChanged drops what anonymous visitors could see stale after a
+// catalogue change: every cached market page, the product cards of the
+// products at slugs (a card is cached by its product's slug), and every
+// market's widget (its latest products; markets are few). Failures are
+// logged: the copies expire with their TTLs.
+func catalogueChanged(ctx context.Context, d Deps, slugs ...string) {
+	site := d.Site
 	if site.Fragments != nil {
 		for _, slug := range slugs {
 			if slug == "" {
@@ -38,9 +46,20 @@ func (a *catalogueAdmin) changed(ctx context.Context, slugs ...string) {
 				site.Logger.WarnContext(ctx, "product card not invalidated", "product", slug, "error", err)
 			}
 		}
+		markets, err := d.Products.Markets(ctx)
+		if err != nil {
+			site.Logger.WarnContext(ctx, "market widgets not invalidated", "error", err)
+		}
+		for _, m := range markets {
+			if err := site.Fragments.InvalidateNamedRef(ctx, fragments.MarketWidget, m.Slug); err != nil {
+				site.Logger.WarnContext(ctx, "market widget not invalidated", "market", m.Slug, "error", err)
+			}
+		}
 	}
-	if err := a.d.Pages.Purge(ctx); err != nil {
-		site.Logger.WarnContext(ctx, "page cache not purged", "error", err)
+	if d.Pages != nil {
+		if err := d.Pages.Purge(ctx); err != nil {
+			site.Logger.WarnContext(ctx, "page cache not purged", "error", err)
+		}
 	}
 }
 

@@ -231,11 +231,23 @@ func TestAdminChangeDropsCachedCards(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	a := newCatalogueAdmin(Deps{Site: site, Pages: pagecache.New(rdb, keys, "market", "test", time.Minute, prometheus.NewRegistry())})
+	store := products.New(pgtest.MustPool(t))
+	if _, err := store.CreateMarket(ctx, products.MarketInput{Name: "Hillside Bees"}); err != nil {
+		t.Fatal(err)
+	}
+	widget := fragments.CacheKeyRef(keys, "market", fragments.MarketWidget, "hillside-bees")
+	if err := rdb.Set(ctx, widget, "<section>cached</section>", time.Minute).Err(); err != nil {
+		t.Fatal(err)
+	}
+	a := newCatalogueAdmin(Deps{Site: site, Products: store, Pages: pagecache.New(rdb, keys, "market", "test", time.Minute, prometheus.NewRegistry())})
 	a.changed(ctx, "old-honey", "new-honey")
 	for slug, want := range map[string]int64{"old-honey": 0, "new-honey": 0, "other-honey": 1} {
 		if n, err := rdb.Exists(ctx, card(slug)).Result(); err != nil || n != want {
 			t.Errorf("card %s cached: %d, want %d (%v)", slug, n, want, err)
 		}
+	}
+	// A market's widget shows its latest products: it is dropped too.
+	if n, err := rdb.Exists(ctx, widget).Result(); err != nil || n != 0 {
+		t.Errorf("the market's widget is still cached (%d, %v)", n, err)
 	}
 }

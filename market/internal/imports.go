@@ -14,7 +14,6 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
 
-	"rose-ash.com/platform/shared/fragments"
 	"rose-ash.com/platform/shared/models"
 	"rose-ash.com/platform/shared/scrape"
 	"rose-ash.com/platform/shared/services/products"
@@ -389,21 +388,9 @@ func (a *importAdmin) refuse(w http.ResponseWriter, r *http.Request, err error) 
 }
 
 // changed drops what anonymous visitors could see stale after an import
-// was applied: the cached market pages and the product's card.
+// was applied (catalogueChanged).
 func (a *importAdmin) changed(ctx context.Context, slugs ...string) {
-	site := a.d.Site
-	if site.Fragments != nil {
-		for _, slug := range slugs {
-			if err := site.Fragments.InvalidateNamedRef(ctx, fragments.ProductCard, slug); err != nil {
-				site.Logger.WarnContext(ctx, "product card not invalidated", "product", slug, "error", err)
-			}
-		}
-	}
-	if a.d.Pages != nil {
-		if err := a.d.Pages.Purge(ctx); err != nil {
-			site.Logger.WarnContext(ctx, "page cache not purged", "error", err)
-		}
-	}
+	catalogueChanged(ctx, a.d, slugs...)
 }
 
 // prettyJSON indents a JSON block for reading; other text (microdata's
