@@ -26,13 +26,17 @@ type Catalogue interface {
 // MaxAddQuantity is the most of one variant one add-to-cart form adds.
 const MaxAddQuantity = 99
 
+// errNotForSale answers a variant id that is not one.
+var errNotForSale = models.Errorf(models.ENotFound, "That product is not for sale here: choose one on its page in the market.")
+
 // addItem puts a variant of a product into the signed-in user's cart (POST
 // /items, from a product page's Add to cart form: variant_id, quantity,
 // next), at the price, currency and title the catalogue has now (what the
 // form says of them is not read). A variant that is gone, sold out, or has
 // fewer left than the basket would then hold is refused with a page saying
 // why and a link back. Then it refreshes the user's cart summary
-// everywhere and returns to the page the form was on.
+// everywhere and returns to the page the form was on. A visitor is sent to
+// sign in first (askToSignIn).
 func addItem(site *web.Site, carts contracts.Carts, catalogue Catalogue) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
@@ -49,7 +53,7 @@ func addItem(site *web.Site, carts contracts.Carts, catalogue Catalogue) http.Ha
 		}
 		id, err := uuid.Parse(strings.TrimSpace(r.PostFormValue("variant_id")))
 		if err != nil {
-			refuse(site, w, r, models.Errorf(models.ENotFound, "That product is not for sale here: choose one on its page in the market."), back)
+			refuse(site, w, r, errNotForSale, back)
 			return
 		}
 		line, err := catalogue.VariantForCart(ctx, id)
@@ -216,7 +220,7 @@ func confirmItem(site *web.Site, catalogue Catalogue) http.HandlerFunc {
 		}
 		id, err := uuid.Parse(strings.TrimSpace(q.Get("variant_id")))
 		if err != nil {
-			refuse(site, w, r, models.Errorf(models.ENotFound, "That product is not for sale here: choose one on its page in the market."), back)
+			refuse(site, w, r, errNotForSale, back)
 			return
 		}
 		line, err := catalogue.VariantForCart(r.Context(), id)
