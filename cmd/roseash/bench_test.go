@@ -317,6 +317,10 @@ func TestSeedBenchCatalogue(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pool.Close()
+	var analyzed bool
+	if err := pool.QueryRow(ctx, `SELECT last_analyze IS NOT NULL FROM pg_stat_user_tables WHERE relname = 'products'`).Scan(&analyzed); err != nil || !analyzed {
+		t.Errorf("the products table was not analyzed after the load (%v): searches would not use the index", err)
+	}
 	found, err := products.New(pool).Search(ctx, benchSearchWord, 1, 24)
 	if err != nil || found.Total != benchCatalogueSize/len(benchNouns) || len(found.Products) != 24 {
 		t.Errorf("searching %q: %d found, %d on the page, %v", benchSearchWord, found.Total, len(found.Products), err)

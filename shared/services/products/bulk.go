@@ -84,5 +84,17 @@ func (s *Store) CreateProducts(ctx context.Context, ins []ProductInput) (int, er
 	if err != nil {
 		return 0, err
 	}
+	if len(ins) >= analyzeAfter {
+		// The planner's statistics would still describe the catalogue
+		// before the load (an empty one, say), and a search would filter
+		// every product rather than use the index until autovacuum came.
+		if _, err := s.db.Exec(ctx, `ANALYZE products, product_variants, product_images`); err != nil {
+			return len(ins), internal("analyze products", err)
+		}
+	}
 	return len(ins), nil
 }
+
+// analyzeAfter is the size of a load after which CreateProducts refreshes
+// the planner's statistics of the catalogue's tables.
+const analyzeAfter = 1000
