@@ -13,22 +13,10 @@ import (
 const maxWholeDigits = 12
 
 // currencyDecimals returns how many decimals the currency's minor unit has
-// (2 for GBP, 0 for JPY, 3 for KWD), read from how models.Money writes one
-// minor unit, so the form and the shop agree.
+// (2 for GBP, 0 for JPY, 3 for KWD), as models.Money writes it, so the form
+// and the shop agree.
 func currencyDecimals(currency string) int {
-	s := models.Money{Minor: 1, Currency: strings.ToUpper(strings.TrimSpace(currency))}.String()
-	dot := strings.IndexByte(s, '.')
-	if dot < 0 {
-		return 0
-	}
-	n := 0
-	for _, c := range s[dot+1:] {
-		if c < '0' || c > '9' {
-			break
-		}
-		n++
-	}
-	return n
+	return models.CurrencyDigits(strings.ToUpper(strings.TrimSpace(currency)))
 }
 
 // splitDecimal splits a typed number into its whole and fractional digits

@@ -20,7 +20,7 @@ type Money struct {
 // separated by commas ("£1,234.50") and the number of decimals is the
 // currency's own ("1,500 JPY", "1.250 KWD").
 func (m Money) String() string {
-	digits := currencyDigits(m.Currency)
+	digits := CurrencyDigits(m.Currency)
 	neg := m.Minor < 0
 	abs := uint64(m.Minor)
 	if neg {
@@ -64,9 +64,9 @@ func (m Money) String() string {
 	return b.String()
 }
 
-// currencyDigits returns how many decimal digits the currency's minor unit
+// CurrencyDigits returns how many decimal digits the currency's minor unit
 // has (ISO 4217): 2 unless listed.
-func currencyDigits(code string) int {
+func CurrencyDigits(code string) int {
 	switch code {
 	case "BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "UYI", "VND", "VUV", "XAF", "XOF", "XPF":
 		return 0

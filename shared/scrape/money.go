@@ -4,24 +4,14 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+
+	"rose-ash.com/platform/shared/models"
 )
 
-// currencyExponent holds the ISO 4217 currencies whose minor unit is not a
-// hundredth; every other currency has two decimals.
-var currencyExponent = map[string]int{
-	"BIF": 0, "CLP": 0, "DJF": 0, "GNF": 0, "ISK": 0, "JPY": 0, "KMF": 0, "KRW": 0,
-	"PYG": 0, "RWF": 0, "UGX": 0, "UYI": 0, "VND": 0, "VUV": 0, "XAF": 0, "XOF": 0, "XPF": 0,
-	"BHD": 3, "IQD": 3, "JOD": 3, "KWD": 3, "LYD": 3, "OMR": 3, "TND": 3,
-}
-
 // Exponent returns how many decimals currency's minor unit has: 0 for JPY,
-// 3 for KWD, 2 for the rest (and for an unknown or empty code).
-func Exponent(currency string) int {
-	if e, ok := currencyExponent[currency]; ok {
-		return e
-	}
-	return 2
-}
+// 3 for KWD, 2 for the rest (and for an unknown or empty code), as
+// models.Money counts them.
+func Exponent(currency string) int { return models.CurrencyDigits(currency) }
 
 // currencySymbols maps the symbols shop pages print to ISO codes, for text
 // read by microdata and selectors.
