@@ -64,7 +64,7 @@ func (a *catalogueAdmin) newMarket(w http.ResponseWriter, r *http.Request) {
 func (a *catalogueAdmin) readMarketForm(w http.ResponseWriter, r *http.Request) (marketForm, error) {
 	maxBytes := a.d.Site.Config.Media.MaxBytes
 	r.Body = http.MaxBytesReader(w, r.Body, maxBytes+1<<20)
-	err := r.ParseMultipartForm(uploadFormMemory)
+	err := r.ParseMultipartForm(media.UploadFormMemory)
 	if err != nil && !errors.Is(err, http.ErrNotMultipart) {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {

@@ -257,7 +257,7 @@ func (a *catalogueAdmin) newProduct(w http.ResponseWriter, r *http.Request) {
 func (a *catalogueAdmin) parseProductForm(w http.ResponseWriter, r *http.Request) (productForm, error) {
 	maxBytes := a.d.Site.Config.Media.MaxBytes
 	r.Body = http.MaxBytesReader(w, r.Body, maxUploads*maxBytes+1<<20)
-	err := r.ParseMultipartForm(uploadFormMemory)
+	err := r.ParseMultipartForm(media.UploadFormMemory)
 	if err != nil && !errors.Is(err, http.ErrNotMultipart) {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
