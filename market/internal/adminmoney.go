@@ -1,7 +1,6 @@
 package internal
 
 import (
-	"fmt"
 	"strconv"
 	"strings"
 
@@ -75,19 +74,7 @@ func parseMinor(s, currency, what string) (int64, error) {
 // formatMinor writes minor units of currency as the form shows them:
 // 725 GBP is "7.25", 1200 is "12.00".
 func formatMinor(n int64, currency string) string {
-	decimals := currencyDecimals(currency)
-	if decimals == 0 {
-		return strconv.FormatInt(n, 10)
-	}
-	neg := ""
-	if n < 0 {
-		neg, n = "-", -n
-	}
-	unit := int64(1)
-	for range decimals {
-		unit *= 10
-	}
-	return fmt.Sprintf("%s%d.%0*d", neg, n/unit, decimals, n%unit)
+	return models.Money{Minor: n, Currency: strings.ToUpper(strings.TrimSpace(currency))}.Decimal()
 }
 
 func example(decimals int) string {

@@ -3,7 +3,6 @@ package internal
 import (
 	"html"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -170,7 +169,7 @@ func (s *shop) openGraph(p models.Product, pageURL string) []ogTag {
 		}
 	}
 	return append(tags,
-		ogTag{"product:price:amount", decimalAmount(price)},
+		ogTag{"product:price:amount", price.Decimal()},
 		ogTag{"product:price:currency", price.Currency},
 		ogTag{"product:availability", availability})
 }
@@ -200,7 +199,7 @@ func (s *shop) productLD(p models.Product, pageURL string) map[string]any {
 	offers := make([]map[string]any, 0, len(p.Variants))
 	for _, v := range p.Variants {
 		o := map[string]any{
-			"@type": "Offer", "price": decimalAmount(models.Money{Minor: v.Price, Currency: p.Currency}),
+			"@type": "Offer", "price": models.Money{Minor: v.Price, Currency: p.Currency}.Decimal(),
 			"priceCurrency": p.Currency, "availability": v.SchemaAvailability(), "url": pageURL,
 			"seller": map[string]any{"@type": "Organization", "name": p.MarketName},
 		}
@@ -217,33 +216,6 @@ func (s *shop) productLD(p models.Product, pageURL string) map[string]any {
 	}
 	ld["offers"] = offers
 	return ld
-}
-
-// decimalAmount writes m as a plain decimal number for machines ("7.25",
-// "1500" for yen), from its minor units and its currency's decimals.
-func decimalAmount(m models.Money) string {
-	digits := 0
-	// Money.String knows each currency's decimals: "£0.00", "0 JPY".
-	if zero := (models.Money{Currency: m.Currency}).String(); strings.Contains(zero, ".") {
-		_, frac, _ := strings.Cut(zero, ".")
-		for digits < len(frac) && frac[digits] == '0' {
-			digits++
-		}
-	}
-	minor := m.Minor
-	sign := ""
-	if minor < 0 {
-		sign, minor = "-", -minor
-	}
-	if digits == 0 {
-		return sign + strconv.FormatInt(minor, 10)
-	}
-	unit := int64(1)
-	for range digits {
-		unit *= 10
-	}
-	frac := strconv.FormatInt(minor%unit, 10)
-	return sign + strconv.FormatInt(minor/unit, 10) + "." + strings.Repeat("0", digits-len(frac)) + frac
 }
 
 var (

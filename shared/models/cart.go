@@ -64,6 +64,33 @@ func (m Money) String() string {
 	return b.String()
 }
 
+// Decimal writes m's amount as a plain decimal in the currency's major
+// unit, with its own number of decimals and no symbol or separators:
+// "7.25" for 725 GBP, "1500" for 1500 JPY, "1.250" for 1250 KWD, "-0.05".
+// It is what machines read (schema.org offers, payment APIs) and what a
+// price form shows.
+func (m Money) Decimal() string {
+	digits := CurrencyDigits(m.Currency)
+	neg := m.Minor < 0
+	abs := uint64(m.Minor)
+	if neg {
+		abs = -abs // two's complement: correct even for math.MinInt64
+	}
+	var unit uint64 = 1
+	for range digits {
+		unit *= 10
+	}
+	s := strconv.FormatUint(abs/unit, 10)
+	if digits > 0 {
+		frac := strconv.FormatUint(abs%unit, 10)
+		s += "." + strings.Repeat("0", digits-len(frac)) + frac
+	}
+	if neg {
+		s = "-" + s
+	}
+	return s
+}
+
 // CurrencyDigits returns how many decimal digits the currency's minor unit
 // has (ISO 4217): 2 unless listed.
 func CurrencyDigits(code string) int {

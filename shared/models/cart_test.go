@@ -63,3 +63,25 @@ func TestValidateCartItem(t *testing.T) {
 		}
 	}
 }
+
+// Prices for machines (JSON-LD, OpenGraph) are decimal strings with the
+// currency's own number of decimals.
+func TestMoneyDecimal(t *testing.T) {
+	for _, tc := range []struct {
+		m    models.Money
+		want string
+	}{
+		{models.Money{Minor: 725, Currency: "GBP"}, "7.25"},
+		{models.Money{Minor: 5, Currency: "GBP"}, "0.05"},
+		{models.Money{Minor: 0, Currency: "EUR"}, "0.00"},
+		{models.Money{Minor: 123456789, Currency: "USD"}, "1234567.89"},
+		{models.Money{Minor: 1500, Currency: "JPY"}, "1500"},
+		{models.Money{Minor: 1250, Currency: "KWD"}, "1.250"},
+		{models.Money{Minor: 1999, Currency: "CHF"}, "19.99"},
+		{models.Money{Minor: -5, Currency: "GBP"}, "-0.05"},
+	} {
+		if got := tc.m.Decimal(); got != tc.want {
+			t.Errorf("%+v.Decimal() = %q, want %q", tc.m, got, tc.want)
+		}
+	}
+}
