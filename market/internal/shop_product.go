@@ -13,7 +13,6 @@ import (
 
 	"rose-ash.com/platform/shared/activitypub"
 	"rose-ash.com/platform/shared/models"
-	"rose-ash.com/platform/shared/services/products"
 )
 
 // relatedLimit is how many related products a product page shows.
@@ -53,7 +52,7 @@ func (c productCard) PriceText() string {
 // state (models.StockIn...): the best of its variants'. A card from a
 // listing knows only whether it can be bought and whether it is in stock.
 func stockOf(p models.Product) (text, state string) {
-	if !products.Buyable(p) {
+	if !p.Buyable {
 		return "Sold out", models.StockSoldOut
 	}
 	if len(p.Variants) == 0 {

@@ -62,9 +62,13 @@ type Product struct {
 	UpdatedAt   time.Time
 	Version     int
 	// MinPrice is the lowest variant price; InStock says whether any
-	// variant can be bought now.
+	// variant is in stock (a backorder is not).
 	MinPrice int64
 	InStock  bool
+	// Buyable says whether any variant can be added to a cart now (in
+	// stock, not tracked, or backorderable): a card knows it without
+	// its variants.
+	Buyable  bool
 	Variants []Variant
 	Images   []ProductImage
 }

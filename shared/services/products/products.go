@@ -170,8 +170,7 @@ const cardColumns = `
 SELECT p.id, p.market_id, m.slug, m.name, p.category_id, coalesce(c.slug, ''), coalesce(c.name, ''),
        p.slug, p.name, p.summary, p.currency, p.vat_rate_bp, p.status, p.featured, p.published_at,
        p.updated_at, p.version, p.min_price_minor, p.in_stock,
-       coalesce((SELECT i.url FROM product_images i WHERE i.product_id = p.id ORDER BY i.position, i.id LIMIT 1), ''),
-       coalesce((SELECT i.alt FROM product_images i WHERE i.product_id = p.id ORDER BY i.position, i.id LIMIT 1), ''),
+       (SELECT ARRAY[i.url, i.alt] FROM product_images i WHERE i.product_id = p.id ORDER BY i.position, i.id LIMIT 1),
        EXISTS (SELECT 1 FROM product_variants v WHERE v.product_id = p.id
                AND (NOT v.track_stock OR v.stock > 0 OR v.allow_backorder))`
 
@@ -182,34 +181,17 @@ LEFT JOIN product_categories c ON c.id = p.category_id`
 
 func scanCard(row pgx.Row, extra ...any) (models.Product, error) {
 	var p models.Product
-	var img models.ProductImage
-	var buyable bool
+	var img []string // the first image's URL and alt text, if any
 	dest := []any{&p.ID, &p.MarketID, &p.MarketSlug, &p.MarketName, &p.CategoryID, &p.CategorySlug, &p.CategoryName,
 		&p.Slug, &p.Name, &p.Summary, &p.Currency, &p.VATRateBP, &p.Status, &p.Featured, &p.PublishedAt,
-		&p.UpdatedAt, &p.Version, &p.MinPrice, &p.InStock, &img.URL, &img.Alt, &buyable}
+		&p.UpdatedAt, &p.Version, &p.MinPrice, &p.InStock, &img, &p.Buyable}
 	if err := row.Scan(append(dest, extra...)...); err != nil {
 		return p, err
 	}
-	if img.URL != "" {
-		p.Images = []models.ProductImage{img}
-	}
-	if !buyable {
-		// A card needs to know it cannot be bought: a variant that
-		// says so stands for all of them.
-		p.Variants = []models.Variant{{TrackStock: true}}
+	if len(img) == 2 {
+		p.Images = []models.ProductImage{{URL: img[0], Alt: img[1]}}
 	}
 	return p, nil
-}
-
-// Buyable says whether any of a card's variants can be bought: a card
-// from Products carries one unbuyable stand-in variant when none can.
-func Buyable(p models.Product) bool {
-	for _, v := range p.Variants {
-		if v.Buyable() {
-			return true
-		}
-	}
-	return len(p.Variants) == 0
 }
 
 const listingFilter = `
