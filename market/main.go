@@ -26,6 +26,11 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	opts := boot.Options{Service: "market", MayMigrate: false, Static: static, Workers: refresh.jobs, Queues: jobQueues}
 	return boot.Run(ctx, opts, getenv, stdout, func(d boot.Deps) (http.Handler, error) {
 		store := products.New(d.DB)
+		// Listings and search results read by signed-in shoppers are kept
+		// a moment (the page cache serves only anonymous visitors).
+		if ttl := d.Config.PageCache.Listings.Std(); ttl > 0 {
+			store.CacheListings(ttl)
+		}
 		mediaStore, err := media.NewDiskStore(d.Config.Media.Dir)
 		if err != nil {
 			return nil, err

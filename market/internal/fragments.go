@@ -29,7 +29,7 @@ func fragmentRenderers(store *products.Store, site *web.Site) map[string]fragmen
 			if err != nil {
 				return nil, err
 			}
-			return ProductCardFragment(productCard{Product: p, Varied: variedPrices(p), Base: base}), nil
+			return ProductCardFragment(productCard{Product: p, Base: base}), nil
 		},
 		// market (?ref=<market slug>): the market's name and its latest
 		// products.
@@ -42,11 +42,7 @@ func fragmentRenderers(store *products.Store, site *web.Site) map[string]fragmen
 			if err != nil {
 				return nil, err
 			}
-			cards, err := productCards(ctx, store, page.Products, base)
-			if err != nil {
-				return nil, err
-			}
-			return MarketFragment(m, cards, base), nil
+			return MarketFragment(m, productCards(page.Products, base), base), nil
 		},
 	}
 }

@@ -1,7 +1,6 @@
 package internal
 
 import (
-	"context"
 	"net/http"
 	"strings"
 
@@ -40,27 +39,17 @@ func (s *shop) page(r *http.Request, title, query string) layout.Page {
 
 // cards turns products into their cards, with links relative to the
 // market.
-func (s *shop) cards(ctx context.Context, list []models.Product) ([]productCard, error) {
-	return productCards(ctx, s.d.Products, list, "")
-}
+func (s *shop) cards(list []models.Product) []productCard { return productCards(list, "") }
 
 // productCards turns products into their cards, with links relative to
 // the market (base "") or absolute (base the market's URL, for other
-// services' pages). Errors: EInternal.
-func productCards(ctx context.Context, store *products.Store, list []models.Product, base string) ([]productCard, error) {
-	ids := make([]uuid.UUID, len(list))
-	for i, p := range list {
-		ids[i] = p.ID
-	}
-	varied, err := store.VariedPrices(ctx, ids)
-	if err != nil {
-		return nil, err
-	}
+// services' pages).
+func productCards(list []models.Product, base string) []productCard {
 	out := make([]productCard, len(list))
 	for i, p := range list {
-		out[i] = productCard{Product: p, Varied: varied[p.ID], Base: base}
+		out[i] = productCard{Product: p, Base: base}
 	}
-	return out, nil
+	return out
 }
 
 // home lists the markets, then the featured and the newest products.
@@ -81,16 +70,7 @@ func (s *shop) home(w http.ResponseWriter, r *http.Request) {
 		s.d.Site.Error(w, r, err)
 		return
 	}
-	featuredCards, err := s.cards(ctx, featured.Products)
-	if err != nil {
-		s.d.Site.Error(w, r, err)
-		return
-	}
-	latestCards, err := s.cards(ctx, latest.Products)
-	if err != nil {
-		s.d.Site.Error(w, r, err)
-		return
-	}
+	featuredCards, latestCards := s.cards(featured.Products), s.cards(latest.Products)
 	p := s.page(r, "", "")
 	p.Description = "The markets, stalls and producers of the Rose Ash cooperative, and what they sell."
 	s.d.Site.Render(w, r, http.StatusOK, HomePage(p, s.d.Site.OtherServices(), markets, featuredCards, latestCards, latest.Total))
@@ -161,10 +141,7 @@ func (s *shop) showListing(w http.ResponseWriter, r *http.Request, v listingView
 			s.d.Site.Error(w, r, models.Errorf(models.ENotFound, "There is no page %d of these products.", q.Page))
 			return
 		}
-		if v.Cards, err = s.cards(ctx, v.Page.Products); err != nil {
-			s.d.Site.Error(w, r, err)
-			return
-		}
+		v.Cards = s.cards(v.Page.Products)
 	}
 	if v.Filters.Page > 1 {
 		title += " (page " + itoa(v.Filters.Page) + ")"
@@ -206,10 +183,7 @@ func (s *shop) search(w http.ResponseWriter, r *http.Request) {
 			s.d.Site.Error(w, r, models.Errorf(models.ENotFound, "There is no page %d of results.", n))
 			return
 		}
-		if v.Cards, err = s.cards(r.Context(), page.Products); err != nil {
-			s.d.Site.Error(w, r, err)
-			return
-		}
+		v.Cards = s.cards(page.Products)
 		v.Page = page
 	}
 	s.d.Site.Render(w, r, http.StatusOK, SearchPage(s.page(r, title, q), v))

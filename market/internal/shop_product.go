@@ -25,8 +25,6 @@ const maxQuantity = 99
 // price and stock.
 type productCard struct {
 	models.Product
-	// Varied says its variants' prices differ: the card says "from £x".
-	Varied bool
 	// Base is the market's URL when the card is shown on another
 	// service's page (links and images are then absolute), else "".
 	Base string
@@ -42,7 +40,7 @@ func (c productCard) ImageURL() string { return absolute(c.Base, c.Image()) }
 // PriceText is the card's price: "£4.50", or "from £4.50" when the
 // variants' prices differ.
 func (c productCard) PriceText() string {
-	if c.Varied {
+	if c.PriceVaries {
 		return "from " + c.Price().String()
 	}
 	return c.Price().String()
@@ -122,10 +120,7 @@ func (s *shop) product(w http.ResponseWriter, r *http.Request) {
 			v.Buyable = append(v.Buyable, vr)
 		}
 	}
-	if v.Related, err = s.cards(ctx, related); err != nil {
-		s.d.Site.Error(w, r, err)
-		return
-	}
+	v.Related = s.cards(related)
 	page := s.page(r, p.Name, "")
 	page.Description = p.Summary
 	if page.Description == "" {
@@ -252,16 +247,6 @@ func vatText(p models.Product) string {
 		return "No VAT is charged on this product."
 	}
 	return "Price includes VAT at " + p.VATRate() + "."
-}
-
-// variedPrices says whether a product's variants' prices differ.
-func variedPrices(p models.Product) bool {
-	for _, v := range p.Variants {
-		if v.Price != p.Variants[0].Price {
-			return true
-		}
-	}
-	return false
 }
 
 // variantName names a variant for shoppers; a product's only variant may

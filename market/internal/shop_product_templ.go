@@ -427,9 +427,9 @@ func ProductPage(p layout.Page, v productView) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var24 string
-			templ_7745c5c3_Var24, templ_7745c5c3_Err = templ.JoinStringErrs((productCard{Product: pr, Varied: variedPrices(pr)}).PriceText())
+			templ_7745c5c3_Var24, templ_7745c5c3_Err = templ.JoinStringErrs((productCard{Product: pr}).PriceText())
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `market/internal/shop_product.templ`, Line: 75, Col: 95}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `market/internal/shop_product.templ`, Line: 75, Col: 69}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var24))
 			if templ_7745c5c3_Err != nil {

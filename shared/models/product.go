@@ -68,9 +68,12 @@ type Product struct {
 	// Buyable says whether any variant can be added to a cart now (in
 	// stock, not tracked, or backorderable): a card knows it without
 	// its variants.
-	Buyable  bool
-	Variants []Variant
-	Images   []ProductImage
+	Buyable bool
+	// PriceVaries says the variants' prices differ: a card says "from
+	// £x".
+	PriceVaries bool
+	Variants    []Variant
+	Images      []ProductImage
 }
 
 // Price returns the product's lowest price as Money.

@@ -19,6 +19,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"rose-ash.com/platform/shared/contracts"
+	"rose-ash.com/platform/shared/keptpages"
 	"rose-ash.com/platform/shared/models"
 )
 
@@ -37,7 +38,7 @@ type Store struct {
 	changed func(ctx context.Context, tx pgx.Tx, id uuid.UUID) error
 	// listings keeps pages of published posts (nil: none; see
 	// CacheListings).
-	listings *listings
+	listings *keptpages.Pages[contracts.PostPage]
 }
 
 // OnChange sets f to run inside the transaction of every create, update
@@ -154,15 +155,10 @@ func (s *Store) PublishedPosts(ctx context.Context, now time.Time, q contracts.P
 	if err != nil {
 		return contracts.PostPage{}, err
 	}
-	var key string
-	var gen uint64
-	if s.listings != nil {
-		key = listingKey(typ, q, page, perPage)
-		var hit bool
-		var kept contracts.PostPage
-		if kept, hit, gen = s.listings.cached(key); hit {
-			return kept, nil
-		}
+	key := listingKey(typ, q, page, perPage)
+	kept, hit, gen := s.listings.Get(key)
+	if hit {
+		return kept, nil
 	}
 	result := contracts.PostPage{Page: page, PerPage: perPage}
 	rows, err := s.db.Query(ctx, publishedPosts, now, typ, q.TagSlug, q.AuthorUsername, perPage, (page-1)*perPage, q.Bodies)
@@ -184,9 +180,7 @@ func (s *Store) PublishedPosts(ctx context.Context, now time.Time, q contracts.P
 		}
 	}
 	result.Posts = toPosts(postRows)
-	if s.listings != nil {
-		s.listings.pages.Add(key, listing{page: result, gen: gen})
-	}
+	s.listings.Add(key, result, gen)
 	return result, nil
 }
 

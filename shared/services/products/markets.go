@@ -89,6 +89,7 @@ func duplicate(err error, msg string) error {
 // CreateMarket adds a market. Errors: EInvalid, EConflict (the slug is
 // taken), EInternal.
 func (s *Store) CreateMarket(ctx context.Context, in MarketInput) (models.Market, error) {
+	defer s.Forget() // after the commit: kept pages may hold what it changed
 	if err := in.validate(); err != nil {
 		return models.Market{}, err
 	}
@@ -109,6 +110,7 @@ VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`, in.Slug, in.Name, in.Summary, in.
 // re-indexes its products for search. Errors: EInvalid, ENotFound,
 // EConflict (stale, or the slug is taken), EInternal.
 func (s *Store) UpdateMarket(ctx context.Context, id uuid.UUID, version int, in MarketInput) (models.Market, error) {
+	defer s.Forget() // after the commit: kept pages may hold what it changed
 	if err := in.validate(); err != nil {
 		return models.Market{}, err
 	}
@@ -140,6 +142,7 @@ WHERE id = $1 AND version = $2`, id, version, in.Slug, in.Name, in.Summary, in.D
 // DeleteMarket removes a market that has no products. Errors: ENotFound,
 // EConflict (it still has products), EInternal.
 func (s *Store) DeleteMarket(ctx context.Context, id uuid.UUID) error {
+	defer s.Forget() // after the commit: kept pages may hold what it changed
 	tag, err := s.db.Exec(ctx, `DELETE FROM markets WHERE id = $1`, id)
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) && pe.Code == "23503" {
@@ -249,6 +252,7 @@ func (in *CategoryInput) validate() error {
 // become its own descendant. Errors: EInvalid, ENotFound (the parent),
 // EConflict (the slug is taken), EInternal.
 func (s *Store) SaveCategory(ctx context.Context, id uuid.UUID, in CategoryInput) (models.Category, error) {
+	defer s.Forget() // after the commit: kept pages may hold what it changed
 	if err := in.validate(); err != nil {
 		return models.Category{}, err
 	}
@@ -312,6 +316,7 @@ SELECT EXISTS (SELECT 1 FROM up WHERE id = $2)`, parent.UUID, id).Scan(&cycle); 
 // keep no category. Errors: ENotFound, EConflict (it has subcategories),
 // EInternal.
 func (s *Store) DeleteCategory(ctx context.Context, id uuid.UUID) error {
+	defer s.Forget() // after the commit: kept pages may hold what it changed
 	return pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
 		ids, err := idsOf(ctx, tx, `SELECT id FROM products WHERE category_id = $1`, id)
 		if err != nil {

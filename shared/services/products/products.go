@@ -27,6 +27,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/microcosm-cc/bluemonday"
 
+	"rose-ash.com/platform/shared/keptpages"
 	"rose-ash.com/platform/shared/models"
 )
 
@@ -63,7 +64,25 @@ type Store struct {
 	changed func(ctx context.Context, tx pgx.Tx, id uuid.UUID) error
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
+	// listings keeps pages of published products and of search results
+	// (nil: none; see CacheListings).
+	listings *keptpages.Pages[Page]
 }
+
+// maxListings bounds how many pages of products are kept.
+const maxListings = 512
+
+// CacheListings makes the Store keep the pages of published products and
+// of search results it returns for ttl (see keptpages): every change made
+// through the Store forgets them, and a change made elsewhere (another
+// replica; stock sold by the cart) shows within ttl. The pages are shared
+// between callers, which must not change them.
+func (s *Store) CacheListings(ttl time.Duration) {
+	s.listings = keptpages.New[Page](maxListings, ttl)
+}
+
+// Forget drops the kept pages.
+func (s *Store) Forget() { s.listings.Forget() }
 
 // New returns a Store on db.
 func New(db *pgxpool.Pool) *Store { return &Store{db: db} }
@@ -171,20 +190,41 @@ SELECT p.id, p.market_id, m.slug, m.name, p.category_id, coalesce(c.slug, ''), c
        p.slug, p.name, p.summary, p.currency, p.vat_rate_bp, p.status, p.featured, p.published_at,
        p.updated_at, p.version, p.min_price_minor, p.in_stock,
        (SELECT ARRAY[i.url, i.alt] FROM product_images i WHERE i.product_id = p.id ORDER BY i.position, i.id LIMIT 1),
-       EXISTS (SELECT 1 FROM product_variants v WHERE v.product_id = p.id
-               AND (NOT v.track_stock OR v.stock > 0 OR v.allow_backorder))`
+       coalesce((SELECT true FROM product_variants v WHERE v.product_id = p.id
+                 AND (NOT v.track_stock OR v.stock > 0 OR v.allow_backorder) LIMIT 1), false),
+       coalesce((SELECT min(v.price_minor) <> max(v.price_minor) FROM product_variants v WHERE v.product_id = p.id), false)`
 
-const fromProducts = `
-FROM products p
+// The buyable column is a scalar subquery with LIMIT 1, not EXISTS: the
+// planner may run an EXISTS as one hashed pass over every variant in the
+// catalogue (20,000 rows for a page of 24), where this looks up the page's
+// products' variants by index.
+
+// cardJoins are the joins cardColumns read from, after "FROM products p".
+const cardJoins = `
 JOIN markets m ON m.id = p.market_id
 LEFT JOIN product_categories c ON c.id = p.category_id`
+
+const fromProducts = `
+FROM products p` + cardJoins
+
+// cardsOf reads the card columns of the page of product ids that pageSQL
+// (a query of products p selecting p.id first, ordered and limited)
+// returns, in the order outerOrder gives, followed by extra columns: the
+// joins and subqueries of a card run for that page only, not for every
+// product the filter matches.
+func cardsOf(pageSQL, extra, outerOrder string) string {
+	return cardColumns + extra + `
+FROM (` + pageSQL + `) page
+JOIN products p ON p.id = page.id` + cardJoins + `
+ORDER BY ` + outerOrder
+}
 
 func scanCard(row pgx.Row, extra ...any) (models.Product, error) {
 	var p models.Product
 	var img []string // the first image's URL and alt text, if any
 	dest := []any{&p.ID, &p.MarketID, &p.MarketSlug, &p.MarketName, &p.CategoryID, &p.CategorySlug, &p.CategoryName,
 		&p.Slug, &p.Name, &p.Summary, &p.Currency, &p.VATRateBP, &p.Status, &p.Featured, &p.PublishedAt,
-		&p.UpdatedAt, &p.Version, &p.MinPrice, &p.InStock, &img, &p.Buyable}
+		&p.UpdatedAt, &p.Version, &p.MinPrice, &p.InStock, &img, &p.Buyable, &p.PriceVaries}
 	if err := row.Scan(append(dest, extra...)...); err != nil {
 		return p, err
 	}
@@ -196,7 +236,7 @@ func scanCard(row pgx.Row, extra ...any) (models.Product, error) {
 
 const listingFilter = `
 WHERE ($1 OR p.status = 'published')
-  AND ($2 = '' OR m.slug = $2)
+  AND ($2 = '' OR p.market_id = (SELECT id FROM markets WHERE slug = $2))
   AND ($3 = '' OR p.category_id IN (
         WITH RECURSIVE sub AS (
           SELECT id FROM product_categories WHERE slug = $3
@@ -226,9 +266,22 @@ func (s *Store) Products(ctx context.Context, q Query) (Page, error) {
 	if q.MinPrice >= 0 && q.MaxPrice >= 0 && q.MinPrice > q.MaxPrice {
 		return Page{}, models.Errorf(models.EInvalid, "The lowest price is above the highest.")
 	}
-	sql := cardColumns + `, count(*) OVER ()` + fromProducts + listingFilter + `
-ORDER BY ` + order + `
-LIMIT $9 OFFSET $10`
+	var key string
+	var gen uint64
+	if !q.Drafts && s.listings != nil {
+		key = fmt.Sprintf("products\x00%+v\x00%d\x00%d", q, page, perPage)
+		kept, hit, g := s.listings.Get(key)
+		if hit {
+			return kept, nil
+		}
+		gen = g
+	}
+	// The total is counted apart from the page (an index-only count when
+	// only published products are asked for) so that the page's cards are
+	// built for its products alone.
+	sql := cardsOf(`SELECT p.id FROM products p`+listingFilter+`
+ORDER BY `+order+`
+LIMIT $9 OFFSET $10`, `, (SELECT count(*) FROM products p`+listingFilter+`)`, order)
 	rows, err := s.db.Query(ctx, sql, q.Drafts, q.Market, q.Category, q.InStock, q.MinPrice, q.MaxPrice,
 		q.Featured, q.Exclude, perPage, (page-1)*perPage)
 	if err != nil {
@@ -247,11 +300,14 @@ LIMIT $9 OFFSET $10`
 		return Page{}, internal("products", err)
 	}
 	if len(out.Products) == 0 && page > 1 {
-		err := s.db.QueryRow(ctx, `SELECT count(*)`+fromProducts+listingFilter, q.Drafts, q.Market, q.Category,
+		err := s.db.QueryRow(ctx, `SELECT count(*) FROM products p`+listingFilter, q.Drafts, q.Market, q.Category,
 			q.InStock, q.MinPrice, q.MaxPrice, q.Featured, q.Exclude).Scan(&out.Total)
 		if err != nil {
 			return Page{}, internal("count products", err)
 		}
+	}
+	if key != "" {
+		s.listings.Add(key, out, gen)
 	}
 	return out, nil
 }
@@ -291,11 +347,19 @@ func (s *Store) Search(ctx context.Context, q string, pageNo, perPage int) (Page
 	if words == "" {
 		return out, nil
 	}
-	rows, err := s.db.Query(ctx, cardColumns+`, count(*) OVER ()`+fromProducts+`,
-     to_tsquery('english', market_fold($1)) AS tq
+	key := fmt.Sprintf("search\x00%s\x00%d\x00%d", words, page, perPage)
+	kept, hit, gen := s.listings.Get(key)
+	if hit {
+		return kept, nil
+	}
+	// The matches are ranked and counted on the products table alone (the
+	// GIN index finds them); the page's cards are built after.
+	rows, err := s.db.Query(ctx, cardsOf(`
+SELECT p.id, ts_rank(p.search, tq, 1) AS rank, count(*) OVER () AS total
+FROM products p, to_tsquery('english', market_fold($1)) AS tq
 WHERE p.status = 'published' AND p.search @@ tq
-ORDER BY ts_rank(p.search, tq, 1) DESC, p.published_at DESC, p.id DESC
-LIMIT $2 OFFSET $3`, words, perPage, (page-1)*perPage)
+ORDER BY rank DESC, p.published_at DESC, p.id DESC
+LIMIT $2 OFFSET $3`, `, page.total`, `page.rank DESC, p.published_at DESC, p.id DESC`), words, perPage, (page-1)*perPage)
 	if err != nil {
 		return Page{}, internal("search", err)
 	}
@@ -310,6 +374,7 @@ LIMIT $2 OFFSET $3`, words, perPage, (page-1)*perPage)
 	if err := rows.Err(); err != nil {
 		return Page{}, internal("search", err)
 	}
+	s.listings.Add(key, out, gen)
 	return out, nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5"
 
 	"rose-ash.com/platform/shared/models"
@@ -19,15 +20,17 @@ import (
 // few products.
 type catalogue struct {
 	st  *products.Store
+	db  *pgxpool.Pool
 	ctx context.Context
 }
 
 func newCatalogue(t *testing.T) catalogue {
 	t.Helper()
-	st := products.New(pgtest.MustPool(t))
+	db := pgtest.MustPool(t)
+	st := products.New(db)
 	clock := time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC)
 	st.Now = func() time.Time { clock = clock.Add(time.Minute); return clock }
-	c := catalogue{st: st, ctx: context.Background()}
+	c := catalogue{st: st, db: db, ctx: context.Background()}
 	for _, m := range []products.MarketInput{
 		{Name: "Hillside Bees", Summary: "Honey from the hills", Location: "Hillside"},
 		{Name: "Crème Bakery", Slug: "creme-bakery", Summary: "Bread and cakes"},
@@ -104,6 +107,56 @@ func TestSearchFindsByPrefixAndRanksNamesFirst(t *testing.T) {
 	}
 	if _, err := c.st.Search(c.ctx, string(make([]byte, 300)), 1, 10); models.Code(err) != models.EInvalid {
 		t.Errorf("a 300-character query: %v, want EInvalid", err)
+	}
+}
+
+// Kept pages: a search and a listing are answered from memory until the
+// Store changes the catalogue (a change made behind its back, like stock
+// sold by another service, shows when the pages expire).
+func TestKeptListingsAndSearchesAreForgottenOnChange(t *testing.T) {
+	c := newCatalogue(t)
+	c.st.CacheListings(time.Minute)
+	honey := c.add(t, products.ProductInput{Market: "hillside-bees", Name: "Heather honey", Variants: one(725, 10)})
+	search := func() products.Page {
+		t.Helper()
+		got, err := c.st.Search(c.ctx, "honey", 1, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	listing := func() products.Page {
+		t.Helper()
+		got, err := c.st.Products(c.ctx, products.Query{MinPrice: -1, MaxPrice: -1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	if got := search(); got.Total != 1 || len(listing().Products) != 1 {
+		t.Fatalf("search: %v", names(got.Products))
+	}
+	// Behind the Store's back: the kept pages still answer.
+	if _, err := c.db.Exec(c.ctx, `UPDATE products SET status = 'draft' WHERE id = $1`, honey.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got := search(); got.Total != 1 || len(listing().Products) != 1 {
+		t.Errorf("the kept search was not served: %v", names(got.Products))
+	}
+	// A change through the Store: the next search and listing see it.
+	c.add(t, products.ProductInput{Market: "hillside-bees", Name: "Honey fudge", Variants: one(300, 3)})
+	if got := search(); got.Total != 1 || got.Products[0].Name != "Honey fudge" {
+		t.Errorf("after a change, search = %v, want only Honey fudge", names(got.Products))
+	}
+	if got := listing(); len(got.Products) != 1 {
+		t.Errorf("after a change, listing = %v", names(got.Products))
+	}
+	// Drafts (the admin's lists) are never kept.
+	if _, err := c.db.Exec(c.ctx, `UPDATE products SET status = 'draft'`); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := c.st.Products(c.ctx, products.Query{Drafts: true, MinPrice: -1, MaxPrice: -1}); err != nil || got.Total != 2 {
+		t.Errorf("drafts listing: %v, %v", got.Total, err)
 	}
 }
 

@@ -114,6 +114,7 @@ func (in *ProductInput) validate() error {
 // announces it when published. Errors: EInvalid, ENotFound (the market or
 // category), EConflict (the slug or a SKU is taken), EInternal.
 func (s *Store) CreateProduct(ctx context.Context, in ProductInput) (models.Product, error) {
+	defer s.Forget() // after the commit: kept pages may hold what it changed
 	if err := in.validate(); err != nil {
 		return models.Product{}, err
 	}
@@ -148,6 +149,7 @@ RETURNING id`, market, category, in.Slug, in.Name, in.Summary, in.Description, i
 // ID) and images, and announces the change. Errors: EInvalid, ENotFound,
 // EConflict (stale, or the slug or a SKU is taken), EInternal.
 func (s *Store) UpdateProduct(ctx context.Context, id uuid.UUID, version int, in ProductInput) (models.Product, error) {
+	defer s.Forget() // after the commit: kept pages may hold what it changed
 	if err := in.validate(); err != nil {
 		return models.Product{}, err
 	}
@@ -290,6 +292,7 @@ WHERE m.id = p.market_id AND p.id = ANY($1)`, ids)
 // SetPublished publishes or unpublishes products (a bulk action) and
 // announces each change. It returns how many changed. Errors: EInternal.
 func (s *Store) SetPublished(ctx context.Context, ids []uuid.UUID, publish bool) (int, error) {
+	defer s.Forget() // after the commit: kept pages may hold what it changed
 	var n int
 	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
 		changed, err := idsOf(ctx, tx, `
@@ -310,6 +313,7 @@ RETURNING id`, ids, publish, s.now())
 // MoveToCategory puts products in the category at slug ("" for none).
 // Errors: ENotFound (the category), EInternal.
 func (s *Store) MoveToCategory(ctx context.Context, ids []uuid.UUID, category string) (int, error) {
+	defer s.Forget() // after the commit: kept pages may hold what it changed
 	var n int
 	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
 		var c uuid.NullUUID
@@ -334,6 +338,7 @@ WHERE id = ANY($1) AND category_id IS DISTINCT FROM $2 RETURNING id`, ids, c)
 // DeleteProduct removes a product (its Delete is announced when it was
 // published). Errors: ENotFound, EInternal.
 func (s *Store) DeleteProduct(ctx context.Context, id uuid.UUID) error {
+	defer s.Forget() // after the commit: kept pages may hold what it changed
 	return pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `DELETE FROM products WHERE id = $1`, id)
 		if err != nil {

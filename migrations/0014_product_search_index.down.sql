@@ -1,0 +1,1 @@
+ALTER INDEX products_search_idx RESET (fastupdate);
