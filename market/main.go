@@ -35,7 +35,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		if err != nil {
 			return nil, err
 		}
-		imports := newImports(d, store, mediaStore)
+		imports := products.NewImports(d.Config, store, mediaStore)
 		refresh.imports.Store(imports)
 		return internal.NewServer(internal.Deps{
 			Site: d.Site, Auth: d.SignIn(), Products: store, Media: mediaStore,

@@ -2,23 +2,15 @@ package main
 
 import (
 	"context"
-	"net/netip"
 	"sync/atomic"
 	"time"
 
 	"github.com/riverqueue/river"
 
 	"rose-ash.com/platform/shared/boot"
-	"rose-ash.com/platform/shared/media"
 	"rose-ash.com/platform/shared/pagecache"
-	"rose-ash.com/platform/shared/safefetch"
-	"rose-ash.com/platform/shared/scrape"
 	"rose-ash.com/platform/shared/services/products"
 )
-
-// importCurrency is assumed for supplier pages that give prices without a
-// currency: the cooperative's.
-const importCurrency = "GBP"
 
 // Bounds of the scheduled refresh: the sources one job runs, and the
 // time one source may take (a listing fetches many pages, a delay apart).
@@ -26,36 +18,6 @@ const (
 	refreshBatch     = 20
 	refreshPerSource = 5 * time.Minute
 )
-
-// privateNetworks are what scrape.allow_private_address opens (development
-// and tests; production refuses it): loopback and private networks, not
-// link-local, where cloud metadata lives.
-var privateNetworks = []netip.Prefix{
-	netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128"),
-	netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("172.16.0.0/12"),
-	netip.MustParsePrefix("192.168.0.0/16"), netip.MustParsePrefix("fc00::/7"),
-}
-
-// newImports sets up importing from supplier pages with the config's
-// scraper settings: pages through the polite fetcher, images through the
-// SSRF-safe client into the media store (at most media.max_bytes each).
-func newImports(d boot.Deps, store *products.Store, mediaStore media.Store) *products.Imports {
-	c := d.Config.Scrape
-	opts := scrape.FetchOptions{UserAgent: c.UserAgent, Delay: c.Delay.Std()}
-	if opts.UserAgent == "" {
-		opts.UserAgent = scrape.UserAgent(d.Config.Service("blog").PublicURL)
-	}
-	if opts.Delay == 0 {
-		opts.Delay = -1 // scrape.delay 0s: none
-	}
-	if c.AllowPrivateAddress { // Load refuses it in production
-		opts.Allow = privateNetworks
-	}
-	maxImage := d.Config.Media.MaxBytes
-	images := safefetch.New(safefetch.Options{Timeout: 30 * time.Second, MaxBody: maxImage, UserAgent: opts.UserAgent, Allow: opts.Allow})
-	return &products.Imports{Store: store, Fetcher: scrape.NewFetcher(opts), Currency: importCurrency,
-		Images: products.DownloadImages(images, mediaStore, maxImage)}
-}
 
 // refreshWorker runs the scheduled refresh of supplier sources
 // (products.RefreshArgs): the sources whose interval has passed are

@@ -54,9 +54,9 @@ func TestRefreshRunsDueSources(t *testing.T) {
 	if err := w.Work(ctx, nil); err != nil {
 		t.Fatalf("a job before the server is built: %v", err)
 	}
-	w.imports.Store(&products.Imports{Store: store, Currency: importCurrency,
-		Fetcher: scrape.NewFetcher(scrape.FetchOptions{Delay: -1, Allow: privateNetworks, Timeout: 10 * time.Second}),
-		Images:  products.DownloadImages(safefetch.New(safefetch.Options{Allow: privateNetworks}), ms, 1<<20)})
+	w.imports.Store(&products.Imports{Store: store, Currency: products.ImportCurrency,
+		Fetcher: scrape.NewFetcher(scrape.FetchOptions{Delay: -1, Allow: scrape.PrivateNetworks, Timeout: 10 * time.Second}),
+		Images:  products.DownloadImages(safefetch.New(safefetch.Options{Allow: scrape.PrivateNetworks}), ms, 1<<20)})
 	src, err := store.CreateSource(ctx, products.SourceInput{URL: srv.URL + "/jam", Market: "orchard", Trusted: true, RefreshInterval: time.Hour})
 	if err != nil {
 		t.Fatal(err)

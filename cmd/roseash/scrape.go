@@ -7,20 +7,23 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/netip"
 	"os"
 	"strings"
 	"text/tabwriter"
 
 	"code.dny.dev/ssrf"
 
+	"rose-ash.com/platform/shared/cache"
 	"rose-ash.com/platform/shared/config"
+	"rose-ash.com/platform/shared/media"
+	"rose-ash.com/platform/shared/models"
+	"rose-ash.com/platform/shared/pagecache"
 	"rose-ash.com/platform/shared/scrape"
+	"rose-ash.com/platform/shared/services/products"
 )
 
 // scrapeSinkFunc opens the Sink a scrape records products in, and returns
-// what closes it. drySink is today's; the products domain's review queue
-// is wired by passing its own from run.
+// what closes it: drySink without -market, queueSinkFor's with it.
 type scrapeSinkFunc func(ctx context.Context, cfg *config.Config) (scrape.Sink, func(), error)
 
 // drySink keeps the products in memory: every product is new, nothing is
@@ -29,16 +32,88 @@ func drySink(context.Context, *config.Config) (scrape.Sink, func(), error) {
 	return scrape.NewMemorySink(), func() {}, nil
 }
 
-// privateRanges are what SCRAPE_ALLOW_PRIVATE_ADDRESS opens: loopback and
-// private networks, but not link-local, where cloud metadata lives.
-var privateRanges = []netip.Prefix{
-	netip.MustParsePrefix("127.0.0.0/8"),
-	netip.MustParsePrefix("10.0.0.0/8"),
-	netip.MustParsePrefix("172.16.0.0/12"),
-	netip.MustParsePrefix("192.168.0.0/16"),
-	netip.MustParsePrefix("100.64.0.0/10"),
-	netip.MustParsePrefix("::1/128"),
-	netip.MustParsePrefix("fc00::/7"),
+// queueSinkFor returns the scrapeSinkFunc of -market: what is found goes to
+// the review queue of that market, as the market's admin importer puts it
+// there (a source per address given, created unless there is one; a
+// trusted source's products are applied at once).
+func queueSinkFor(market string) scrapeSinkFunc {
+	return func(ctx context.Context, cfg *config.Config) (scrape.Sink, func(), error) {
+		pool, err := cliPool(ctx, cfg.DatabaseURL, 2)
+		if err != nil {
+			return nil, nil, err
+		}
+		mediaStore, err := media.NewDiskStore(cfg.Media.Dir)
+		if err != nil {
+			pool.Close()
+			return nil, nil, err
+		}
+		store := products.New(pool)
+		if _, err := store.Market(ctx, market); err != nil {
+			pool.Close()
+			return nil, nil, fmt.Errorf("-market %s: %s", market, models.Message(err))
+		}
+		q := &queueSink{im: products.NewImports(cfg, store, mediaStore), market: market, sinks: map[string]scrape.Sink{}}
+		return q, func() {
+			if q.trusted {
+				purgeMarketPages(ctx, cfg)
+			}
+			pool.Close()
+		}, nil
+	}
+}
+
+// queueSink records each product in the review queue under the source of
+// the address its import started from.
+type queueSink struct {
+	im     *products.Imports
+	market string
+	sinks  map[string]scrape.Sink
+	// trusted says a trusted source was used: what it found was applied,
+	// and the market's cached pages are purged.
+	trusted bool
+}
+
+// Record records item through its source's sink.
+func (q *queueSink) Record(ctx context.Context, item scrape.Item) (scrape.Outcome, error) {
+	sink, ok := q.sinks[item.SourceURL]
+	if !ok {
+		src, err := q.source(ctx, item.SourceURL)
+		if err != nil {
+			return 0, err
+		}
+		q.trusted = q.trusted || src.Trusted
+		sink = q.im.Sink(src)
+		q.sinks[item.SourceURL] = sink
+	}
+	return sink.Record(ctx, item)
+}
+
+// source returns the source at address, adding it to the market unless
+// there is one.
+func (q *queueSink) source(ctx context.Context, address string) (products.Source, error) {
+	sources, err := q.im.Store.Sources(ctx)
+	if err != nil {
+		return products.Source{}, err
+	}
+	for _, src := range sources {
+		if src.URL == address {
+			return src, nil
+		}
+	}
+	return q.im.Store.CreateSource(ctx, products.SourceInput{URL: address, Market: q.market})
+}
+
+// purgeMarketPages drops the market's cached pages, so that the products
+// a trusted source applied show at once.
+func purgeMarketPages(ctx context.Context, cfg *config.Config) {
+	rdb, err := cache.Open(cfg.RedisURL)
+	if err == nil {
+		defer rdb.Close()
+		err = pagecache.Purge(ctx, rdb, cache.Namespace(cfg.RedisPrefix), "market")
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "the market's cached pages were not purged (they expire on their own): %v\n", err)
+	}
 }
 
 // scrapeCmd imports the products at each URL (a product page, a category
@@ -52,8 +127,9 @@ func scrapeCmd(ctx context.Context, args []string, getenv func(string) string, s
 	fs.SetOutput(stdout)
 	maxPages := fs.Int("max", scrape.DefaultMaxPages, "the most pages fetched, listings included")
 	selectors := fs.String("selectors", "", `CSS selectors for pages without product data, as JSON: {"name":"h1","price":".price",...}`)
+	market := fs.String("market", "", "queue what is found for review in this market (its slug); without it nothing is stored")
 	fs.Usage = func() {
-		fmt.Fprintln(stdout, "usage: roseash scrape [-max N] [-selectors JSON] URL [URL...]")
+		fmt.Fprintln(stdout, "usage: roseash scrape [-market SLUG] [-max N] [-selectors JSON] URL [URL...]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -76,18 +152,9 @@ func scrapeCmd(ctx context.Context, args []string, getenv func(string) string, s
 	if err != nil {
 		return err
 	}
-	opts := scrape.FetchOptions{
-		UserAgent: cfg.Scrape.UserAgent,
-		Delay:     cfg.Scrape.Delay.Std(),
-	}
-	if opts.UserAgent == "" {
-		opts.UserAgent = scrape.UserAgent(cfg.Service("blog").PublicURL)
-	}
-	if opts.Delay == 0 {
-		opts.Delay = -1 // SCRAPE_DELAY=0s: none
-	}
-	if cfg.Scrape.AllowPrivateAddress { // Load refused it in production
-		opts.Allow = privateRanges
+	opts := scrape.ConfigOptions(cfg)
+	if *market != "" {
+		newSink = queueSinkFor(*market)
 	}
 	sink, closeSink, err := newSink(ctx, cfg)
 	if err != nil {
@@ -110,6 +177,12 @@ func scrapeCmd(ctx context.Context, args []string, getenv func(string) string, s
 		}}
 	sum, err := im.Import(ctx, fs.Args()...)
 	printScrapeSummary(stdout, sum)
+	switch {
+	case *market == "" && sum.Found > 0:
+		fmt.Fprintln(stdout, "nothing was stored: with -market SLUG the products go to that market's review queue")
+	case *market != "" && sum.New+sum.Changed > 0:
+		fmt.Fprintf(stdout, "queued for review: %s\n", cfg.Service("market").PublicURL+"/admin/review")
+	}
 	if err != nil {
 		if errors.Is(err, context.Canceled) {
 			return errors.New("scrape interrupted")

@@ -11,8 +11,10 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"rose-ash.com/platform/shared/config"
 	"rose-ash.com/platform/shared/media"
 	"rose-ash.com/platform/shared/models"
+	"rose-ash.com/platform/shared/safefetch"
 	"rose-ash.com/platform/shared/scrape"
 )
 
@@ -44,6 +46,22 @@ func DownloadImages(client *http.Client, store media.Store, maxBytes int64) Imag
 		}
 		return media.URL(name), nil
 	}
+}
+
+// ImportCurrency is assumed for supplier pages that give prices without a
+// currency: the cooperative's.
+const ImportCurrency = "GBP"
+
+// NewImports sets up importing from supplier pages into store with cfg's
+// scraper settings (scrape.ConfigOptions): pages through the polite
+// fetcher, images through the SSRF-safe client into mediaStore (at most
+// media.max_bytes each).
+func NewImports(cfg *config.Config, store *Store, mediaStore media.Store) *Imports {
+	opts := scrape.ConfigOptions(cfg)
+	maxImage := cfg.Media.MaxBytes
+	images := safefetch.New(safefetch.Options{Timeout: 30 * time.Second, MaxBody: maxImage, UserAgent: opts.UserAgent, Allow: opts.Allow})
+	return &Imports{Store: store, Fetcher: scrape.NewFetcher(opts), Currency: ImportCurrency,
+		Images: DownloadImages(images, mediaStore, maxImage)}
 }
 
 // Imports brings products from supplier pages into the catalogue: it runs
