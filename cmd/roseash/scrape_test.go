@@ -12,8 +12,8 @@ import (
 
 	"rose-ash.com/platform/shared/config"
 	"rose-ash.com/platform/shared/postgres/pgtest"
-	"rose-ash.com/platform/shared/servicetest"
 	"rose-ash.com/platform/shared/services/products"
+	"rose-ash.com/platform/shared/servicetest"
 )
 
 // supplierSite serves robots.txt and a honey page on loopback, as a
