@@ -54,6 +54,13 @@ var owners = map[string]string{
 	"product_sources":    "shared/services/products",
 	"product_imports":    "shared/services/products",
 
+	// Orders and their payments.
+	"orders":           "shared/services/orders",
+	"order_lines":      "shared/services/orders",
+	"payment_attempts": "shared/services/orders",
+	"order_events":     "shared/services/orders",
+	"order_refunds":    "shared/services/orders",
+
 	// ActivityPub: our actors' keys, inboxes and followers...
 	"ap_keypair":   "shared/activitypub",
 	"ap_inbox":     "shared/activitypub",

@@ -1,0 +1,381 @@
+// Package orders is what shoppers bought: orders, their lines, their
+// payment attempts through SumUp, every change of their state and their
+// refunds. It owns the tables orders, order_lines, payment_attempts,
+// order_events and order_refunds; the stock an order holds is taken from
+// the catalogue by the products store, in the order's transaction.
+package orders
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/mail"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"rose-ash.com/platform/shared/models"
+	"rose-ash.com/platform/shared/postgres"
+	"rose-ash.com/platform/shared/services/products"
+)
+
+// DefaultHold is how long an unpaid order holds its stock when the Store
+// is given none.
+const DefaultHold = 15 * time.Minute
+
+// Store reads and writes orders.
+type Store struct {
+	db      *pgxpool.Pool
+	catalog *products.Store
+	// Hold is how long an unpaid order holds its stock.
+	Hold time.Duration
+	// Now is the clock (time.Now when nil).
+	Now func() time.Time
+	// Paid runs in the transaction that marks an order paid (the cart
+	// empties the shopper's basket there).
+	Paid func(ctx context.Context, tx pgx.Tx, o models.Order) error
+}
+
+// New returns a Store on db, taking stock through catalog.
+func New(db *pgxpool.Pool, catalog *products.Store) *Store {
+	return &Store{db: db, catalog: catalog, Hold: DefaultHold}
+}
+
+func (s *Store) now() time.Time {
+	if s.Now != nil {
+		return s.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+// LineInput is a basket line to order.
+type LineInput struct {
+	VariantID uuid.UUID
+	Quantity  int
+}
+
+// PlaceInput is a checkout form.
+type PlaceInput struct {
+	// UserID is the signed-in shopper (uuid.Nil for a guest).
+	UserID      uuid.UUID
+	Email       string
+	Fulfilment  string
+	PickupPlace string
+	Address     models.Address
+	AcceptTerms bool
+	Lines       []LineInput
+}
+
+// Validate checks the form, trimming it; the error's message says what to
+// fix. Errors: EInvalid.
+func (in *PlaceInput) Validate() error {
+	in.Email = strings.TrimSpace(in.Email)
+	a := &in.Address
+	for _, f := range []*string{&a.Name, &a.Line1, &a.Line2, &a.City, &a.Postcode, &a.Country, &in.PickupPlace} {
+		*f = strings.TrimSpace(*f)
+	}
+	a.Country = strings.ToUpper(a.Country)
+	if addr, err := mail.ParseAddress(in.Email); err != nil || addr.Address != in.Email || len(in.Email) > 320 {
+		return models.Errorf(models.EInvalid, "Give an email address for the order, like name@example.org.")
+	}
+	switch in.Fulfilment {
+	case models.FulfilPickup:
+		in.Address = models.Address{}
+	case models.FulfilDelivery:
+		in.PickupPlace = ""
+		if a.Line1 == "" || a.City == "" || a.Postcode == "" {
+			return models.Errorf(models.EInvalid, "Give the delivery address: street, town and postcode.")
+		}
+		if a.Country == "" {
+			a.Country = "GB"
+		}
+		if len(a.Country) != 2 || len(a.Name) > 200 || len(a.Line1) > 200 || len(a.Line2) > 200 || len(a.City) > 100 || len(a.Postcode) > 20 {
+			return models.Errorf(models.EInvalid, "The delivery address is too long, or its country is not a two-letter code.")
+		}
+	default:
+		return models.Errorf(models.EInvalid, "Choose delivery or pickup.")
+	}
+	if !in.AcceptTerms {
+		return models.Errorf(models.EInvalid, "Accept the terms of sale to order.")
+	}
+	if len(in.Lines) == 0 {
+		return models.Errorf(models.EInvalid, "Your basket is empty.")
+	}
+	for _, l := range in.Lines {
+		if l.Quantity < 1 || l.Quantity > models.MaxCartQuantity {
+			return models.Errorf(models.EInvalid, "Order between 1 and %d of each item.", models.MaxCartQuantity)
+		}
+	}
+	return nil
+}
+
+// Place creates the order of a checkout, pending payment, in one
+// transaction: each line at the catalogue's current price, its stock held
+// until the hold runs out (never oversold: see products.HoldStock), the
+// delivery fee of each market delivering, and the first payment attempt
+// (reference order-<id>-1). Errors: EInvalid (the form; mixed currencies;
+// a pickup place no market offers), ENotFound (a product gone), EConflict
+// (too few left: nothing is held), EInternal.
+func (s *Store) Place(ctx context.Context, in PlaceInput) (models.Order, models.PaymentAttempt, error) {
+	if err := in.Validate(); err != nil {
+		return models.Order{}, models.PaymentAttempt{}, err
+	}
+	now := s.now()
+	var o models.Order
+	var at models.PaymentAttempt
+	err := postgres.InTx(ctx, s.db, func(tx pgx.Tx) error {
+		o = models.Order{ID: uuid.New(), Email: in.Email, Status: models.OrderPendingPayment, Fulfilment: in.Fulfilment,
+			PickupPlace: in.PickupPlace, Address: in.Address, HoldUntil: now.Add(s.hold()), CreatedAt: now}
+		if in.UserID != uuid.Nil {
+			o.UserID = uuid.NullUUID{UUID: in.UserID, Valid: true}
+		}
+		markets := map[uuid.UUID]bool{}
+		for _, l := range in.Lines {
+			h, err := s.catalog.HoldStock(ctx, tx, l.VariantID, l.Quantity)
+			if err != nil {
+				return err
+			}
+			if o.Currency == "" {
+				o.Currency = h.Price.Currency
+			} else if o.Currency != h.Price.Currency {
+				return models.Errorf(models.EInvalid, "Your basket holds prices in %s and %s: order them separately.", o.Currency, h.Price.Currency)
+			}
+			line := models.OrderLine{ID: uuid.New(), MarketID: uuid.NullUUID{UUID: h.MarketID, Valid: true}, MarketName: h.MarketName,
+				ProductID: uuid.NullUUID{UUID: h.ProductID, Valid: true}, VariantID: uuid.NullUUID{UUID: h.VariantID, Valid: true},
+				Title: h.Title, UnitPrice: h.Price.Minor, VATRateBP: h.VATRateBP, Quantity: l.Quantity, Held: h.Taken}
+			o.Lines = append(o.Lines, line)
+			o.Subtotal += line.Total()
+			o.VAT += models.VATIncluded(line.Total(), line.VATRateBP)
+			markets[h.MarketID] = true
+		}
+		fee, places, err := handover(ctx, tx, markets)
+		if err != nil {
+			return err
+		}
+		if in.Fulfilment == models.FulfilDelivery {
+			o.Delivery = fee
+		} else if !places[in.PickupPlace] {
+			return models.Errorf(models.EInvalid, "Choose one of the pickup places offered.")
+		}
+		o.Total = o.Subtotal + o.Delivery
+		err = tx.QueryRow(ctx, `
+INSERT INTO orders (id, user_id, email, fulfilment, pickup_place, address_name, address_line1, address_line2,
+  address_city, address_postcode, address_country, currency, subtotal_minor, delivery_minor, total_minor, vat_minor,
+  hold_until, created_at, updated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18)
+RETURNING number`, o.ID, o.UserID, o.Email, o.Fulfilment, o.PickupPlace, o.Address.Name, o.Address.Line1, o.Address.Line2,
+			o.Address.City, o.Address.Postcode, o.Address.Country, o.Currency, o.Subtotal, o.Delivery, o.Total, o.VAT,
+			o.HoldUntil, now).Scan(&o.Number)
+		if err != nil {
+			return err
+		}
+		for i, l := range o.Lines {
+			if _, err := tx.Exec(ctx, `
+INSERT INTO order_lines (id, order_id, market_id, market_name, product_id, variant_id, title, unit_price_minor, vat_rate_bp,
+  quantity, held, position)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`, l.ID, o.ID, l.MarketID, l.MarketName, l.ProductID, l.VariantID,
+				l.Title, l.UnitPrice, l.VATRateBP, l.Quantity, l.Held, i); err != nil {
+				return err
+			}
+		}
+		if err := logEvent(ctx, tx, o.ID, "", models.OrderPendingPayment, o.UserID, "shopper", "Order placed"); err != nil {
+			return err
+		}
+		at, err = newAttempt(ctx, tx, o, 1)
+		return err
+	})
+	if err != nil {
+		return models.Order{}, models.PaymentAttempt{}, domainError("place order", err)
+	}
+	return o, at, nil
+}
+
+func (s *Store) hold() time.Duration {
+	if s.Hold <= 0 {
+		return DefaultHold
+	}
+	return s.Hold
+}
+
+// handover reads the delivery fee (the highest of the markets: one parcel)
+// and the pickup places of the markets an order buys from.
+func handover(ctx context.Context, tx pgx.Tx, markets map[uuid.UUID]bool) (int64, map[string]bool, error) {
+	ids := make([]uuid.UUID, 0, len(markets))
+	for id := range markets {
+		ids = append(ids, id)
+	}
+	var fee int64
+	places := map[string]bool{}
+	rows, err := tx.Query(ctx, `SELECT delivery_fee_minor, pickup_places FROM markets WHERE id = ANY($1)`, ids)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var f int64
+		var ps []string
+		if err := rows.Scan(&f, &ps); err != nil {
+			return 0, nil, err
+		}
+		fee = max(fee, f)
+		for _, p := range ps {
+			places[p] = true
+		}
+	}
+	return fee, places, rows.Err()
+}
+
+// Handover returns what the markets of the given variants offer: the
+// delivery fee and the pickup places, for the checkout form. Errors:
+// EInternal.
+func (s *Store) Handover(ctx context.Context, variantIDs []uuid.UUID) (fee int64, places []string, err error) {
+	err = s.db.QueryRow(ctx, `
+SELECT coalesce(max(m.delivery_fee_minor), 0),
+       coalesce((SELECT array_agg(DISTINCT p ORDER BY p) FROM markets m2, unnest(m2.pickup_places) p
+                 WHERE m2.id IN (SELECT pr.market_id FROM product_variants v JOIN products pr ON pr.id = v.product_id WHERE v.id = ANY($1))), '{}')
+FROM markets m
+WHERE m.id IN (SELECT pr.market_id FROM product_variants v JOIN products pr ON pr.id = v.product_id WHERE v.id = ANY($1))`,
+		variantIDs).Scan(&fee, &places)
+	if err != nil {
+		return 0, nil, internal("handover", err)
+	}
+	return fee, places, nil
+}
+
+// Reference is the SumUp checkout reference of an order's attempt.
+func Reference(orderID uuid.UUID, attempt int) string {
+	return fmt.Sprintf("order-%s-%d", orderID, attempt)
+}
+
+func newAttempt(ctx context.Context, tx pgx.Tx, o models.Order, n int) (models.PaymentAttempt, error) {
+	at := models.PaymentAttempt{ID: uuid.New(), OrderID: o.ID, Attempt: n, Reference: Reference(o.ID, n),
+		Status: models.AttemptPending, Amount: o.Money(o.Total)}
+	err := tx.QueryRow(ctx, `
+INSERT INTO payment_attempts (id, order_id, attempt, reference, amount_minor, currency)
+VALUES ($1, $2, $3, $4, $5, $6) RETURNING created_at, updated_at`, at.ID, o.ID, n, at.Reference, o.Total, o.Currency).
+		Scan(&at.CreatedAt, &at.UpdatedAt)
+	return at, err
+}
+
+func logEvent(ctx context.Context, tx pgx.Tx, orderID uuid.UUID, from, to string, actorID uuid.NullUUID, actor, reason string) error {
+	_, err := tx.Exec(ctx, `
+INSERT INTO order_events (order_id, from_status, to_status, actor_id, actor, reason) VALUES ($1, $2, $3, $4, $5, $6)`,
+		orderID, from, to, actorID, actor, reason)
+	return err
+}
+
+const orderColumns = `
+SELECT o.id, o.number, o.user_id, o.email, o.status, o.fulfilment, o.pickup_place, o.address_name, o.address_line1,
+       o.address_line2, o.address_city, o.address_postcode, o.address_country, o.currency::text, o.subtotal_minor,
+       o.delivery_minor, o.total_minor, o.vat_minor, o.refunded_minor, o.hold_until, o.paid_at, o.created_at
+FROM orders o`
+
+func scanOrder(row pgx.Row) (models.Order, error) {
+	var o models.Order
+	a := &o.Address
+	err := row.Scan(&o.ID, &o.Number, &o.UserID, &o.Email, &o.Status, &o.Fulfilment, &o.PickupPlace, &a.Name, &a.Line1,
+		&a.Line2, &a.City, &a.Postcode, &a.Country, &o.Currency, &o.Subtotal, &o.Delivery, &o.Total, &o.VAT, &o.Refunded,
+		&o.HoldUntil, &o.PaidAt, &o.CreatedAt)
+	return o, err
+}
+
+// Order returns the order with its lines, payment attempts, history and
+// refunds. Errors: ENotFound, EInternal.
+func (s *Store) Order(ctx context.Context, id uuid.UUID) (models.Order, error) {
+	o, err := scanOrder(s.db.QueryRow(ctx, orderColumns+` WHERE o.id = $1`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return models.Order{}, models.Errorf(models.ENotFound, "There is no such order.")
+	}
+	if err != nil {
+		return models.Order{}, internal("order", err)
+	}
+	if err := s.details(ctx, &o); err != nil {
+		return models.Order{}, err
+	}
+	return o, nil
+}
+
+func (s *Store) details(ctx context.Context, o *models.Order) error {
+	rows, err := s.db.Query(ctx, `
+SELECT id, market_id, market_name, product_id, variant_id, title, unit_price_minor, vat_rate_bp, quantity, held
+FROM order_lines WHERE order_id = $1 ORDER BY position`, o.ID)
+	if err != nil {
+		return internal("order lines", err)
+	}
+	o.Lines, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (models.OrderLine, error) {
+		var l models.OrderLine
+		err := r.Scan(&l.ID, &l.MarketID, &l.MarketName, &l.ProductID, &l.VariantID, &l.Title, &l.UnitPrice, &l.VATRateBP, &l.Quantity, &l.Held)
+		return l, err
+	})
+	if err != nil {
+		return internal("order lines", err)
+	}
+	rows, err = s.db.Query(ctx, attemptColumns+` WHERE order_id = $1 ORDER BY attempt`, o.ID)
+	if err != nil {
+		return internal("payment attempts", err)
+	}
+	o.Attempts, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (models.PaymentAttempt, error) { return scanAttempt(r) })
+	if err != nil {
+		return internal("payment attempts", err)
+	}
+	rows, err = s.db.Query(ctx, `
+SELECT e.from_status, e.to_status, e.actor_id, coalesce(nullif(u.display_name, ''), e.actor), e.reason, e.at
+FROM order_events e LEFT JOIN users u ON u.id = e.actor_id WHERE e.order_id = $1 ORDER BY e.at, e.id`, o.ID)
+	if err != nil {
+		return internal("order events", err)
+	}
+	o.Events, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (models.OrderEvent, error) {
+		var e models.OrderEvent
+		err := r.Scan(&e.From, &e.To, &e.ActorID, &e.Actor, &e.Reason, &e.At)
+		return e, err
+	})
+	if err != nil {
+		return internal("order events", err)
+	}
+	rows, err = s.db.Query(ctx, `
+SELECT r.id, r.amount_minor, r.reason, coalesce(nullif(u.display_name, ''), 'system'), r.created_at
+FROM order_refunds r LEFT JOIN users u ON u.id = r.actor_id WHERE r.order_id = $1 ORDER BY r.created_at`, o.ID)
+	if err != nil {
+		return internal("order refunds", err)
+	}
+	o.Refunds, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (models.OrderRefund, error) {
+		var f models.OrderRefund
+		err := r.Scan(&f.ID, &f.Amount, &f.Reason, &f.Actor, &f.CreatedAt)
+		return f, err
+	})
+	if err != nil {
+		return internal("order refunds", err)
+	}
+	return nil
+}
+
+// OrdersOf returns the user's orders, newest first (without their
+// details). Errors: EInternal.
+func (s *Store) OrdersOf(ctx context.Context, userID uuid.UUID, limit int) ([]models.Order, error) {
+	rows, err := s.db.Query(ctx, orderColumns+` WHERE o.user_id = $1 ORDER BY o.created_at DESC LIMIT $2`, userID, limit)
+	if err != nil {
+		return nil, internal("orders of", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (models.Order, error) { return scanOrder(r) })
+	if err != nil {
+		return nil, internal("orders of", err)
+	}
+	return out, nil
+}
+
+// domainError passes on an error the domain already described (a
+// *models.Error) and wraps any other as EInternal.
+func domainError(what string, err error) error {
+	var me *models.Error
+	if errors.As(err, &me) {
+		return err
+	}
+	return internal(what, err)
+}
+
+func internal(what string, err error) error {
+	return models.Wrap(models.EInternal, "", fmt.Errorf("orders: %s: %w", what, err))
+}
