@@ -19,6 +19,9 @@ CREATE TABLE orders (
     -- email (and a signed link).
     user_id         uuid        REFERENCES users (id) ON DELETE SET NULL,
     email           text        NOT NULL CHECK (length(email) BETWEEN 3 AND 320),
+    -- The checkout form's one-time key: a double click, a second tab or
+    -- the back button submit it again and get this order, not another.
+    checkout_key    text        UNIQUE CHECK (length(checkout_key) <= 100),
     status          text        NOT NULL DEFAULT 'pending_payment' CHECK (status IN
                       ('pending_payment', 'paid', 'ready_for_pickup', 'dispatched', 'completed',
                        'cancelled', 'expired', 'refunded', 'partially_refunded')),

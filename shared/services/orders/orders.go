@@ -15,6 +15,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"rose-ash.com/platform/shared/models"
@@ -67,6 +68,10 @@ type PlaceInput struct {
 	Address     models.Address
 	AcceptTerms bool
 	Lines       []LineInput
+	// Key is the checkout form's one-time key: placing the same key again
+	// returns the order it placed (a double click, two tabs, the back
+	// button), with its live attempt. Empty: no such protection.
+	Key string
 }
 
 // Validate checks the form, trimming it; the error's message says what to
@@ -123,6 +128,11 @@ func (s *Store) Place(ctx context.Context, in PlaceInput) (models.Order, models.
 	if err := in.Validate(); err != nil {
 		return models.Order{}, models.PaymentAttempt{}, err
 	}
+	if in.Key != "" {
+		if o, at, ok, err := s.placed(ctx, in.Key); ok || err != nil {
+			return o, at, err
+		}
+	}
 	now := s.now()
 	var o models.Order
 	var at models.PaymentAttempt
@@ -164,11 +174,11 @@ func (s *Store) Place(ctx context.Context, in PlaceInput) (models.Order, models.
 		err = tx.QueryRow(ctx, `
 INSERT INTO orders (id, user_id, email, fulfilment, pickup_place, address_name, address_line1, address_line2,
   address_city, address_postcode, address_country, currency, subtotal_minor, delivery_minor, total_minor, vat_minor,
-  hold_until, created_at, updated_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18)
+  hold_until, created_at, updated_at, checkout_key)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18, nullif($19, ''))
 RETURNING number`, o.ID, o.UserID, o.Email, o.Fulfilment, o.PickupPlace, o.Address.Name, o.Address.Line1, o.Address.Line2,
 			o.Address.City, o.Address.Postcode, o.Address.Country, o.Currency, o.Subtotal, o.Delivery, o.Total, o.VAT,
-			o.HoldUntil, now).Scan(&o.Number)
+			o.HoldUntil, now, in.Key).Scan(&o.Number)
 		if err != nil {
 			return err
 		}
@@ -187,10 +197,33 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`, l.ID, o.ID, l.Marke
 		at, err = newAttempt(ctx, tx, o, 1)
 		return err
 	})
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.ConstraintName == "orders_checkout_key_key" {
+		// The same form placed at the same moment: that order stands.
+		if o, at, ok, err := s.placed(ctx, in.Key); ok || err != nil {
+			return o, at, err
+		}
+	}
 	if err != nil {
 		return models.Order{}, models.PaymentAttempt{}, domainError("place order", err)
 	}
 	return o, at, nil
+}
+
+// placed returns the order a checkout key placed, with its latest attempt.
+func (s *Store) placed(ctx context.Context, key string) (models.Order, models.PaymentAttempt, bool, error) {
+	o, err := scanOrder(s.db.QueryRow(ctx, orderColumns+` WHERE o.checkout_key = $1`, key))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return models.Order{}, models.PaymentAttempt{}, false, nil
+	}
+	if err != nil {
+		return models.Order{}, models.PaymentAttempt{}, false, internal("placed order", err)
+	}
+	at, err := scanAttempt(s.db.QueryRow(ctx, attemptColumns+` WHERE order_id = $1 ORDER BY attempt DESC LIMIT 1`, o.ID))
+	if err != nil {
+		return models.Order{}, models.PaymentAttempt{}, false, internal("placed order", err)
+	}
+	return o, at, true, nil
 }
 
 func (s *Store) hold() time.Duration {

@@ -220,3 +220,32 @@ func TestSettleIsIdempotentAndExpiryReleases(t *testing.T) {
 		t.Errorf("refunding more than is left: %v", err)
 	}
 }
+
+// The same checkout form submitted twice (a double click, two tabs, the
+// back button) places one order and holds its stock once.
+func TestSameCheckoutKeyPlacesOneOrder(t *testing.T) {
+	s, honey, _ := newShop(t)
+	in := pickup(orders.LineInput{VariantID: honey, Quantity: 2})
+	in.Key = "form-1"
+	var wg sync.WaitGroup
+	ids := make(chan uuid.UUID, 4)
+	for range 4 {
+		wg.Go(func() {
+			o, _, err := s.orders.Place(s.ctx, in)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			ids <- o.ID
+		})
+	}
+	wg.Wait()
+	close(ids)
+	seen := map[uuid.UUID]bool{}
+	for id := range ids {
+		seen[id] = true
+	}
+	if len(seen) != 1 || s.stock(t, honey) != 3 {
+		t.Errorf("%d orders for one form, stock %d (want 1 order, 3 left)", len(seen), s.stock(t, honey))
+	}
+}
