@@ -271,6 +271,9 @@ CREATE TABLE public.markets (
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     version integer DEFAULT 1 NOT NULL,
+    delivery_fee_minor bigint DEFAULT 0 NOT NULL,
+    pickup_places text[] DEFAULT '{}'::text[] NOT NULL,
+    CONSTRAINT markets_delivery_fee_minor_check CHECK ((delivery_fee_minor >= 0)),
     CONSTRAINT markets_description_check CHECK ((length(description) <= 20000)),
     CONSTRAINT markets_image_check CHECK ((length(image) <= 500)),
     CONSTRAINT markets_location_check CHECK ((length(location) <= 200)),
@@ -321,6 +324,124 @@ CREATE TABLE public.oauth_tokens (
     revoked_at timestamp with time zone,
     successor bytea,
     CONSTRAINT oauth_tokens_kind_check CHECK ((kind = ANY (ARRAY['access'::text, 'refresh'::text])))
+);
+
+CREATE TABLE public.order_events (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    order_id uuid NOT NULL,
+    from_status text DEFAULT ''::text NOT NULL,
+    to_status text NOT NULL,
+    actor_id uuid,
+    actor text DEFAULT 'system'::text NOT NULL,
+    reason text DEFAULT ''::text NOT NULL,
+    at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT order_events_actor_check CHECK ((length(actor) <= 100)),
+    CONSTRAINT order_events_reason_check CHECK ((length(reason) <= 1000))
+);
+
+CREATE TABLE public.order_lines (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    order_id uuid NOT NULL,
+    market_id uuid,
+    market_name text NOT NULL,
+    product_id uuid,
+    variant_id uuid,
+    title text NOT NULL,
+    unit_price_minor bigint NOT NULL,
+    vat_rate_bp integer DEFAULT 0 NOT NULL,
+    quantity integer NOT NULL,
+    held integer DEFAULT 0 NOT NULL,
+    "position" integer DEFAULT 0 NOT NULL,
+    CONSTRAINT order_lines_check CHECK (((held >= 0) AND (held <= quantity))),
+    CONSTRAINT order_lines_quantity_check CHECK (((quantity >= 1) AND (quantity <= 999))),
+    CONSTRAINT order_lines_title_check CHECK (((length(title) >= 1) AND (length(title) <= 300))),
+    CONSTRAINT order_lines_unit_price_minor_check CHECK ((unit_price_minor >= 0)),
+    CONSTRAINT order_lines_vat_rate_bp_check CHECK (((vat_rate_bp >= 0) AND (vat_rate_bp <= 10000)))
+);
+
+CREATE SEQUENCE public.order_numbers
+    START WITH 1001
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+CREATE TABLE public.order_refunds (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    order_id uuid NOT NULL,
+    attempt_id uuid NOT NULL,
+    amount_minor bigint NOT NULL,
+    reason text DEFAULT ''::text NOT NULL,
+    actor_id uuid,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT order_refunds_amount_minor_check CHECK ((amount_minor > 0)),
+    CONSTRAINT order_refunds_reason_check CHECK ((length(reason) <= 1000))
+);
+
+CREATE TABLE public.orders (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    number bigint DEFAULT nextval('public.order_numbers'::regclass) NOT NULL,
+    user_id uuid,
+    email text NOT NULL,
+    checkout_key text,
+    status text DEFAULT 'pending_payment'::text NOT NULL,
+    fulfilment text NOT NULL,
+    pickup_place text DEFAULT ''::text NOT NULL,
+    address_name text DEFAULT ''::text NOT NULL,
+    address_line1 text DEFAULT ''::text NOT NULL,
+    address_line2 text DEFAULT ''::text NOT NULL,
+    address_city text DEFAULT ''::text NOT NULL,
+    address_postcode text DEFAULT ''::text NOT NULL,
+    address_country text DEFAULT ''::text NOT NULL,
+    currency character(3) NOT NULL,
+    subtotal_minor bigint NOT NULL,
+    delivery_minor bigint DEFAULT 0 NOT NULL,
+    total_minor bigint NOT NULL,
+    vat_minor bigint DEFAULT 0 NOT NULL,
+    refunded_minor bigint DEFAULT 0 NOT NULL,
+    hold_until timestamp with time zone NOT NULL,
+    released_at timestamp with time zone,
+    paid_at timestamp with time zone,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT orders_address_city_check CHECK ((length(address_city) <= 100)),
+    CONSTRAINT orders_address_country_check CHECK ((length(address_country) <= 2)),
+    CONSTRAINT orders_address_line1_check CHECK ((length(address_line1) <= 200)),
+    CONSTRAINT orders_address_line2_check CHECK ((length(address_line2) <= 200)),
+    CONSTRAINT orders_address_name_check CHECK ((length(address_name) <= 200)),
+    CONSTRAINT orders_address_postcode_check CHECK ((length(address_postcode) <= 20)),
+    CONSTRAINT orders_check CHECK ((total_minor = (subtotal_minor + delivery_minor))),
+    CONSTRAINT orders_check1 CHECK (((refunded_minor >= 0) AND (refunded_minor <= total_minor))),
+    CONSTRAINT orders_checkout_key_check CHECK ((length(checkout_key) <= 100)),
+    CONSTRAINT orders_currency_check CHECK ((currency ~ '^[A-Z]{3}$'::text)),
+    CONSTRAINT orders_delivery_address_check CHECK (((fulfilment <> 'delivery'::text) OR ((address_line1 <> ''::text) AND (address_city <> ''::text) AND (address_postcode <> ''::text)))),
+    CONSTRAINT orders_delivery_minor_check CHECK ((delivery_minor >= 0)),
+    CONSTRAINT orders_email_check CHECK (((length(email) >= 3) AND (length(email) <= 320))),
+    CONSTRAINT orders_fulfilment_check CHECK ((fulfilment = ANY (ARRAY['delivery'::text, 'pickup'::text]))),
+    CONSTRAINT orders_paid_check CHECK (((status = ANY (ARRAY['pending_payment'::text, 'cancelled'::text, 'expired'::text])) OR (paid_at IS NOT NULL))),
+    CONSTRAINT orders_pickup_place_check CHECK ((length(pickup_place) <= 200)),
+    CONSTRAINT orders_status_check CHECK ((status = ANY (ARRAY['pending_payment'::text, 'paid'::text, 'ready_for_pickup'::text, 'dispatched'::text, 'completed'::text, 'cancelled'::text, 'expired'::text, 'refunded'::text, 'partially_refunded'::text]))),
+    CONSTRAINT orders_subtotal_minor_check CHECK ((subtotal_minor >= 0)),
+    CONSTRAINT orders_vat_minor_check CHECK ((vat_minor >= 0))
+);
+
+CREATE TABLE public.payment_attempts (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    order_id uuid NOT NULL,
+    attempt integer NOT NULL,
+    reference text NOT NULL,
+    checkout_id text,
+    hosted_url text DEFAULT ''::text NOT NULL,
+    status text DEFAULT 'pending'::text NOT NULL,
+    amount_minor bigint NOT NULL,
+    currency character(3) NOT NULL,
+    transaction_id text DEFAULT ''::text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT payment_attempts_amount_minor_check CHECK ((amount_minor >= 0)),
+    CONSTRAINT payment_attempts_attempt_check CHECK ((attempt >= 1)),
+    CONSTRAINT payment_attempts_reference_check CHECK ((length(reference) <= 64)),
+    CONSTRAINT payment_attempts_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'paid'::text, 'failed'::text, 'expired'::text, 'cancelled'::text, 'refunded'::text])))
 );
 
 CREATE TABLE public.post_tags (
@@ -692,6 +813,36 @@ ALTER TABLE ONLY public.oauth_grants
 ALTER TABLE ONLY public.oauth_tokens
     ADD CONSTRAINT oauth_tokens_pkey PRIMARY KEY (token_hash);
 
+ALTER TABLE ONLY public.order_events
+    ADD CONSTRAINT order_events_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.order_lines
+    ADD CONSTRAINT order_lines_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.order_refunds
+    ADD CONSTRAINT order_refunds_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.orders
+    ADD CONSTRAINT orders_checkout_key_key UNIQUE (checkout_key);
+
+ALTER TABLE ONLY public.orders
+    ADD CONSTRAINT orders_number_key UNIQUE (number);
+
+ALTER TABLE ONLY public.orders
+    ADD CONSTRAINT orders_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.payment_attempts
+    ADD CONSTRAINT payment_attempts_checkout_id_key UNIQUE (checkout_id);
+
+ALTER TABLE ONLY public.payment_attempts
+    ADD CONSTRAINT payment_attempts_order_id_attempt_key UNIQUE (order_id, attempt);
+
+ALTER TABLE ONLY public.payment_attempts
+    ADD CONSTRAINT payment_attempts_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.payment_attempts
+    ADD CONSTRAINT payment_attempts_reference_key UNIQUE (reference);
+
 ALTER TABLE ONLY public.post_tags
     ADD CONSTRAINT post_tags_pkey PRIMARY KEY (post_id, tag_id);
 
@@ -813,6 +964,22 @@ CREATE INDEX oauth_grants_sso_idx ON public.oauth_grants USING btree (sso_sessio
 
 CREATE INDEX oauth_tokens_grant_idx ON public.oauth_tokens USING btree (grant_id);
 
+CREATE INDEX order_events_order_idx ON public.order_events USING btree (order_id, at);
+
+CREATE INDEX order_lines_order_idx ON public.order_lines USING btree (order_id, "position");
+
+CREATE INDEX order_refunds_order_idx ON public.order_refunds USING btree (order_id);
+
+CREATE INDEX orders_hold_idx ON public.orders USING btree (hold_until) WHERE ((status = 'pending_payment'::text) AND (released_at IS NULL));
+
+CREATE INDEX orders_status_idx ON public.orders USING btree (status, created_at DESC);
+
+CREATE INDEX orders_user_idx ON public.orders USING btree (user_id, created_at DESC);
+
+CREATE UNIQUE INDEX payment_attempts_one_pending ON public.payment_attempts USING btree (order_id) WHERE (status = 'pending'::text);
+
+CREATE INDEX payment_attempts_pending_idx ON public.payment_attempts USING btree (updated_at) WHERE (status = 'pending'::text);
+
 CREATE INDEX post_tags_tag_id_idx ON public.post_tags USING btree (tag_id);
 
 CREATE INDEX posts_author_id_idx ON public.posts USING btree (author_id);
@@ -837,7 +1004,7 @@ CREATE INDEX products_listing_idx ON public.products USING btree (status, publis
 
 CREATE INDEX products_market_idx ON public.products USING btree (market_id, published_at DESC);
 
-CREATE INDEX products_search_idx ON public.products USING gin (search);
+CREATE INDEX products_search_idx ON public.products USING gin (search) WITH (fastupdate=off);
 
 CREATE INDEX river_job_args_index ON public.river_job USING gin (args);
 
@@ -899,6 +1066,39 @@ ALTER TABLE ONLY public.oauth_grants
 
 ALTER TABLE ONLY public.oauth_tokens
     ADD CONSTRAINT oauth_tokens_grant_id_fkey FOREIGN KEY (grant_id) REFERENCES public.oauth_grants(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.order_events
+    ADD CONSTRAINT order_events_actor_id_fkey FOREIGN KEY (actor_id) REFERENCES public.users(id) ON DELETE SET NULL;
+
+ALTER TABLE ONLY public.order_events
+    ADD CONSTRAINT order_events_order_id_fkey FOREIGN KEY (order_id) REFERENCES public.orders(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.order_lines
+    ADD CONSTRAINT order_lines_market_id_fkey FOREIGN KEY (market_id) REFERENCES public.markets(id) ON DELETE SET NULL;
+
+ALTER TABLE ONLY public.order_lines
+    ADD CONSTRAINT order_lines_order_id_fkey FOREIGN KEY (order_id) REFERENCES public.orders(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.order_lines
+    ADD CONSTRAINT order_lines_product_id_fkey FOREIGN KEY (product_id) REFERENCES public.products(id) ON DELETE SET NULL;
+
+ALTER TABLE ONLY public.order_lines
+    ADD CONSTRAINT order_lines_variant_id_fkey FOREIGN KEY (variant_id) REFERENCES public.product_variants(id) ON DELETE SET NULL;
+
+ALTER TABLE ONLY public.order_refunds
+    ADD CONSTRAINT order_refunds_actor_id_fkey FOREIGN KEY (actor_id) REFERENCES public.users(id) ON DELETE SET NULL;
+
+ALTER TABLE ONLY public.order_refunds
+    ADD CONSTRAINT order_refunds_attempt_id_fkey FOREIGN KEY (attempt_id) REFERENCES public.payment_attempts(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.order_refunds
+    ADD CONSTRAINT order_refunds_order_id_fkey FOREIGN KEY (order_id) REFERENCES public.orders(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.orders
+    ADD CONSTRAINT orders_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE SET NULL;
+
+ALTER TABLE ONLY public.payment_attempts
+    ADD CONSTRAINT payment_attempts_order_id_fkey FOREIGN KEY (order_id) REFERENCES public.orders(id) ON DELETE CASCADE;
 
 ALTER TABLE ONLY public.post_tags
     ADD CONSTRAINT post_tags_post_id_fkey FOREIGN KEY (post_id) REFERENCES public.posts(id) ON DELETE CASCADE;
