@@ -60,6 +60,8 @@ type Config struct {
 	Media Media `yaml:"media"`
 	// Scrape configures the product scraper the market imports with.
 	Scrape Scrape `yaml:"scrape"`
+	// SumUp configures online payments through SumUp (the cart).
+	SumUp SumUp `yaml:"sumup"`
 
 	// DatabaseURL is the PostgreSQL connection string (DATABASE_URL or DATABASE_URL_FILE).
 	DatabaseURL string `yaml:"-"`
@@ -149,6 +151,54 @@ type Scrape struct {
 // DefaultScrapeDelay is Scrape.Delay when neither the file nor the
 // environment sets it.
 const DefaultScrapeDelay = Duration(time.Second)
+
+// SumUp configures online payments through SumUp's API. In development an
+// empty APIURL means the SumUp sandbox that make up runs (SumUpSandboxURL,
+// merchant SumUpSandboxMerchant, key SumUpSandboxKey); in production an
+// empty APIURL turns online payments off, and the sandbox is refused.
+type SumUp struct {
+	// APIURL is SumUp's API, https://api.sumup.com in production
+	// (SUMUP_API_URL).
+	APIURL string `yaml:"api_url"`
+	// MerchantCode is the merchant that receives the payments
+	// (SUMUP_MERCHANT_CODE); required with APIURL.
+	MerchantCode string `yaml:"merchant_code"`
+	// HoldTTL is how long a checkout holds its stock while the payment is
+	// awaited (1m..2h, default 15m) (CHECKOUT_HOLD).
+	HoldTTL Duration `yaml:"checkout_hold"`
+	// APIKey is SumUp's secret API key (SUMUP_API_KEY or
+	// SUMUP_API_KEY_FILE), never in the file and never logged; required
+	// with APIURL.
+	APIKey string `yaml:"-"`
+}
+
+// Enabled reports whether online payments are configured.
+func (s SumUp) Enabled() bool { return s.APIURL != "" }
+
+// The SumUp sandbox's settings, which development uses when sumup.api_url
+// is empty. The key is not a secret: the sandbox takes no money and
+// listens on this machine only.
+const (
+	SumUpSandboxURL      = "http://sumup.localhost:8007"
+	SumUpSandboxMerchant = "MDEVSAND"
+	SumUpSandboxKey      = "sup_sk_sandbox_development"
+)
+
+// DefaultCheckoutHold is SumUp.HoldTTL when neither the file nor the
+// environment sets it.
+const DefaultCheckoutHold = Duration(15 * time.Minute)
+
+// IsSumUpSandbox reports whether host is one the SumUp sandbox may run on,
+// which production refuses: localhost or a name under .localhost, a
+// loopback address, or any name containing "sandbox".
+func IsSumUpSandbox(host string) bool {
+	host = strings.ToLower(strings.TrimSuffix(host, "."))
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") || strings.Contains(host, "sandbox") {
+		return true
+	}
+	a, err := netip.ParseAddr(strings.Trim(host, "[]"))
+	return err == nil && a.IsLoopback()
+}
 
 // Ghost.MembersPosts values.
 const (
@@ -300,12 +350,13 @@ func Load(getenv func(string) string) (*Config, error) {
 		return nil, fmt.Errorf("config: cannot read config file %s (set CONFIG_FILE to its path): %w", path, err)
 	}
 	// Defaults that zero cannot stand for, overwritten by the file.
-	c := Config{Scrape: Scrape{Delay: DefaultScrapeDelay}}
+	c := Config{Scrape: Scrape{Delay: DefaultScrapeDelay}, SumUp: SumUp{HoldTTL: DefaultCheckoutHold}}
 	if err := yaml.UnmarshalWithOptions(raw, &c, yaml.Strict()); err != nil {
 		return nil, fmt.Errorf("config: %s is malformed:\n%s", path, yaml.FormatError(err, false, true))
 	}
 	var errs []error
 	c.applyEnv(getenv, &errs)
+	c.applySumUpSandbox()
 	c.validate(&errs)
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("config: %w", errors.Join(errs...))
@@ -441,6 +492,10 @@ func (c *Config) applyEnv(getenv func(string) string, errs *[]error) {
 	})
 	parse("SCRAPE_DELAY", func(v string) error { return c.Scrape.Delay.UnmarshalText([]byte(v)) })
 	str(&c.Scrape.UserAgent, "SCRAPE_USER_AGENT")
+	str(&c.SumUp.APIURL, "SUMUP_API_URL")
+	str(&c.SumUp.MerchantCode, "SUMUP_MERCHANT_CODE")
+	secret(&c.SumUp.APIKey, "SUMUP_API_KEY")
+	parse("CHECKOUT_HOLD", func(v string) error { return c.SumUp.HoldTTL.UnmarshalText([]byte(v)) })
 	str(&c.Mail.Transport, "MAIL_TRANSPORT")
 	str(&c.Mail.From, "MAIL_FROM")
 	str(&c.Mail.Dir, "MAIL_DIR")
@@ -486,6 +541,7 @@ func (c *Config) validate(errs *[]error) {
 	c.validateMedia(bad)
 	c.validateGhost(bad)
 	c.validateScrape(bad)
+	c.validateSumUp(bad)
 	c.validateMail(bad)
 	c.validateServices(bad)
 }
@@ -627,6 +683,56 @@ func (c *Config) validateScrape(bad reportFunc) {
 	}
 	if strings.ContainsAny(c.Scrape.UserAgent, "\r\n") {
 		bad("scrape.user_agent", "SCRAPE_USER_AGENT", "must be one line")
+	}
+}
+
+// applySumUpSandbox points development without sumup.api_url at the
+// sandbox make up runs, and gives a sandbox its merchant and key when they
+// are unset. Production is left alone: validateSumUp refuses the sandbox.
+func (c *Config) applySumUpSandbox() {
+	if c.Environment != "development" {
+		return
+	}
+	if c.SumUp.APIURL == "" {
+		c.SumUp.APIURL = SumUpSandboxURL
+	}
+	if u, err := url.Parse(c.SumUp.APIURL); err != nil || !IsSumUpSandbox(u.Hostname()) {
+		return
+	}
+	c.SumUp.MerchantCode = cmp.Or(c.SumUp.MerchantCode, SumUpSandboxMerchant)
+	c.SumUp.APIKey = cmp.Or(c.SumUp.APIKey, SumUpSandboxKey)
+}
+
+// validateSumUp checks the payment settings; no message shows the key.
+func (c *Config) validateSumUp(bad reportFunc) {
+	s := c.SumUp
+	if h := s.HoldTTL.Std(); h < time.Minute || h > 2*time.Hour {
+		bad("sumup.checkout_hold", "CHECKOUT_HOLD", "%s is outside 1m..2h", h)
+	}
+	if s.APIURL == "" {
+		return // online payments off
+	}
+	u, err := url.Parse(s.APIURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || strings.TrimSuffix(u.Path, "/") != "" {
+		bad("sumup.api_url", "SUMUP_API_URL", "%q is not an http(s) base URL", s.APIURL)
+		return
+	}
+	if c.Environment == "production" {
+		if IsSumUpSandbox(u.Hostname()) {
+			bad("sumup.api_url", "SUMUP_API_URL", "%q is the SumUp sandbox, which takes no money; it is refused in production (use https://api.sumup.com)", s.APIURL)
+		} else if u.Scheme != "https" {
+			bad("sumup.api_url", "SUMUP_API_URL", "%q must be https in production: requests carry the API key", s.APIURL)
+		}
+	}
+	if s.MerchantCode == "" {
+		bad("sumup.merchant_code", "SUMUP_MERCHANT_CODE", "is missing; payments through %s need the merchant that receives them", s.APIURL)
+	} else if strings.ContainsFunc(s.MerchantCode, func(r rune) bool {
+		return (r < 'A' || r > 'Z') && (r < '0' || r > '9') && (r < 'a' || r > 'z')
+	}) {
+		bad("sumup.merchant_code", "SUMUP_MERCHANT_CODE", "%q is not a merchant code (letters and digits)", s.MerchantCode)
+	}
+	if s.APIKey == "" {
+		bad("sumup api key", "SUMUP_API_KEY", "is missing; payments through %s need it: set SUMUP_API_KEY or SUMUP_API_KEY_FILE", s.APIURL)
 	}
 }
 

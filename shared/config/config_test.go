@@ -2,6 +2,7 @@ package config
 
 import (
 	"bytes"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -293,5 +294,105 @@ func TestScrapeSettings(t *testing.T) {
 	env["SCRAPE_ALLOW_PRIVATE_ADDRESS"] = "true"
 	if _, err := Load(envOf(env)); err == nil || !strings.Contains(err.Error(), "scrape.allow_private_address") {
 		t.Errorf("scrape.allow_private_address in production: %v", err)
+	}
+}
+
+// Development pays through the sandbox make up runs unless told otherwise;
+// production pays through SumUp only, and never through the sandbox.
+func TestSumUpSettings(t *testing.T) {
+	c, err := Load(envOf(validEnv(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.SumUp.APIURL != SumUpSandboxURL || c.SumUp.MerchantCode != SumUpSandboxMerchant || c.SumUp.APIKey != SumUpSandboxKey ||
+		c.SumUp.HoldTTL.Std() != 15*time.Minute || !c.SumUp.Enabled() {
+		t.Fatalf("development defaults: %+v; want the sandbox and a 15m hold", c.SumUp)
+	}
+
+	// Production with nothing set has no online payments, and loads.
+	env := validEnv(t)
+	env["APP_ENV"] = "production"
+	if c, err = Load(envOf(env)); err != nil || c.SumUp.Enabled() || c.SumUp.APIKey != "" {
+		t.Fatalf("production without SumUp: %+v, %v", c.SumUp, err)
+	}
+
+	// Production with SumUp's API, the key from a file (a Docker secret).
+	keyFile := filepath.Join(t.TempDir(), "sumup_api_key")
+	if err := os.WriteFile(keyFile, []byte("sup_sk_live_secret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env["SUMUP_API_URL"] = "https://api.sumup.com"
+	env["SUMUP_MERCHANT_CODE"] = "MH4H92C7"
+	env["SUMUP_API_KEY_FILE"] = keyFile
+	env["CHECKOUT_HOLD"] = "30m"
+	if c, err = Load(envOf(env)); err != nil {
+		t.Fatal(err)
+	}
+	if c.SumUp != (SumUp{APIURL: "https://api.sumup.com", MerchantCode: "MH4H92C7", APIKey: "sup_sk_live_secret", HoldTTL: Duration(30 * time.Minute)}) {
+		t.Fatalf("production settings: %+v", c.SumUp)
+	}
+
+	for _, tc := range []struct {
+		name  string
+		edit  map[string]string
+		wants []string
+	}{
+		{"the sandbox in production", map[string]string{"SUMUP_API_URL": "http://sumup.localhost:8007"}, []string{"sumup.api_url (SUMUP_API_URL)", "sandbox", "refused in production"}},
+		{"loopback in production", map[string]string{"SUMUP_API_URL": "https://127.0.0.1:8443"}, []string{"SUMUP_API_URL", "refused in production"}},
+		{"a sandbox host in production", map[string]string{"SUMUP_API_URL": "https://api.sandbox.example"}, []string{"SUMUP_API_URL", "refused in production"}},
+		{"plain http in production", map[string]string{"SUMUP_API_URL": "http://api.sumup.com"}, []string{"SUMUP_API_URL", "https"}},
+		{"no merchant", map[string]string{"SUMUP_MERCHANT_CODE": ""}, []string{"sumup.merchant_code (SUMUP_MERCHANT_CODE)", "missing"}},
+		{"bad merchant", map[string]string{"SUMUP_MERCHANT_CODE": "M/../X"}, []string{"SUMUP_MERCHANT_CODE"}},
+		{"no key", map[string]string{"SUMUP_API_KEY_FILE": ""}, []string{"SUMUP_API_KEY", "missing"}},
+		{"not a URL", map[string]string{"SUMUP_API_URL": "api.sumup.com"}, []string{"sumup.api_url", "http(s) base URL"}},
+		{"hold too short", map[string]string{"CHECKOUT_HOLD": "30s"}, []string{"sumup.checkout_hold (CHECKOUT_HOLD)", "1m..2h"}},
+		{"hold too long", map[string]string{"CHECKOUT_HOLD": "3h"}, []string{"sumup.checkout_hold"}},
+		{"hold malformed", map[string]string{"CHECKOUT_HOLD": "soon"}, []string{"CHECKOUT_HOLD", "soon"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := maps.Clone(env)
+			for k, v := range tc.edit {
+				e[k] = v
+			}
+			_, err := Load(envOf(e))
+			if err == nil {
+				t.Fatal("Load succeeded, want an error")
+			}
+			for _, w := range tc.wants {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not mention %q", err, w)
+				}
+			}
+			if strings.Contains(err.Error(), "sup_sk_live_secret") {
+				t.Errorf("the error shows the API key: %v", err)
+			}
+		})
+	}
+
+	// The key never comes from the file.
+	f := filepath.Join(t.TempDir(), "app-config.yaml")
+	raw, err := os.ReadFile(repoConfig(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	withKey := strings.Replace(string(raw), "  merchant_code: \"\"\n", "  merchant_code: \"\"\n  api_key: sup_sk_in_the_file\n", 1)
+	if withKey == string(raw) {
+		t.Fatal("the repo config has no sumup.merchant_code to add a key beside")
+	}
+	if err := os.WriteFile(f, []byte(withKey), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e := validEnv(t)
+	e["CONFIG_FILE"] = f
+	if _, err := Load(envOf(e)); err == nil {
+		t.Error("an API key in the config file was accepted")
+	}
+
+	// In development, a SumUp that is not the sandbox needs its own key.
+	e = validEnv(t)
+	e["SUMUP_API_URL"] = "https://api.sumup.com"
+	e["SUMUP_MERCHANT_CODE"] = "MH4H92C7"
+	if _, err := Load(envOf(e)); err == nil || !strings.Contains(err.Error(), "SUMUP_API_KEY") {
+		t.Errorf("development against SumUp without a key: %v", err)
 	}
 }
