@@ -19,6 +19,6 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	opts := boot.Options{Service: "cart", MayMigrate: false}
 	return boot.Run(ctx, opts, getenv, stdout, func(d boot.Deps) (http.Handler, error) {
 		return internal.NewServer(internal.Deps{Site: d.Site, Auth: d.SignIn(), Carts: carts.New(d.DB),
-			Catalogue: products.New(d.DB)}), nil
+			Catalogue: products.New(d.DB), Sessions: d.Sessions}), nil
 	})
 }

@@ -3,37 +3,47 @@ package internal
 import (
 	"net/http"
 
-	"rose-ash.com/platform/shared/contracts"
-	"rose-ash.com/platform/shared/models"
 	"rose-ash.com/platform/shared/web"
 )
 
-// showHome renders the cart service's home page: the signed-in user's
-// basket, line by line with its totals (what the header's cart summary
-// counts), or an invitation to sign in.
-func showHome(site *web.Site, carts contracts.Carts) http.HandlerFunc {
+// showHome renders the cart service's home page: the shopper's basket (a
+// signed-in user's, or a guest's by their cookie), checked against the
+// catalogue as currentBasket does, with what that changed and the
+// notices left for it (a merge at sign-in, a guest's add).
+func showHome(b basketDeps) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		p := site.Page(r, "")
-		var b *basket
-		if u, ok := web.Viewer(r.Context()); ok {
-			lines, err := carts.CartLines(r.Context(), u.ID)
-			if err != nil {
-				site.Error(w, r, err)
-				return
-			}
-			sum, err := carts.CartSummary(r.Context(), u.ID)
-			if err != nil {
-				site.Error(w, r, err)
-				return
-			}
-			b = &basket{lines: lines, summary: sum}
-		}
-		site.Render(w, r, http.StatusOK, HomePage(p, site.OtherServices(), b, site.URL("market", "/")))
+		b.renderBasket(w, r, http.StatusOK, "")
 	}
 }
 
-// basket is a signed-in user's cart as the cart page shows it.
-type basket struct {
-	lines   []models.CartLine
-	summary models.CartSummary
+// renderBasket renders the basket page with status; problem, when set,
+// says why what the shopper asked was not done.
+func (b basketDeps) renderBasket(w http.ResponseWriter, r *http.Request, status int, problem string) {
+	ctx := r.Context()
+	view := basketView{problem: problem, marketURL: b.site.URL("market", ""), notices: b.notices.pop(ctx)}
+	if owner, ok := b.owner(r); ok {
+		basket, err := currentBasket(ctx, b.carts, b.catalogue, owner)
+		if err != nil {
+			b.site.Error(w, r, err)
+			return
+		}
+		if len(basket.Changes) > 0 {
+			b.cartChanged(ctx, owner)
+		}
+		view.basket, view.guest = basket, owner.IsGuest()
+	}
+	_, view.signedIn = web.Viewer(ctx)
+	b.site.Render(w, r, status, HomePage(b.site.Page(r, ""), b.site.OtherServices(), view))
+}
+
+// basketView is what the basket page shows.
+type basketView struct {
+	basket Basket
+	// guest marks a guest's basket (kept by a cookie); signedIn a user's.
+	guest, signedIn bool
+	// notices are left for this page by the request before; problem says
+	// why the shopper's last change was not made.
+	notices   []string
+	problem   string
+	marketURL string
 }

@@ -2,6 +2,7 @@ package internal
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -10,7 +11,6 @@ import (
 	"github.com/google/uuid"
 
 	"rose-ash.com/platform/shared/contracts"
-	"rose-ash.com/platform/shared/fragments"
 	"rose-ash.com/platform/shared/models"
 	"rose-ash.com/platform/shared/oauth"
 	"rose-ash.com/platform/shared/services/products"
@@ -18,74 +18,86 @@ import (
 )
 
 // Catalogue is what the cart reads of the market's catalogue: the variant
-// a shopper adds, with its current price and stock (products.Store).
+// a shopper adds, with its current price and stock, and the variants of
+// a basket's lines in one query (products.Store).
 type Catalogue interface {
 	VariantForCart(ctx context.Context, variantID uuid.UUID) (products.CartLine, error)
+	VariantsForCart(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]products.CartVariant, error)
 }
 
-// MaxAddQuantity is the most of one variant one add-to-cart form adds.
-const MaxAddQuantity = 99
+// MaxAddQuantity is the most of one variant one add-to-cart form adds:
+// what one line may hold.
+const MaxAddQuantity = models.MaxCartQuantity
 
 // errNotForSale answers a variant id that is not one.
 var errNotForSale = models.Errorf(models.ENotFound, "That product is not for sale here: choose one on its page in the market.")
 
-// addItem puts a variant of a product into the signed-in user's cart (POST
+// addItem puts a variant of a product into the shopper's basket (POST
 // /items, from a product page's Add to cart form: variant_id, quantity,
 // next), at the price, currency and title the catalogue has now (what the
 // form says of them is not read). A variant that is gone, sold out, or has
 // fewer left than the basket would then hold is refused with a page saying
-// why and a link back. Then it refreshes the user's cart summary
-// everywhere and returns to the page the form was on. A visitor is sent to
-// sign in first (askToSignIn).
-func addItem(site *web.Site, carts contracts.Carts, catalogue Catalogue) http.HandlerFunc {
+// why and a link back. A signed-in user's add refreshes their cart
+// summary everywhere and returns to the page the form was on. A visitor's
+// goes into a guest basket kept by a cookie (made on their first add),
+// merged into their own when they sign in; they are shown the basket, as
+// no header counts a guest's.
+func addItem(b basketDeps) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
-		user, ok := web.Viewer(ctx)
-		if !ok {
-			askToSignIn(site, w, r)
-			return
-		}
-		back := returnAddress(site, r)
+		back := returnAddress(b.site, r)
 		qty, err := parseQuantity(r.PostFormValue("quantity"))
 		if err != nil {
-			refuse(site, w, r, err, back)
+			refuse(b.site, w, r, err, back)
 			return
 		}
 		id, err := uuid.Parse(strings.TrimSpace(r.PostFormValue("variant_id")))
 		if err != nil {
-			refuse(site, w, r, errNotForSale, back)
+			refuse(b.site, w, r, errNotForSale, back)
 			return
 		}
-		line, err := catalogue.VariantForCart(ctx, id)
+		line, err := b.catalogue.VariantForCart(ctx, id)
 		if err != nil {
-			refuse(site, w, r, err, back)
+			refuse(b.site, w, r, err, back)
 			return
+		}
+		owner, ok := b.owner(r)
+		newKey := ""
+		if !ok {
+			newKey = newGuestKey()
+			owner = models.GuestCart(newKey)
 		}
 		ref := line.VariantID.String()
 		if v := line.Variant; v.TrackStock && !v.AllowBackorder {
-			held, err := quantityHeld(ctx, carts, user.ID, ref)
+			held, err := quantityHeld(ctx, b.carts, owner, ref)
 			if err != nil {
-				site.Error(w, r, err)
+				b.site.Error(w, r, err)
 				return
 			}
 			if held+qty > v.Stock {
-				refuse(site, w, r, models.Errorf(models.EInvalid, "%s", tooFewLeft(line.Title, v.Stock, held)), back)
+				refuse(b.site, w, r, models.Errorf(models.EInvalid, "%s", tooFewLeft(line.Title, v.Stock, held)), back)
 				return
 			}
 		}
-		err = carts.AddItem(ctx, user.ID, models.CartItemInput{
-			ProductRef: ref, Title: line.Title, UnitPrice: line.Price, Quantity: qty,
+		err = b.carts.AddItem(ctx, owner, models.CartItemInput{
+			ProductRef: ref, Title: cartTitle(line.Title), UnitPrice: line.Price, Quantity: qty,
 		})
 		if err != nil {
-			refuse(site, w, r, err, back)
+			refuse(b.site, w, r, err, back)
 			return
 		}
-		if site.Fragments != nil {
-			if err := site.Fragments.InvalidateNamed(ctx, fragments.CartMini, &user.ID); err != nil {
-				site.Logger.WarnContext(ctx, "cart-mini not invalidated", "error", err)
-			}
+		if !owner.IsGuest() {
+			b.cartChanged(ctx, owner)
+			http.Redirect(w, r, back, http.StatusSeeOther)
+			return
 		}
-		http.Redirect(w, r, back, http.StatusSeeOther)
+		key := newKey
+		if key == "" {
+			key, _ = b.guests.key(r)
+		}
+		b.guests.set(w, key) // a new key, or the old one for another 30 days
+		b.notices.add(ctx, fmt.Sprintf("%d × %s added to your basket.", qty, line.Title))
+		http.Redirect(w, r, "/", http.StatusSeeOther)
 	}
 }
 
@@ -104,9 +116,9 @@ func parseQuantity(raw string) (int, error) {
 }
 
 // quantityHeld returns how many of the variant (by its cart reference)
-// the user's cart already holds.
-func quantityHeld(ctx context.Context, carts contracts.Carts, userID uuid.UUID, ref string) (int, error) {
-	lines, err := carts.CartLines(ctx, userID)
+// the owner's basket already holds.
+func quantityHeld(ctx context.Context, carts contracts.Carts, owner models.CartOwner, ref string) (int, error) {
+	lines, err := carts.BasketLines(ctx, owner)
 	if err != nil {
 		return 0, err
 	}
@@ -174,60 +186,20 @@ func refuse(site *web.Site, w http.ResponseWriter, r *http.Request, err error, b
 	site.Render(w, r, status, NotAddedPage(site.Page(r, "Not added to your basket"), models.Message(err), back))
 }
 
-// askToSignIn answers an add-to-cart form posted by a visitor the cart
-// does not know (not signed in here yet, or a browser that kept the
-// session cookie from a post another site made): sign in, then confirm
-// the add on GET /items, which carries what the form said. A browser whose
-// sign-in cannot be checked for the moment gets 503, as RequireUser gives.
+// askToSignIn answers a form that needs a signed-in user (checkout)
+// posted by a visitor: sign in, then back to the basket, where a guest's
+// basket has joined theirs (a post is not replayed after signing in). A
+// browser whose sign-in cannot be checked for the moment gets 503, as
+// RequireUser gives.
 func askToSignIn(site *web.Site, w http.ResponseWriter, r *http.Request) {
 	if web.SignInUnavailable(r.Context()) {
 		site.Error(w, r, models.Errorf(models.EUnavailable,
-			"Signing in is unavailable for a moment, so nothing was added to your basket. Please try again shortly."))
+			"Signing in is unavailable for a moment. Please try again shortly."))
 		return
 	}
 	if site.SignInPath == "" {
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 		return
 	}
-	q := url.Values{}
-	for _, k := range []string{"variant_id", "quantity", "next"} {
-		if v := r.PostFormValue(k); v != "" {
-			q.Set(k, v)
-		}
-	}
-	if q.Get("next") != "" {
-		q.Set("next", returnAddress(site, r))
-	}
-	http.Redirect(w, r, site.SignInPath+"?next="+url.QueryEscape("/items?"+q.Encode()), http.StatusSeeOther)
-}
-
-// confirmItem (GET /items, after signing in from an add-to-cart form) asks
-// the shopper to confirm the add the form asked for, with a button that
-// posts it here; nothing is added by a GET. Without a variant it shows the
-// basket; a variant that cannot be added is refused as the post would be.
-func confirmItem(site *web.Site, catalogue Catalogue) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		q := r.URL.Query()
-		if q.Get("variant_id") == "" {
-			http.Redirect(w, r, "/", http.StatusSeeOther)
-			return
-		}
-		back := oauth.SafeNextOrOrigin(q.Get("next"), site.PlatformOrigins())
-		qty, err := parseQuantity(q.Get("quantity"))
-		if err != nil {
-			refuse(site, w, r, err, back)
-			return
-		}
-		id, err := uuid.Parse(strings.TrimSpace(q.Get("variant_id")))
-		if err != nil {
-			refuse(site, w, r, errNotForSale, back)
-			return
-		}
-		line, err := catalogue.VariantForCart(r.Context(), id)
-		if err != nil {
-			refuse(site, w, r, err, back)
-			return
-		}
-		site.Render(w, r, http.StatusOK, ConfirmItemPage(site.Page(r, "Add to your basket"), line, qty, back))
-	}
+	http.Redirect(w, r, site.SignInPath+"?next="+url.QueryEscape("/"), http.StatusSeeOther)
 }

@@ -5,6 +5,7 @@ package internal
 import (
 	"net/http"
 
+	"github.com/alexedwards/scs/v2"
 	"github.com/go-chi/chi/v5"
 
 	"rose-ash.com/platform/shared/contracts"
@@ -21,6 +22,11 @@ type Deps struct {
 	// Catalogue gives the price, title and stock of the variant a
 	// shopper adds.
 	Catalogue Catalogue
+	// Sessions is the cart's session (the one Auth loads): it carries
+	// the basket page's one-time notices.
+	Sessions *scs.SessionManager
+	// Payments is the checkout, orders and SumUp payments.
+	Payments *Payments
 }
 
 // NewServer returns the cart service's HTTP handler; every route it serves is
@@ -31,16 +37,31 @@ func NewServer(d Deps) http.Handler {
 
 	// Machine routes: no session.
 	site.MountPlatform(r, fragmentRenderers(d.Carts, site.URL("cart", "")))
+	// SumUp's notifications: unsigned, so each is checked with a GET.
+	r.Post("/payments/sumup/webhook", d.Payments.webhook)
 
 	// Pages: the visitor's session and sign-in state.
 	r.Group(func(r chi.Router) {
 		r.Use(d.Auth.Middleware)
+		// A guest's basket joins the user's once they are signed in.
+		basket := newBasketDeps(d)
+		r.Use(mergeGuestBasket(basket))
 		d.Auth.Mount(r)
-		r.Get("/", showHome(site, d.Carts))
-		// A visitor's add is confirmed here after signing in.
-		r.Post("/items", addItem(site, d.Carts, d.Catalogue))
-		r.With(site.RequireUser).Get("/items", confirmItem(site, d.Catalogue))
+		r.Get("/", showHome(basket))
+		r.Post("/items", addItem(basket))
+		// Where a sign-in begun by an older add-to-cart form returns.
+		r.Get("/items", http.RedirectHandler("/", http.StatusSeeOther).ServeHTTP)
+		r.Post("/items/{ref}/quantity", changeQuantity(basket))
+		r.Post("/items/{ref}/remove", removeLine(basket))
+		// Checkout and orders (checkout.go, orders.go).
+		r.Post("/checkout", d.Payments.toCheckout)
+		r.Get("/checkout", d.Payments.checkoutForm)
+		r.Post("/checkout/pay", d.Payments.pay)
+		r.Get("/orders/{id}", d.Payments.showOrder)
+		r.Get("/orders/{id}/return", d.Payments.returned)
+		r.Post("/orders/{id}/retry", d.Payments.retry)
 		r.With(site.RequireAdmin).Get("/admin", site.ShowAdminHome)
+		r.With(site.RequireAdmin).Get("/admin/orders", d.Payments.adminOrders)
 	})
 	return r
 }

@@ -1,11 +1,15 @@
 package models
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"regexp"
 	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/google/uuid"
 )
 
 // Money is an amount in the minor units of an ISO 4217 currency (pence for
@@ -140,8 +144,9 @@ func (l CartLine) Total() Money {
 	return Money{Minor: l.UnitPrice.Minor * int64(l.Quantity), Currency: l.UnitPrice.Currency}
 }
 
-// MaxCartQuantity is the most of one product a cart line may hold.
-const MaxCartQuantity = 999
+// MaxCartQuantity is the most of one product a cart line may hold: what
+// the add-to-cart and quantity forms allow.
+const MaxCartQuantity = 99
 
 // MaxUnitPriceMinor bounds a unit price (a thousand million pounds in
 // pence), so that no cart's total can overflow.
@@ -178,4 +183,53 @@ func ValidateCartItem(in CartItemInput) error {
 		return Errorf(EInvalid, "The quantity must be from 1 to %d.", MaxCartQuantity)
 	}
 	return ValidateCurrency(in.UnitPrice.Currency)
+}
+
+// CartOwner says whose cart: a signed-in user's (UserID) or a guest
+// browser's (GuestKey, the hex SHA-256 of the random key in its cookie:
+// the key itself is never stored). Make one with UserCart or GuestCart;
+// the zero CartOwner is nobody's, and has no cart.
+type CartOwner struct {
+	UserID   uuid.UUID
+	GuestKey string
+}
+
+// UserCart returns the owner of the signed-in user's cart.
+func UserCart(userID uuid.UUID) CartOwner { return CartOwner{UserID: userID} }
+
+// GuestCart returns the owner of the cart of the guest browser whose
+// cookie holds cookieKey: the key is hashed here, so a stolen database
+// names no browser's cookie.
+func GuestCart(cookieKey string) CartOwner {
+	sum := sha256.Sum256([]byte(cookieKey))
+	return CartOwner{GuestKey: hex.EncodeToString(sum[:])}
+}
+
+// IsGuest reports whether o is a guest browser's cart.
+func (o CartOwner) IsGuest() bool { return o.UserID == uuid.Nil && o.GuestKey != "" }
+
+// IsZero reports whether o names no cart.
+func (o CartOwner) IsZero() bool { return o.UserID == uuid.Nil && o.GuestKey == "" }
+
+// CartLineUpdate brings one line of a cart up to date with the catalogue:
+// its current title and price, and the most it may hold now (the stock
+// left, at most MaxCartQuantity). A MaxQuantity of 0 or less removes the
+// line (sold out, or no longer for sale).
+type CartLineUpdate struct {
+	ProductRef  string
+	Title       string
+	UnitPrice   Money
+	MaxQuantity int
+}
+
+// MergedLine is one product of a guest's cart merged into a user's at
+// sign-in: how many the user's cart had (Had), how many the guest's added
+// (Added), and how many the line holds now (Now: less than Had+Added when
+// the stock or MaxCartQuantity capped it, 0 when it was dropped).
+type MergedLine struct {
+	ProductRef string
+	Title      string
+	Had        int
+	Added      int
+	Now        int
 }

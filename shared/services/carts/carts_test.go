@@ -32,7 +32,7 @@ var (
 
 func mustAdd(t *testing.T, st *carts.Store, user uuid.UUID, item models.CartItemInput) {
 	t.Helper()
-	if err := st.AddItem(context.Background(), user, item); err != nil {
+	if err := st.AddItem(context.Background(), models.UserCart(user), item); err != nil {
 		t.Fatalf("add %s: %v", item.ProductRef, err)
 	}
 }
@@ -128,7 +128,7 @@ func TestConcurrentAddsAllCount(t *testing.T) {
 	var wg sync.WaitGroup
 	errs := make([]error, 10)
 	for i := range errs {
-		wg.Go(func() { errs[i] = st.AddItem(context.Background(), user, loaf) })
+		wg.Go(func() { errs[i] = st.AddItem(context.Background(), models.UserCart(user), loaf) })
 	}
 	wg.Wait()
 	for _, err := range errs {
@@ -158,7 +158,7 @@ func TestBadInputIsRefusedAndWritesNothing(t *testing.T) {
 		{ProductRef: "p", Title: "Loaf", UnitPrice: gbp(1), Quantity: 1000},
 	}
 	for _, in := range bad {
-		if err := st.AddItem(ctx, user, in); models.Code(err) != models.EInvalid {
+		if err := st.AddItem(ctx, models.UserCart(user), in); models.Code(err) != models.EInvalid {
 			t.Errorf("AddItem(%+v) = %v, want invalid", in, err)
 		}
 	}
@@ -170,7 +170,7 @@ func TestBadInputIsRefusedAndWritesNothing(t *testing.T) {
 	most := loaf
 	most.Quantity = models.MaxCartQuantity
 	mustAdd(t, st, user, most)
-	if err := st.AddItem(ctx, user, loaf); models.Code(err) != models.EInvalid {
+	if err := st.AddItem(ctx, models.UserCart(user), loaf); models.Code(err) != models.EInvalid {
 		t.Fatalf("adding past the maximum = %v, want invalid", err)
 	}
 	if s := summary(t, st, user); s.ItemCount != models.MaxCartQuantity {
@@ -178,7 +178,7 @@ func TestBadInputIsRefusedAndWritesNothing(t *testing.T) {
 	}
 
 	// An unknown user has no cart to add to, and gets none.
-	if err := st.AddItem(ctx, uuid.New(), loaf); models.Code(err) != models.ENotFound {
+	if err := st.AddItem(ctx, models.UserCart(uuid.New()), loaf); models.Code(err) != models.ENotFound {
 		t.Fatalf("adding for an unknown user = %v, want not found", err)
 	}
 	if c, _ := counts(t, db); c != 1 {
