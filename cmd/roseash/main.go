@@ -7,6 +7,7 @@
 //	roseash signin-link EMAIL   print a single-use sign-in link
 //	roseash scrape URL...       import products from supplier pages (dry run)
 //	roseash bench [--bin DIR]   measure the blog home against a static page
+//	roseash sumup-sandbox       serve the fake SumUp that make up runs
 //
 // It reads the same configuration as the services (_config/app-config.yaml
 // and the environment: DATABASE_URL, REDIS_URL, SECRET_KEY...). In
@@ -59,6 +60,11 @@ commands:
                    (make bench; roseash bench -h lists the flags)
   bench-baseline ADDR
                    serve the benchmark's static 20 KB page on ADDR
+  sumup-sandbox [-listen 127.0.0.1:8007] [-public-url URL]
+                   serve the SumUp sandbox (a fake SumUp: checkouts, a payment page
+                   with Pay, Decline and Let it expire, webhooks, refunds) until
+                   Ctrl-C; up runs it by itself on SUMUP_PORT (default 8007) when
+                   sumup.api_url is empty or http://sumup.localhost:PORT
 
 In development (APP_ENV or the config file's environment), unset DATABASE_URL,
 REDIS_URL and SECRET_KEY take make up's values: the local roseash database
@@ -93,6 +99,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return bench(ctx, args[1:], getenv, stdout)
 	case "bench-baseline":
 		return benchBaseline(ctx, args[1:], stdout)
+	case "sumup-sandbox":
+		return sumupSandboxCmd(ctx, args[1:], getenv, stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -22,7 +22,10 @@ import (
 
 // up prepares the database and runs the six services until ctx ends, then
 // stops them with SIGTERM and waits for them. A service that dies on its own
-// stops the others and makes up fail.
+// stops the others and makes up fail. Outside production, when payments go
+// to the SumUp sandbox (http://sumup.localhost:PORT, the development
+// default; SUMUP_PORT moves it), up serves the sandbox itself, started
+// before the services and stopped after them.
 func up(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	started := time.Now()
 	if ms, err := strconv.ParseInt(getenv("ROSEASH_UP_STARTED_MS"), 10, 64); err == nil {
@@ -50,8 +53,15 @@ func up(ctx context.Context, args []string, getenv func(string) string, stdout i
 		env[prefix+"PUBLIC_URL"] = "http://" + name + ".localhost:" + p
 		env[prefix+"INTERNAL_URL"] = "http://127.0.0.1:" + p
 	}
+	if p := getenv("SUMUP_PORT"); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return fmt.Errorf("SUMUP_PORT=%q is not a port number", p)
+		}
+		env["SUMUP_API_URL"] = "http://sumup.localhost:" + p
+	}
 	// The services read the environment up was given, with the overrides.
-	for _, k := range []string{"CONFIG_FILE", "DATABASE_URL", "REDIS_URL", "SECRET_KEY", "APP_ENV", "LOG_FORMAT", "LOG_LEVEL", "MAIL_DIR", "MEDIA_DIR", "REDIS_KEY_PREFIX"} {
+	for _, k := range []string{"CONFIG_FILE", "DATABASE_URL", "REDIS_URL", "SECRET_KEY", "APP_ENV", "LOG_FORMAT", "LOG_LEVEL", "MAIL_DIR", "MEDIA_DIR", "REDIS_KEY_PREFIX",
+		"SUMUP_API_URL", "SUMUP_MERCHANT_CODE", "SUMUP_API_KEY", "CHECKOUT_HOLD"} {
 		if v := getenv(k); v != "" {
 			if _, set := env[k]; !set {
 				env[k] = v
@@ -73,6 +83,13 @@ func up(ctx context.Context, args []string, getenv func(string) string, stdout i
 	}
 
 	out := &lineWriter{w: stdout}
+	if addr, ok := sandboxAddress(cfg); ok {
+		stopSandbox, err := startSumUpSandbox(addr, cfg.SumUp.APIURL, cfg.SumUp.MerchantCode, cfg.SumUp.APIKey, out.prefixed("sumup"))
+		if err != nil {
+			return fmt.Errorf("%w (another make up running? set SUMUP_PORT to move it)", err)
+		}
+		defer stopSandbox() // after the services, which may still be calling it
+	}
 	procs := make([]*exec.Cmd, 0, len(config.Services))
 	exited := make(chan string, len(config.Services))
 	var wg sync.WaitGroup
@@ -101,6 +118,9 @@ func up(ctx context.Context, args []string, getenv func(string) string, stdout i
 	out.printf("\nRose Ash is running (ready %.1fs after start):\n", time.Since(started).Seconds())
 	for _, name := range config.Services {
 		out.printf("  %-11s %s\n", name, cfg.Service(name).PublicURL)
+	}
+	if _, ok := sandboxAddress(cfg); ok {
+		out.printf("  %-11s %s\n", "sumup sandbox", cfg.SumUp.APIURL)
 	}
 	if link, err := signInLink(ctx, cfg, demo.AdminEmail, cfg.Service("blog").PublicURL+"/auth/login?next=/"); err == nil {
 		out.printf("\nSign in as the demo admin (%s) within %s:\n  %s\n", demo.AdminEmail, cfg.Auth.MagicLinkTTL.Std(), link)

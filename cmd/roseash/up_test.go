@@ -19,14 +19,17 @@ import (
 
 	"rose-ash.com/platform/shared/config"
 	"rose-ash.com/platform/shared/demo"
+	"rose-ash.com/platform/shared/models"
 	"rose-ash.com/platform/shared/postgres/pgtest"
 	"rose-ash.com/platform/shared/servicetest"
+	"rose-ash.com/platform/shared/sumup"
 )
 
 // up builds nothing itself: this test builds the six binaries, then checks
 // that up creates and seeds the database, brings all six services up on
-// the ports it is given, prints their URLs, and on cancellation (Ctrl-C)
-// stops every one of them and returns nil.
+// the ports it is given, prints their URLs, serves the SumUp sandbox the
+// services pay through, and on cancellation (Ctrl-C) stops every one of
+// them and returns nil.
 func TestUpRunsAndStopsTheWholePlatform(t *testing.T) {
 	root := servicetest.RepoRoot(t)
 	bin := t.TempDir()
@@ -51,6 +54,8 @@ func TestUpRunsAndStopsTheWholePlatform(t *testing.T) {
 		ports[name] = servicetest.FreePort(t)
 		env[strings.ToUpper(name)+"_PORT"] = ports[name]
 	}
+	sumupPort := servicetest.FreePort(t)
+	env["SUMUP_PORT"] = sumupPort
 	getenv := func(k string) string { return env[k] }
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -88,6 +93,14 @@ func TestUpRunsAndStopsTheWholePlatform(t *testing.T) {
 	if n := countUsers(t, dbURL); n != len(demo.Users) {
 		t.Errorf("%d users after up, want the %d demo users", n, len(demo.Users))
 	}
+	// The sandbox answers with the development settings the services use.
+	if want := "sumup sandbox http://sumup.localhost:" + sumupPort; !strings.Contains(out.String(), want) {
+		t.Errorf("up did not print %q", want)
+	}
+	sandboxClient := sumup.New(sumup.Options{APIURL: "http://sumup.localhost:" + sumupPort, APIKey: config.SumUpSandboxKey, MerchantCode: config.SumUpSandboxMerchant})
+	if _, err := sandboxClient.CreateCheckout(ctx, sumup.CreateRequest{Reference: "up-test", Amount: models.Money{Minor: 100, Currency: "GBP"}}); err != nil {
+		t.Errorf("the SumUp sandbox does not take a checkout during up: %v", err)
+	}
 	// The printed admin link signs the admin in on the blog.
 	link := regexp.MustCompile(`http://federation\.localhost:\d+/auth/magic\?token=\S+`).FindString(out.String())
 	if link == "" {
@@ -111,6 +124,10 @@ func TestUpRunsAndStopsTheWholePlatform(t *testing.T) {
 			c.Close()
 			t.Errorf("%s still listening after up stopped", name)
 		}
+	}
+	if c, err := net.DialTimeout("tcp", "127.0.0.1:"+sumupPort, time.Second); err == nil {
+		c.Close()
+		t.Error("the SumUp sandbox still listening after up stopped")
 	}
 
 	// A second run of the preparation step duplicates nothing.
