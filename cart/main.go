@@ -6,19 +6,57 @@ import (
 	"io"
 	"net/http"
 
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
 	"rose-ash.com/platform/cart/internal"
 	"rose-ash.com/platform/shared/boot"
+	"rose-ash.com/platform/shared/models"
 	"rose-ash.com/platform/shared/services/carts"
+	"rose-ash.com/platform/shared/services/orders"
 	"rose-ash.com/platform/shared/services/products"
+	"rose-ash.com/platform/shared/sumup"
 )
 
 func main() { boot.Main("cart", run) }
 
 // run starts the cart service and blocks until ctx ends.
 func run(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
-	opts := boot.Options{Service: "cart", MayMigrate: false}
+	sweep := &sweepWorker{}
+	opts := boot.Options{Service: "cart", MayMigrate: false, Workers: sweep.jobs, Queues: jobQueues}
 	return boot.Run(ctx, opts, getenv, stdout, func(d boot.Deps) (http.Handler, error) {
-		return internal.NewServer(internal.Deps{Site: d.Site, Auth: d.SignIn(), Carts: carts.New(d.DB),
-			Catalogue: products.New(d.DB), Sessions: d.Sessions}), nil
+		catalog, cartStore := products.New(d.DB), carts.New(d.DB)
+		store := orders.New(d.DB, catalog)
+		store.Hold = d.Config.SumUp.HoldTTL.Std()
+		// Once paid, the shopper's basket is emptied in the same
+		// transaction (cart-mini shows zero at once: verify invalidates it).
+		store.Paid = func(ctx context.Context, tx pgx.Tx, o models.Order) error {
+			if !o.UserID.Valid {
+				return nil
+			}
+			return cartStore.Clear(ctx, tx, o.UserID.UUID)
+		}
+		payments := &internal.Payments{Site: d.Site, Orders: store, Mail: d.Mail, Secret: []byte(d.Config.SecretKey),
+			Lines: func(ctx context.Context, userID uuid.UUID) ([]orders.LineInput, error) {
+				lines, err := cartStore.CartLines(ctx, userID)
+				if err != nil {
+					return nil, err
+				}
+				out := make([]orders.LineInput, 0, len(lines))
+				for _, l := range lines {
+					id, err := uuid.Parse(l.ProductRef)
+					if err != nil {
+						continue // a line from before variants: not orderable
+					}
+					out = append(out, orders.LineInput{VariantID: id, Quantity: l.Quantity})
+				}
+				return out, nil
+			}}
+		if s := d.Config.SumUp; s.Enabled() {
+			payments.SumUp = sumup.New(sumup.Options{APIURL: s.APIURL, APIKey: s.APIKey, MerchantCode: s.MerchantCode})
+		}
+		sweep.payments.Store(payments)
+		return internal.NewServer(internal.Deps{Site: d.Site, Auth: d.SignIn(), Carts: cartStore,
+			Catalogue: catalog, Sessions: d.Sessions, Payments: payments}), nil
 	})
 }

@@ -33,6 +33,7 @@ import (
 	"rose-ash.com/platform/shared/logging"
 	"rose-ash.com/platform/shared/mail"
 	"rose-ash.com/platform/shared/postgres"
+	"rose-ash.com/platform/shared/services/orders"
 	"rose-ash.com/platform/shared/services/products"
 	"rose-ash.com/platform/shared/services/social"
 	"rose-ash.com/platform/shared/sessions"
@@ -212,10 +213,12 @@ func Run(ctx context.Context, opts Options, getenv func(string) string, stdout i
 // announcement of the market's products never announced (the demo's), every
 // listings.DueInterval, worked on the market queue by market replicas; and
 // the refresh of the market's supplier sources whose interval has passed,
-// every products.RefreshEvery, on the market queue too.
+// every products.RefreshEvery, on the market queue too; and the sweep of
+// unpaid orders past their hold and of pending payments, every
+// orders.SweepEvery, on the cart queue.
 func PeriodicJobs(cfg *config.Config) []*river.PeriodicJob {
 	jobs := []*river.PeriodicJob{articles.Periodic(articles.DueInterval), listings.Periodic(listings.DueInterval),
-		products.RefreshPeriodic(products.RefreshEvery)}
+		products.RefreshPeriodic(products.RefreshEvery), orders.SweepPeriodic(orders.SweepEvery)}
 	if cfg.Ghost.URL != "" && cfg.Ghost.SyncInterval > 0 {
 		jobs = append(jobs, ghostsync.Periodic(cfg.Ghost.SyncInterval.Std()))
 	}

@@ -314,6 +314,11 @@ func seedMarket(ctx context.Context, tx pgx.Tx, store *products.Store, pictures 
 				return fmt.Errorf("demo: %w", err)
 			}
 		}
+		// Every demo market delivers for £3.95 and can be collected from
+		// at the Saturday market or at its own place.
+		if err := products.SetHandoverIfNone(ctx, tx, m.Slug, 395, []string{"Saturday market, Leith Walk", m.Name + ", " + m.Location}); err != nil {
+			return fmt.Errorf("demo: %w", err)
+		}
 	}
 	for _, c := range Categories {
 		if err := products.AddCategoryIfMissing(ctx, tx, c.CategoryInput); err != nil {

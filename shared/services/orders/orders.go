@@ -412,3 +412,37 @@ func domainError(what string, err error) error {
 func internal(what string, err error) error {
 	return models.Wrap(models.EInternal, "", fmt.Errorf("orders: %s: %w", what, err))
 }
+
+// ListQuery filters the admins' list of orders.
+type ListQuery struct {
+	// Status is one state, or "" for all.
+	Status string
+	// Search matches the email (a part of it) or the order number.
+	Search string
+	Limit  int
+}
+
+// List returns orders newest first, as the admins' list shows them
+// (without their details). Errors: EInternal.
+func (s *Store) List(ctx context.Context, q ListQuery) ([]models.Order, error) {
+	if q.Limit <= 0 || q.Limit > 500 {
+		q.Limit = 100
+	}
+	search := strings.TrimSpace(q.Search)
+	rows, err := s.db.Query(ctx, orderColumns+`
+WHERE ($1 = '' OR o.status = $1)
+  AND ($2 = '' OR o.email ILIKE '%' || $2 || '%' OR o.number::text = $2)
+ORDER BY o.created_at DESC LIMIT $3`, q.Status, likeEscape(search), q.Limit)
+	if err != nil {
+		return nil, internal("list orders", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (models.Order, error) { return scanOrder(r) })
+	if err != nil {
+		return nil, internal("list orders", err)
+	}
+	return out, nil
+}
+
+func likeEscape(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}

@@ -110,3 +110,14 @@ func isAre(n int) string {
 	}
 	return "are"
 }
+
+// SetHandoverIfNone gives the market at slug a delivery fee and pickup
+// places when it has neither (the demo seed; an admin's choice is kept).
+// Errors: the database's.
+func SetHandoverIfNone(ctx context.Context, tx pgx.Tx, slug string, feeMinor int64, places []string) error {
+	if _, err := tx.Exec(ctx, `UPDATE markets SET delivery_fee_minor = $2, pickup_places = $3, updated_at = now()
+WHERE slug = $1 AND delivery_fee_minor = 0 AND pickup_places = '{}'`, slug, feeMinor, places); err != nil {
+		return internal("market handover "+slug, err)
+	}
+	return nil
+}

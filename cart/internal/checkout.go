@@ -1,0 +1,281 @@
+package internal
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"html"
+	"net/http"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"rose-ash.com/platform/shared/fragments"
+	"rose-ash.com/platform/shared/mail"
+	"rose-ash.com/platform/shared/models"
+	"rose-ash.com/platform/shared/services/orders"
+	"rose-ash.com/platform/shared/sumup"
+	"rose-ash.com/platform/shared/web"
+)
+
+// Payments is the cart's checkout and payment flow: the checkout form, the
+// order it places, the SumUp checkout the shopper pays on, and the three
+// paths by which a payment is confirmed (the browser's return, SumUp's
+// webhook and the reconciler), each verified by a GET of the checkout.
+type Payments struct {
+	Site   *web.Site
+	Orders *orders.Store
+	// SumUp is nil when online payments are not configured.
+	SumUp *sumup.Client
+	Mail  mail.Sender
+	// Lines returns the signed-in user's basket as order lines.
+	Lines func(ctx context.Context, userID uuid.UUID) ([]orders.LineInput, error)
+	// Secret signs the links to orders sent to guests.
+	Secret []byte
+}
+
+// errPaymentsOff answers a checkout when SumUp is not configured.
+var errPaymentsOff = models.Errorf(models.EUnavailable, "Online payment is not available just now: try again later.")
+
+// toCheckout answers the basket's Checkout button with the checkout form.
+func (p *Payments) toCheckout(w http.ResponseWriter, r *http.Request) {
+	http.Redirect(w, r, "/checkout", http.StatusSeeOther)
+}
+
+// checkoutForm shows the checkout: contact email (prefilled), delivery or
+// pickup, the address, the order summary, the terms, and Pay.
+func (p *Payments) checkoutForm(w http.ResponseWriter, r *http.Request) {
+	p.renderCheckout(w, r, http.StatusOK, checkoutValues{Fulfilment: models.FulfilPickup}, "")
+}
+
+// checkoutValues are the checkout form's fields, kept when it is shown
+// again with a problem.
+type checkoutValues struct {
+	Email, Fulfilment, PickupPlace string
+	Address                        models.Address
+	Terms                          bool
+}
+
+func (p *Payments) renderCheckout(w http.ResponseWriter, r *http.Request, status int, v checkoutValues, problem string) {
+	ctx := r.Context()
+	user, ok := web.Viewer(ctx)
+	if !ok {
+		askToSignIn(p.Site, w, r)
+		return
+	}
+	lines, err := p.Lines(ctx, user.ID)
+	if err != nil {
+		p.Site.Error(w, r, err)
+		return
+	}
+	if len(lines) == 0 {
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+		return
+	}
+	ids := make([]uuid.UUID, len(lines))
+	for i, l := range lines {
+		ids[i] = l.VariantID
+	}
+	fee, places, err := p.Orders.Handover(ctx, ids)
+	if err != nil {
+		p.Site.Error(w, r, err)
+		return
+	}
+	if v.Email == "" {
+		v.Email = user.Email
+	}
+	if v.PickupPlace == "" && len(places) > 0 {
+		v.PickupPlace = places[0]
+	}
+	if len(places) == 0 {
+		v.Fulfilment = models.FulfilDelivery
+	}
+	view := checkoutView{Values: v, Places: places, Fee: fee, Key: newKey(), Problem: problem}
+	p.Site.Render(w, r, status, CheckoutPage(p.Site.Page(r, "Checkout"), view))
+}
+
+// checkoutView is what the checkout page shows.
+type checkoutView struct {
+	Values  checkoutValues
+	Places  []string
+	Fee     int64
+	Key     string
+	Problem string
+}
+
+func newKey() string {
+	b := make([]byte, 18)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// pay places the order of the checkout form (its stock held), creates its
+// SumUp checkout and sends the shopper to SumUp's hosted page. The form's
+// one-time key makes a second submission (double click, another tab, the
+// back button) land on the same order and checkout.
+func (p *Payments) pay(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	user, ok := web.Viewer(ctx)
+	if !ok {
+		askToSignIn(p.Site, w, r)
+		return
+	}
+	v := checkoutValues{Email: r.PostFormValue("email"), Fulfilment: r.PostFormValue("fulfilment"),
+		PickupPlace: r.PostFormValue("pickup_place"), Terms: r.PostFormValue("terms") != "",
+		Address: models.Address{Name: r.PostFormValue("name"), Line1: r.PostFormValue("line1"), Line2: r.PostFormValue("line2"),
+			City: r.PostFormValue("city"), Postcode: r.PostFormValue("postcode"), Country: r.PostFormValue("country")}}
+	if p.SumUp == nil {
+		p.renderCheckout(w, r, http.StatusServiceUnavailable, v, models.Message(errPaymentsOff))
+		return
+	}
+	lines, err := p.Lines(ctx, user.ID)
+	if err != nil {
+		p.Site.Error(w, r, err)
+		return
+	}
+	o, at, err := p.Orders.Place(ctx, orders.PlaceInput{UserID: user.ID, Email: v.Email, Fulfilment: v.Fulfilment,
+		PickupPlace: v.PickupPlace, Address: v.Address, AcceptTerms: v.Terms, Lines: lines,
+		Key: strings.TrimSpace(r.PostFormValue("key"))})
+	switch models.Code(err) {
+	case "":
+	case models.EInvalid, models.EConflict, models.ENotFound:
+		p.renderCheckout(w, r, http.StatusUnprocessableEntity, v, models.Message(err))
+		return
+	default:
+		p.Site.Error(w, r, err)
+		return
+	}
+	if at.Status != models.AttemptPending {
+		http.Redirect(w, r, p.orderURL(o.ID), http.StatusSeeOther) // settled before: show it
+		return
+	}
+	p.toSumUp(w, r, o, at)
+}
+
+// toSumUp sends the shopper to the hosted page of the attempt's checkout,
+// creating it unless it exists; SumUp unavailable shows the order with a
+// button to try again (its stock stays held).
+func (p *Payments) toSumUp(w http.ResponseWriter, r *http.Request, o models.Order, at models.PaymentAttempt) {
+	ctx := r.Context()
+	if at.HostedURL != "" {
+		http.Redirect(w, r, at.HostedURL, http.StatusSeeOther)
+		return
+	}
+	co, err := p.checkoutFor(ctx, o, at)
+	if err != nil {
+		p.Site.Logger.WarnContext(ctx, "SumUp checkout not created", "order", o.Number, "error", err)
+		http.Redirect(w, r, p.orderURL(o.ID)+"?problem=unavailable", http.StatusSeeOther)
+		return
+	}
+	http.Redirect(w, r, co.HostedURL, http.StatusSeeOther)
+}
+
+// checkoutFor creates the attempt's SumUp checkout, or finds the one a
+// concurrent request created (409 DUPLICATED_CHECKOUT), and records it.
+func (p *Payments) checkoutFor(ctx context.Context, o models.Order, at models.PaymentAttempt) (sumup.Checkout, error) {
+	co, err := p.SumUp.CreateCheckout(ctx, sumup.CreateRequest{Reference: at.Reference, Amount: at.Amount,
+		Description: "Rose Ash " + o.Name(), ReturnURL: p.Site.URL("cart", "/payments/sumup/webhook"),
+		RedirectURL: p.Site.URL("cart", "/orders/"+o.ID.String()+"/return")})
+	if sumup.IsDuplicate(err) {
+		var found []sumup.Checkout
+		found, err = p.SumUp.CheckoutsByReference(ctx, at.Reference)
+		if err == nil && len(found) == 0 {
+			err = models.Errorf(models.EUnavailable, "SumUp reported the checkout %s but does not list it", at.Reference)
+		}
+		if err == nil {
+			co = found[0]
+		}
+	}
+	if err != nil {
+		return sumup.Checkout{}, err
+	}
+	if err := p.Orders.AttachCheckout(ctx, at.ID, co.ID, co.HostedURL); err != nil {
+		return sumup.Checkout{}, err
+	}
+	return co, nil
+}
+
+// verify asks SumUp about a checkout and settles its attempt with what it
+// says; then does what follows once (the confirmation email, the cart-mini
+// refreshed, a refund of a payment that came too late).
+func (p *Payments) verify(ctx context.Context, checkoutID string) (orders.Outcome, models.Order, error) {
+	co, err := p.SumUp.GetCheckout(ctx, checkoutID)
+	if err != nil {
+		return orders.Unchanged, models.Order{}, err
+	}
+	checked := orders.Checked{CheckoutID: co.ID, Status: co.Status, Amount: co.Amount, MerchantCode: co.MerchantCode}
+	if tx, ok := co.PaidTransaction(); ok {
+		checked.TransactionID = tx.ID
+	}
+	out, o, err := p.Orders.Settle(ctx, checked, p.SumUp.MerchantCode())
+	if err != nil {
+		return out, o, err
+	}
+	switch out {
+	case orders.NowPaid:
+		if o.UserID.Valid && p.Site.Fragments != nil {
+			if err := p.Site.Fragments.InvalidateNamed(ctx, fragments.CartMini, &o.UserID.UUID); err != nil {
+				p.Site.Logger.WarnContext(ctx, "cart-mini not invalidated", "error", err)
+			}
+		}
+		p.email(ctx, o, "Payment confirmed for your Rose Ash "+o.Name(),
+			"We have your payment of "+o.Money(o.Total).String()+" for "+o.Name()+". Thank you!")
+	case orders.Mismatch:
+		p.Site.Logger.ErrorContext(ctx, "ALERT: a SumUp checkout says PAID for another amount or merchant: the order is not paid",
+			"checkout", co.ID, "order", o.Number)
+	case orders.RefundDue:
+		p.refundLate(ctx, o, co, checked.TransactionID)
+	}
+	return out, o, nil
+}
+
+// refundLate gives back a payment made for an order that expired or was
+// cancelled before it arrived, and tells the shopper.
+func (p *Payments) refundLate(ctx context.Context, o models.Order, co sumup.Checkout, txID string) {
+	at, err := p.Orders.AttemptByCheckout(ctx, co.ID)
+	if err == nil {
+		err = p.SumUp.Refund(ctx, txID, nil)
+	}
+	if err == nil {
+		_, err = p.Orders.RecordRefund(ctx, o.ID, at.ID, co.Amount.Minor, orders.Actor{Name: "system"}, "paid after the order "+models.OrderStatusText(o.Status))
+	}
+	if err != nil {
+		p.Site.Logger.ErrorContext(ctx, "ALERT: a late payment could not be refunded automatically", "order", o.Number, "error", err)
+		return
+	}
+	p.email(ctx, o, "Your payment for Rose Ash "+o.Name()+" was refunded",
+		"Your payment of "+co.Amount.String()+" arrived after "+o.Name()+" was "+strings.ToLower(models.OrderStatusText(o.Status))+
+			", so we refunded it in full. Nothing else is needed from you.")
+}
+
+// email sends the shopper a plain-text and HTML message about o with a
+// link to it; a failure is logged, never shown (the order page says the
+// same).
+func (p *Payments) email(ctx context.Context, o models.Order, subject, text string) {
+	if p.Mail == nil {
+		return
+	}
+	link := p.guestLink(o.ID)
+	body := "Hello,\n\n" + text + "\n\nYour order: " + link + "\n\n-- Rose Ash\n"
+	html := "<p>Hello,</p><p>" + html.EscapeString(text) + "</p><p><a href=\"" + html.EscapeString(link) + "\">See your order</a></p><p>-- Rose Ash</p>"
+	if err := p.Mail.Send(ctx, mail.Message{To: o.Email, Subject: subject, Text: body, HTML: html}); err != nil {
+		p.Site.Logger.WarnContext(ctx, "order email not sent", "order", o.Number, "error", err)
+	}
+}
+
+// orderURL is the order page's address on the cart.
+func (p *Payments) orderURL(id uuid.UUID) string { return "/orders/" + id.String() }
+
+// guestLink is the order page's address with the signed token that lets
+// whoever holds the email see it without signing in.
+func (p *Payments) guestLink(id uuid.UUID) string {
+	return p.Site.URL("cart", "/orders/"+id.String()+"?t="+p.token(id))
+}
+
+func (p *Payments) token(id uuid.UUID) string {
+	m := hmac.New(sha256.New, p.Secret)
+	m.Write([]byte("order-link:" + id.String()))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil)[:18])
+}
