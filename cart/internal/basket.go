@@ -158,7 +158,11 @@ func checkLines(lines []models.CartLine, variants map[uuid.UUID]products.CartVar
 		}
 		if l.Quantity > limit {
 			line.Quantity = limit
-			b.Changes = append(b.Changes, fmt.Sprintf("Only %d left of %s, so your basket now has %d.", limit, title, limit))
+			if byStock := v.Variant.TrackStock && !v.Variant.AllowBackorder && v.Variant.Stock <= models.MaxCartQuantity; byStock {
+				b.Changes = append(b.Changes, fmt.Sprintf("Only %d left of %s, so your basket now has %d.", limit, title, limit))
+			} else {
+				b.Changes = append(b.Changes, fmt.Sprintf("A basket holds at most %d of %s, so yours now has %d.", limit, title, limit))
+			}
 			changed = true
 		}
 		if changed {

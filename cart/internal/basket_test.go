@@ -391,3 +391,70 @@ func TestAGuestsBasketJoinsTheirsAtSignIn(t *testing.T) {
 		t.Fatalf("a second page view changed the basket to %d", q)
 	}
 }
+
+// checkLines keeps lines in step with the catalogue: the cases the
+// basket page meets, and the VAT each line includes (half up).
+func TestCheckLines(t *testing.T) {
+	gbp := func(minor int64) models.Money { return models.Money{Minor: minor, Currency: "GBP"} }
+	id := func(n byte) uuid.UUID { return uuid.UUID{15: n} }
+	variant := func(n byte, title string, price int64, vat int, v models.Variant) products.CartVariant {
+		return products.CartVariant{CartLine: products.CartLine{VariantID: id(n), Title: title, Price: gbp(price), Variant: v},
+			VATRateBP: vat}
+	}
+	line := func(n byte, title string, price int64, qty int) models.CartLine {
+		return models.CartLine{ProductRef: id(n).String(), Title: title, UnitPrice: gbp(price), Quantity: qty}
+	}
+	variants := map[uuid.UUID]products.CartVariant{
+		id(1): variant(1, "Honey", 600, 2000, models.Variant{TrackStock: true, Stock: 4}),
+		id(2): variant(2, "Jam", 3, 2000, models.Variant{TrackStock: false}),
+		id(3): variant(3, "Candle", 900, 2000, models.Variant{TrackStock: true, Stock: 0}),
+		id(4): variant(4, "Bread", 100, 0, models.Variant{TrackStock: true, Stock: 0, AllowBackorder: true}),
+	}
+	b, updates := checkLines([]models.CartLine{
+		line(1, "Honey", 550, 6),     // dearer now, and only 4 left
+		line(2, "Jam", 3, 120),       // not tracked: held to the most a line may hold
+		line(3, "Candle", 900, 1),    // sold out
+		line(4, "Bread", 100, 2),     // backorders: kept as it is
+		line(5, "Old thing", 100, 1), // gone from the catalogue
+		{ProductRef: "a-slug", Title: "Older line", UnitPrice: gbp(1), Quantity: 1}, // not a variant id
+	}, variants)
+	wantChanges := []string{
+		"The price of Honey changed from £5.50 to £6.00.",
+		"Only 4 left of Honey, so your basket now has 4.",
+		"A basket holds at most 99 of Jam, so yours now has 99.",
+		"Candle is sold out, so it was taken out of your basket.",
+		"Old thing is no longer for sale, so it was taken out of your basket.",
+		"Older line is no longer for sale, so it was taken out of your basket.",
+	}
+	if strings.Join(b.Changes, "\n") != strings.Join(wantChanges, "\n") {
+		t.Errorf("changes:\n%s\nwant:\n%s", strings.Join(b.Changes, "\n"), strings.Join(wantChanges, "\n"))
+	}
+	wantUpdates := []models.CartLineUpdate{
+		{ProductRef: id(1).String(), Title: "Honey", UnitPrice: gbp(600), MaxQuantity: 4},
+		{ProductRef: id(2).String(), Title: "Jam", UnitPrice: gbp(3), MaxQuantity: 99},
+		{ProductRef: id(3).String()},
+		{ProductRef: id(5).String()},
+		{ProductRef: "a-slug"},
+	}
+	if len(updates) != len(wantUpdates) {
+		t.Fatalf("updates = %+v\nwant %+v", updates, wantUpdates)
+	}
+	for i := range updates {
+		if updates[i] != wantUpdates[i] {
+			t.Errorf("update %d = %+v, want %+v", i, updates[i], wantUpdates[i])
+		}
+	}
+	// Honey: 2400 at 20% includes 400; jam: 297 includes 49.5, so 50;
+	// bread: no VAT.
+	var vats []int64
+	for _, l := range b.Lines {
+		vats = append(vats, l.VAT.Minor)
+	}
+	if len(b.Lines) != 3 || vats[0] != 400 || vats[1] != 50 || vats[2] != 0 || b.Lines[2].Quantity != 2 {
+		t.Fatalf("lines = %+v", b.Lines)
+	}
+	want := []BasketTotal{{Subtotal: gbp(2400 + 297 + 200), VAT: gbp(450), ItemCount: 105}}
+	if len(b.Totals) != 1 || b.Totals[0] != want[0] || b.ItemCount != 105 {
+		t.Fatalf("totals = %+v (%d items), want %+v", b.Totals, b.ItemCount, want)
+	}
+}
