@@ -37,8 +37,17 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 			return cartStore.Clear(ctx, tx, o.UserID.UUID)
 		}
 		payments := &internal.Payments{Site: d.Site, Orders: store, Mail: d.Mail, Secret: []byte(d.Config.SecretKey),
-			Lines: func(ctx context.Context, userID uuid.UUID) ([]orders.LineInput, error) {
-				lines, err := cartStore.CartLines(ctx, userID)
+			Forget: func(ctx context.Context, owner models.CartOwner) error {
+				lines, err := cartStore.BasketLines(ctx, owner)
+				for _, l := range lines {
+					if err == nil {
+						err = cartStore.RemoveItem(ctx, owner, l.ProductRef)
+					}
+				}
+				return err
+			},
+			Lines: func(ctx context.Context, owner models.CartOwner) ([]orders.LineInput, error) {
+				lines, err := cartStore.BasketLines(ctx, owner)
 				if err != nil {
 					return nil, err
 				}

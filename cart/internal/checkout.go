@@ -30,8 +30,11 @@ type Payments struct {
 	// SumUp is nil when online payments are not configured.
 	SumUp *sumup.Client
 	Mail  mail.Sender
-	// Lines returns the signed-in user's basket as order lines.
-	Lines func(ctx context.Context, userID uuid.UUID) ([]orders.LineInput, error)
+	// Lines returns a basket (a user's or a guest's) as order lines.
+	Lines func(ctx context.Context, owner models.CartOwner) ([]orders.LineInput, error)
+	// Forget empties a guest's basket once its order is placed (a user's
+	// is emptied when the order is paid).
+	Forget func(ctx context.Context, owner models.CartOwner) error
 	// Secret signs the links to orders sent to guests.
 	Secret []byte
 }
@@ -58,14 +61,26 @@ type checkoutValues struct {
 	Terms                          bool
 }
 
+// owner is whose basket the request checks out: the signed-in user's, or
+// the guest's of the basket cookie; false when there is neither.
+func (p *Payments) owner(r *http.Request) (models.CartOwner, models.User, bool) {
+	if user, ok := web.Viewer(r.Context()); ok {
+		return models.UserCart(user.ID), user, true
+	}
+	if key, ok := newGuestCookie(p.Site).key(r); ok {
+		return models.GuestCart(key), models.User{}, true
+	}
+	return models.CartOwner{}, models.User{}, false
+}
+
 func (p *Payments) renderCheckout(w http.ResponseWriter, r *http.Request, status int, v checkoutValues, problem string) {
 	ctx := r.Context()
-	user, ok := web.Viewer(ctx)
+	owner, user, ok := p.owner(r)
 	if !ok {
-		askToSignIn(p.Site, w, r)
+		http.Redirect(w, r, "/", http.StatusSeeOther)
 		return
 	}
-	lines, err := p.Lines(ctx, user.ID)
+	lines, err := p.Lines(ctx, owner)
 	if err != nil {
 		p.Site.Error(w, r, err)
 		return
@@ -117,9 +132,9 @@ func newKey() string {
 // back button) land on the same order and checkout.
 func (p *Payments) pay(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	user, ok := web.Viewer(ctx)
+	owner, user, ok := p.owner(r)
 	if !ok {
-		askToSignIn(p.Site, w, r)
+		http.Redirect(w, r, "/", http.StatusSeeOther)
 		return
 	}
 	v := checkoutValues{Email: r.PostFormValue("email"), Fulfilment: r.PostFormValue("fulfilment"),
@@ -130,7 +145,7 @@ func (p *Payments) pay(w http.ResponseWriter, r *http.Request) {
 		p.renderCheckout(w, r, http.StatusServiceUnavailable, v, models.Message(errPaymentsOff))
 		return
 	}
-	lines, err := p.Lines(ctx, user.ID)
+	lines, err := p.Lines(ctx, owner)
 	if err != nil {
 		p.Site.Error(w, r, err)
 		return
@@ -147,8 +162,17 @@ func (p *Payments) pay(w http.ResponseWriter, r *http.Request) {
 		p.Site.Error(w, r, err)
 		return
 	}
+	if owner.IsGuest() {
+		// A guest's order is theirs through its signed link, and their
+		// basket has become this order.
+		if p.Forget != nil {
+			if err := p.Forget(ctx, owner); err != nil {
+				p.Site.Logger.WarnContext(ctx, "guest basket not emptied", "order", o.Number, "error", err)
+			}
+		}
+	}
 	if at.Status != models.AttemptPending {
-		http.Redirect(w, r, p.orderURL(o.ID), http.StatusSeeOther) // settled before: show it
+		http.Redirect(w, r, p.orderLink(o.ID, owner.IsGuest()), http.StatusSeeOther) // settled before: show it
 		return
 	}
 	p.toSumUp(w, r, o, at)
@@ -166,7 +190,7 @@ func (p *Payments) toSumUp(w http.ResponseWriter, r *http.Request, o models.Orde
 	co, err := p.checkoutFor(ctx, o, at)
 	if err != nil {
 		p.Site.Logger.WarnContext(ctx, "SumUp checkout not created", "order", o.Number, "error", err)
-		http.Redirect(w, r, p.orderURL(o.ID)+"?problem=unavailable", http.StatusSeeOther)
+		http.Redirect(w, r, p.orderURL(o.ID)+"?problem=unavailable&t="+p.token(o.ID), http.StatusSeeOther)
 		return
 	}
 	http.Redirect(w, r, co.HostedURL, http.StatusSeeOther)
@@ -177,7 +201,7 @@ func (p *Payments) toSumUp(w http.ResponseWriter, r *http.Request, o models.Orde
 func (p *Payments) checkoutFor(ctx context.Context, o models.Order, at models.PaymentAttempt) (sumup.Checkout, error) {
 	co, err := p.SumUp.CreateCheckout(ctx, sumup.CreateRequest{Reference: at.Reference, Amount: at.Amount,
 		Description: "Rose Ash " + o.Name(), ReturnURL: p.Site.URL("cart", "/payments/sumup/webhook"),
-		RedirectURL: p.Site.URL("cart", "/orders/"+o.ID.String()+"/return")})
+		RedirectURL: p.Site.URL("cart", "/orders/"+o.ID.String()+"/return?t="+p.token(o.ID))})
 	if sumup.IsDuplicate(err) {
 		var found []sumup.Checkout
 		found, err = p.SumUp.CheckoutsByReference(ctx, at.Reference)
@@ -267,6 +291,14 @@ func (p *Payments) email(ctx context.Context, o models.Order, subject, text stri
 
 // orderURL is the order page's address on the cart.
 func (p *Payments) orderURL(id uuid.UUID) string { return "/orders/" + id.String() }
+
+// orderLink is the order page's address, signed for a guest.
+func (p *Payments) orderLink(id uuid.UUID, guest bool) string {
+	if guest {
+		return p.orderURL(id) + "?t=" + p.token(id)
+	}
+	return p.orderURL(id)
+}
 
 // guestLink is the order page's address with the signed token that lets
 // whoever holds the email see it without signing in.
