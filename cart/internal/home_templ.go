@@ -53,7 +53,7 @@ func HomePage(p layout.Page, links []layout.Link, v basketView) templ.Component 
 				}()
 			}
 			ctx = templ.InitializeContext(ctx)
-			templ_7745c5c3_Err = layout.PageHeading("Your basket", "What you choose around Rose Ash, kept until you check out.").Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = layout.PageHeading("Cart", "Your basket for what you choose around Rose Ash.").Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
