@@ -315,6 +315,16 @@ func scanOrder(row pgx.Row) (models.Order, error) {
 	return o, err
 }
 
+// lockOrder reads the order in tx and locks its row until tx ends.
+// Errors: ENotFound, the database's.
+func lockOrder(ctx context.Context, tx pgx.Tx, id uuid.UUID) (models.Order, error) {
+	o, err := scanOrder(tx.QueryRow(ctx, orderColumns+` WHERE o.id = $1 FOR UPDATE`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return models.Order{}, models.Errorf(models.ENotFound, "There is no such order.")
+	}
+	return o, err
+}
+
 // Order returns the order with its lines, payment attempts, history and
 // refunds. Errors: ENotFound, EInternal.
 func (s *Store) Order(ctx context.Context, id uuid.UUID) (models.Order, error) {

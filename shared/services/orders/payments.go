@@ -179,10 +179,7 @@ WHERE order_id = $1 AND status = 'pending' AND id <> $2`, o.ID, a.ID); err != ni
 // Errors: ENotFound, EConflict (paid, expired or cancelled), EInternal.
 func (s *Store) Retry(ctx context.Context, orderID uuid.UUID) (next models.PaymentAttempt, cancelled *models.PaymentAttempt, err error) {
 	err = postgres.InTx(ctx, s.db, func(tx pgx.Tx) error {
-		o, err := scanOrder(tx.QueryRow(ctx, orderColumns+` WHERE o.id = $1 FOR UPDATE`, orderID))
-		if errors.Is(err, pgx.ErrNoRows) {
-			return models.Errorf(models.ENotFound, "There is no such order.")
-		}
+		o, err := lockOrder(ctx, tx, orderID)
 		if err != nil {
 			return err
 		}

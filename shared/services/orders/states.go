@@ -2,7 +2,6 @@ package orders
 
 import (
 	"context"
-	"errors"
 	"slices"
 	"time"
 
@@ -42,11 +41,7 @@ func (s *Store) Move(ctx context.Context, orderID uuid.UUID, to string, by Actor
 	var o models.Order
 	err := postgres.InTx(ctx, s.db, func(tx pgx.Tx) error {
 		var err error
-		o, err = scanOrder(tx.QueryRow(ctx, orderColumns+` WHERE o.id = $1 FOR UPDATE`, orderID))
-		if errors.Is(err, pgx.ErrNoRows) {
-			return models.Errorf(models.ENotFound, "There is no such order.")
-		}
-		if err != nil {
+		if o, err = lockOrder(ctx, tx, orderID); err != nil {
 			return err
 		}
 		if !slices.Contains(next[o.Status], to) {
@@ -155,11 +150,7 @@ func (s *Store) RecordRefund(ctx context.Context, orderID, attemptID uuid.UUID, 
 	var o models.Order
 	err := postgres.InTx(ctx, s.db, func(tx pgx.Tx) error {
 		var err error
-		o, err = scanOrder(tx.QueryRow(ctx, orderColumns+` WHERE o.id = $1 FOR UPDATE`, orderID))
-		if errors.Is(err, pgx.ErrNoRows) {
-			return models.Errorf(models.ENotFound, "There is no such order.")
-		}
-		if err != nil {
+		if o, err = lockOrder(ctx, tx, orderID); err != nil {
 			return err
 		}
 		if amount <= 0 || amount > o.Total-o.Refunded {

@@ -483,6 +483,15 @@ func (s *Store) VariantForCart(ctx context.Context, variantID uuid.UUID) (CartLi
 	return variantForCart(ctx, s.db, variantID)
 }
 
+// variantTitle names a variant for a cart or an order: the product's name
+// and, when it has several variants, the variant's: "Heather honey (340 g)".
+func variantTitle(product, variant string, variants int) string {
+	if variants > 1 && variant != "" {
+		return product + " (" + variant + ")"
+	}
+	return product
+}
+
 func variantForCart(ctx context.Context, db querier, variantID uuid.UUID) (CartLine, error) {
 	var l CartLine
 	var name, currency string
@@ -501,10 +510,7 @@ WHERE v.id = $1 AND p.status = 'published'`, variantID).Scan(&l.ProductID, &l.Pr
 		return CartLine{}, internal("variant for cart", err)
 	}
 	l.VariantID, l.Variant.ProductID = l.Variant.ID, l.ProductID
-	l.Title = name
-	if count > 1 && l.Variant.Name != "" {
-		l.Title = name + " (" + l.Variant.Name + ")"
-	}
+	l.Title = variantTitle(name, l.Variant.Name, count)
 	l.Price = models.Money{Minor: l.Variant.Price, Currency: currency}
 	if !l.Variant.Buyable() {
 		return l, models.Errorf(models.EInvalid, "%s is sold out.", l.Title)

@@ -50,10 +50,7 @@ FOR UPDATE OF v`, variantID).Scan(&h.ProductID, &h.ProductSlug, &name, &currency
 		return Held{}, internal("hold stock", err)
 	}
 	h.VariantID, h.Variant.ProductID = h.Variant.ID, h.ProductID
-	h.Title = name
-	if count > 1 && h.Variant.Name != "" {
-		h.Title = name + " (" + h.Variant.Name + ")"
-	}
+	h.Title = variantTitle(name, h.Variant.Name, count)
 	h.Price = models.Money{Minor: h.Variant.Price, Currency: currency}
 	v := h.Variant
 	switch {
