@@ -20,7 +20,7 @@ func showHome(b basketDeps) http.HandlerFunc {
 // says why what the shopper asked was not done.
 func (b basketDeps) renderBasket(w http.ResponseWriter, r *http.Request, status int, problem string) {
 	ctx := r.Context()
-	view := basketView{problem: problem, marketURL: b.site.URL("market", ""), notices: b.notices.pop(ctx)}
+	view := basketView{problem: problem, marketURL: b.site.URL("market", "")}
 	if owner, ok := b.owner(r); ok {
 		basket, err := currentBasket(ctx, b.carts, b.catalogue, owner)
 		if err != nil {
@@ -33,6 +33,7 @@ func (b basketDeps) renderBasket(w http.ResponseWriter, r *http.Request, status 
 		view.basket, view.guest = basket, owner.IsGuest()
 	}
 	_, view.signedIn = web.Viewer(ctx)
+	view.notices = b.notices.pop(ctx) // once the page can be shown
 	b.site.Render(w, r, status, HomePage(b.site.Page(r, ""), b.site.OtherServices(), view))
 }
 
