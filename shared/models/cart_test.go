@@ -85,3 +85,23 @@ func TestMoneyDecimal(t *testing.T) {
 		}
 	}
 }
+
+// A guest's cart is named by the SHA-256 of their cookie's key, never the
+// key; a user's by their id; the zero owner names none.
+func TestCartOwners(t *testing.T) {
+	g := models.GuestCart("abc")
+	if g.GuestKey != "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad" || !g.IsGuest() || g.IsZero() {
+		t.Errorf("GuestCart(abc) = %+v", g)
+	}
+	if models.GuestCart("abd") == g {
+		t.Error("two keys name one cart")
+	}
+	var none models.CartOwner
+	if !none.IsZero() || none.IsGuest() {
+		t.Errorf("the zero owner: IsZero %v, IsGuest %v", none.IsZero(), none.IsGuest())
+	}
+	u := models.UserCart([16]byte{1})
+	if u.IsGuest() || u.IsZero() {
+		t.Errorf("UserCart = %+v: IsGuest %v, IsZero %v", u, u.IsGuest(), u.IsZero())
+	}
+}
