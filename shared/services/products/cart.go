@@ -60,10 +60,7 @@ func (s *Store) VariantsForCart(ctx context.Context, ids []uuid.UUID) (map[uuid.
 		}
 		cv.VariantID, cv.Variant.ProductID = cv.Variant.ID, cv.ProductID
 		// The same title VariantForCart gives, so a line keeps its name.
-		cv.Title = name
-		if count > 1 && cv.Variant.Name != "" {
-			cv.Title = name + " (" + cv.Variant.Name + ")"
-		}
+		cv.Title = variantTitle(name, cv.Variant.Name, count)
 		cv.Price = models.Money{Minor: cv.Variant.Price, Currency: currency}
 		out[cv.VariantID] = cv
 		return struct{}{}, nil
