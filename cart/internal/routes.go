@@ -62,6 +62,10 @@ func NewServer(d Deps) http.Handler {
 		r.Post("/orders/{id}/retry", d.Payments.retry)
 		r.With(site.RequireAdmin).Get("/admin", site.ShowAdminHome)
 		r.With(site.RequireAdmin).Get("/admin/orders", d.Payments.adminOrders)
+		r.With(site.RequireAdmin).Get("/admin/orders.csv", d.Payments.exportOrders)
+		r.With(site.RequireAdmin).Get("/admin/orders/{id}", d.Payments.showAdminOrder)
+		r.With(site.RequireAdmin).Post("/admin/orders/{id}/move", d.Payments.moveOrder)
+		r.With(site.RequireAdmin).Post("/admin/orders/{id}/refund", d.Payments.refundOrder)
 	})
 	return r
 }
