@@ -314,3 +314,24 @@ func TestIdleGuestCartsAreDeleted(t *testing.T) {
 		t.Fatal("a recent guest's or a user's cart was deleted")
 	}
 }
+
+// Empty takes every line out of one owner's cart, a guest's or a user's,
+// and no other.
+func TestEmptyingACart(t *testing.T) {
+	ctx := context.Background()
+	db := pgtest.MustPool(t)
+	st := carts.New(db)
+	user, guest := models.UserCart(mustUser(t, db, "a@example.org")), models.GuestCart("k")
+	addTo(t, st, user, loaf, 1)
+	addTo(t, st, guest, loaf, 1)
+	addTo(t, st, guest, honey, 2)
+	if err := st.Empty(ctx, guest); err != nil {
+		t.Fatal(err)
+	}
+	if n, m := len(lines(t, st, guest)), len(lines(t, st, user)); n != 0 || m != 1 {
+		t.Fatalf("after emptying the guest's cart: %d guest lines, %d user lines; want 0 and 1", n, m)
+	}
+	if err := st.Empty(ctx, models.GuestCart("nobody")); err != nil {
+		t.Fatalf("emptying no cart = %v", err)
+	}
+}

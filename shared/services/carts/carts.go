@@ -429,6 +429,19 @@ func (s *Store) Clear(ctx context.Context, tx pgx.Tx, userID uuid.UUID) error {
 	return nil
 }
 
+const emptyCart = `DELETE FROM cart_items WHERE cart_id IN (` + ownerCart + `)`
+
+// Empty takes every line out of the owner's cart (a user's or a guest's)
+// in one statement: a guest's basket once it has become an order. No
+// cart is not an error. Errors: EInternal.
+func (s *Store) Empty(ctx context.Context, owner models.CartOwner) error {
+	user, guest := ownerArgs(owner)
+	if _, err := s.db.Exec(ctx, emptyCart, user, guest); err != nil {
+		return internal("empty cart", err)
+	}
+	return nil
+}
+
 const deleteIdleGuestCarts = `DELETE FROM carts WHERE session_key IS NOT NULL AND updated_at < $1`
 
 // DeleteIdleGuestCarts deletes the guests' carts not added to since
