@@ -205,7 +205,9 @@ type payer struct {
 	user *models.User
 }
 
-func (s *payShop) payer(t *testing.T, user *models.User) *payer { return &payer{t: t, s: s, user: user} }
+func (s *payShop) payer(t *testing.T, user *models.User) *payer {
+	return &payer{t: t, s: s, user: user}
+}
 
 var noRedirects = &http.Client{Timeout: 10 * time.Second,
 	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
