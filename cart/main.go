@@ -37,15 +37,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 			return cartStore.Clear(ctx, tx, o.UserID.UUID)
 		}
 		payments := &internal.Payments{Site: d.Site, Orders: store, Mail: d.Mail, Secret: []byte(d.Config.SecretKey),
-			Forget: func(ctx context.Context, owner models.CartOwner) error {
-				lines, err := cartStore.BasketLines(ctx, owner)
-				for _, l := range lines {
-					if err == nil {
-						err = cartStore.RemoveItem(ctx, owner, l.ProductRef)
-					}
-				}
-				return err
-			},
+			Forget: cartStore.Empty, IdleGuests: cartStore.DeleteIdleGuestCarts,
 			Lines: func(ctx context.Context, owner models.CartOwner) ([]orders.LineInput, error) {
 				lines, err := cartStore.BasketLines(ctx, owner)
 				if err != nil {

@@ -9,6 +9,7 @@ import (
 	"html"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -35,6 +36,9 @@ type Payments struct {
 	// Forget empties a guest's basket once its order is placed (a user's
 	// is emptied when the order is paid).
 	Forget func(ctx context.Context, owner models.CartOwner) error
+	// IdleGuests deletes the guests' baskets not added to since before
+	// (the sweep, after GuestBasketLifetime).
+	IdleGuests func(ctx context.Context, before time.Time) (int64, error)
 	// Secret signs the links to orders sent to guests.
 	Secret []byte
 }

@@ -164,7 +164,8 @@ func (p *Payments) webhook(w http.ResponseWriter, r *http.Request) {
 }
 
 // Sweep expires the unpaid orders whose hold ran out (their SumUp
-// checkouts deactivated, so they can no longer be paid) and asks SumUp
+// checkouts deactivated, so they can no longer be paid), deletes guests'
+// baskets idle for longer than their cookie lasts, and asks SumUp
 // about payments left pending for more than a minute: the reconciler for
 // webhooks that never came and shoppers who never returned.
 func (p *Payments) Sweep(ctx context.Context) error {
@@ -172,6 +173,11 @@ func (p *Payments) Sweep(ctx context.Context) error {
 	stale, err := p.Orders.ExpireHolds(ctx, now, 200)
 	if err != nil {
 		return err
+	}
+	if p.IdleGuests != nil {
+		if _, err := p.IdleGuests(ctx, now.Add(-GuestBasketLifetime)); err != nil {
+			return err
+		}
 	}
 	if p.SumUp == nil {
 		return nil
