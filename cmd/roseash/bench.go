@@ -8,6 +8,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"html"
 	"io"
 	"log/slog"
 	"maps"
@@ -37,6 +38,7 @@ import (
 	"rose-ash.com/platform/shared/demo"
 	"rose-ash.com/platform/shared/faultproxy"
 	"rose-ash.com/platform/shared/fragments"
+	"rose-ash.com/platform/shared/sumup/sandbox"
 	"rose-ash.com/platform/shared/web"
 )
 
@@ -52,8 +54,8 @@ const (
 type benchOptions struct {
 	bin      string        // the six service binaries
 	logs     string        // the processes' logs and the mail sink
-	port     int           // first of ten consecutive ports
-	rounds   int           // rounds of the ten cases
+	port     int           // first of eleven consecutive ports
+	rounds   int           // rounds of the eleven cases
 	duration time.Duration // one wrk run
 	threads  int           // wrk -t
 	conns    int           // wrk -c
@@ -67,8 +69,8 @@ func parseBenchFlags(args []string) (benchOptions, error) {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.StringVar(&o.bin, "bin", ".dev/bin", "directory holding the service binaries")
 	fs.StringVar(&o.logs, "logs", ".dev/bench", "directory for the processes' logs (overwritten on each run)")
-	fs.IntVar(&o.port, "port", 9101, "first of ten consecutive ports: six services, the cold blog, the baseline, the blog whose Redis is cut, the market keeping no search results")
-	fs.IntVar(&o.rounds, "rounds", 3, "rounds of the ten cases")
+	fs.IntVar(&o.port, "port", 9101, "first of eleven consecutive ports: six services, the cold blog, the baseline, the blog whose Redis is cut, the market keeping no search results, the SumUp sandbox")
+	fs.IntVar(&o.rounds, "rounds", 3, "rounds of the eleven cases")
 	fs.DurationVar(&o.duration, "duration", 5*time.Second, "length of one wrk run (whole seconds)")
 	fs.IntVar(&o.threads, "threads", 2, "wrk threads")
 	fs.IntVar(&o.conns, "connections", 64, "wrk connections")
@@ -79,8 +81,8 @@ func parseBenchFlags(args []string) (benchOptions, error) {
 		return o, err
 	}
 	switch {
-	case o.port < 1 || o.port+9 > 65535:
-		return o, fmt.Errorf("--port %d: the ten ports from it must be valid", o.port)
+	case o.port < 1 || o.port+10 > 65535:
+		return o, fmt.Errorf("--port %d: the eleven ports from it must be valid", o.port)
 	case o.rounds < 1:
 		return o, errors.New("--rounds must be at least 1")
 	case o.duration < time.Second || o.duration%time.Second != 0:
@@ -135,13 +137,29 @@ func bench(ctx context.Context, args []string, getenv func(string) string, stdou
 	b.envs["blog-redis-down"]["REDIS_URL"] = redisDownURL
 
 	fmt.Fprintf(stdout, "bench: database %s, Redis prefix %s, ports %d-%d, log level %s, logs in %s\n",
-		benchDatabase, benchPrefix, b.o.port, b.o.port+9, b.cfg.Log.Level, b.o.logs)
+		benchDatabase, benchPrefix, b.o.port, b.o.port+10, b.cfg.Log.Level, b.o.logs)
 	if err := prepareDatabase(ctx, b.dbURL, b.cfg.Media.Dir, stdout); err != nil {
 		return err
 	}
 	if err := seedBenchCatalogue(ctx, b.dbURL, stdout); err != nil {
 		return err
 	}
+	if b.cart, err = seedBenchCart(ctx, b.dbURL, stdout); err != nil {
+		return err
+	}
+	// The SumUp sandbox the cart pays in (SUMUP_API_URL), in this process:
+	// the checkout run pays its checkouts through its Go API.
+	sandboxLog, err := os.Create(filepath.Join(b.o.logs, "sumup-sandbox.log"))
+	if err != nil {
+		return err
+	}
+	defer sandboxLog.Close()
+	sb, stopSandbox, err := startBenchSandbox(b.sumupPort, sandboxLog)
+	if err != nil {
+		return err
+	}
+	defer stopSandbox()
+	b.sandbox = sb
 	rdb, err := cache.Open(b.cfg.RedisURL)
 	if err != nil {
 		return err
@@ -186,7 +204,11 @@ func bench(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
-	b.report(cases, results, fixedRuns, started)
+	checkout, err := b.checkoutRun(ctx)
+	if err != nil {
+		return fmt.Errorf("checkout run: %w", err)
+	}
+	b.report(cases, results, fixedRuns, checkout, started)
 	return nil
 }
 
@@ -206,6 +228,10 @@ type benchRun struct {
 	envs map[string]map[string]string
 	// ports of the cold blog, the baseline server and the Redis-down blog.
 	coldPort, basePort, redisDownPort, searchPort string
+	sumupPort                                     string // the SumUp sandbox's
+
+	cart    benchCartSetup  // the cart's cases' records
+	sandbox *sandbox.Server // the SumUp sandbox the cart pays in
 
 	redisProxy *faultproxy.Proxy // between the Redis-down blog and Redis
 	rdb        *redis.Client
@@ -257,6 +283,11 @@ func newBenchRun(args []string, getenv func(string) string, stdout io.Writer) (*
 		"MAIL_TRANSPORT":   "dir",
 		"MAIL_DIR":         filepath.Join(o.logs, "mail"),
 		"RUN_MIGRATIONS":   "false",
+		// The SumUp sandbox this process serves (startBenchSandbox); the
+		// cart's return_url, on cart.localhost, is dialled on loopback.
+		"SUMUP_API_URL":       "http://127.0.0.1:" + port(len(config.Services)+4),
+		"SUMUP_MERCHANT_CODE": config.SumUpSandboxMerchant,
+		"SUMUP_API_KEY":       config.SumUpSandboxKey,
 	}
 	for i, name := range config.Services {
 		p := strings.ToUpper(name) + "_"
@@ -299,6 +330,7 @@ func newBenchRun(args []string, getenv func(string) string, stdout io.Writer) (*
 	// pages of results (case 10: every search runs in PostgreSQL); its
 	// header fragments are cached as the market's are.
 	b.searchPort = port(len(config.Services) + 3)
+	b.sumupPort = port(len(config.Services) + 4)
 	b.envs["market-search"] = maps.Clone(env)
 	maps.Copy(b.envs["market-search"], map[string]string{
 		"MARKET_LISTEN_ADDR":  "127.0.0.1:" + b.searchPort,
@@ -331,11 +363,11 @@ func (b *benchRun) startProcesses(ctx context.Context) error {
 	return st.waitReady(ctx, st.names()...)
 }
 
-// cases signs the demo admin in on the blog and the market, as a browser
-// would, and returns the ten cases: the blog's six and the market's
-// four.
+// cases signs the demo admin in on the blog, the market and the cart, as a
+// browser would, and returns the eleven cases: the blog's six, the
+// market's four and the cart's one.
 func (b *benchRun) cases(ctx context.Context) ([]benchCase, error) {
-	cookies, err := signInBrowser(ctx, b.cfg, demo.AdminEmail, "market")
+	cookies, err := signInBrowser(ctx, b.cfg, demo.AdminEmail, "market", "cart")
 	if err != nil {
 		return nil, fmt.Errorf("signing in the demo admin: %w", err)
 	}
@@ -358,6 +390,7 @@ func (b *benchRun) cases(ctx context.Context) ([]benchCase, error) {
 	// shoppers; case 10 keeps none, and every request searches PostgreSQL.
 	search := httpTarget{url: marketURL + "/search?q=" + benchSearchWord, host: marketHost, cookie: cookies["market"]}
 	uncached := httpTarget{url: "http://127.0.0.1:" + b.searchPort + "/search?q=" + benchSearchWord, host: marketHost, cookie: cookies["market"]}
+	basket := httpTarget{url: b.cfg.Service("cart").InternalURL + "/", host: hostOf(b.cfg.Service("cart").PublicURL), cookie: cookies["cart"]}
 
 	st, rdb, redisProxy := b.st, b.rdb, b.redisProxy
 	dropCartMini := func(ctx context.Context) error {
@@ -367,6 +400,11 @@ func (b *benchRun) cases(ctx context.Context) ([]benchCase, error) {
 	// The page parts: the fragments (nav-tree, account-nav, cart-mini,
 	// upcoming) as they mark themselves.
 	parts := []string{`class="site-menu"`, `class="account-menu"`, `class="cart-mini"`, `class="section upcoming"`}
+	// The basket's page: its five lines, by title, and its Checkout button.
+	basketHas := []string{parts[0], "<button>Checkout</button>"}
+	for _, t := range b.cart.titles {
+		basketHas = append(basketHas, html.EscapeString(t))
+	}
 	const admin = "Rose Ash Admin"
 	return []benchCase{
 		{n: 1, name: "baseline: static 20 KB page", target: base, has: []string{"Paragraph 1 "}},
@@ -399,6 +437,7 @@ func (b *benchRun) cases(ctx context.Context) ([]benchCase, error) {
 			has: []string{parts[0], benchNouns[0] + " "}},
 		{n: 10, name: "signed-in search, no results kept", target: uncached, as: admin,
 			has: []string{parts[0], benchNouns[0] + " "}},
+		{n: 11, name: fmt.Sprintf("signed-in basket, %d items", len(b.cart.titles)), target: basket, as: admin, has: basketHas},
 	}, nil
 }
 
@@ -522,7 +561,7 @@ func (b *benchRun) fixedRate(ctx context.Context, cases []benchCase) ([]fixedRun
 
 // report prints the results of every case and how they fare against the
 // targets.
-func (b *benchRun) report(cases []benchCase, results map[int][]wrkResult, fixedRuns []fixedRun, started time.Time) {
+func (b *benchRun) report(cases []benchCase, results map[int][]wrkResult, fixedRuns []fixedRun, checkout checkoutResult, started time.Time) {
 	o, stdout := b.o, b.stdout
 	sums := map[int]caseSummary{}
 	fmt.Fprintf(stdout, "\nresults over %d rounds (req/s: all requests / all time; p50, p99: median of the rounds; worst: highest p99 of a round)\n", o.rounds)
@@ -537,7 +576,7 @@ func (b *benchRun) report(cases []benchCase, results map[int][]wrkResult, fixedR
 			rel = "  " + fmtRatio(s.rps, sums[3].rps) + " of case 3"
 		case 6:
 			rel = "  " + fmtRatio(s.rps, sums[2].rps) + " of case 2"
-		case 7, 8, 9, 10:
+		case 7, 8, 9, 10, 11:
 			rel = "  " + fmtRatio(s.rps, sums[1].rps) + " of case 1"
 		}
 		fmt.Fprintf(stdout, "case %d %-44s req/s %6.0f  p50 %s  p99 %s  worst p99 %s  cpu %s/req  errors %d%s\n",
@@ -547,6 +586,7 @@ func (b *benchRun) report(cases []benchCase, results map[int][]wrkResult, fixedR
 		fmt.Fprintf(stdout, "case %d at a fixed %d req/s for %s (vegeta): sent %d  p50 %s  p99 %s  max %s  errors %d\n",
 			f.c.n, o.rate, o.rateFor, f.res.requests, fmtDur(f.res.p50), fmtDur(f.res.p99), fmtDur(f.res.max), f.res.errors)
 	}
+	reportCheckout(stdout, checkout)
 
 	deadline := b.cfg.Fragments.Deadline.Std()
 	limit5 := deadline + 50*time.Millisecond
@@ -560,6 +600,7 @@ func (b *benchRun) report(cases []benchCase, results map[int][]wrkResult, fixedR
 		ratioTarget("case 6 req/s >= 0.50x case 2 (Redis cut)", sums[6].rps, sums[2].rps, 0.50),
 	}
 	targets = append(targets, marketTargets(sums)...)
+	targets = append(targets, cartTargets(sums, checkout)...)
 	for _, f := range fixedRuns {
 		targets = append(targets, benchTarget{
 			what: fmt.Sprintf("case %d at %d req/s: p99 <= 5ms, no errors", f.c.n, o.rate),
