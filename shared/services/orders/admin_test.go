@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"rose-ash.com/platform/shared/models"
 	"rose-ash.com/platform/shared/services/orders"
 )
@@ -117,7 +119,12 @@ func TestRefundRecordsOnlyWhatWasGiven(t *testing.T) {
 	if len(gave) != 1 {
 		t.Errorf("give was called for refused amounts: %v", gave)
 	}
-	got, err = s.orders.Refund(s.ctx, o.ID, 500, admin, "", give)
+	// An admin without a display name is named by their email.
+	var adaID uuid.UUID
+	if err := s.db.QueryRow(s.ctx, `INSERT INTO users (email) VALUES ('ada@example.org') RETURNING id`).Scan(&adaID); err != nil {
+		t.Fatal(err)
+	}
+	got, err = s.orders.Refund(s.ctx, o.ID, 500, orders.Actor{ID: adaID, Name: "ada@example.org"}, "", give)
 	if err != nil || got.Status != models.OrderRefunded || got.Refunded != 800 {
 		t.Fatalf("Refund the rest = %s, %d, %v", got.Status, got.Refunded, err)
 	}
@@ -125,8 +132,9 @@ func TestRefundRecordsOnlyWhatWasGiven(t *testing.T) {
 		t.Errorf("Refund of a refunded order = %v, want conflict", err)
 	}
 	full, _ := s.orders.Order(s.ctx, o.ID)
-	if len(full.Refunds) != 2 || full.Events[len(full.Events)-1].Actor != "Ada" || full.Events[len(full.Events)-1].Reason != "Refunded £5.00" {
-		t.Errorf("refunds %d, last event %+v", len(full.Refunds), full.Events[len(full.Events)-1])
+	if len(full.Refunds) != 2 || full.Refunds[0].Actor != "system" || full.Refunds[1].Actor != "ada@example.org" ||
+		full.Events[len(full.Events)-1].Actor != "ada@example.org" || full.Events[len(full.Events)-1].Reason != "Refunded £5.00" {
+		t.Errorf("refunds %+v, last event %+v", full.Refunds, full.Events[len(full.Events)-1])
 	}
 
 	unpaid, _, err := s.orders.Place(s.ctx, pickup(orders.LineInput{VariantID: loaf, Quantity: 1}))
