@@ -56,6 +56,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		if s := d.Config.SumUp; s.Enabled() {
 			payments.SumUp = sumup.New(sumup.Options{APIURL: s.APIURL, APIKey: s.APIKey, MerchantCode: s.MerchantCode})
 		}
+		store.Placed = payments.OrderReceived
 		sweep.payments.Store(payments)
 		return internal.NewServer(internal.Deps{Site: d.Site, Auth: d.SignIn(), Carts: cartStore,
 			Catalogue: catalog, Sessions: d.Sessions, Payments: payments}), nil

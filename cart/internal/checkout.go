@@ -267,15 +267,15 @@ func (p *Payments) refundLate(ctx context.Context, o models.Order, co sumup.Chec
 		err = p.SumUp.Refund(ctx, txID, nil)
 	}
 	if err == nil {
-		_, err = p.Orders.RecordRefund(ctx, o.ID, at.ID, co.Amount.Minor, orders.Actor{Name: "system"}, "paid after the order "+models.OrderStatusText(o.Status))
+		err = p.Orders.RecordReturnedPayment(ctx, o.ID, at.ID, "paid when the order was already "+strings.ToLower(models.OrderStatusText(o.Status)))
 	}
 	if err != nil {
 		p.Site.Logger.ErrorContext(ctx, "ALERT: a late payment could not be refunded automatically", "order", o.Number, "error", err)
 		return
 	}
 	p.email(ctx, o, "Your payment for Rose Ash "+o.Name()+" was refunded",
-		"Your payment of "+co.Amount.String()+" arrived after "+o.Name()+" was "+strings.ToLower(models.OrderStatusText(o.Status))+
-			", so we refunded it in full. Nothing else is needed from you.")
+		"A payment of "+co.Amount.String()+" arrived when "+o.Name()+" was already "+strings.ToLower(models.OrderStatusText(o.Status))+
+			", so we refunded that payment in full. Nothing else is needed from you.")
 }
 
 // email sends the shopper a plain-text and HTML message about o with a

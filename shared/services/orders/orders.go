@@ -38,6 +38,9 @@ type Store struct {
 	// Paid runs in the transaction that marks an order paid (the cart
 	// empties the shopper's basket there).
 	Paid func(ctx context.Context, tx pgx.Tx, o models.Order) error
+	// Placed runs once a new order is committed (not when a checkout key
+	// returns an order placed before): the cart emails "order received".
+	Placed func(ctx context.Context, o models.Order)
 }
 
 // New returns a Store on db, taking stock through catalog.
@@ -206,6 +209,9 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`, l.ID, o.ID, l.Marke
 	}
 	if err != nil {
 		return models.Order{}, models.PaymentAttempt{}, domainError("place order", err)
+	}
+	if s.Placed != nil {
+		s.Placed(ctx, o)
 	}
 	return o, at, nil
 }
@@ -412,6 +418,9 @@ func (s *Store) OrdersOf(ctx context.Context, userID uuid.UUID, limit int) ([]mo
 // domainError passes on an error the domain already described (a
 // *models.Error) and wraps any other as EInternal.
 func domainError(what string, err error) error {
+	if err == nil {
+		return nil
+	}
 	var me *models.Error
 	if errors.As(err, &me) {
 		return err

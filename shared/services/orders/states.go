@@ -2,6 +2,7 @@ package orders
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"time"
 
@@ -140,6 +141,37 @@ WHERE order_id = $1 AND status = 'pending' RETURNING id, order_id, attempt, refe
 		return nil, internal("expire holds", err)
 	}
 	return stale, nil
+}
+
+// RecordReturnedPayment records that a payment which did not pay the order
+// (it came after the order expired or was cancelled, or a second checkout
+// was paid too) was given back in full through SumUp: the attempt is
+// marked refunded and the refund is in the order's refunds and history,
+// but the order's own totals and state are left as they are. Errors:
+// ENotFound, EInternal.
+func (s *Store) RecordReturnedPayment(ctx context.Context, orderID, attemptID uuid.UUID, reason string) error {
+	err := postgres.InTx(ctx, s.db, func(tx pgx.Tx) error {
+		o, err := lockOrder(ctx, tx, orderID)
+		if err != nil {
+			return err
+		}
+		var amount int64
+		err = tx.QueryRow(ctx, `UPDATE payment_attempts SET status = 'refunded', updated_at = now()
+WHERE id = $1 AND order_id = $2 AND status = 'paid' RETURNING amount_minor`, attemptID, orderID).Scan(&amount)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil // returned before
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO order_refunds (order_id, attempt_id, amount_minor, reason) VALUES ($1, $2, $3, $4)`,
+			orderID, attemptID, amount, reason); err != nil {
+			return err
+		}
+		return logEvent(ctx, tx, orderID, o.Status, o.Status, uuid.NullUUID{}, "system",
+			"A payment of "+o.Money(amount).String()+" was given back: "+reason)
+	})
+	return domainError("record returned payment", err)
 }
 
 // RecordRefund records a refund SumUp made of a paid attempt of the order
