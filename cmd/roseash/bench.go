@@ -727,7 +727,15 @@ func (st *benchStack) waitReady(ctx context.Context, names ...string) error {
 		checks = append(checks, healthCheck{name: n, url: st.proc(n).ready})
 	}
 	if err := waitURLs(ctx, checks, st.exited, time.Minute); err != nil {
-		return fmt.Errorf("%w (logs in %s)", err, st.logs)
+		// Where a process that never answered waits, in its log (SIGQUIT
+		// makes a Go program print its goroutines and exit).
+		for _, c := range checks {
+			if p := st.proc(c.name); p != nil && p.cmd != nil && !answers(c.url) {
+				p.stopping.Store(true)
+				_ = p.cmd.Process.Signal(syscall.SIGQUIT)
+			}
+		}
+		return fmt.Errorf("%w (logs in %s; a process that never answered printed its goroutines there)", err, st.logs)
 	}
 	return nil
 }

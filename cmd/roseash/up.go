@@ -112,6 +112,13 @@ func up(ctx context.Context, args []string, getenv func(string) string, stdout i
 	}
 
 	if err := waitHealthy(ctx, cfg, exited); err != nil {
+		// A service that started but never answered prints where each of
+		// its goroutines waits (SIGQUIT), so that the hang can be found.
+		for i, name := range config.Services {
+			if i < len(procs) && !answers(cfg.Service(name).InternalURL+"/healthz") {
+				_ = procs[i].Process.Signal(syscall.SIGQUIT)
+			}
+		}
 		stopAll(procs, &wg)
 		return err
 	}
@@ -151,6 +158,16 @@ func waitHealthy(ctx context.Context, cfg *config.Config, exited <-chan string) 
 		checks = append(checks, healthCheck{name: name, url: cfg.Service(name).InternalURL + "/healthz"})
 	}
 	return waitURLs(ctx, checks, exited, 2*time.Minute)
+}
+
+// answers reports whether url answers 200 within a second.
+func answers(url string) bool {
+	resp, err := (&http.Client{Timeout: time.Second}).Get(url)
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
 }
 
 // healthCheck is a URL that answers 200 once the named process is up.
