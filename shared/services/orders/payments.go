@@ -113,8 +113,8 @@ func (s *Store) Settle(ctx context.Context, c Checked, merchant string) (Outcome
 		if o, err = scanOrder(tx.QueryRow(ctx, orderColumns+` WHERE o.id = $1 FOR UPDATE`, a.OrderID)); err != nil {
 			return err
 		}
-		if a.Status != models.AttemptPending && a.Status != models.AttemptCancelled {
-			return nil // settled before: a duplicate webhook, a second return
+		if a.Status == models.AttemptPaid || a.Status == models.AttemptRefunded {
+			return nil // settled before: a duplicate webhook, a second return (a declined checkout may still be paid)
 		}
 		switch c.Status {
 		case "PAID":
