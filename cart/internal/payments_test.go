@@ -577,3 +577,28 @@ func TestPaymentGuestSeesAnOrderOnlyWithItsLink(t *testing.T) {
 		t.Fatalf("a guest with a wrong token: %d", r.status)
 	}
 }
+
+// A declined card, then another card on the same SumUp page (a declined
+// checkout can still be paid), but the shopper closes the tab and the
+// webhook is lost: the sweep asks SumUp about the declined attempt too,
+// and the order is paid.
+func TestPaymentDeclinedThenPaidIsReconciledBySweep(t *testing.T) {
+	s := newPayShop(t)
+	b := s.payer(t, &s.shopper)
+	b.post("/items", variantForm(s.small, "1"))
+	order, hosted := b.checkout()
+	b.follow(b.payOnSumUp(hosted, sumup.StatusFailed, order))
+	s.waitWebhooks(t, 1)
+	s.sb.DropWebhooks(true)
+	if err := s.sb.Pay(checkoutID(hosted), sumup.StatusPaid); err != nil {
+		t.Fatal(err)
+	}
+	s.backdate(t, order)
+	if err := s.payments.Sweep(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if o := s.order(t, order); o.Status != models.OrderPaid || len(s.mail.withSubject(confirmed)) != 1 {
+		t.Fatalf("SumUp took the payment, the sweep ran, yet the order is %q with %d confirmations; attempts %+v",
+			o.Status, len(s.mail.withSubject(confirmed)), o.Attempts)
+	}
+}
