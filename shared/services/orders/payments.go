@@ -110,7 +110,7 @@ func (s *Store) Settle(ctx context.Context, c Checked, merchant string) (Outcome
 		if err != nil {
 			return err
 		}
-		if o, err = scanOrder(tx.QueryRow(ctx, orderColumns+` WHERE o.id = $1 FOR UPDATE`, a.OrderID)); err != nil {
+		if o, err = lockOrder(ctx, tx, a.OrderID); err != nil {
 			return err
 		}
 		if a.Status == models.AttemptPaid || a.Status == models.AttemptRefunded {
@@ -134,10 +134,16 @@ func (s *Store) Settle(ctx context.Context, c Checked, merchant string) (Outcome
 			return nil // PENDING: nothing yet
 		}
 		if c.Amount != a.Amount || (merchant != "" && c.MerchantCode != merchant) {
+			// Alerted once per checkout, however often it is asked about.
+			reason := "ALERT: SumUp reports checkout " + c.CheckoutID + " paid, but not as this order asks (" +
+				a.Amount.String() + " to our merchant): not marked paid; an admin must check it in SumUp"
+			var alerted bool
+			if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM order_events WHERE order_id = $1 AND reason = $2)`,
+				o.ID, reason).Scan(&alerted); err != nil || alerted {
+				return err
+			}
 			out = Mismatch
-			return logEvent(ctx, tx, o.ID, o.Status, o.Status, uuid.NullUUID{}, "sumup",
-				"ALERT: checkout "+c.CheckoutID+" says PAID "+c.Amount.String()+" to merchant "+c.MerchantCode+
-					", the order asks "+a.Amount.String()+": not marked paid")
+			return logEvent(ctx, tx, o.ID, o.Status, o.Status, uuid.NullUUID{}, "sumup", reason)
 		}
 		if _, err := tx.Exec(ctx, `UPDATE payment_attempts SET status = 'paid', transaction_id = $2, updated_at = now() WHERE id = $1`,
 			a.ID, c.TransactionID); err != nil {
@@ -214,12 +220,16 @@ func (s *Store) Retry(ctx context.Context, orderID uuid.UUID) (next models.Payme
 	return next, cancelled, nil
 }
 
-// StalePending returns pending attempts with a checkout, last changed
-// before the given time: the reconciler asks SumUp about them. Errors:
-// EInternal.
+// StalePending returns the attempts the reconciler asks SumUp about: with a
+// checkout, last changed before the given time, and pending or cancelled
+// (for two days), or declined within the hour (a declined hosted checkout
+// can still be paid while its session lasts). Errors: EInternal.
 func (s *Store) StalePending(ctx context.Context, before time.Time, limit int) ([]models.PaymentAttempt, error) {
 	rows, err := s.db.Query(ctx, attemptColumns+`
-WHERE status IN ('pending', 'cancelled') AND checkout_id IS NOT NULL AND updated_at < $1 AND created_at > $1 - interval '2 days'
+WHERE checkout_id IS NOT NULL AND updated_at < $1
+  AND (status IN ('pending', 'cancelled') AND created_at > $1 - interval '2 days'
+       -- a declined hosted checkout can still be paid while its session lasts (30 minutes)
+       OR status = 'failed' AND created_at > $1 - interval '1 hour')
 ORDER BY updated_at LIMIT $2`, before, limit)
 	if err != nil {
 		return nil, internal("stale attempts", err)
