@@ -12,6 +12,7 @@ import (
 	"rose-ash.com/platform/cart/internal"
 	"rose-ash.com/platform/shared/boot"
 	"rose-ash.com/platform/shared/models"
+	"rose-ash.com/platform/shared/pagecache"
 	"rose-ash.com/platform/shared/services/carts"
 	"rose-ash.com/platform/shared/services/orders"
 	"rose-ash.com/platform/shared/services/products"
@@ -57,6 +58,11 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 			payments.SumUp = sumup.New(sumup.Options{APIURL: s.APIURL, APIKey: s.APIKey, MerchantCode: s.MerchantCode})
 		}
 		store.Placed = payments.OrderReceived
+		payments.StockChanged = func(ctx context.Context) {
+			if err := pagecache.Purge(ctx, d.Redis, d.Keys, "market"); err != nil {
+				d.Logger.WarnContext(ctx, "the market's cached pages were not purged after a stock change", "error", err)
+			}
+		}
 		sweep.payments.Store(payments)
 		return internal.NewServer(internal.Deps{Site: d.Site, Auth: d.SignIn(), Carts: cartStore,
 			Catalogue: catalog, Sessions: d.Sessions, Payments: payments}), nil

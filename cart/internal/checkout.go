@@ -36,6 +36,9 @@ type Payments struct {
 	// Forget empties a guest's basket once its order is placed (a user's
 	// is emptied when the order is paid).
 	Forget func(ctx context.Context, owner models.CartOwner) error
+	// StockChanged runs after orders took or gave back stock: the
+	// market's cached pages, which show it, are dropped.
+	StockChanged func(ctx context.Context)
 	// IdleGuests deletes the guests' baskets not added to since before
 	// (the sweep, after GuestBasketLifetime).
 	IdleGuests func(ctx context.Context, before time.Time) (int64, error)
@@ -165,6 +168,9 @@ func (p *Payments) pay(w http.ResponseWriter, r *http.Request) {
 	default:
 		p.Site.Error(w, r, err)
 		return
+	}
+	if p.StockChanged != nil {
+		p.StockChanged(ctx)
 	}
 	if owner.IsGuest() {
 		// A guest's order is theirs through its signed link, and their

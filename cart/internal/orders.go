@@ -174,6 +174,9 @@ func (p *Payments) Sweep(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if len(stale) > 0 && p.StockChanged != nil {
+		p.StockChanged(ctx)
+	}
 	if p.IdleGuests != nil {
 		if _, err := p.IdleGuests(ctx, now.Add(-GuestBasketLifetime)); err != nil {
 			return err
