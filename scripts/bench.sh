@@ -6,7 +6,7 @@
 # (Debian's package, installed as root when missing), builds the roseash
 # runner and the six services into $ROSEASH_STATE/bin, and runs
 # `roseash bench --bin $ROSEASH_STATE/bin [args...]`. That uses its own
-# database (roseash_bench), Redis prefix (roseash-bench) and ports 9101-9108,
+# database (roseash_bench), Redis prefix (roseash-bench) and ports 9101-9111,
 # so it can run while `make up` is running, and stops everything it started
 # when it ends or on Ctrl-C. The servers this script started are stopped
 # afterwards. Takes about three minutes.
