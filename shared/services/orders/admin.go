@@ -173,11 +173,7 @@ func (s *Store) Refund(ctx context.Context, orderID uuid.UUID, amount int64, by 
 	var o models.Order
 	err := postgres.InTx(ctx, s.db, func(tx pgx.Tx) error {
 		var err error
-		o, err = scanOrder(tx.QueryRow(ctx, orderColumns+` WHERE o.id = $1 FOR UPDATE`, orderID))
-		if errors.Is(err, pgx.ErrNoRows) {
-			return models.Errorf(models.ENotFound, "There is no such order.")
-		}
-		if err != nil {
+		if o, err = lockOrder(ctx, tx, orderID); err != nil {
 			return err
 		}
 		at, err := scanAttempt(tx.QueryRow(ctx, attemptColumns+`
@@ -198,28 +194,7 @@ WHERE order_id = $1 AND status = 'paid' AND transaction_id <> '' ORDER BY update
 		if err := give(ctx, o, at); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO order_refunds (order_id, attempt_id, amount_minor, reason, actor_id) VALUES ($1, $2, $3, $4, $5)`,
-			o.ID, at.ID, amount, reason, by.id()); err != nil {
-			return err
-		}
-		o.Refunded += amount
-		to := models.OrderPartiallyRefunded
-		if o.Refunded == o.Total {
-			to = models.OrderRefunded
-		}
-		if o.Status == models.OrderCancelled || o.Status == models.OrderExpired {
-			to = o.Status
-		}
-		if _, err := tx.Exec(ctx, `UPDATE orders SET refunded_minor = $2, status = $3, updated_at = now() WHERE id = $1`, o.ID, o.Refunded, to); err != nil {
-			return err
-		}
-		from := o.Status
-		o.Status = to
-		why := "Refunded " + o.Money(amount).String()
-		if reason != "" {
-			why += ": " + reason
-		}
-		return logEvent(ctx, tx, o.ID, from, to, by.id(), by.Name, why)
+		return applyRefund(ctx, tx, &o, at.ID, amount, by, reason)
 	})
 	if err != nil {
 		return models.Order{}, domainError(fmt.Sprintf("refund %s", orderID), err)

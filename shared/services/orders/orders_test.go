@@ -212,11 +212,12 @@ func TestSettleIsIdempotentAndExpiryReleases(t *testing.T) {
 		t.Errorf("a late payment changed the expired order to %s", got.Status)
 	}
 	// A partial refund of the paid order.
-	got, err = s.orders.RecordRefund(s.ctx, o.ID, at.ID, 500, orders.Actor{Name: "admin"}, "one jar broke")
+	given := func(context.Context, models.Order, models.PaymentAttempt) error { return nil } // SumUp refunded
+	got, err = s.orders.Refund(s.ctx, o.ID, 500, orders.Actor{Name: "admin"}, "one jar broke", given)
 	if err != nil || got.Status != models.OrderPartiallyRefunded || got.Refunded != 500 {
 		t.Errorf("partial refund: %+v %v", got, err)
 	}
-	if _, err := s.orders.RecordRefund(s.ctx, o.ID, at.ID, 1000, orders.Actor{Name: "admin"}, "too much"); models.Code(err) != models.EInvalid {
+	if _, err := s.orders.Refund(s.ctx, o.ID, 1000, orders.Actor{Name: "admin"}, "too much", given); models.Code(err) != models.EInvalid {
 		t.Errorf("refunding more than is left: %v", err)
 	}
 }

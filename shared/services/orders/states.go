@@ -174,41 +174,30 @@ WHERE id = $1 AND order_id = $2 AND status = 'paid' RETURNING amount_minor`, att
 	return domainError("record returned payment", err)
 }
 
-// RecordRefund records a refund SumUp made of a paid attempt of the order
-// (amount in minor units) and moves the order to refunded or partially
-// refunded. Errors: ENotFound, EInvalid (nothing, or more than is left
-// to refund), EInternal.
-func (s *Store) RecordRefund(ctx context.Context, orderID, attemptID uuid.UUID, amount int64, by Actor, reason string) (models.Order, error) {
-	var o models.Order
-	err := postgres.InTx(ctx, s.db, func(tx pgx.Tx) error {
-		var err error
-		if o, err = lockOrder(ctx, tx, orderID); err != nil {
-			return err
-		}
-		if amount <= 0 || amount > o.Total-o.Refunded {
-			return models.Errorf(models.EInvalid, "Refund between %s and %s.", o.Money(1), o.Money(o.Total-o.Refunded))
-		}
-		if _, err := tx.Exec(ctx, `INSERT INTO order_refunds (order_id, attempt_id, amount_minor, reason, actor_id) VALUES ($1, $2, $3, $4, $5)`,
-			o.ID, attemptID, amount, reason, by.id()); err != nil {
-			return err
-		}
-		o.Refunded += amount
-		to := models.OrderPartiallyRefunded
-		if o.Refunded == o.Total {
-			to = models.OrderRefunded
-		}
-		if o.Status == models.OrderCancelled || o.Status == models.OrderExpired {
-			to = o.Status // a payment that came too late, given back: the order stays as it was
-		}
-		if _, err := tx.Exec(ctx, `UPDATE orders SET refunded_minor = $2, status = $3, updated_at = now() WHERE id = $1`, o.ID, o.Refunded, to); err != nil {
-			return err
-		}
-		from := o.Status
-		o.Status = to
-		return logEvent(ctx, tx, o.ID, from, to, by.id(), by.Name, "Refunded "+o.Money(amount).String()+": "+reason)
-	})
-	if err != nil {
-		return models.Order{}, domainError("record refund", err)
+// applyRefund records a refund of amount of the locked order o's attempt
+// and moves o to refunded or partially refunded (an order cancelled or
+// expired before its payment came stays so), logging who and why.
+func applyRefund(ctx context.Context, tx pgx.Tx, o *models.Order, attemptID uuid.UUID, amount int64, by Actor, reason string) error {
+	if _, err := tx.Exec(ctx, `INSERT INTO order_refunds (order_id, attempt_id, amount_minor, reason, actor_id) VALUES ($1, $2, $3, $4, $5)`,
+		o.ID, attemptID, amount, reason, by.id()); err != nil {
+		return err
 	}
-	return o, nil
+	o.Refunded += amount
+	to := models.OrderPartiallyRefunded
+	if o.Refunded == o.Total {
+		to = models.OrderRefunded
+	}
+	if o.Status == models.OrderCancelled || o.Status == models.OrderExpired {
+		to = o.Status
+	}
+	if _, err := tx.Exec(ctx, `UPDATE orders SET refunded_minor = $2, status = $3, updated_at = now() WHERE id = $1`, o.ID, o.Refunded, to); err != nil {
+		return err
+	}
+	from := o.Status
+	o.Status = to
+	why := "Refunded " + o.Money(amount).String()
+	if reason != "" {
+		why += ": " + reason
+	}
+	return logEvent(ctx, tx, o.ID, from, to, by.id(), by.Name, why)
 }
