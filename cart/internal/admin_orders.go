@@ -3,7 +3,6 @@ package internal
 import (
 	"encoding/csv"
 	"net/http"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -11,6 +10,7 @@ import (
 
 	"rose-ash.com/platform/shared/models"
 	"rose-ash.com/platform/shared/services/orders"
+	"rose-ash.com/platform/shared/web"
 )
 
 // adminPerPage is how many orders a page of the admins' list shows.
@@ -71,19 +71,7 @@ func readDay(s, what string) (time.Time, error) {
 // query writes the filters as a query string (without the page when p is
 // 0), "" when there are none.
 func (f orderFilter) query(p int) string {
-	v := url.Values{}
-	for k, s := range map[string]string{"status": f.Status, "market": f.Market, "from": f.From, "to": f.To, "q": f.Search} {
-		if s != "" {
-			v.Set(k, s)
-		}
-	}
-	if p > 1 {
-		v.Set("page", strconv.Itoa(p))
-	}
-	if len(v) == 0 {
-		return ""
-	}
-	return "?" + v.Encode()
+	return web.ListQuery(map[string]string{"status": f.Status, "market": f.Market, "from": f.From, "to": f.To, "q": f.Search}, p)
 }
 
 // adminOrderList is what the admins' list of orders shows.

@@ -13,6 +13,7 @@ import (
 	"rose-ash.com/platform/shared/fragments"
 	"rose-ash.com/platform/shared/models"
 	"rose-ash.com/platform/shared/services/products"
+	"rose-ash.com/platform/shared/web"
 )
 
 // adminPerPage is how many products a page of the admin's list shows.
@@ -94,19 +95,7 @@ type productFilter struct {
 
 // query writes the filter as a query string, with page p.
 func (f productFilter) query(p int) string {
-	v := url.Values{}
-	for k, s := range map[string]string{"market": f.Market, "category": f.Category, "status": f.Status, "q": f.Text} {
-		if s != "" {
-			v.Set(k, s)
-		}
-	}
-	if p > 1 {
-		v.Set("page", strconv.Itoa(p))
-	}
-	if len(v) == 0 {
-		return ""
-	}
-	return "?" + v.Encode()
+	return web.ListQuery(map[string]string{"market": f.Market, "category": f.Category, "status": f.Status, "q": f.Text}, p)
 }
 
 // productList is what the product list page shows.
