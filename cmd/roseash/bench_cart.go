@@ -156,20 +156,17 @@ func seedBenchCart(ctx context.Context, dbURL string, stdout io.Writer) (benchCa
 		return set, fmt.Errorf("the checkout product %s has %d variants, want 1", benchCheckoutSlug, len(p.Variants))
 	}
 	set.variant = p.Variants[0].ID
-	// Bench setup only, in the bench's own database: the orders store
-	// deletes no orders and the products store sets no stock. The previous
-	// run's orders go first, so that none of its holds is released later
-	// into the fresh stock.
-	tag, err := pool.Exec(ctx, `DELETE FROM orders WHERE user_id = ANY($1)`, shoppers)
+	// The previous run's orders go first, so that none of its holds is
+	// released later into the fresh stock.
+	deleted, err := orders.New(pool, catalogue).DeleteOrdersOf(ctx, shoppers)
 	if err != nil {
 		return set, fmt.Errorf("the previous run's orders: %w", err)
 	}
-	if _, err := pool.Exec(ctx, `UPDATE product_variants SET stock = $2, updated_at = now() WHERE id = $1`,
-		set.variant, benchCheckoutStock); err != nil {
+	if err := catalogue.SetStock(ctx, set.variant, benchCheckoutStock); err != nil {
 		return set, fmt.Errorf("the checkout product's stock: %w", err)
 	}
 	fmt.Fprintf(stdout, "bench cart: the demo admin's basket holds %d lines; %s has %d in stock; %d orders of the last run deleted\n",
-		len(items), benchCheckoutSlug, benchCheckoutStock, tag.RowsAffected())
+		len(items), benchCheckoutSlug, benchCheckoutStock, deleted)
 	return set, nil
 }
 

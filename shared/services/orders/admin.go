@@ -201,3 +201,15 @@ WHERE order_id = $1 AND status = 'paid' AND transaction_id <> '' ORDER BY update
 	}
 	return o, nil
 }
+
+// DeleteOrdersOf deletes every order of the given users, with their lines,
+// payments, history and refunds, and returns how many: for the benchmark's
+// shoppers, between its runs. Stock an unpaid order held is not given
+// back (the caller resets it). Errors: EInternal.
+func (s *Store) DeleteOrdersOf(ctx context.Context, userIDs []uuid.UUID) (int64, error) {
+	tag, err := s.db.Exec(ctx, `DELETE FROM orders WHERE user_id = ANY($1)`, userIDs)
+	if err != nil {
+		return 0, internal("delete orders", err)
+	}
+	return tag.RowsAffected(), nil
+}

@@ -118,3 +118,25 @@ WHERE slug = $1 AND delivery_fee_minor = 0 AND pickup_places = '{}'`, slug, feeM
 	}
 	return nil
 }
+
+// SetStock sets a variant's stock to n (the benchmark resets its checkout
+// product between runs; admins change stock through UpdateProduct).
+// Errors: ENotFound, EInvalid (negative), EInternal.
+func (s *Store) SetStock(ctx context.Context, variantID uuid.UUID, n int) error {
+	if n < 0 {
+		return models.Errorf(models.EInvalid, "Stock cannot be negative.")
+	}
+	defer s.Forget()
+	return pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+		var productID uuid.UUID
+		err := tx.QueryRow(ctx, `UPDATE product_variants SET stock = $2, updated_at = now() WHERE id = $1 RETURNING product_id`,
+			variantID, n).Scan(&productID)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return models.Errorf(models.ENotFound, "There is no such variant.")
+		}
+		if err != nil {
+			return internal("set stock", err)
+		}
+		return s.refresh(ctx, tx, []uuid.UUID{productID})
+	})
+}
