@@ -207,3 +207,15 @@ func (p *Payments) Sweep(ctx context.Context) error {
 	}
 	return nil
 }
+
+// myOrders lists the signed-in shopper's orders, newest first, each with
+// its state and total and a link to its page.
+func (p *Payments) myOrders(w http.ResponseWriter, r *http.Request) {
+	user, _ := web.Viewer(r.Context())
+	list, err := p.Orders.OrdersOf(r.Context(), user.ID, 100)
+	if err != nil {
+		p.Site.Error(w, r, err)
+		return
+	}
+	p.Site.Render(w, r, http.StatusOK, MyOrdersPage(p.Site.Page(r, "Your orders"), list))
+}

@@ -47,25 +47,33 @@ func NewServer(d Deps) http.Handler {
 		basket := newBasketDeps(d)
 		r.Use(mergeGuestBasket(basket))
 		d.Auth.Mount(r)
-		r.Get("/", showHome(basket))
-		r.Post("/items", addItem(basket))
-		// Where a sign-in begun by an older add-to-cart form returns.
-		r.Get("/items", http.RedirectHandler("/", http.StatusSeeOther).ServeHTTP)
-		r.Post("/items/{ref}/quantity", changeQuantity(basket))
-		r.Post("/items/{ref}/remove", removeLine(basket))
-		// Checkout and orders (checkout.go, orders.go).
-		r.Post("/checkout", d.Payments.toCheckout)
-		r.Get("/checkout", d.Payments.checkoutForm)
-		r.Post("/checkout/pay", d.Payments.pay)
-		r.Get("/orders/{id}", d.Payments.showOrder)
-		r.Get("/orders/{id}/return", d.Payments.returned)
-		r.Post("/orders/{id}/retry", d.Payments.retry)
-		r.With(site.RequireAdmin).Get("/admin", site.ShowAdminHome)
-		r.With(site.RequireAdmin).Get("/admin/orders", d.Payments.adminOrders)
-		r.With(site.RequireAdmin).Get("/admin/orders.csv", d.Payments.exportOrders)
-		r.With(site.RequireAdmin).Get("/admin/orders/{id}", d.Payments.showAdminOrder)
-		r.With(site.RequireAdmin).Post("/admin/orders/{id}/move", d.Payments.moveOrder)
-		r.With(site.RequireAdmin).Post("/admin/orders/{id}/refund", d.Payments.refundOrder)
+		mountPages(r, site, basket, d.Payments)
 	})
 	return r
+}
+
+// mountPages mounts the cart's pages (the basket, checkout, orders and the
+// orders admin) on r, whose middleware has loaded the visitor's session
+// and sign-in state and merged a guest's basket.
+func mountPages(r chi.Router, site *web.Site, basket basketDeps, p *Payments) {
+	r.Get("/", showHome(basket))
+	r.Post("/items", addItem(basket))
+	// Where a sign-in begun by an older add-to-cart form returns.
+	r.Get("/items", http.RedirectHandler("/", http.StatusSeeOther).ServeHTTP)
+	r.Post("/items/{ref}/quantity", changeQuantity(basket))
+	r.Post("/items/{ref}/remove", removeLine(basket))
+	// Checkout and orders (checkout.go, orders.go).
+	r.Post("/checkout", p.toCheckout)
+	r.Get("/checkout", p.checkoutForm)
+	r.Post("/checkout/pay", p.pay)
+	r.With(site.RequireUser).Get("/orders", p.myOrders)
+	r.Get("/orders/{id}", p.showOrder)
+	r.Get("/orders/{id}/return", p.returned)
+	r.Post("/orders/{id}/retry", p.retry)
+	r.With(site.RequireAdmin).Get("/admin", site.ShowAdminHome)
+	r.With(site.RequireAdmin).Get("/admin/orders", p.adminOrders)
+	r.With(site.RequireAdmin).Get("/admin/orders.csv", p.exportOrders)
+	r.With(site.RequireAdmin).Get("/admin/orders/{id}", p.showAdminOrder)
+	r.With(site.RequireAdmin).Post("/admin/orders/{id}/move", p.moveOrder)
+	r.With(site.RequireAdmin).Post("/admin/orders/{id}/refund", p.refundOrder)
 }
