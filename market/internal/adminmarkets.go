@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 
 	"github.com/google/uuid"
 
@@ -21,6 +22,10 @@ type marketForm struct {
 	Version                                         int
 	Name, Slug, Summary, Description, Location, Img string
 	RemoveImage                                     bool
+	// DeliveryFee is as typed ("3.95"); Places has one pickup place a
+	// line.
+	DeliveryFee, Places string
+	fee                 int64
 }
 
 func (f marketForm) action() string {
@@ -32,7 +37,8 @@ func (f marketForm) action() string {
 
 func marketFormOf(m models.Market) marketForm {
 	return marketForm{ID: m.ID, Version: m.Version, Name: m.Name, Slug: m.Slug, Summary: m.Summary,
-		Description: m.Description, Location: m.Location, Img: m.Image}
+		Description: m.Description, Location: m.Location, Img: m.Image, fee: m.DeliveryFee,
+		DeliveryFee: models.Money{Minor: m.DeliveryFee, Currency: "GBP"}.Decimal(), Places: strings.Join(m.PickupPlaces, "\n")}
 }
 
 func (a *catalogueAdmin) listMarkets(w http.ResponseWriter, r *http.Request) {
@@ -77,7 +83,13 @@ func (a *catalogueAdmin) readMarketForm(w http.ResponseWriter, r *http.Request) 
 	}
 	pf := r.PostForm
 	f := marketForm{Name: pf.Get("name"), Slug: pf.Get("slug"), Summary: pf.Get("summary"), Description: pf.Get("description"),
-		Location: pf.Get("location"), Img: pf.Get("image"), RemoveImage: pf.Get("remove_image") != ""}
+		Location: pf.Get("location"), Img: pf.Get("image"), RemoveImage: pf.Get("remove_image") != "",
+		DeliveryFee: strings.TrimSpace(pf.Get("delivery_fee")), Places: pf.Get("pickup_places")}
+	if f.DeliveryFee != "" {
+		if f.fee, err = parseMinor(f.DeliveryFee, "GBP", "the delivery fee"); err != nil {
+			return f, err
+		}
+	}
 	if v := pf.Get("version"); v != "" {
 		if f.Version, err = strconv.Atoi(v); err != nil {
 			return f, models.Errorf(models.EInvalid, "The form is damaged; reload the page.")
@@ -103,7 +115,7 @@ func (a *catalogueAdmin) readMarketForm(w http.ResponseWriter, r *http.Request) 
 
 func (f marketForm) input() products.MarketInput {
 	return products.MarketInput{Slug: f.Slug, Name: f.Name, Summary: f.Summary, Description: f.Description,
-		Location: f.Location, Image: f.Img}
+		Location: f.Location, Image: f.Img, DeliveryFee: f.fee, PickupPlaces: strings.Split(f.Places, "\n")}
 }
 
 func (a *catalogueAdmin) createMarket(w http.ResponseWriter, r *http.Request) {

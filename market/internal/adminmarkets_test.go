@@ -82,6 +82,33 @@ func TestAdminMarkets(t *testing.T) {
 	}
 }
 
+// A market's delivery fee and pickup places are set on its form (the
+// checkout offers them); a fee that is not an amount is refused with the
+// typed values kept.
+func TestAdminMarketHandover(t *testing.T) {
+	env := newAdminEnv(t)
+	admin := env.browser(t, "admin-token")
+	a := admin.post("/admin/markets", url.Values{"name": {"Hill Farm"}, "delivery_fee": {"3.95"},
+		"pickup_places": {"Farm gate\r\n\r\nSaturday market\r\nFarm gate"}})
+	if a.Status != http.StatusSeeOther {
+		t.Fatalf("create: %d\n%s", a.Status, a.Body)
+	}
+	m, err := env.store.Market(context.Background(), "hill-farm")
+	if err != nil || m.DeliveryFee != 395 || strings.Join(m.PickupPlaces, "|") != "Farm gate|Saturday market" {
+		t.Fatalf("handover: fee %d, places %q, %v", m.DeliveryFee, m.PickupPlaces, err)
+	}
+	if form := admin.get("/admin/markets/" + m.ID.String()); !strings.Contains(form.Body, `value="3.95"`) || !strings.Contains(form.Body, "Saturday market") {
+		t.Errorf("the form does not show the fee and the places:\n%s", form.Body)
+	}
+	for _, fee := range []string{"-1", "three", "3.955", "5000"} {
+		a := admin.post("/admin/markets/"+m.ID.String(), url.Values{"name": {"Hill Farm"}, "slug": {"hill-farm"}, "delivery_fee": {fee},
+			"pickup_places": {"Typed place"}, "version": {strconv.Itoa(m.Version)}})
+		if a.Status != http.StatusUnprocessableEntity || !strings.Contains(a.Body, "Typed place") {
+			t.Errorf("fee %q: %d\n%s", fee, a.Status, a.Body)
+		}
+	}
+}
+
 // Categories are added, moved under another, kept as typed on a mistake,
 // and deleted (not while they have subcategories).
 func TestAdminCategories(t *testing.T) {

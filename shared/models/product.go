@@ -16,6 +16,11 @@ type Market struct {
 	Description string // sanitized HTML
 	Location    string
 	Image       string // a media URL, or ""
+	// DeliveryFee is what delivering an order from it costs, in minor
+	// units of GBP (0: free); PickupPlaces are where shoppers may collect
+	// (none: no pickup).
+	DeliveryFee  int64
+	PickupPlaces []string
 	// ProductCount counts its published products (listings only).
 	ProductCount int
 	Version      int

@@ -3,6 +3,7 @@ package products
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 
 	"github.com/google/uuid"
@@ -14,13 +15,14 @@ import (
 
 const marketColumns = `
 SELECT m.id, m.slug, m.name, m.summary, m.description, m.location, m.image, m.version, m.updated_at,
-       (SELECT count(*) FROM products p WHERE p.market_id = m.id AND p.status = 'published')
+       (SELECT count(*) FROM products p WHERE p.market_id = m.id AND p.status = 'published'),
+       m.delivery_fee_minor, m.pickup_places
 FROM markets m`
 
 func scanMarket(r pgx.Row) (models.Market, error) {
 	var m models.Market
 	return m, r.Scan(&m.ID, &m.Slug, &m.Name, &m.Summary, &m.Description, &m.Location, &m.Image, &m.Version,
-		&m.UpdatedAt, &m.ProductCount)
+		&m.UpdatedAt, &m.ProductCount, &m.DeliveryFee, &m.PickupPlaces)
 }
 
 // Markets returns every market by name, with its count of published
@@ -52,7 +54,14 @@ func (s *Store) Market(ctx context.Context, slug string) (models.Market, error) 
 // MarketInput is what an admin (or the demo) writes of a market.
 type MarketInput struct {
 	Slug, Name, Summary, Description, Location, Image string
+	// DeliveryFee (minor units, 0: free) and PickupPlaces (none: no
+	// pickup) are how the market hands over what it sells.
+	DeliveryFee  int64
+	PickupPlaces []string
 }
+
+// MaxPickupPlaces bounds a market's pickup places.
+const MaxPickupPlaces = 10
 
 func (in *MarketInput) validate() error {
 	in.Slug, in.Name = strings.TrimSpace(in.Slug), strings.TrimSpace(in.Name)
@@ -69,6 +78,24 @@ func (in *MarketInput) validate() error {
 		return models.Errorf(models.EInvalid, "The short description may have up to 300 characters.")
 	case len(in.Location) > 200:
 		return models.Errorf(models.EInvalid, "The location may have up to 200 characters.")
+	}
+	if in.DeliveryFee < 0 || in.DeliveryFee > 100000 {
+		return models.Errorf(models.EInvalid, "The delivery fee must be between 0 and 1,000.00.")
+	}
+	places := make([]string, 0, len(in.PickupPlaces))
+	for _, p := range in.PickupPlaces {
+		if p = strings.TrimSpace(p); p != "" && !slices.Contains(places, p) {
+			places = append(places, p)
+		}
+	}
+	in.PickupPlaces = places
+	if len(places) > MaxPickupPlaces {
+		return models.Errorf(models.EInvalid, "A market may offer up to %d pickup places.", MaxPickupPlaces)
+	}
+	for _, p := range places {
+		if len(p) > 200 {
+			return models.Errorf(models.EInvalid, "A pickup place may have up to 200 characters.")
+		}
 	}
 	in.Description = SanitizeDescription(in.Description)
 	if len(in.Description) > 20000 {
@@ -94,8 +121,9 @@ func (s *Store) CreateMarket(ctx context.Context, in MarketInput) (models.Market
 		return models.Market{}, err
 	}
 	var id uuid.UUID
-	err := s.db.QueryRow(ctx, `INSERT INTO markets (slug, name, summary, description, location, image)
-VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`, in.Slug, in.Name, in.Summary, in.Description, in.Location, in.Image).Scan(&id)
+	err := s.db.QueryRow(ctx, `INSERT INTO markets (slug, name, summary, description, location, image, delivery_fee_minor, pickup_places)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`, in.Slug, in.Name, in.Summary, in.Description, in.Location, in.Image,
+		in.DeliveryFee, in.PickupPlaces).Scan(&id)
 	if err != nil {
 		if d := duplicate(err, "Another market has the address "+in.Slug+"."); d != nil {
 			return models.Market{}, d
@@ -116,8 +144,9 @@ func (s *Store) UpdateMarket(ctx context.Context, id uuid.UUID, version int, in 
 	}
 	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `UPDATE markets SET slug = $3, name = $4, summary = $5, description = $6, location = $7,
-       image = $8, version = version + 1, updated_at = now()
-WHERE id = $1 AND version = $2`, id, version, in.Slug, in.Name, in.Summary, in.Description, in.Location, in.Image)
+       image = $8, delivery_fee_minor = $9, pickup_places = $10, version = version + 1, updated_at = now()
+WHERE id = $1 AND version = $2`, id, version, in.Slug, in.Name, in.Summary, in.Description, in.Location, in.Image,
+			in.DeliveryFee, in.PickupPlaces)
 		if err != nil {
 			if d := duplicate(err, "Another market has the address "+in.Slug+"."); d != nil {
 				return d
