@@ -260,27 +260,36 @@ func (p *Payments) verify(ctx context.Context, checkoutID string) (orders.Outcom
 		p.Site.Logger.ErrorContext(ctx, "ALERT: a SumUp checkout says PAID for another amount or merchant: the order is not paid",
 			"checkout", co.ID, "order", o.Number)
 	case orders.RefundDue:
-		p.refundLate(ctx, o, co, checked.TransactionID)
+		at, err := p.Orders.AttemptByCheckout(ctx, co.ID)
+		if err != nil {
+			p.Site.Logger.ErrorContext(ctx, "ALERT: a late payment could not be refunded automatically (the sweep tries again)", "order", o.Number, "error", err)
+			break
+		}
+		p.refundLate(ctx, o, at)
 	}
 	return out, o, nil
 }
 
-// refundLate gives back a payment made for an order that expired or was
-// cancelled before it arrived, and tells the shopper.
-func (p *Payments) refundLate(ctx context.Context, o models.Order, co sumup.Checkout, txID string) {
-	at, err := p.Orders.AttemptByCheckout(ctx, co.ID)
-	if err == nil {
-		err = p.SumUp.Refund(ctx, txID, nil)
+// refundLate gives back a payment that did not pay its order (it came
+// after the order expired or was cancelled, or a second checkout was paid
+// too), records it and tells the shopper. SumUp answering that the
+// transaction is refunded already (a refund made before its record
+// failed) counts as done. A failure is logged as an ALERT; the sweep tries
+// again (Orders.ReturnsDue).
+func (p *Payments) refundLate(ctx context.Context, o models.Order, at models.PaymentAttempt) {
+	err := p.SumUp.Refund(ctx, at.TransactionID, nil)
+	if models.Code(err) == models.EConflict {
+		err = nil
 	}
 	if err == nil {
 		err = p.Orders.RecordReturnedPayment(ctx, o.ID, at.ID, "paid when the order was already "+strings.ToLower(models.OrderStatusText(o.Status)))
 	}
 	if err != nil {
-		p.Site.Logger.ErrorContext(ctx, "ALERT: a late payment could not be refunded automatically", "order", o.Number, "error", err)
+		p.Site.Logger.ErrorContext(ctx, "ALERT: a late payment could not be refunded automatically (the sweep tries again)", "order", o.Number, "error", err)
 		return
 	}
 	p.email(ctx, o, "Your payment for Rose Ash "+o.Name()+" was refunded",
-		"A payment of "+co.Amount.String()+" arrived when "+o.Name()+" was already "+strings.ToLower(models.OrderStatusText(o.Status))+
+		"A payment of "+at.Amount.String()+" arrived when "+o.Name()+" was already "+strings.ToLower(models.OrderStatusText(o.Status))+
 			", so we refunded that payment in full. Nothing else is needed from you.")
 }
 

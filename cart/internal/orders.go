@@ -165,7 +165,8 @@ func (p *Payments) webhook(w http.ResponseWriter, r *http.Request) {
 
 // Sweep expires the unpaid orders whose hold ran out (their SumUp
 // checkouts deactivated, so they can no longer be paid), deletes guests'
-// baskets idle for longer than their cookie lasts, and asks SumUp
+// baskets idle for longer than their cookie lasts, gives back payments
+// that did not pay their order and were not refunded yet, and asks SumUp
 // about payments left pending for more than a minute: the reconciler for
 // webhooks that never came and shoppers who never returned.
 func (p *Payments) Sweep(ctx context.Context) error {
@@ -192,6 +193,17 @@ func (p *Payments) Sweep(ctx context.Context) error {
 		if _, err := p.SumUp.DeactivateCheckout(ctx, a.CheckoutID); err != nil {
 			p.Site.Logger.WarnContext(ctx, "expired order's checkout not deactivated", "checkout", a.CheckoutID, "error", err)
 		}
+	}
+	due, err := p.Orders.ReturnsDue(ctx, now.Add(-time.Minute), 50)
+	if err != nil {
+		return err
+	}
+	for _, a := range due {
+		o, err := p.Orders.Order(ctx, a.OrderID)
+		if err != nil {
+			return err
+		}
+		p.refundLate(ctx, o, a)
 	}
 	pending, err := p.Orders.StalePending(ctx, now.Add(-time.Minute), 100)
 	if err != nil {

@@ -249,3 +249,28 @@ func (s *Store) Touch(ctx context.Context, attemptID uuid.UUID) error {
 	}
 	return nil
 }
+
+// ReturnsDue returns paid attempts that did not pay their order and are
+// not given back yet, last changed before the given time: paid after the
+// order expired or was cancelled, or a second paid checkout of a paid
+// order (the first paid one stands). The sweep refunds them, in case the
+// refund made when they were settled failed. Errors: EInternal.
+func (s *Store) ReturnsDue(ctx context.Context, before time.Time, limit int) ([]models.PaymentAttempt, error) {
+	rows, err := s.db.Query(ctx, `
+SELECT a.id, a.order_id, a.attempt, a.reference, coalesce(a.checkout_id, ''), a.hosted_url, a.status, a.amount_minor,
+       a.currency::text, a.transaction_id, a.created_at, a.updated_at
+FROM payment_attempts a JOIN orders o ON o.id = a.order_id
+WHERE a.status = 'paid' AND a.transaction_id <> '' AND a.updated_at < $1
+  AND (o.status IN ('expired', 'cancelled')
+       OR EXISTS (SELECT 1 FROM payment_attempts b WHERE b.order_id = a.order_id AND b.id <> a.id
+                  AND b.status = 'paid' AND (b.updated_at, b.id) < (a.updated_at, a.id)))
+ORDER BY a.updated_at LIMIT $2`, before, limit)
+	if err != nil {
+		return nil, internal("returns due", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (models.PaymentAttempt, error) { return scanAttempt(r) })
+	if err != nil {
+		return nil, internal("returns due", err)
+	}
+	return out, nil
+}
