@@ -7,7 +7,6 @@ import (
 	"html"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"path"
@@ -184,30 +183,16 @@ func slicesContainsRef(items []models.CartItemInput, ref string) bool {
 // benchSandboxRetry and logged to logs. stop shuts it down.
 func startBenchSandbox(port string, logs io.Writer) (sb *sandbox.Server, stop func(), err error) {
 	addr := "127.0.0.1:" + port
-	l, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, nil, fmt.Errorf("the SumUp sandbox cannot listen on %s: %w", addr, err)
-	}
 	client := sumup.DefaultHTTPClient() // dials the cart's *.localhost return_url on loopback
 	client.Timeout = 10 * time.Second
 	sb = sandbox.New(sandbox.Options{MerchantCode: config.SumUpSandboxMerchant, APIKey: config.SumUpSandboxKey,
 		PublicURL: "http://" + addr, Retry: benchSandboxRetry, Client: client,
 		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn}))})
-	srv := &http.Server{Handler: sb, ReadHeaderTimeout: 10 * time.Second}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			fmt.Fprintf(logs, "the SumUp sandbox stopped: %v\n", err)
-		}
-	}()
-	return sb, func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-		sb.Close()
-		<-done
-	}, nil
+	stop, err = serveSandbox(addr, sb, logs)
+	if err != nil {
+		return nil, nil, err
+	}
+	return sb, stop, nil
 }
 
 // checkoutResult is what the checkout run measured.

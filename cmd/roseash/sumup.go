@@ -52,12 +52,19 @@ func sumupSandboxCmd(ctx context.Context, args []string, getenv func(string) str
 // closes the listener, abandons pending webhooks and waits for both. It
 // returns an error when addr cannot be bound.
 func startSumUpSandbox(addr, publicURL, merchant, key string, logs io.Writer) (stop func(), err error) {
+	sb := sandbox.New(sandbox.Options{MerchantCode: merchant, APIKey: key, PublicURL: publicURL,
+		Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	return serveSandbox(addr, sb, logs)
+}
+
+// serveSandbox serves sb on addr until the returned stop, which closes
+// the listener, abandons pending webhooks and waits for both. It returns
+// an error when addr cannot be bound.
+func serveSandbox(addr string, sb *sandbox.Server, logs io.Writer) (stop func(), err error) {
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("the SumUp sandbox cannot listen on %s: %w", addr, err)
 	}
-	sb := sandbox.New(sandbox.Options{MerchantCode: merchant, APIKey: key, PublicURL: publicURL,
-		Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	srv := &http.Server{Handler: sb, ReadHeaderTimeout: 10 * time.Second}
 	done := make(chan struct{})
 	go func() {
