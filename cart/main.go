@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 
-	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	"rose-ash.com/platform/cart/internal"
@@ -38,22 +37,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 			return cartStore.Clear(ctx, tx, o.UserID.UUID)
 		}
 		payments := &internal.Payments{Site: d.Site, Orders: store, Mail: d.Mail, Secret: []byte(d.Config.SecretKey),
-			Forget: cartStore.Empty, IdleGuests: cartStore.DeleteIdleGuestCarts,
-			Lines: func(ctx context.Context, owner models.CartOwner) ([]orders.LineInput, error) {
-				lines, err := cartStore.BasketLines(ctx, owner)
-				if err != nil {
-					return nil, err
-				}
-				out := make([]orders.LineInput, 0, len(lines))
-				for _, l := range lines {
-					id, err := uuid.Parse(l.ProductRef)
-					if err != nil {
-						continue // a line from before variants: not orderable
-					}
-					out = append(out, orders.LineInput{VariantID: id, Quantity: l.Quantity})
-				}
-				return out, nil
-			}}
+			Baskets: cartStore}
 		if s := d.Config.SumUp; s.Enabled() {
 			payments.SumUp = sumup.New(sumup.Options{APIURL: s.APIURL, APIKey: s.APIKey, MerchantCode: s.MerchantCode})
 		}

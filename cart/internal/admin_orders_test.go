@@ -110,7 +110,7 @@ func newDesk(t *testing.T) *desk {
 	t.Cleanup(func() { d.sbSrv.Close(); d.sb.Close() })
 
 	d.orders = orders.New(d.db, cat)
-	d.payments = &Payments{Site: d.site, Orders: d.orders, Mail: d.mail, Secret: []byte(strings.Repeat("k", 32)),
+	d.payments = &Payments{Site: d.site, Orders: d.orders, Mail: d.mail, Secret: []byte(strings.Repeat("k", 32)), Baskets: d.carts,
 		SumUp: sumup.New(sumup.Options{APIURL: d.sbSrv.URL, APIKey: deskKey, MerchantCode: deskMerchant, Timeout: 3 * time.Second})}
 	sm := scs.New()
 	handler := NewServer(Deps{Site: d.site, Auth: oauth.NewClient(d.site, sm, nil, http.DefaultClient), Carts: d.carts,

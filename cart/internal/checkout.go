@@ -31,19 +31,39 @@ type Payments struct {
 	// SumUp is nil when online payments are not configured.
 	SumUp *sumup.Client
 	Mail  mail.Sender
-	// Lines returns a basket (a user's or a guest's) as order lines.
-	Lines func(ctx context.Context, owner models.CartOwner) ([]orders.LineInput, error)
-	// Forget empties a guest's basket once its order is placed (a user's
-	// is emptied when the order is paid).
-	Forget func(ctx context.Context, owner models.CartOwner) error
+	// Baskets are the shoppers' baskets a checkout orders (the carts
+	// store).
+	Baskets Baskets
 	// StockChanged runs after orders took or gave back stock: the
 	// market's cached pages, which show it, are dropped.
 	StockChanged func(ctx context.Context)
-	// IdleGuests deletes the guests' baskets not added to since before
-	// (the sweep, after GuestBasketLifetime).
-	IdleGuests func(ctx context.Context, before time.Time) (int64, error)
 	// Secret signs the links to orders sent to guests.
 	Secret []byte
+}
+
+// Baskets is what checkout needs of the carts store: a basket's lines, to
+// empty a guest's once its order is placed, and to drop idle guest
+// baskets (the sweep).
+type Baskets interface {
+	BasketLines(ctx context.Context, owner models.CartOwner) ([]models.CartLine, error)
+	Empty(ctx context.Context, owner models.CartOwner) error
+	DeleteIdleGuestCarts(ctx context.Context, before time.Time) (int64, error)
+}
+
+// lines returns the owner's basket as order lines (a line from before
+// variants, whose reference is not a variant id, cannot be ordered).
+func (p *Payments) lines(ctx context.Context, owner models.CartOwner) ([]orders.LineInput, error) {
+	lines, err := p.Baskets.BasketLines(ctx, owner)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]orders.LineInput, 0, len(lines))
+	for _, l := range lines {
+		if id, err := uuid.Parse(l.ProductRef); err == nil {
+			out = append(out, orders.LineInput{VariantID: id, Quantity: l.Quantity})
+		}
+	}
+	return out, nil
 }
 
 // errPaymentsOff answers a checkout when SumUp is not configured.
@@ -87,7 +107,7 @@ func (p *Payments) renderCheckout(w http.ResponseWriter, r *http.Request, status
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 		return
 	}
-	lines, err := p.Lines(ctx, owner)
+	lines, err := p.lines(ctx, owner)
 	if err != nil {
 		p.Site.Error(w, r, err)
 		return
@@ -152,7 +172,7 @@ func (p *Payments) pay(w http.ResponseWriter, r *http.Request) {
 		p.renderCheckout(w, r, http.StatusServiceUnavailable, v, models.Message(errPaymentsOff))
 		return
 	}
-	lines, err := p.Lines(ctx, owner)
+	lines, err := p.lines(ctx, owner)
 	if err != nil {
 		p.Site.Error(w, r, err)
 		return
@@ -175,10 +195,8 @@ func (p *Payments) pay(w http.ResponseWriter, r *http.Request) {
 	if owner.IsGuest() {
 		// A guest's order is theirs through its signed link, and their
 		// basket has become this order.
-		if p.Forget != nil {
-			if err := p.Forget(ctx, owner); err != nil {
-				p.Site.Logger.WarnContext(ctx, "guest basket not emptied", "order", o.Number, "error", err)
-			}
+		if err := p.Baskets.Empty(ctx, owner); err != nil {
+			p.Site.Logger.WarnContext(ctx, "guest basket not emptied", "order", o.Number, "error", err)
 		}
 	}
 	if at.Status != models.AttemptPending {

@@ -178,10 +178,8 @@ func (p *Payments) Sweep(ctx context.Context) error {
 	if len(stale) > 0 && p.StockChanged != nil {
 		p.StockChanged(ctx)
 	}
-	if p.IdleGuests != nil {
-		if _, err := p.IdleGuests(ctx, now.Add(-GuestBasketLifetime)); err != nil {
-			return err
-		}
+	if _, err := p.Baskets.DeleteIdleGuestCarts(ctx, now.Add(-GuestBasketLifetime)); err != nil {
+		return err
 	}
 	if p.SumUp == nil {
 		return nil

@@ -112,31 +112,8 @@ func newPayShop(t *testing.T) *payShop {
 	}
 	s.orders = store
 	s.payments = &Payments{Site: s.site, Orders: store, Mail: s.mail, Secret: []byte(strings.Repeat("k", 32)),
-		SumUp: sumup.New(sumup.Options{APIURL: s.sbSrv.URL, APIKey: testKey, MerchantCode: testMerchant, Timeout: 3 * time.Second}),
-		Forget: func(ctx context.Context, owner models.CartOwner) error {
-			lines, err := s.carts.BasketLines(ctx, owner)
-			for _, l := range lines {
-				if err == nil {
-					err = s.carts.RemoveItem(ctx, owner, l.ProductRef)
-				}
-			}
-			return err
-		},
-		Lines: func(ctx context.Context, owner models.CartOwner) ([]orders.LineInput, error) {
-			lines, err := s.carts.BasketLines(ctx, owner)
-			if err != nil {
-				return nil, err
-			}
-			out := make([]orders.LineInput, 0, len(lines))
-			for _, l := range lines {
-				id, err := uuid.Parse(l.ProductRef)
-				if err != nil {
-					continue
-				}
-				out = append(out, orders.LineInput{VariantID: id, Quantity: l.Quantity})
-			}
-			return out, nil
-		}}
+		SumUp:   sumup.New(sumup.Options{APIURL: s.sbSrv.URL, APIKey: testKey, MerchantCode: testMerchant, Timeout: 3 * time.Second}),
+		Baskets: s.carts}
 
 	// The cart's routes as NewServer has them, with the user a test
 	// browser names signed in (the stand-in for the sign-in middleware).
