@@ -24,16 +24,7 @@ type Money struct {
 // separated by commas ("£1,234.50") and the number of decimals is the
 // currency's own ("1,500 JPY", "1.250 KWD").
 func (m Money) String() string {
-	digits := CurrencyDigits(m.Currency)
-	neg := m.Minor < 0
-	abs := uint64(m.Minor)
-	if neg {
-		abs = -abs // two's complement: correct even for math.MinInt64
-	}
-	var unit uint64 = 1
-	for range digits {
-		unit *= 10
-	}
+	neg, whole, frac := m.parts()
 	var b strings.Builder
 	if neg {
 		b.WriteByte('-')
@@ -48,17 +39,14 @@ func (m Money) String() string {
 		symbol = "$"
 	}
 	b.WriteString(symbol)
-	whole := strconv.FormatUint(abs/unit, 10)
 	for i, c := range whole {
 		if i > 0 && (len(whole)-i)%3 == 0 {
 			b.WriteByte(',')
 		}
 		b.WriteRune(c)
 	}
-	if digits > 0 {
-		frac := strconv.FormatUint(abs%unit, 10)
+	if frac != "" {
 		b.WriteByte('.')
-		b.WriteString(strings.Repeat("0", digits-len(frac)))
 		b.WriteString(frac)
 	}
 	if symbol == "" {
@@ -68,14 +56,11 @@ func (m Money) String() string {
 	return b.String()
 }
 
-// Decimal writes m's amount as a plain decimal in the currency's major
-// unit, with its own number of decimals and no symbol or separators:
-// "7.25" for 725 GBP, "1500" for 1500 JPY, "1.250" for 1250 KWD, "-0.05".
-// It is what machines read (schema.org offers, payment APIs) and what a
-// price form shows.
-func (m Money) Decimal() string {
+// parts splits m into its sign, its whole major units and its fraction
+// with the currency's number of digits ("" for a currency without).
+func (m Money) parts() (neg bool, whole, frac string) {
 	digits := CurrencyDigits(m.Currency)
-	neg := m.Minor < 0
+	neg = m.Minor < 0
 	abs := uint64(m.Minor)
 	if neg {
 		abs = -abs // two's complement: correct even for math.MinInt64
@@ -84,10 +69,23 @@ func (m Money) Decimal() string {
 	for range digits {
 		unit *= 10
 	}
-	s := strconv.FormatUint(abs/unit, 10)
+	whole = strconv.FormatUint(abs/unit, 10)
 	if digits > 0 {
-		frac := strconv.FormatUint(abs%unit, 10)
-		s += "." + strings.Repeat("0", digits-len(frac)) + frac
+		f := strconv.FormatUint(abs%unit, 10)
+		frac = strings.Repeat("0", digits-len(f)) + f
+	}
+	return neg, whole, frac
+}
+
+// Decimal writes m's amount as a plain decimal in the currency's major
+// unit, with its own number of decimals and no symbol or separators:
+// "7.25" for 725 GBP, "1500" for 1500 JPY, "1.250" for 1250 KWD, "-0.05".
+// It is what machines read (schema.org offers, payment APIs) and what a
+// price form shows.
+func (m Money) Decimal() string {
+	neg, s, frac := m.parts()
+	if frac != "" {
+		s += "." + frac
 	}
 	if neg {
 		s = "-" + s
