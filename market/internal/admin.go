@@ -131,17 +131,12 @@ func (a *catalogueAdmin) renderList(w http.ResponseWriter, r *http.Request, stat
 		a.d.Site.Error(w, r, err)
 		return
 	}
-	markets, err := a.d.Products.Markets(ctx)
+	markets, categories, err := a.choices(ctx)
 	if err != nil {
 		a.d.Site.Error(w, r, err)
 		return
 	}
-	tree, err := a.d.Products.Categories(ctx)
-	if err != nil {
-		a.d.Site.Error(w, r, err)
-		return
-	}
-	list := productList{Filter: f, Page: page, Markets: markets, Categories: categoryOptions(tree), Notice: notice, Problem: problem}
+	list := productList{Filter: f, Page: page, Markets: markets, Categories: categories, Notice: notice, Problem: problem}
 	a.d.Site.Render(w, r, status, AdminProductsPage(a.d.Site.Page(r, "Products"), list))
 }
 

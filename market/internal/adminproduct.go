@@ -1,6 +1,7 @@
 package internal
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -225,16 +226,24 @@ type productPageData struct {
 	Saved      bool
 }
 
+// choices are the markets and the categories (as a flattened tree) a
+// product can be filed under.
+func (a *catalogueAdmin) choices(ctx context.Context) ([]models.Market, []categoryOption, error) {
+	markets, err := a.d.Products.Markets(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	tree, err := a.d.Products.Categories(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	return markets, categoryOptions(tree), nil
+}
+
 // showForm renders the product form with the markets and categories to
 // choose from.
 func (a *catalogueAdmin) showForm(w http.ResponseWriter, r *http.Request, status int, f productForm, problem string, saved bool) {
-	ctx := r.Context()
-	markets, err := a.d.Products.Markets(ctx)
-	if err != nil {
-		a.d.Site.Error(w, r, err)
-		return
-	}
-	tree, err := a.d.Products.Categories(ctx)
+	markets, categories, err := a.choices(r.Context())
 	if err != nil {
 		a.d.Site.Error(w, r, err)
 		return
@@ -243,7 +252,7 @@ func (a *catalogueAdmin) showForm(w http.ResponseWriter, r *http.Request, status
 	if f.ID != uuid.Nil {
 		title = "Edit " + f.Name
 	}
-	data := productPageData{Form: f.withSpareRows(), Markets: markets, Categories: categoryOptions(tree), Problem: problem, Saved: saved}
+	data := productPageData{Form: f.withSpareRows(), Markets: markets, Categories: categories, Problem: problem, Saved: saved}
 	a.d.Site.Render(w, r, status, AdminProductPage(a.d.Site.Page(r, title), data))
 }
 

@@ -172,14 +172,24 @@ type sourcePage struct {
 	Notice  string
 }
 
-func (a *importAdmin) showSource(w http.ResponseWriter, r *http.Request) {
+// loadSource loads the source of the path's {id}; when it cannot, it has
+// answered and returns false.
+func (a *importAdmin) loadSource(w http.ResponseWriter, r *http.Request) (products.Source, bool) {
 	id, ok := a.pathID(w, r, "source")
 	if !ok {
-		return
+		return products.Source{}, false
 	}
 	src, err := a.d.Products.Source(r.Context(), id)
 	if err != nil {
 		a.d.Site.Error(w, r, err)
+		return src, false
+	}
+	return src, true
+}
+
+func (a *importAdmin) showSource(w http.ResponseWriter, r *http.Request) {
+	src, ok := a.loadSource(w, r)
+	if !ok {
 		return
 	}
 	a.renderSource(w, r, http.StatusOK, src, formOfSource(src), noticeOf(r.URL.Query()))
@@ -200,15 +210,11 @@ func (a *importAdmin) renderSource(w http.ResponseWriter, r *http.Request, statu
 }
 
 func (a *importAdmin) saveSource(w http.ResponseWriter, r *http.Request) {
-	id, ok := a.pathID(w, r, "source")
+	src, ok := a.loadSource(w, r)
 	if !ok {
 		return
 	}
-	src, err := a.d.Products.Source(r.Context(), id)
-	if err != nil {
-		a.d.Site.Error(w, r, err)
-		return
-	}
+	id := src.ID
 	f, in, err := readSourceForm(r)
 	if err == nil {
 		_, err = a.d.Products.UpdateSource(r.Context(), id, in)
