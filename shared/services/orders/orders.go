@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"net/mail"
+	"slices"
 	"strings"
 	"time"
 
@@ -145,7 +146,7 @@ func (s *Store) Place(ctx context.Context, in PlaceInput) (models.Order, models.
 		if in.UserID != uuid.Nil {
 			o.UserID = uuid.NullUUID{UUID: in.UserID, Valid: true}
 		}
-		markets := map[uuid.UUID]bool{}
+		variantIDs := make([]uuid.UUID, 0, len(in.Lines))
 		for _, l := range in.Lines {
 			h, err := s.catalog.HoldStock(ctx, tx, l.VariantID, l.Quantity)
 			if err != nil {
@@ -162,15 +163,17 @@ func (s *Store) Place(ctx context.Context, in PlaceInput) (models.Order, models.
 			o.Lines = append(o.Lines, line)
 			o.Subtotal += line.Total()
 			o.VAT += models.VATIncluded(line.Total(), line.VATRateBP)
-			markets[h.MarketID] = true
+			variantIDs = append(variantIDs, l.VariantID)
 		}
-		fee, places, err := handover(ctx, tx, markets)
+		var fee int64
+		var places []string
+		err := tx.QueryRow(ctx, handoverSQL, variantIDs).Scan(&fee, &places)
 		if err != nil {
 			return err
 		}
 		if in.Fulfilment == models.FulfilDelivery {
 			o.Delivery = fee
-		} else if !places[in.PickupPlace] {
+		} else if !slices.Contains(places, in.PickupPlace) {
 			return models.Errorf(models.EInvalid, "Choose one of the pickup places offered.")
 		}
 		o.Total = o.Subtotal + o.Delivery
@@ -239,46 +242,18 @@ func (s *Store) hold() time.Duration {
 	return s.Hold
 }
 
-// handover reads the delivery fee (the highest of the markets: one parcel)
-// and the pickup places of the markets an order buys from.
-func handover(ctx context.Context, tx pgx.Tx, markets map[uuid.UUID]bool) (int64, map[string]bool, error) {
-	ids := make([]uuid.UUID, 0, len(markets))
-	for id := range markets {
-		ids = append(ids, id)
-	}
-	var fee int64
-	places := map[string]bool{}
-	rows, err := tx.Query(ctx, `SELECT delivery_fee_minor, pickup_places FROM markets WHERE id = ANY($1)`, ids)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var f int64
-		var ps []string
-		if err := rows.Scan(&f, &ps); err != nil {
-			return 0, nil, err
-		}
-		fee = max(fee, f)
-		for _, p := range ps {
-			places[p] = true
-		}
-	}
-	return fee, places, rows.Err()
-}
+// handoverSQL reads the delivery fee (the highest of the markets': one
+// parcel) and the pickup places of the markets selling the variants $1.
+const handoverSQL = `
+SELECT coalesce(max(m.delivery_fee_minor), 0), coalesce(array_agg(DISTINCT p ORDER BY p) FILTER (WHERE p IS NOT NULL), '{}')
+FROM markets m LEFT JOIN LATERAL unnest(m.pickup_places) p ON true
+WHERE m.id IN (SELECT pr.market_id FROM product_variants v JOIN products pr ON pr.id = v.product_id WHERE v.id = ANY($1))`
 
 // Handover returns what the markets of the given variants offer: the
 // delivery fee and the pickup places, for the checkout form. Errors:
 // EInternal.
 func (s *Store) Handover(ctx context.Context, variantIDs []uuid.UUID) (fee int64, places []string, err error) {
-	err = s.db.QueryRow(ctx, `
-SELECT coalesce(max(m.delivery_fee_minor), 0),
-       coalesce((SELECT array_agg(DISTINCT p ORDER BY p) FROM markets m2, unnest(m2.pickup_places) p
-                 WHERE m2.id IN (SELECT pr.market_id FROM product_variants v JOIN products pr ON pr.id = v.product_id WHERE v.id = ANY($1))), '{}')
-FROM markets m
-WHERE m.id IN (SELECT pr.market_id FROM product_variants v JOIN products pr ON pr.id = v.product_id WHERE v.id = ANY($1))`,
-		variantIDs).Scan(&fee, &places)
-	if err != nil {
+	if err := s.db.QueryRow(ctx, handoverSQL, variantIDs).Scan(&fee, &places); err != nil {
 		return 0, nil, internal("handover", err)
 	}
 	return fee, places, nil
