@@ -415,6 +415,13 @@ func redact(err error, databaseURL string) error {
 // neither waits nor consumes finds a close (end of stream, a reset) or
 // data nobody asked for (the server's goodbye) on an idle connection.
 // Connections it cannot look into count as open.
+//
+// The peek runs under the socket's Control, not its Read: pgx starts a
+// background reader when a write stalls for 15 ms (a busy machine), and
+// that reader can stay blocked in a Read on the idle connection, holding
+// the socket's read lock until the server next speaks. Waiting for that
+// lock hung the pool's Acquire, and with it a service's start-up, for
+// good (seen under the benchmark's load).
 func socketOpen(c net.Conn) bool {
 	for {
 		t, ok := c.(interface{ NetConn() net.Conn }) // under TLS, under boundedConn
@@ -433,10 +440,9 @@ func socketOpen(c net.Conn) bool {
 	}
 	open := true
 	var buf [1]byte
-	err = raw.Read(func(fd uintptr) bool {
+	err = raw.Control(func(fd uintptr) {
 		n, _, err := syscall.Recvfrom(int(fd), buf[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
 		open = n < 0 && (errors.Is(err, syscall.EAGAIN) || errors.Is(err, syscall.EINTR))
-		return true
 	})
 	return open && err == nil
 }
