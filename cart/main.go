@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"rose-ash.com/platform/cart/internal"
+	"rose-ash.com/platform/shared/activitypub/listings"
 	"rose-ash.com/platform/shared/boot"
 	"rose-ash.com/platform/shared/models"
 	"rose-ash.com/platform/shared/pagecache"
@@ -26,6 +27,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	opts := boot.Options{Service: "cart", MayMigrate: false, Workers: sweep.jobs, Queues: jobQueues}
 	return boot.Run(ctx, opts, getenv, stdout, func(d boot.Deps) (http.Handler, error) {
 		catalog, cartStore := products.New(d.DB), carts.New(d.DB)
+		announceStock(d, catalog)
 		store := orders.New(d.DB, catalog)
 		store.Hold = d.Config.SumUp.HoldTTL.Std()
 		// Once paid, the shopper's basket is emptied in the same
@@ -51,4 +53,18 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		return internal.NewServer(internal.Deps{Site: d.Site, Auth: d.SignIn(), Carts: cartStore,
 			Catalogue: catalog, Sessions: d.Sessions, Payments: payments}), nil
 	})
+}
+
+// announceStock makes the stock an order takes or gives back reach the
+// market's followers as the market's own changes do: when a sale or a
+// release changes a product's availability as followers see it ("In
+// stock", "Few left", "Sold out"; never a count), @market sends Update in
+// the order's transaction (listings.Publisher.Sync). Nothing is announced
+// when the cart's ActivityPub is off.
+func announceStock(d boot.Deps, catalog *products.Store) {
+	if d.AP == nil || d.Jobs == nil {
+		return
+	}
+	pub := &listings.Publisher{MarketURL: d.Config.Service("market").PublicURL, Jobs: d.Jobs}
+	catalog.OnChange(pub.Sync)
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -529,6 +530,7 @@ func (b *benchRun) rounds(ctx context.Context, cases []benchCase) (map[int][]wrk
 			}
 			fmt.Fprintf(b.stdout, "round %d/%d case %d  req/s %6.0f  p50 %s  p99 %s  cpu %s/req  errors %d\n",
 				round, o.rounds, c.n, res.rps, fmtDur(res.p50), fmtDur(res.p99), fmtUS(res.cpuPerReq()), res.errors())
+			fmt.Fprintf(b.stdout, "  cpu/req by process: %s\n", fmtByProcess(res))
 			if c.after != nil {
 				if err := c.after(ctx); err != nil {
 					return nil, fmt.Errorf("case %d: %w", c.n, err)
@@ -777,9 +779,23 @@ func (st *benchStack) stopAll() int {
 	return len(names)
 }
 
-// cpuTicks returns each running process's CPU time in clock ticks, by pid.
-func (st *benchStack) cpuTicks() map[int]int64 {
-	out := map[int]int64{}
+// procTicks is one process's CPU time in clock ticks, with the name it is
+// reported under: the benchmark's name for the processes it started, the
+// command for the database servers.
+type procTicks struct {
+	name  string
+	ticks int64
+	ours  bool // started by the benchmark (counted in cpu/req)
+}
+
+// databaseCommands are the shared servers whose CPU each round reports
+// beside the services': what a request costs them is part of its price.
+var databaseCommands = map[string]bool{"postgres": true, "redis-server": true, "pgbouncer": true}
+
+// cpuTicks returns the CPU time of each running process the benchmark
+// started and of each PostgreSQL, Redis and PgBouncer process, by pid.
+func (st *benchStack) cpuTicks() map[int]procTicks {
+	out := map[int]procTicks{}
 	for _, n := range st.names() {
 		p := st.proc(n)
 		select {
@@ -792,7 +808,29 @@ func (st *benchStack) cpuTicks() map[int]int64 {
 			continue
 		}
 		if t, err := procCPUTicks(string(b)); err == nil {
-			out[p.cmd.Process.Pid] = t
+			out[p.cmd.Process.Pid] = procTicks{name: n, ticks: t, ours: true}
+		}
+	}
+	dirs, _ := os.ReadDir("/proc")
+	for _, d := range dirs {
+		pid, err := strconv.Atoi(d.Name())
+		if err != nil {
+			continue
+		}
+		if _, ok := out[pid]; ok {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + d.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		stat := string(b)
+		open, end := strings.IndexByte(stat, '('), strings.LastIndexByte(stat, ')')
+		if open < 0 || end < open || !databaseCommands[stat[open+1:end]] {
+			continue
+		}
+		if t, err := procCPUTicks(stat); err == nil {
+			out[pid] = procTicks{name: stat[open+1 : end], ticks: t}
 		}
 	}
 	return out
@@ -812,7 +850,8 @@ func (st *benchStack) measure(ctx context.Context, clk int64, run func(context.C
 	if err := st.alive(); err != nil {
 		return res, err
 	}
-	res.cpuTicks, res.clk = cpuDelta(before, after), clk
+	res.cpuTicks, res.byProcess = cpuDelta(before, after)
+	res.clk = clk
 	return res, nil
 }
 
@@ -1124,6 +1163,9 @@ type wrkResult struct {
 	socketErrors int64 // connect + read + write + timeout
 	cpuTicks     int64
 	clk          int64
+	// byProcess is the CPU ticks of the run by process name, PostgreSQL
+	// and Redis included.
+	byProcess map[string]int64
 }
 
 func (r wrkResult) errors() int64 { return r.non2xx + r.socketErrors }
@@ -1223,15 +1265,45 @@ func procCPUTicks(stat string) (int64, error) {
 }
 
 // cpuDelta sums the CPU ticks each process used between two snapshots,
-// counting only processes present in both.
-func cpuDelta(before, after map[int]int64) int64 {
-	var sum int64
+// counting only processes present in both: the benchmark's own processes
+// in ours, and every process's by the name it is reported under.
+func cpuDelta(before, after map[int]procTicks) (ours int64, byName map[string]int64) {
+	byName = map[string]int64{}
 	for pid, a := range after {
-		if b, ok := before[pid]; ok && a >= b {
-			sum += a - b
+		if b, ok := before[pid]; ok && a.ticks >= b.ticks && a.name == b.name {
+			byName[a.name] += a.ticks - b.ticks
+			if a.ours {
+				ours += a.ticks - b.ticks
+			}
 		}
 	}
-	return sum
+	return ours, byName
+}
+
+// fmtByProcess lists the CPU per request of the processes that used the
+// most during a run, busiest first: where a case's time goes.
+func fmtByProcess(r wrkResult) string {
+	if r.requests == 0 || r.clk == 0 {
+		return ""
+	}
+	names := make([]string, 0, len(r.byProcess))
+	for n, t := range r.byProcess {
+		if t > 0 {
+			names = append(names, n)
+		}
+	}
+	slices.SortFunc(names, func(a, b string) int {
+		if c := cmp.Compare(r.byProcess[b], r.byProcess[a]); c != 0 {
+			return c
+		}
+		return strings.Compare(a, b)
+	})
+	parts := make([]string, 0, len(names))
+	for _, n := range names[:min(len(names), 8)] {
+		us := float64(r.byProcess[n]) / float64(r.clk) * 1e6 / float64(r.requests)
+		parts = append(parts, n+" "+fmtUS(us))
+	}
+	return strings.Join(parts, ", ")
 }
 
 // clockTicks returns the kernel's clock ticks per second (getconf CLK_TCK),

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"maps"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -50,7 +52,7 @@ func TestParseWrk(t *testing.T) {
 	}
 	want := wrkResult{requests: 56946, elapsed: 1100 * time.Millisecond, rps: 51696.67,
 		p50: 990 * time.Microsecond, p99: 7510 * time.Microsecond}
-	if r != want {
+	if !reflect.DeepEqual(r, want) {
 		t.Errorf("parseWrk = %+v\nwant       %+v", r, want)
 	}
 	if r.errors() != 0 {
@@ -117,10 +119,20 @@ func TestProcCPUTicks(t *testing.T) {
 }
 
 func TestCPUDeltaCountsProcessesInBothSnapshots(t *testing.T) {
-	before := map[int]int64{10: 100, 11: 50, 12: 7}
-	after := map[int]int64{10: 130, 11: 60, 13: 999} // 12 stopped, 13 started meanwhile
-	if got := cpuDelta(before, after); got != 40 {
-		t.Errorf("cpuDelta = %d, want 40", got)
+	before := map[int]procTicks{10: {"blog", 100, true}, 11: {"cart", 50, true}, 12: {"cart", 7, true},
+		20: {"postgres", 30, false}, 21: {"postgres", 5, false}}
+	after := map[int]procTicks{10: {"blog", 130, true}, 11: {"cart", 60, true}, 13: {"cart", 999, true}, // 12 stopped, 13 started meanwhile
+		20: {"postgres", 45, false}, 21: {"postgres", 9, false}}
+	ours, byName := cpuDelta(before, after)
+	if ours != 40 {
+		t.Errorf("cpuDelta counted %d ticks of the benchmark's processes, want 40", ours)
+	}
+	if want := map[string]int64{"blog": 30, "cart": 10, "postgres": 19}; !maps.Equal(byName, want) {
+		t.Errorf("cpuDelta by name = %v, want %v", byName, want)
+	}
+	r := wrkResult{requests: 100, clk: 100, byProcess: byName}
+	if got, want := fmtByProcess(r), "blog 3000us, postgres 1900us, cart 1000us"; got != want {
+		t.Errorf("fmtByProcess = %q, want %q", got, want)
 	}
 }
 
