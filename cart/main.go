@@ -38,8 +38,9 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 			}
 			return cartStore.Clear(ctx, tx, o.UserID.UUID)
 		}
+		kept := internal.NewKeptBaskets(d.Sessions, d.Config.PageCache.Listings.Std())
 		payments := &internal.Payments{Site: d.Site, Orders: store, Mail: d.Mail, Secret: []byte(d.Config.SecretKey),
-			Baskets: cartStore}
+			Baskets: cartStore, Kept: kept}
 		if s := d.Config.SumUp; s.Enabled() {
 			payments.SumUp = sumup.New(sumup.Options{APIURL: s.APIURL, APIKey: s.APIKey, MerchantCode: s.MerchantCode})
 		}
@@ -51,7 +52,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		}
 		sweep.payments.Store(payments)
 		return internal.NewServer(internal.Deps{Site: d.Site, Auth: d.SignIn(), Carts: cartStore,
-			Catalogue: catalog, Sessions: d.Sessions, Payments: payments}), nil
+			Catalogue: catalog, Sessions: d.Sessions, Payments: payments, KeptBaskets: kept}), nil
 	})
 }
 

@@ -13,7 +13,6 @@ import (
 	"github.com/google/uuid"
 
 	"rose-ash.com/platform/shared/contracts"
-	"rose-ash.com/platform/shared/fragments"
 	"rose-ash.com/platform/shared/models"
 	"rose-ash.com/platform/shared/services/products"
 	"rose-ash.com/platform/shared/web"
@@ -28,11 +27,12 @@ type basketDeps struct {
 	catalogue Catalogue
 	notices   notices
 	guests    guestCookie
+	kept      *KeptBaskets
 }
 
 func newBasketDeps(d Deps) basketDeps {
 	return basketDeps{site: d.Site, carts: d.Carts, catalogue: d.Catalogue, notices: notices{d.Sessions},
-		guests: newGuestCookie(d.Site)}
+		guests: newGuestCookie(d.Site), kept: d.KeptBaskets}
 }
 
 // owner returns whose basket the request shows: the signed-in user's, else
@@ -47,15 +47,12 @@ func (b basketDeps) owner(r *http.Request) (models.CartOwner, bool) {
 	return models.CartOwner{}, false
 }
 
-// cartChanged refreshes the user's cart summary in every header (guests
-// have none).
+// cartChanged refreshes what shows the cart after a change made in this
+// request: the user's cart-mini (guests have none) and the session's kept
+// basket.
 func (b basketDeps) cartChanged(ctx context.Context, owner models.CartOwner) {
-	if owner.UserID == uuid.Nil || b.site.Fragments == nil {
-		return
-	}
-	if err := b.site.Fragments.InvalidateNamed(ctx, fragments.CartMini, &owner.UserID); err != nil {
-		b.site.Logger.WarnContext(ctx, "cart-mini not invalidated", "error", err)
-	}
+	b.kept.changed(ctx)
+	userCartChanged(ctx, b.site, owner.UserID)
 }
 
 // Basket is a cart as the catalogue sells it now: its lines at their

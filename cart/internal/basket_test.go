@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
@@ -457,4 +458,47 @@ func TestCheckLines(t *testing.T) {
 	if len(b.Totals) != 1 || b.Totals[0] != want[0] || b.ItemCount != 105 {
 		t.Fatalf("totals = %+v (%d items), want %+v", b.Totals, b.ItemCount, want)
 	}
+}
+
+// A signed-in shopper's basket page is kept a moment: reloading it reads
+// nothing (a price changed in the catalogue meanwhile is not shown yet),
+// but the shopper's own change shows at once, with the catalogue as it is
+// now. Another session of theirs (a phone) never sees the basket kept for
+// this one. A guest's basket is never kept.
+func TestAReloadedBasketIsKeptUntilTheShopperChangesIt(t *testing.T) {
+	ctx := context.Background()
+	s := newShop(t)
+	s.basket.kept = NewKeptBaskets(s.basket.notices.sm, time.Minute)
+	srv := s.server(t)
+	ann := s.browser(t, srv, &s.shopper)
+	ann.addVariant(s.small, "2")
+	mustContain(t, "the basket", ann.get("/").body, "£11.00")
+
+	setPrice := func(minor int) {
+		t.Helper()
+		if _, err := s.db.Exec(ctx, `UPDATE product_variants SET price_minor = $2 WHERE id = $1`, s.small, minor); err != nil {
+			t.Fatal(err)
+		}
+	}
+	setPrice(600)
+	if page := ann.get("/"); !strings.Contains(page.body, "£11.00") || strings.Contains(page.body, "changed from") {
+		t.Fatalf("the reloaded basket was read again, not kept:\n%s", page.body)
+	}
+	if r := ann.post("/items/"+s.small.String()+"/quantity", url.Values{"quantity": {"3"}}); r.status != http.StatusSeeOther {
+		t.Fatalf("changing the quantity: %d\n%s", r.status, r.body)
+	}
+	mustContain(t, "the basket after a change", ann.get("/").body,
+		"The price of Heather honey (227 g) changed from £5.50 to £6.00.", "£18.00")
+
+	// The same shopper on another device: their basket as it is now.
+	phone := s.browser(t, srv, &s.shopper)
+	phone.addVariant(s.jam, "1")
+	mustContain(t, "the basket on the phone", phone.get("/").body, "Damson jam", "£22.75")
+
+	// A guest's basket is read at every view.
+	guest := s.browser(t, srv, nil)
+	guest.addVariant(s.small, "1")
+	mustContain(t, "the guest's basket", guest.get("/").body, "£6.00")
+	setPrice(650)
+	mustContain(t, "the guest's basket, reloaded", guest.get("/").body, "£6.50")
 }

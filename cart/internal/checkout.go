@@ -13,7 +13,6 @@ import (
 
 	"github.com/google/uuid"
 
-	"rose-ash.com/platform/shared/fragments"
 	"rose-ash.com/platform/shared/mail"
 	"rose-ash.com/platform/shared/models"
 	"rose-ash.com/platform/shared/services/orders"
@@ -39,6 +38,10 @@ type Payments struct {
 	StockChanged func(ctx context.Context)
 	// Secret signs the links to orders sent to guests.
 	Secret []byte
+	// Kept are the kept basket pages: the shopper's return from paying
+	// starts a new generation, as the payment emptied the basket (nil:
+	// none kept).
+	Kept *KeptBaskets
 }
 
 // Baskets is what checkout needs of the carts store: a basket's lines, to
@@ -267,10 +270,8 @@ func (p *Payments) verify(ctx context.Context, checkoutID string) (orders.Outcom
 	}
 	switch out {
 	case orders.NowPaid:
-		if o.UserID.Valid && p.Site.Fragments != nil {
-			if err := p.Site.Fragments.InvalidateNamed(ctx, fragments.CartMini, &o.UserID.UUID); err != nil {
-				p.Site.Logger.WarnContext(ctx, "cart-mini not invalidated", "error", err)
-			}
+		if o.UserID.Valid { // the Paid hook emptied the basket
+			userCartChanged(ctx, p.Site, o.UserID.UUID)
 		}
 		p.email(ctx, o, "Payment confirmed for your Rose Ash "+o.Name(),
 			"We have your payment of "+o.Money(o.Total).String()+" for "+o.Name()+". Thank you!")

@@ -8,7 +8,7 @@ import (
 
 // showHome renders the cart service's home page: the shopper's basket (a
 // signed-in user's, or a guest's by their cookie), checked against the
-// catalogue as currentBasket does, with what that changed and the
+// catalogue as currentBasket does (a user's kept a moment: keptBasket), with what that changed and the
 // notices left for it (a merge at sign-in, a guest's add).
 func showHome(b basketDeps) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
@@ -22,7 +22,7 @@ func (b basketDeps) renderBasket(w http.ResponseWriter, r *http.Request, status 
 	ctx := r.Context()
 	view := basketView{problem: problem, marketURL: b.site.URL("market", "")}
 	if owner, ok := b.owner(r); ok {
-		basket, err := currentBasket(ctx, b.carts, b.catalogue, owner)
+		basket, err := keptBasket(ctx, b, owner)
 		if err != nil {
 			b.site.Error(w, r, err)
 			return

@@ -10,16 +10,19 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
 
-	"github.com/alexedwards/scs/v2"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"rose-ash.com/platform/shared/cache"
 	"rose-ash.com/platform/shared/config"
 	"rose-ash.com/platform/shared/models"
 	"rose-ash.com/platform/shared/postgres/pgtest"
 	"rose-ash.com/platform/shared/services/carts"
 	"rose-ash.com/platform/shared/services/products"
+	"rose-ash.com/platform/shared/servicetest"
+	"rose-ash.com/platform/shared/sessions"
 	"rose-ash.com/platform/shared/web"
 )
 
@@ -92,7 +95,14 @@ func newShop(t *testing.T) *shop {
 	}
 	site := testSite(t)
 	st := carts.New(db)
-	b := newBasketDeps(Deps{Site: site, Carts: st, Catalogue: cat, Sessions: scs.New()})
+	// The sessions the cart runs with (Redis, strings only), not scs's
+	// defaults, so that what the basket keeps there is stored as it is in
+	// production.
+	sm := sessions.New(servicetest.MustRedis(t), cache.Namespace("test-"+uuid.NewString()), "cart", false, time.Hour,
+		site.Logger, func(w http.ResponseWriter, _ *http.Request, err error) {
+			http.Error(w, err.Error(), http.StatusServiceUnavailable)
+		})
+	b := newBasketDeps(Deps{Site: site, Carts: st, Catalogue: cat, Sessions: sm})
 	return &shop{site: site, db: db, carts: st, basket: b, handler: addItem(b), shopper: user,
 		small: honey.Variants[0].ID, large: honey.Variants[1].ID, candle: candle.Variants[0].ID,
 		jam: jam.Variants[0].ID, unlisted: draft.Variants[0].ID}

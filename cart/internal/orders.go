@@ -93,6 +93,7 @@ func (p *Payments) returned(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
+	p.Kept.changed(r.Context())
 	http.Redirect(w, r, p.orderURL(o.ID)+tokenQuery(r), http.StatusSeeOther)
 }
 

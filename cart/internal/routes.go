@@ -27,6 +27,9 @@ type Deps struct {
 	Sessions *scs.SessionManager
 	// Payments is the checkout, orders and SumUp payments.
 	Payments *Payments
+	// KeptBaskets keeps signed-in shoppers' basket pages for a moment
+	// (nil: none kept); Payments.Kept must be the same.
+	KeptBaskets *KeptBaskets
 }
 
 // NewServer returns the cart service's HTTP handler; every route it serves is
