@@ -176,15 +176,48 @@ CREATE TABLE public.ap_objects (
     CONSTRAINT ap_objects_visibility_check CHECK ((visibility = ANY (ARRAY['public'::text, 'unlisted'::text, 'followers'::text, 'direct'::text])))
 );
 
+CREATE TABLE public.bookings (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    occurrence_id uuid NOT NULL,
+    ticket_type_id uuid NOT NULL,
+    quantity integer NOT NULL,
+    user_id uuid,
+    email text DEFAULT ''::text NOT NULL,
+    name text DEFAULT ''::text NOT NULL,
+    remote_actor text,
+    join_activity text,
+    status text NOT NULL,
+    order_id uuid,
+    hold_expires_at timestamp with time zone,
+    seats_released_at timestamp with time zone,
+    cancel_reason text DEFAULT ''::text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    confirmed_at timestamp with time zone,
+    cancelled_at timestamp with time zone,
+    CONSTRAINT bookings_cancel_reason_check CHECK ((length(cancel_reason) <= 1000)),
+    CONSTRAINT bookings_email_check CHECK ((length(email) <= 320)),
+    CONSTRAINT bookings_join_activity_check CHECK ((length(join_activity) <= 2000)),
+    CONSTRAINT bookings_name_check CHECK ((length(name) <= 200)),
+    CONSTRAINT bookings_quantity_check CHECK (((quantity >= 1) AND (quantity <= 20))),
+    CONSTRAINT bookings_remote_actor_check CHECK ((length(remote_actor) <= 2000)),
+    CONSTRAINT bookings_status_check CHECK ((status = ANY (ARRAY['held'::text, 'confirmed'::text, 'cancelled'::text, 'expired'::text]))),
+    CONSTRAINT bookings_who_check CHECK (((user_id IS NOT NULL) OR (email <> ''::text) OR (remote_actor IS NOT NULL)))
+);
+
 CREATE TABLE public.calendars (
     id uuid DEFAULT gen_random_uuid() NOT NULL,
     slug text NOT NULL,
     title text NOT NULL,
     description text DEFAULT ''::text NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
+    container_post_id uuid,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    version integer DEFAULT 1 NOT NULL,
     CONSTRAINT calendars_description_check CHECK ((length(description) <= 2000)),
     CONSTRAINT calendars_slug_check CHECK (((length(slug) <= 80) AND (slug ~ '^[a-z0-9]+(-[a-z0-9]+)*$'::text))),
-    CONSTRAINT calendars_title_check CHECK (((length(title) >= 1) AND (length(title) <= 200)))
+    CONSTRAINT calendars_title_check CHECK (((length(title) >= 1) AND (length(title) <= 200))),
+    CONSTRAINT calendars_version_check CHECK ((version >= 1))
 );
 
 CREATE TABLE public.cart_items (
@@ -213,6 +246,47 @@ CREATE TABLE public.carts (
     CONSTRAINT carts_session_key_check CHECK (((length(session_key) >= 1) AND (length(session_key) <= 200)))
 );
 
+CREATE TABLE public.checkin_lists (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    event_id uuid NOT NULL,
+    occurrence_id uuid,
+    name text NOT NULL,
+    ticket_type_ids uuid[] DEFAULT '{}'::uuid[] NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT checkin_lists_name_check CHECK (((length(name) >= 1) AND (length(name) <= 100)))
+);
+
+CREATE TABLE public.checkins (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    list_id uuid NOT NULL,
+    ticket_id uuid NOT NULL,
+    kind text DEFAULT 'entry'::text NOT NULL,
+    at timestamp with time zone DEFAULT now() NOT NULL,
+    by_user_id uuid,
+    by_name text DEFAULT ''::text NOT NULL,
+    client_scan_id text,
+    CONSTRAINT checkins_by_name_check CHECK ((length(by_name) <= 200)),
+    CONSTRAINT checkins_client_scan_id_check CHECK (((length(client_scan_id) >= 1) AND (length(client_scan_id) <= 100))),
+    CONSTRAINT checkins_kind_check CHECK ((kind = ANY (ARRAY['entry'::text, 'exit'::text])))
+);
+
+CREATE TABLE public.event_occurrences (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    event_id uuid NOT NULL,
+    starts_at timestamp with time zone NOT NULL,
+    ends_at timestamp with time zone NOT NULL,
+    capacity integer,
+    taken integer DEFAULT 0 NOT NULL,
+    status text DEFAULT 'scheduled'::text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT event_occurrences_capacity_check CHECK (((capacity IS NULL) OR (capacity >= 0))),
+    CONSTRAINT event_occurrences_seats_check CHECK (((capacity IS NULL) OR (taken <= capacity))),
+    CONSTRAINT event_occurrences_status_check CHECK ((status = ANY (ARRAY['scheduled'::text, 'cancelled'::text]))),
+    CONSTRAINT event_occurrences_taken_check CHECK ((taken >= 0)),
+    CONSTRAINT event_occurrences_time_check CHECK ((ends_at >= starts_at))
+);
+
 CREATE TABLE public.events (
     id uuid DEFAULT gen_random_uuid() NOT NULL,
     calendar_id uuid NOT NULL,
@@ -225,12 +299,39 @@ CREATE TABLE public.events (
     status text DEFAULT 'scheduled'::text NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    description_html text DEFAULT ''::text NOT NULL,
+    image text DEFAULT ''::text NOT NULL,
+    image_alt text DEFAULT ''::text NOT NULL,
+    time_zone text DEFAULT 'UTC'::text NOT NULL,
+    address text DEFAULT ''::text NOT NULL,
+    organiser_name text DEFAULT ''::text NOT NULL,
+    organiser_id uuid,
+    capacity integer,
+    rrule text DEFAULT ''::text NOT NULL,
+    rdates timestamp with time zone[] DEFAULT '{}'::timestamp with time zone[] NOT NULL,
+    exdates timestamp with time zone[] DEFAULT '{}'::timestamp with time zone[] NOT NULL,
+    cancel_cutoff_minutes integer DEFAULT 1440 NOT NULL,
+    published_at timestamp with time zone,
+    cancelled_at timestamp with time zone,
+    cancel_reason text DEFAULT ''::text NOT NULL,
+    version integer DEFAULT 1 NOT NULL,
+    CONSTRAINT events_address_check CHECK ((length(address) <= 500)),
+    CONSTRAINT events_cancel_cutoff_minutes_check CHECK (((cancel_cutoff_minutes >= 0) AND (cancel_cutoff_minutes <= 525600))),
+    CONSTRAINT events_cancel_reason_check CHECK ((length(cancel_reason) <= 1000)),
+    CONSTRAINT events_capacity_check CHECK (((capacity IS NULL) OR (capacity >= 0))),
+    CONSTRAINT events_description_html_check CHECK ((length(description_html) <= 100000)),
+    CONSTRAINT events_image_alt_check CHECK ((length(image_alt) <= 300)),
+    CONSTRAINT events_image_check CHECK ((length(image) <= 2000)),
     CONSTRAINT events_location_check CHECK ((length(location) <= 200)),
+    CONSTRAINT events_organiser_name_check CHECK ((length(organiser_name) <= 200)),
+    CONSTRAINT events_rrule_check CHECK ((length(rrule) <= 500)),
     CONSTRAINT events_slug_check CHECK (((length(slug) <= 80) AND (slug ~ '^[a-z0-9]+(-[a-z0-9]+)*$'::text))),
-    CONSTRAINT events_status_check CHECK ((status = ANY (ARRAY['scheduled'::text, 'cancelled'::text]))),
+    CONSTRAINT events_status_check CHECK ((status = ANY (ARRAY['draft'::text, 'scheduled'::text, 'cancelled'::text]))),
     CONSTRAINT events_summary_check CHECK ((length(summary) <= 2000)),
     CONSTRAINT events_time_check CHECK ((ends_at >= starts_at)),
-    CONSTRAINT events_title_check CHECK (((length(title) >= 1) AND (length(title) <= 200)))
+    CONSTRAINT events_time_zone_check CHECK (((length(time_zone) >= 1) AND (length(time_zone) <= 64))),
+    CONSTRAINT events_title_check CHECK (((length(title) >= 1) AND (length(title) <= 200))),
+    CONSTRAINT events_version_check CHECK ((version >= 1))
 );
 
 CREATE TABLE public.ghost_conflicts (
@@ -693,6 +794,39 @@ CREATE TABLE public.tags (
     CONSTRAINT tags_slug_check CHECK (((length(slug) <= 120) AND (slug ~ '^[a-z0-9]+(-[a-z0-9]+)*$'::text)))
 );
 
+CREATE TABLE public.ticket_types (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    event_id uuid NOT NULL,
+    name text NOT NULL,
+    description text DEFAULT ''::text NOT NULL,
+    price_minor bigint DEFAULT 0 NOT NULL,
+    currency character(3) DEFAULT 'GBP'::bpchar NOT NULL,
+    capacity integer,
+    sales_start timestamp with time zone,
+    sales_end timestamp with time zone,
+    "position" integer DEFAULT 0 NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT ticket_types_capacity_check CHECK (((capacity IS NULL) OR (capacity >= 0))),
+    CONSTRAINT ticket_types_currency_check CHECK ((currency ~ '^[A-Z]{3}$'::text)),
+    CONSTRAINT ticket_types_description_check CHECK ((length(description) <= 1000)),
+    CONSTRAINT ticket_types_name_check CHECK (((length(name) >= 1) AND (length(name) <= 100))),
+    CONSTRAINT ticket_types_price_minor_check CHECK ((price_minor >= 0)),
+    CONSTRAINT ticket_types_sales_check CHECK (((sales_start IS NULL) OR (sales_end IS NULL) OR (sales_end > sales_start)))
+);
+
+CREATE TABLE public.tickets (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    booking_id uuid NOT NULL,
+    secret bytea NOT NULL,
+    seat integer NOT NULL,
+    status text DEFAULT 'valid'::text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT tickets_seat_check CHECK ((seat >= 1)),
+    CONSTRAINT tickets_secret_check CHECK ((length(secret) = 16)),
+    CONSTRAINT tickets_status_check CHECK ((status = ANY (ARRAY['valid'::text, 'cancelled'::text])))
+);
+
 CREATE TABLE public.users (
     id uuid DEFAULT gen_random_uuid() NOT NULL,
     email text NOT NULL,
@@ -711,6 +845,26 @@ CREATE TABLE public.users (
     CONSTRAINT users_display_name_check CHECK ((length(display_name) <= 100)),
     CONSTRAINT users_email_check CHECK (((email ~ '^[^@\s]+@[^@\s]+\.[^@\s]+$'::text) AND (length(email) <= 254))),
     CONSTRAINT users_username_check CHECK ((username ~ '^[a-z0-9_]{3,30}$'::text))
+);
+
+CREATE TABLE public.waitlist_entries (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    occurrence_id uuid NOT NULL,
+    ticket_type_id uuid NOT NULL,
+    quantity integer DEFAULT 1 NOT NULL,
+    user_id uuid,
+    email text NOT NULL,
+    name text DEFAULT ''::text NOT NULL,
+    status text DEFAULT 'waiting'::text NOT NULL,
+    offered_at timestamp with time zone,
+    offer_expires_at timestamp with time zone,
+    booking_id uuid,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT waitlist_entries_email_check CHECK (((length(email) >= 3) AND (length(email) <= 320))),
+    CONSTRAINT waitlist_entries_name_check CHECK ((length(name) <= 200)),
+    CONSTRAINT waitlist_entries_quantity_check CHECK (((quantity >= 1) AND (quantity <= 20))),
+    CONSTRAINT waitlist_entries_status_check CHECK ((status = ANY (ARRAY['waiting'::text, 'offered'::text, 'claimed'::text, 'expired'::text, 'left'::text])))
 );
 
 ALTER TABLE ONLY public.river_job ALTER COLUMN id SET DEFAULT nextval('public.river_job_id_seq'::regclass);
@@ -765,6 +919,12 @@ ALTER TABLE ONLY public.ap_notifications
 ALTER TABLE ONLY public.ap_objects
     ADD CONSTRAINT ap_objects_pkey PRIMARY KEY (uri);
 
+ALTER TABLE ONLY public.bookings
+    ADD CONSTRAINT bookings_join_activity_key UNIQUE (join_activity);
+
+ALTER TABLE ONLY public.bookings
+    ADD CONSTRAINT bookings_pkey PRIMARY KEY (id);
+
 ALTER TABLE ONLY public.calendars
     ADD CONSTRAINT calendars_pkey PRIMARY KEY (id);
 
@@ -780,8 +940,20 @@ ALTER TABLE ONLY public.cart_items
 ALTER TABLE ONLY public.carts
     ADD CONSTRAINT carts_pkey PRIMARY KEY (id);
 
-ALTER TABLE ONLY public.events
-    ADD CONSTRAINT events_calendar_slug_key UNIQUE (calendar_id, slug);
+ALTER TABLE ONLY public.checkin_lists
+    ADD CONSTRAINT checkin_lists_event_name_key UNIQUE (event_id, name);
+
+ALTER TABLE ONLY public.checkin_lists
+    ADD CONSTRAINT checkin_lists_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.checkins
+    ADD CONSTRAINT checkins_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.event_occurrences
+    ADD CONSTRAINT event_occurrences_event_start_key UNIQUE (event_id, starts_at);
+
+ALTER TABLE ONLY public.event_occurrences
+    ADD CONSTRAINT event_occurrences_pkey PRIMARY KEY (id);
 
 ALTER TABLE ONLY public.events
     ADD CONSTRAINT events_pkey PRIMARY KEY (id);
@@ -912,11 +1084,29 @@ ALTER TABLE ONLY public.tags
 ALTER TABLE ONLY public.tags
     ADD CONSTRAINT tags_slug_key UNIQUE (slug);
 
+ALTER TABLE ONLY public.ticket_types
+    ADD CONSTRAINT ticket_types_event_name_key UNIQUE (event_id, name);
+
+ALTER TABLE ONLY public.ticket_types
+    ADD CONSTRAINT ticket_types_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.tickets
+    ADD CONSTRAINT tickets_booking_seat_key UNIQUE (booking_id, seat);
+
+ALTER TABLE ONLY public.tickets
+    ADD CONSTRAINT tickets_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.tickets
+    ADD CONSTRAINT tickets_secret_key UNIQUE (secret);
+
 ALTER TABLE ONLY public.users
     ADD CONSTRAINT users_ghost_author_id_key UNIQUE (ghost_author_id);
 
 ALTER TABLE ONLY public.users
     ADD CONSTRAINT users_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.waitlist_entries
+    ADD CONSTRAINT waitlist_entries_pkey PRIMARY KEY (id);
 
 CREATE INDEX ap_activities_actor_created_idx ON public.ap_activities USING btree (actor, created_at DESC);
 
@@ -948,9 +1138,27 @@ CREATE INDEX ap_objects_in_reply_to_idx ON public.ap_objects USING btree (in_rep
 
 CREATE INDEX ap_objects_user_id_idx ON public.ap_objects USING btree (user_id) WHERE (user_id IS NOT NULL);
 
+CREATE INDEX bookings_held_idx ON public.bookings USING btree (hold_expires_at) WHERE (status = 'held'::text);
+
+CREATE INDEX bookings_occurrence_idx ON public.bookings USING btree (occurrence_id, status);
+
+CREATE INDEX bookings_order_idx ON public.bookings USING btree (order_id) WHERE (order_id IS NOT NULL);
+
+CREATE INDEX bookings_user_idx ON public.bookings USING btree (user_id) WHERE (user_id IS NOT NULL);
+
 CREATE UNIQUE INDEX carts_session_key ON public.carts USING btree (session_key) WHERE (session_key IS NOT NULL);
 
 CREATE UNIQUE INDEX carts_user_key ON public.carts USING btree (user_id) WHERE (user_id IS NOT NULL);
+
+CREATE UNIQUE INDEX checkins_entry_once_key ON public.checkins USING btree (list_id, ticket_id) WHERE (kind = 'entry'::text);
+
+CREATE UNIQUE INDEX checkins_scan_key ON public.checkins USING btree (list_id, client_scan_id) WHERE (client_scan_id IS NOT NULL);
+
+CREATE INDEX checkins_ticket_idx ON public.checkins USING btree (ticket_id);
+
+CREATE INDEX event_occurrences_starts_at_idx ON public.event_occurrences USING btree (starts_at);
+
+CREATE UNIQUE INDEX events_slug_key ON public.events USING btree (slug);
 
 CREATE INDEX events_starts_at_idx ON public.events USING btree (starts_at);
 
@@ -1028,6 +1236,12 @@ CREATE UNIQUE INDEX users_email_key ON public.users USING btree (lower(email));
 
 CREATE UNIQUE INDEX users_username_key ON public.users USING btree (username);
 
+CREATE INDEX waitlist_entries_offers_idx ON public.waitlist_entries USING btree (offer_expires_at) WHERE (status = 'offered'::text);
+
+CREATE UNIQUE INDEX waitlist_entries_once_key ON public.waitlist_entries USING btree (occurrence_id, lower(email)) WHERE (status = ANY (ARRAY['waiting'::text, 'offered'::text]));
+
+CREATE INDEX waitlist_entries_queue_idx ON public.waitlist_entries USING btree (occurrence_id, created_at) WHERE (status = 'waiting'::text);
+
 ALTER TABLE ONLY public.ap_deliveries
     ADD CONSTRAINT ap_deliveries_activity_id_fkey FOREIGN KEY (activity_id) REFERENCES public.ap_activities(id) ON DELETE CASCADE;
 
@@ -1043,14 +1257,50 @@ ALTER TABLE ONLY public.ap_notifications
 ALTER TABLE ONLY public.ap_objects
     ADD CONSTRAINT ap_objects_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;
 
+ALTER TABLE ONLY public.bookings
+    ADD CONSTRAINT bookings_occurrence_id_fkey FOREIGN KEY (occurrence_id) REFERENCES public.event_occurrences(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.bookings
+    ADD CONSTRAINT bookings_order_id_fkey FOREIGN KEY (order_id) REFERENCES public.orders(id) ON DELETE SET NULL;
+
+ALTER TABLE ONLY public.bookings
+    ADD CONSTRAINT bookings_ticket_type_id_fkey FOREIGN KEY (ticket_type_id) REFERENCES public.ticket_types(id) ON DELETE RESTRICT;
+
+ALTER TABLE ONLY public.bookings
+    ADD CONSTRAINT bookings_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE SET NULL;
+
+ALTER TABLE ONLY public.calendars
+    ADD CONSTRAINT calendars_container_post_id_fkey FOREIGN KEY (container_post_id) REFERENCES public.posts(id) ON DELETE SET NULL;
+
 ALTER TABLE ONLY public.cart_items
     ADD CONSTRAINT cart_items_cart_id_fkey FOREIGN KEY (cart_id) REFERENCES public.carts(id) ON DELETE CASCADE;
 
 ALTER TABLE ONLY public.carts
     ADD CONSTRAINT carts_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;
 
+ALTER TABLE ONLY public.checkin_lists
+    ADD CONSTRAINT checkin_lists_event_id_fkey FOREIGN KEY (event_id) REFERENCES public.events(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.checkin_lists
+    ADD CONSTRAINT checkin_lists_occurrence_id_fkey FOREIGN KEY (occurrence_id) REFERENCES public.event_occurrences(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.checkins
+    ADD CONSTRAINT checkins_by_user_id_fkey FOREIGN KEY (by_user_id) REFERENCES public.users(id) ON DELETE SET NULL;
+
+ALTER TABLE ONLY public.checkins
+    ADD CONSTRAINT checkins_list_id_fkey FOREIGN KEY (list_id) REFERENCES public.checkin_lists(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.checkins
+    ADD CONSTRAINT checkins_ticket_id_fkey FOREIGN KEY (ticket_id) REFERENCES public.tickets(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.event_occurrences
+    ADD CONSTRAINT event_occurrences_event_id_fkey FOREIGN KEY (event_id) REFERENCES public.events(id) ON DELETE CASCADE;
+
 ALTER TABLE ONLY public.events
     ADD CONSTRAINT events_calendar_id_fkey FOREIGN KEY (calendar_id) REFERENCES public.calendars(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.events
+    ADD CONSTRAINT events_organiser_id_fkey FOREIGN KEY (organiser_id) REFERENCES public.users(id) ON DELETE SET NULL;
 
 ALTER TABLE ONLY public.nav_items
     ADD CONSTRAINT nav_items_parent_id_fkey FOREIGN KEY (parent_id) REFERENCES public.nav_items(id) ON DELETE CASCADE;
@@ -1141,3 +1391,21 @@ ALTER TABLE ONLY public.products
 
 ALTER TABLE ONLY public.sso_sessions
     ADD CONSTRAINT sso_sessions_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.ticket_types
+    ADD CONSTRAINT ticket_types_event_id_fkey FOREIGN KEY (event_id) REFERENCES public.events(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.tickets
+    ADD CONSTRAINT tickets_booking_id_fkey FOREIGN KEY (booking_id) REFERENCES public.bookings(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.waitlist_entries
+    ADD CONSTRAINT waitlist_entries_booking_id_fkey FOREIGN KEY (booking_id) REFERENCES public.bookings(id) ON DELETE SET NULL;
+
+ALTER TABLE ONLY public.waitlist_entries
+    ADD CONSTRAINT waitlist_entries_occurrence_id_fkey FOREIGN KEY (occurrence_id) REFERENCES public.event_occurrences(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.waitlist_entries
+    ADD CONSTRAINT waitlist_entries_ticket_type_id_fkey FOREIGN KEY (ticket_type_id) REFERENCES public.ticket_types(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.waitlist_entries
+    ADD CONSTRAINT waitlist_entries_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;

@@ -40,10 +40,19 @@ var owners = map[string]string{
 	"ghost_conflicts":  "shared/ghostsync",
 
 	// Events and the cart.
-	"calendars":  "shared/services/calendars",
-	"events":     "shared/services/calendars",
-	"carts":      "shared/services/carts",
-	"cart_items": "shared/services/carts",
+	"calendars":         "shared/services/calendars",
+	"events":            "shared/services/calendars",
+	"event_occurrences": "shared/services/calendars",
+	"ticket_types":      "shared/services/calendars",
+	"carts":             "shared/services/carts",
+	"cart_items":        "shared/services/carts",
+
+	// Bookings of events: tickets, waitlists and check-in.
+	"bookings":         "shared/services/bookings",
+	"tickets":          "shared/services/bookings",
+	"waitlist_entries": "shared/services/bookings",
+	"checkin_lists":    "shared/services/bookings",
+	"checkins":         "shared/services/bookings",
 
 	// The market.
 	"markets":            "shared/services/products",

@@ -1,6 +1,7 @@
 // Package calendars is the PostgreSQL implementation of the events
-// service's calendars and their events. It owns the tables calendars and
-// events: no other package writes them.
+// service's calendars and their events. It owns the tables calendars,
+// events, event_occurrences and ticket_types: no other package writes
+// them.
 package calendars
 
 import (

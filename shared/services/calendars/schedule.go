@@ -33,7 +33,7 @@ const scheduleEvent = `
 INSERT INTO events (calendar_id, slug, title, summary, location, starts_at, ends_at)
 SELECT c.id, $2, $3, $4, $5, $6, $7
 FROM calendars c WHERE c.slug = $1
-ON CONFLICT (calendar_id, slug) DO UPDATE
+ON CONFLICT (slug) DO UPDATE
 SET starts_at = excluded.starts_at, ends_at = excluded.ends_at, updated_at = now()
 WHERE events.ends_at <= now()
    OR extract(dow FROM events.starts_at AT TIME ZONE 'UTC') <> extract(dow FROM excluded.starts_at AT TIME ZONE 'UTC')`
