@@ -8,6 +8,7 @@ import (
 
 	"rose-ash.com/platform/events/internal"
 	"rose-ash.com/platform/shared/boot"
+	"rose-ash.com/platform/shared/services/bookings"
 	"rose-ash.com/platform/shared/services/calendars"
 )
 
@@ -17,6 +18,7 @@ func main() { boot.Main("events", run) }
 func run(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
 	opts := boot.Options{Service: "events", MayMigrate: false}
 	return boot.Run(ctx, opts, getenv, stdout, func(d boot.Deps) (http.Handler, error) {
-		return internal.NewServer(internal.Deps{Site: d.Site, Auth: d.SignIn(), Events: calendars.New(d.DB)}), nil
+		return internal.NewServer(internal.Deps{Site: d.Site, Auth: d.SignIn(), Events: calendars.New(d.DB),
+			Bookings: bookings.New(d.DB), Mail: d.Mail, Sessions: d.Sessions, Secret: []byte(d.Config.SecretKey)}), nil
 	})
 }

@@ -5,9 +5,12 @@ package internal
 import (
 	"net/http"
 
+	"github.com/alexedwards/scs/v2"
 	"github.com/go-chi/chi/v5"
 
+	"rose-ash.com/platform/shared/mail"
 	"rose-ash.com/platform/shared/oauth"
+	"rose-ash.com/platform/shared/services/bookings"
 	"rose-ash.com/platform/shared/services/calendars"
 	"rose-ash.com/platform/shared/web"
 )
@@ -18,6 +21,14 @@ type Deps struct {
 	// Auth signs visitors in through federation.
 	Auth   *oauth.Client
 	Events *calendars.Store
+	// Bookings books seats, issues tickets and checks them in.
+	Bookings *bookings.Store
+	// Mail sends guests' confirmation links and tickets.
+	Mail mail.Sender
+	// Sessions is the events service's session (the one Auth loads).
+	Sessions *scs.SessionManager
+	// Secret signs guests' confirmation and ticket links.
+	Secret []byte
 }
 
 // NewServer returns the events service's HTTP handler; every route it serves is
@@ -34,6 +45,8 @@ func NewServer(d Deps) http.Handler {
 		r.Use(d.Auth.Middleware)
 		d.Auth.Mount(r)
 		r.Get("/", showHome(site, d.Events))
+		// Booking, tickets, waitlists and check-in (booking_routes.go).
+		mountBookings(r, d)
 		r.With(site.RequireAdmin).Get("/admin", site.ShowAdminHome)
 	})
 	return r
