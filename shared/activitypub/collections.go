@@ -178,7 +178,12 @@ func (s *Service) ServeObject(w http.ResponseWriter, r *http.Request, uri string
 			return
 		}
 	}
+	// The context its activity was sent with, which defines the terms it
+	// uses beyond ActivityStreams' (an Event's joinMode, ical:status).
 	doc := map[string]any{"@context": ContextURL}
+	if c, ok := payload["@context"]; ok && c != nil {
+		doc["@context"] = c
+	}
 	for k, v := range obj {
 		doc[k] = v
 	}
