@@ -99,7 +99,15 @@ func (s *Service) handle(ctx context.Context, tx pgx.Tx, act map[string]any, fro
 	case "Accept", "Reject":
 		return s.onFollowAnswer(ctx, tx, typ, actor, obj)
 	case "Undo":
-		return s.onUndo(ctx, tx, actor, obj)
+		if err := s.onUndo(ctx, tx, actor, obj); err != nil {
+			return err
+		}
+		if inner, _ := obj.(map[string]any); inner == nil || str(inner["type"]) == "Join" {
+			return s.onParticipation(ctx, tx, act) // the Undo of a Join, or of a bare id that may be one
+		}
+		return nil
+	case "Join", "Leave":
+		return s.onParticipation(ctx, tx, act)
 	case "Create", "Update":
 		return s.onCreate(ctx, tx, act, typ, actor, fromOrigin)
 	case "Delete":
@@ -110,4 +118,30 @@ func (s *Service) handle(ctx context.Context, tx pgx.Tx, act map[string]any, fro
 		return s.onAnnounce(ctx, tx, act, actor, fromOrigin)
 	}
 	return nil // other types are accepted and ignored
+}
+
+// ParticipationHandler handles a Join, a Leave or the Undo of a Join sent
+// to this service (an events actor answers and books: package agenda), in
+// the transaction that handles the activity. act is the activity as
+// stored, its id, type and actor those the inbox verified; its object is
+// as sent (Joins are not fetched). An error other than the database's
+// should be nil: the activity is tried again on error.
+type ParticipationHandler func(ctx context.Context, tx pgx.Tx, act map[string]any) error
+
+// SetParticipation makes h handle the Joins, Leaves and Undos of Joins
+// that arrive from now on (nil: they are ignored, as before). It may be
+// called while Run handles activities.
+func (s *Service) SetParticipation(h ParticipationHandler) {
+	if h == nil {
+		s.participation.Store(nil)
+		return
+	}
+	s.participation.Store(&h)
+}
+
+func (s *Service) onParticipation(ctx context.Context, tx pgx.Tx, act map[string]any) error {
+	if h := s.participation.Load(); h != nil {
+		return (*h)(ctx, tx, act)
+	}
+	return nil
 }

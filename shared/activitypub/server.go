@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -82,6 +83,8 @@ type Service struct {
 	Notified func(ctx context.Context, userID uuid.UUID)
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
+
+	participation atomic.Pointer[ParticipationHandler] // SetParticipation
 
 	actorsSeen sync.Map // actor id -> when the inbox last made sure it is stored
 	batchOnce  sync.Once
