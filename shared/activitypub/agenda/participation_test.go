@@ -13,6 +13,7 @@ import (
 	"rose-ash.com/platform/shared/activitypub/aptest"
 	"rose-ash.com/platform/shared/models"
 	"rose-ash.com/platform/shared/safefetch"
+	"rose-ash.com/platform/shared/services/bookings"
 )
 
 // seats is a small Attendance on the real tables, as the bookings store
@@ -201,5 +202,57 @@ func TestJoinsAreAcceptedWhilePlacesLastAndLeavesGiveThemBack(t *testing.T) {
 	}
 	if answers != 0 {
 		t.Errorf("a Join of another server's event was answered %d times", answers)
+	}
+}
+
+// storeAttendance is the bookings store as an Attendance, as the events
+// service wires it: the store books in its own transaction (tx unused), and
+// is idempotent by the Join's id, so a Join tried again after a failed
+// answer books nothing twice.
+type storeAttendance struct{ store *bookings.Store }
+
+func (a storeAttendance) BookRemote(ctx context.Context, _ pgx.Tx, occurrence uuid.UUID, actor, join string) error {
+	_, err := a.store.BookRemote(ctx, occurrence, actor, join)
+	return err
+}
+
+func (a storeAttendance) CancelRemote(ctx context.Context, _ pgx.Tx, join string) error {
+	_, err := a.store.CancelRemote(ctx, join)
+	return err
+}
+
+// Through the bookings store: a Join gets a confirmed booking with its
+// ticket and an Accept, a Join of a full event a Reject, and a Leave gives
+// the place back.
+func TestJoinsBookThroughTheBookingsStore(t *testing.T) {
+	s := startSite(t)
+	s.ap.SetParticipation((&agenda.Participation{Publisher: s.pub, Attendance: storeAttendance{bookings.New(s.db)}}).Handle)
+	f := fair()
+	f.Capacity = ptr(1)
+	id := s.addEvent(t, f)
+	s.change(t, id, "")
+	event := s.pub.ObjectID(id)
+	m := mobilizon{Server: aptest.NewServer(t, aptest.WithFetchClient(safefetch.New(safefetch.Options{Allow: loopback}))), site: s}
+	bob, carol := m.AddActor("bob"), m.AddActor("carol")
+
+	bobs := m.join(t, bob, event)
+	if got := m.answer(t, bobs); got != "Accept" {
+		t.Fatalf("bob's Join: %s, want Accept", got)
+	}
+	var tickets int
+	if err := s.db.QueryRow(context.Background(), `SELECT count(*) FROM tickets t JOIN bookings b ON b.id = t.booking_id
+		WHERE b.join_activity = $1 AND b.status = 'confirmed' AND t.status = 'valid'`, bobs).Scan(&tickets); err != nil {
+		t.Fatal(err)
+	}
+	if tickets != 1 {
+		t.Errorf("bob's Join gave %d valid tickets, want 1", tickets)
+	}
+	carols := m.join(t, carol, event)
+	if got := m.answer(t, carols); got != "Reject" {
+		t.Errorf("carol's Join of a full event: %s, want Reject", got)
+	}
+	m.send(t, bob, map[string]any{"id": m.URL() + "/leave/1", "type": "Leave", "actor": bob.ID, "object": event})
+	if status, taken := s.booking(t, bobs, id); status != "cancelled" || taken != 0 {
+		t.Errorf("after bob's Leave: booking %q, %d seats taken; want cancelled, 0", status, taken)
 	}
 }
