@@ -60,47 +60,136 @@ var Nav = []models.NavItem{
 	{Label: "Contact", URL: "/contact", Position: 40},
 }
 
-// Calendar is the demo calendar that Events belong to.
-var Calendar = struct{ Slug, Title, Description string }{
-	"community", "Community",
-	"Gatherings, workshops and meetings of the cooperative and its neighbours.",
+// Calendars are the demo calendars the Events belong to.
+var Calendars = []models.Calendar{
+	{Slug: "markets-and-meetings", Title: "Markets & meetings",
+		Description: "The market's Saturdays, swaps and fairs, and the cooperative's meetings."},
+	{Slug: "workshops", Title: "Workshops",
+		Description: "Hands-on mornings and evenings with our producers: baking, bees, preserves and more."},
 }
 
-// Event is an event of Calendar, scheduled relative to the day it is
-// seeded on: on its Weekday, Week weeks after the first such day after
-// that day, starting At after midnight UTC. So an event whose name says
+// Calendar is the first demo calendar, whose widget the journeys embed.
+var Calendar = Calendars[0]
+
+// Zone is the demo events' time zone.
+const Zone = "Europe/London"
+
+// Ticket is a demo event's ticket type: free when Price (pence) is 0;
+// Seats 0 for no limit of its own.
+type Ticket struct {
+	Name        string
+	Price       int64
+	Seats       int
+	Description string
+}
+
+// Event is a demo event, scheduled relative to the day it is seeded on:
+// on its Weekday, Week weeks after the first such day after that day,
+// starting At after midnight in London. So an event whose name says
 // "Saturday" is always on a Saturday.
 type Event struct {
+	Calendar                       string // a Calendars slug
 	Slug, Title, Summary, Location string
+	Address                        string
+	Description                    string // HTML
 	Weekday                        time.Weekday
 	Week                           int
 	At, Lasts                      time.Duration
+	// Capacity is the seats per date, 0 for no limit; RRule makes the
+	// event repeat.
+	Capacity int
+	RRule    string
+	Tickets  []Ticket
 }
 
 const day = 24 * time.Hour
 
 // StartsAfter returns when e starts if it is seeded at now: the first of
-// its weekday after now's day (UTC), Week weeks on, At after midnight.
+// its weekday after now's day (in London), Week weeks on, At after
+// midnight London time.
 func (e Event) StartsAfter(now time.Time) time.Time {
-	today := now.UTC().Truncate(day)
+	loc := zone()
+	local := now.In(loc)
+	today := time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, loc)
 	ahead := (int(e.Weekday)-int(today.Weekday())+6)%7 + 1 // 1..7 days
-	return today.AddDate(0, 0, ahead+7*e.Week).Add(e.At)
+	d := today.AddDate(0, 0, ahead+7*e.Week)
+	return time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, loc).Add(e.At).UTC()
 }
 
-// Events are the demo events, spread over the weeks after seeding.
+func zone() *time.Location {
+	loc, err := time.LoadLocation(Zone)
+	if err != nil {
+		panic("demo: " + err.Error()) // calendars embeds time/tzdata
+	}
+	return loc
+}
+
+const (
+	hallAddress     = "The Market Hall, 12 Church Walk, Ashby, AB1 2CD"
+	bakehouseAddr   = "The Bakehouse, 3 Mill Lane, Ashby, AB1 4EF"
+	gardenAddress   = "Community Garden, Orchard Road, Ashby, AB2 1GH"
+	meetingRoomAddr = "The Meeting Room, 12 Church Walk (upstairs), Ashby, AB1 2CD"
+	apiaryAddress   = "Bramble & Comb Apiary, Moor Lane, Ashby Moor, AB3 5JK"
+)
+
+var free = []Ticket{{Name: "Free place"}}
+
+// Events are the demo events, spread over the weeks after seeding: free
+// and paid, one repeating weekly, some with few seats.
 var Events = []Event{
-	{"saturday-market-breakfast", "Saturday market breakfast",
-		"Coffee, sourdough and a first look at the week's stalls.",
-		"The market hall", time.Saturday, 0, 9 * time.Hour, 2 * time.Hour},
-	{"seed-and-plant-swap", "Seed and plant swap",
-		"Bring seeds, cuttings and seedlings to share, and take home something new.",
-		"Community garden", time.Sunday, 1, 14 * time.Hour, 2 * time.Hour},
-	{"bread-making-workshop", "Bread-making workshop",
-		"A hands-on morning with our bakers: starters, shaping and baking. Aprons and flour provided.",
-		"The bakehouse", time.Saturday, 2, 10 * time.Hour, 3 * time.Hour},
-	{"members-meeting", "Members' meeting",
-		"The cooperative's monthly meeting, on a Thursday evening: accounts, plans and questions from members.",
-		"The meeting room, upstairs", time.Thursday, 3, 19 * time.Hour, 90 * time.Minute},
+	{"markets-and-meetings", "saturday-market-breakfast", "Saturday market breakfast",
+		"Coffee, sourdough and a first look at the week's stalls, every Saturday.", "The market hall", hallAddress,
+		"<p>Every Saturday morning the market opens with breakfast: coffee from the roastery, sourdough toast from the bakehouse and honey from Bramble &amp; Comb.</p><p>Book a seat at the long table, or just drop in.</p>",
+		time.Saturday, 0, 9 * time.Hour, 2 * time.Hour, 30, "FREQ=WEEKLY;BYDAY=SA", free},
+	{"markets-and-meetings", "seed-and-plant-swap", "Seed and plant swap",
+		"Bring seeds, cuttings and seedlings to share, and take home something new.", "Community garden", gardenAddress,
+		"<p>Bring what you have too much of: seeds saved from last year, cuttings, seedlings. Take home something new.</p><ul><li>Label your seeds with the variety and year</li><li>Pots and compost provided</li></ul>",
+		time.Sunday, 1, 14 * time.Hour, 2 * time.Hour, 0, "", free},
+	{"markets-and-meetings", "members-meeting", "Members' meeting",
+		"The cooperative's monthly meeting, on a Thursday evening: accounts, plans and questions from members.", "The meeting room, upstairs", meetingRoomAddr,
+		"<p>The monthly members' meeting: the accounts, the plans for next month and your questions. Every member has one vote.</p>",
+		time.Thursday, 3, 19 * time.Hour, 90 * time.Minute, 40, "", []Ticket{{Name: "Member's place"}}},
+	{"markets-and-meetings", "winter-fair", "Winter fair",
+		"Stalls, mulled apple juice and carols in the market hall.", "The market hall", hallAddress,
+		"<p>The whole market in one hall, with mulled apple juice, carols at three and a stall of gifts made by members.</p>",
+		time.Saturday, 2, 10 * time.Hour, 6 * time.Hour, 0, "", nil},
+	{"markets-and-meetings", "producers-open-evening", "Producers' open evening",
+		"Meet the farmers, growers and makers behind the market, and ask them anything.", "The market hall", hallAddress,
+		"<p>An evening with the producers who sell through the market: how they grow, what is coming into season, and how the cooperative pays them within seven days.</p>",
+		time.Wednesday, 1, 18*time.Hour + 30*time.Minute, 2 * time.Hour, 60, "", free},
+	{"markets-and-meetings", "new-members-welcome", "New members' welcome",
+		"A short welcome for new members: how the cooperative works and how to take part.", "The meeting room, upstairs", meetingRoomAddr,
+		"<p>New to the cooperative? Come and meet the committee, hear how decisions are made and find out where you can help.</p>",
+		time.Tuesday, 2, 18 * time.Hour, time.Hour, 20, "", free},
+	{"workshops", "bread-making-workshop", "Bread-making workshop",
+		"A hands-on morning with our bakers: starters, shaping and baking. Aprons and flour provided.", "The bakehouse", bakehouseAddr,
+		"<p>A hands-on morning with the bakers who supply the market's sourdough.</p><ul><li>Keeping a starter alive</li><li>Mixing, folding and shaping</li><li>Baking in the wood-fired oven</li></ul><p>Take home your own loaf and some starter. Aprons and flour provided.</p>",
+		time.Saturday, 2, 10 * time.Hour, 3 * time.Hour, 12, "",
+		[]Ticket{{Name: "Workshop place", Price: 2500, Description: "Includes your loaf and a jar of starter."}}},
+	{"workshops", "rye-bread-workshop", "Rye bread workshop",
+		"Dense, dark and keeps for a week: the bakers' session on rye.", "The bakehouse", bakehouseAddr,
+		"<p>By popular request: a morning on rye, from a light rye loaf to a dark Danish rugbrød.</p>",
+		time.Saturday, 4, 10 * time.Hour, 3 * time.Hour, 12, "",
+		[]Ticket{{Name: "Workshop place", Price: 2500}}},
+	{"workshops", "beekeeping-taster", "Beekeeping taster",
+		"Suit up and open a hive with Jess Rowan of Bramble & Comb.", "Bramble & Comb apiary", apiaryAddress,
+		"<p>Jess Rowan opens a hive and shows you what happens inside. Suits and gloves provided; honey tasting afterwards.</p>",
+		time.Sunday, 2, 11 * time.Hour, 2 * time.Hour, 8, "",
+		[]Ticket{{Name: "Taster place", Price: 1500}}},
+	{"workshops", "jam-and-chutney-afternoon", "Jam and chutney afternoon",
+		"Make three jars to take home: bramble jelly, plum jam and green tomato chutney.", "The bakehouse", bakehouseAddr,
+		"<p>A small group in the bakehouse kitchen, making three preserves with the season's fruit. Only a few places.</p>",
+		time.Saturday, 3, 14 * time.Hour, 3 * time.Hour, 3, "",
+		[]Ticket{{Name: "Place", Price: 1200, Description: "Jars and fruit included."}}},
+	{"workshops", "seed-saving-talk", "Seed saving talk",
+		"How to save seed from your own tomatoes, beans and squash, and keep it true.", "The meeting room, upstairs", meetingRoomAddr,
+		"<p>Sam from Hollow Lane Farm explains which crops are easy to save seed from, how to keep varieties true and how to store seed for years.</p>",
+		time.Tuesday, 1, 19 * time.Hour, time.Hour, 40, "", free},
+	{"workshops", "composting-basics", "Composting basics",
+		"Turn kitchen scraps into the garden's best feed: a practical morning.", "Community garden", gardenAddress,
+		"<p>Bays, bins and wormeries: a practical morning in the community garden. Wear boots.</p>",
+		time.Sunday, 3, 10 * time.Hour, 2 * time.Hour, 20, "",
+		[]Ticket{{Name: "Free place"}, {Name: "Supporter", Price: 500, Description: "Pay what helps: it buys the garden's tools."}}},
 }
 
 // AdminCart is what the demo admin's cart holds: variants of the demo
@@ -143,7 +232,7 @@ func Seed(ctx context.Context, db *pgxpool.Pool, store media.Store) error {
 		if err := navigation.AddMissingNav(ctx, tx, Nav); err != nil {
 			return fmt.Errorf("demo: %w", err)
 		}
-		if err := seedEvents(ctx, tx); err != nil {
+		if err := seedEvents(ctx, tx, calendars.New(db)); err != nil {
 			return err
 		}
 		if err := seedPosts(ctx, tx, posts.New(db), featured); err != nil {
@@ -178,25 +267,46 @@ func seedAdminCart(ctx context.Context, tx pgx.Tx) error {
 	return nil
 }
 
-// A demo event that has already ended is moved forward again
-// (calendars.ScheduleEvent), so that a database seeded long ago still has
-// upcoming events after seeding, and so is one seeded on a weekday other
-// than its own (before demo events were placed on their weekdays); one
-// still to come on its day is left as it is.
-func seedEvents(ctx context.Context, tx pgx.Tx) error {
-	if err := calendars.AddCalendarIfMissing(ctx, tx, models.Calendar{Slug: Calendar.Slug, Title: Calendar.Title,
-		Description: Calendar.Description}); err != nil {
-		return fmt.Errorf("demo: %w", err)
+// A demo event already there keeps what it has, but a one-off one that
+// has ended is moved forward again (calendars.Store.AddEventIfMissing), so
+// that a database seeded long ago still has upcoming events after seeding;
+// the weekly one gets its dates for the year ahead.
+func seedEvents(ctx context.Context, tx pgx.Tx, store *calendars.Store) error {
+	for _, c := range Calendars {
+		if err := calendars.AddCalendarIfMissing(ctx, tx, c); err != nil {
+			return fmt.Errorf("demo: %w", err)
+		}
 	}
 	now := time.Now()
 	for _, e := range Events {
-		starts := e.StartsAfter(now)
-		if err := calendars.ScheduleEvent(ctx, tx, Calendar.Slug, models.Event{Slug: e.Slug, Title: e.Title,
-			Summary: e.Summary, Location: e.Location, StartsAt: starts, EndsAt: starts.Add(e.Lasts)}); err != nil {
+		if err := store.AddEventIfMissing(ctx, tx, e.Entry(now)); err != nil {
 			return fmt.Errorf("demo: %w", err)
 		}
 	}
 	return nil
+}
+
+// Entry is e as the calendars store saves it when seeded at now: in
+// London, organised by the cooperative, scheduled, bookings cancellable
+// until a day before.
+func (e Event) Entry(now time.Time) models.EventEntry {
+	starts := e.StartsAfter(now)
+	entry := models.EventEntry{CalendarSlug: e.Calendar, Slug: e.Slug, Title: e.Title, Summary: e.Summary,
+		DescriptionHTML: e.Description, Location: e.Location, Address: e.Address, TimeZone: Zone,
+		OrganiserName: "Rose Ash cooperative", StartsAt: starts, EndsAt: starts.Add(e.Lasts), RRule: e.RRule,
+		CancelCutoffMinutes: 1440, Status: models.EventScheduled}
+	if e.Capacity > 0 {
+		entry.Capacity = &e.Capacity
+	}
+	for i, t := range e.Tickets {
+		tt := models.TicketType{Name: t.Name, Description: t.Description, PriceMinor: t.Price, Currency: "GBP",
+			Position: i + 1}
+		if t.Seats > 0 {
+			tt.Capacity = &t.Seats
+		}
+		entry.TicketTypes = append(entry.TicketTypes, tt)
+	}
+	return entry
 }
 
 // Tags are the demo tags the demo posts use.

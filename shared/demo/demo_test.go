@@ -67,7 +67,7 @@ func TestSeedIsIdempotent(t *testing.T) {
 	}
 	for query, want := range map[string]int{
 		`SELECT count(*) FROM nav_items`:  navItems,
-		`SELECT count(*) FROM calendars`:  1,
+		`SELECT count(*) FROM calendars`:  len(demo.Calendars),
 		`SELECT count(*) FROM events`:     len(demo.Events),
 		`SELECT count(*) FROM carts`:      1,
 		`SELECT count(*) FROM cart_items`: len(demo.AdminCart),
@@ -92,12 +92,24 @@ func TestSeedIsIdempotent(t *testing.T) {
 		t.Errorf("demo nav tree = %+v", tree)
 	}
 
-	upcoming, err := calendars.New(db).UpcomingEvents(ctx, time.Now(), 10)
-	if err != nil {
+	if got := upcomingSlugs(t, db); len(got) != len(demo.Events) {
+		t.Errorf("upcoming after seeding: %v, want the %d demo events", got, len(demo.Events))
+	}
+	// The weekly breakfast has its dates for the year ahead; the others
+	// one each.
+	if n := count(t, db, `SELECT count(*) FROM event_occurrences`); n < len(demo.Events)+50 || n > len(demo.Events)+53 {
+		t.Errorf("%d occurrences, want the weekly event's year and one of each other", n)
+	}
+	var free, paid, small int
+	if err := db.QueryRow(ctx, `SELECT count(*) FILTER (WHERE price_minor = 0), count(*) FILTER (WHERE price_minor > 0)
+		FROM ticket_types`).Scan(&free, &paid); err != nil {
 		t.Fatal(err)
 	}
-	if len(upcoming) != len(demo.Events) || upcoming[0].CalendarSlug != demo.Calendar.Slug {
-		t.Errorf("upcoming after seeding = %+v, want the %d demo events", upcoming, len(demo.Events))
+	if err := db.QueryRow(ctx, `SELECT count(*) FROM events WHERE capacity <= 5`).Scan(&small); err != nil {
+		t.Fatal(err)
+	}
+	if free < 5 || paid < 3 || small < 1 {
+		t.Errorf("%d free and %d paid ticket types, %d small events; want mostly free, some paid, one small", free, paid, small)
 	}
 
 	var admin uuid.UUID
@@ -205,85 +217,88 @@ func TestSeedPublishesTheDemoBlog(t *testing.T) {
 	}
 }
 
+// upcomingSlugs returns the slugs of the events with dates to come, once
+// each.
+func upcomingSlugs(t *testing.T, db *pgxpool.Pool) []string {
+	t.Helper()
+	upcoming, err := calendars.New(db).Upcoming(context.Background(), time.Now(), calendars.UpcomingQuery{Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range upcoming {
+		if !slices.Contains(out, e.Slug) {
+			out = append(out, e.Slug)
+		}
+	}
+	return out
+}
+
 // A database seeded weeks ago, its demo events now past, has upcoming events
 // again after seeding, still one of each; events still to come are kept.
 func TestSeedMovesPastDemoEventsForward(t *testing.T) {
 	ctx := context.Background()
 	db := pgtest.MustPool(t)
 	mustSeed(t, db, 1)
-	if _, err := db.Exec(ctx, `
-		UPDATE events SET starts_at = starts_at - interval '60 days', ends_at = ends_at - interval '60 days'
-		WHERE slug <> $1`, demo.Events[0].Slug); err != nil {
-		t.Fatal(err)
+	kept := demo.Events[1].Slug
+	for _, q := range []string{
+		`UPDATE events SET starts_at = starts_at - interval '60 days', ends_at = ends_at - interval '60 days' WHERE slug <> $1 AND rrule = ''`,
+		`UPDATE event_occurrences o SET starts_at = o.starts_at - interval '60 days', ends_at = o.ends_at - interval '60 days'
+		 FROM events e WHERE e.id = o.event_id AND e.slug <> $1 AND e.rrule = ''`,
+	} {
+		if _, err := db.Exec(ctx, q, kept); err != nil {
+			t.Fatal(err)
+		}
 	}
-	var kept time.Time
-	if err := db.QueryRow(ctx, `UPDATE events SET starts_at = starts_at + interval '1 hour', ends_at = ends_at + interval '1 hour'
-		WHERE slug = $1 RETURNING starts_at`, demo.Events[0].Slug).Scan(&kept); err != nil {
+	var was time.Time
+	if err := db.QueryRow(ctx, `SELECT starts_at FROM events WHERE slug = $1`, kept).Scan(&was); err != nil {
 		t.Fatal(err)
 	}
 	mustSeed(t, db, 1)
 
-	upcoming, err := calendars.New(db).UpcomingEvents(ctx, time.Now(), 10)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(upcoming) != len(demo.Events) {
-		t.Fatalf("%d upcoming events after seeding again, want %d", len(upcoming), len(demo.Events))
+	if got := upcomingSlugs(t, db); len(got) != len(demo.Events) {
+		t.Fatalf("upcoming events after seeding again: %v, want %d", got, len(demo.Events))
 	}
 	if n := count(t, db, `SELECT count(*) FROM events`); n != len(demo.Events) {
 		t.Fatalf("%d events after seeding again, want %d", n, len(demo.Events))
 	}
-	for _, e := range upcoming {
-		if e.Slug == demo.Events[0].Slug && !e.StartsAt.Equal(kept) {
-			t.Errorf("an upcoming demo event was rescheduled: starts %v, was %v", e.StartsAt, kept)
-		}
+	var now time.Time
+	if err := db.QueryRow(ctx, `SELECT starts_at FROM events WHERE slug = $1`, kept).Scan(&now); err != nil || !now.Equal(was) {
+		t.Errorf("an upcoming demo event was rescheduled: starts %v, was %v (%v)", now, was, err)
+	}
+	if n := count(t, db, `SELECT count(*) FROM event_occurrences o JOIN events e ON e.id = o.event_id WHERE e.rrule = ''`); n != len(demo.Events)-1 {
+		t.Errorf("%d occurrences of one-off events, want one each", n)
 	}
 }
 
-// Every demo event whose name says a weekday is on that weekday, whatever
-// day the demo is seeded on (the members' meeting is on Thursdays, as the
-// contact page says).
+// Every demo event whose name says a weekday is on that weekday in London,
+// whatever day the demo is seeded on (the members' meeting is on
+// Thursdays, as the contact page says), at its local time across DST.
 func TestDemoEventsFallOnTheirWeekdays(t *testing.T) {
 	days := map[string]time.Weekday{}
 	for d := time.Sunday; d <= time.Saturday; d++ {
 		days[d.String()] = d
 	}
-	start := time.Date(2026, 12, 5, 23, 30, 0, 0, time.UTC)
-	for i := 0; i < 7; i++ {
-		now := start.AddDate(0, 0, i)
-		for _, e := range demo.Events {
-			at := e.StartsAfter(now)
-			if !at.After(now) || at.Sub(now) > time.Duration(e.Week+1)*7*24*time.Hour+e.At {
-				t.Errorf("seeded at %v, %s starts at %v", now, e.Slug, at)
-			}
-			if at.Weekday() != e.Weekday {
-				t.Errorf("seeded on a %s, %s is on a %s, want %s", now.Weekday(), e.Slug, at.Weekday(), e.Weekday)
-			}
-			for name, d := range days {
-				if strings.Contains(e.Title, name) && e.Weekday != d {
-					t.Errorf("%q is scheduled on %s", e.Title, e.Weekday)
+	london, _ := time.LoadLocation(demo.Zone)
+	for _, start := range []time.Time{time.Date(2026, 12, 5, 23, 30, 0, 0, time.UTC), time.Date(2027, 6, 1, 23, 30, 0, 0, time.UTC)} {
+		for i := 0; i < 7; i++ {
+			now := start.AddDate(0, 0, i)
+			for _, e := range demo.Events {
+				at := e.StartsAfter(now).In(london)
+				if !at.After(now) || at.Sub(now) > time.Duration(e.Week+1)*7*24*time.Hour+e.At+time.Hour {
+					t.Errorf("seeded at %v, %s starts at %v", now, e.Slug, at)
 				}
-			}
-		}
-	}
-
-	// In the database too, and an event seeded on the wrong day before is
-	// moved to its own.
-	ctx := context.Background()
-	db := pgtest.MustPool(t)
-	mustSeed(t, db, 1)
-	if _, err := db.Exec(ctx, `UPDATE events SET starts_at = starts_at + interval '1 day', ends_at = ends_at + interval '1 day'`); err != nil {
-		t.Fatal(err)
-	}
-	mustSeed(t, db, 1)
-	upcoming, err := calendars.New(db).UpcomingEvents(ctx, time.Now(), 10)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range upcoming {
-		for _, d := range demo.Events {
-			if d.Slug == e.Slug && e.StartsAt.UTC().Weekday() != d.Weekday {
-				t.Errorf("%s is on a %s, want %s", e.Title, e.StartsAt.UTC().Weekday(), d.Weekday)
+				if at.Weekday() != e.Weekday {
+					t.Errorf("seeded on a %s, %s is on a %s, want %s", now.Weekday(), e.Slug, at.Weekday(), e.Weekday)
+				}
+				if got := time.Duration(at.Hour())*time.Hour + time.Duration(at.Minute())*time.Minute; got != e.At {
+					t.Errorf("%s starts at %v local, want %v", e.Slug, got, e.At)
+				}
+				for name, d := range days {
+					if strings.Contains(e.Title, name) && e.Weekday != d {
+						t.Errorf("%q is scheduled on %s", e.Title, e.Weekday)
+					}
+				}
 			}
 		}
 	}

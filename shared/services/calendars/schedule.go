@@ -3,6 +3,8 @@ package calendars
 import (
 	"context"
 	"fmt"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 
@@ -26,31 +28,128 @@ func AddCalendarIfMissing(ctx context.Context, tx pgx.Tx, c models.Calendar) err
 	return nil
 }
 
-// An event already there that has ended is moved to its new times, and so
-// is one on a weekday other than the new one's; one still to come on its
-// day is left as it is.
-const scheduleEvent = `
-INSERT INTO events (calendar_id, slug, title, summary, location, starts_at, ends_at)
-SELECT c.id, $2, $3, $4, $5, $6, $7
-FROM calendars c WHERE c.slug = $1
-ON CONFLICT (slug) DO UPDATE
-SET starts_at = excluded.starts_at, ends_at = excluded.ends_at, updated_at = now()
-WHERE events.ends_at <= now()
-   OR extract(dow FROM events.starts_at AT TIME ZONE 'UTC') <> extract(dow FROM excluded.starts_at AT TIME ZONE 'UTC')`
+const eventIDBySlug = `SELECT id FROM events WHERE slug = $1`
 
-// ScheduleEvent adds, in tx, the event e to the calendar with slug
-// calendarSlug (nothing when there is no such calendar). An event with
-// e's slug already in that calendar keeps its fields, but takes e's times
-// when it has ended or falls on another weekday (UTC) than e: so the demo
-// seed, which calls it, keeps its events upcoming and on their days.
-// Errors: an event models.ValidateEvent refuses (EInvalid), the database's.
-func ScheduleEvent(ctx context.Context, tx pgx.Tx, calendarSlug string, e models.Event) error {
-	if err := models.ValidateEvent(e); err != nil {
+const moveEvent = `
+UPDATE events SET starts_at = $2, ends_at = $3, version = version + 1, updated_at = now() WHERE id = $1`
+
+// AddEventIfMissing adds, in tx, the event e (see CreateEvent) unless an
+// event has its slug. An event already there keeps its fields, but a
+// one-off one that has ended takes e's times, and a recurring one gets its
+// occurrences up to the horizon: so the demo seed, which calls it, keeps
+// its events upcoming. Errors: as CreateEvent's.
+func (s *Store) AddEventIfMissing(ctx context.Context, tx pgx.Tx, e models.EventEntry) error {
+	if e.Status == "" {
+		e.Status = models.EventScheduled
+	}
+	if err := prepare(&e); err != nil {
 		return fmt.Errorf("event %s: %w", e.Slug, err)
 	}
-	if _, err := tx.Exec(ctx, scheduleEvent, calendarSlug, e.Slug, e.Title, e.Summary, e.Location,
-		e.StartsAt, e.EndsAt); err != nil {
-		return fmt.Errorf("schedule event %s: %w", e.Slug, err)
+	var id = e.ID
+	err := tx.QueryRow(ctx, eventIDBySlug, e.Slug).Scan(&id)
+	if errNoRows(err) {
+		if _, err := s.createEvent(ctx, tx, e); err != nil {
+			return fmt.Errorf("event %s: %w", e.Slug, err)
+		}
+		return nil
+	}
+	if err != nil {
+		return internal("event by slug", err)
+	}
+	old, err := eventByID(ctx, tx, id, true)
+	if err != nil {
+		return err
+	}
+	if old.Status != models.EventScheduled {
+		return nil
+	}
+	if !old.Recurring() && !old.EndsAt.After(s.now()) {
+		if _, err := tx.Exec(ctx, moveEvent, id, e.StartsAt, e.EndsAt); err != nil {
+			return internal("move event", err)
+		}
+		old.StartsAt, old.EndsAt = e.StartsAt, e.EndsAt
+	}
+	if _, err := syncOccurrences(ctx, tx, old, s.now()); err != nil {
+		return fmt.Errorf("event %s: %w", e.Slug, err)
 	}
 	return nil
+}
+
+// validateCalendar returns an EInvalid error unless c has a valid slug, a
+// title of 1 to 200 characters and a description of at most 2000.
+func validateCalendar(c models.Calendar) error {
+	if err := models.ValidateEventSlug(c.Slug); err != nil {
+		return err
+	}
+	switch {
+	case strings.TrimSpace(c.Title) == "":
+		return models.Errorf(models.EInvalid, "Enter the calendar's title.")
+	case utf8.RuneCountInString(c.Title) > 200:
+		return models.Errorf(models.EInvalid, "A calendar's title is at most 200 characters.")
+	case utf8.RuneCountInString(c.Description) > 2000:
+		return models.Errorf(models.EInvalid, "A calendar's description is at most 2000 characters.")
+	}
+	return nil
+}
+
+func calendarError(what string, err error, c models.Calendar) error {
+	switch constraintOf(err) {
+	case "calendars_slug_key":
+		return models.Errorf(models.EConflict, "Another calendar already has the address /calendars/%s: choose another slug.", c.Slug)
+	case "calendars_container_post_id_fkey":
+		return models.Errorf(models.EInvalid, "The page chosen to show the calendar does not exist.")
+	}
+	return internal(what, err)
+}
+
+const insertCalendar = `
+INSERT INTO calendars (slug, title, description, container_post_id) VALUES ($1, $2, $3, $4)
+RETURNING id, version`
+
+// CreateCalendar adds the calendar c (slug, title, description and the
+// blog page that contains it, if any) and returns it with its id and
+// version. Errors: EInvalid, EConflict (the slug is taken), EInternal.
+func (s *Store) CreateCalendar(ctx context.Context, c models.Calendar) (models.Calendar, error) {
+	if err := validateCalendar(c); err != nil {
+		return c, err
+	}
+	if err := s.db.QueryRow(ctx, insertCalendar, c.Slug, c.Title, c.Description, c.ContainerPostID).
+		Scan(&c.ID, &c.Version); err != nil {
+		return c, calendarError("add calendar", err, c)
+	}
+	return c, nil
+}
+
+const updateCalendar = `
+UPDATE calendars SET slug = $3, title = $4, description = $5, container_post_id = $6, version = version + 1,
+       updated_at = now()
+WHERE id = $1 AND version = $2
+RETURNING version`
+
+const calendarExists = `SELECT EXISTS (SELECT 1 FROM calendars WHERE id = $1)`
+
+// UpdateCalendar saves c over the calendar with c.ID, which must still be
+// at c.Version, and returns it with its new version. Errors: EInvalid,
+// ENotFound, EConflict (saved by someone else since, or the slug is
+// taken), EInternal.
+func (s *Store) UpdateCalendar(ctx context.Context, c models.Calendar) (models.Calendar, error) {
+	if err := validateCalendar(c); err != nil {
+		return c, err
+	}
+	err := s.db.QueryRow(ctx, updateCalendar, c.ID, c.Version, c.Slug, c.Title, c.Description, c.ContainerPostID).
+		Scan(&c.Version)
+	if errNoRows(err) {
+		var exists bool
+		if err := s.db.QueryRow(ctx, calendarExists, c.ID).Scan(&exists); err != nil {
+			return c, internal("calendar exists", err)
+		}
+		if !exists {
+			return c, models.Errorf(models.ENotFound, "There is no such calendar: it may have been removed.")
+		}
+		return c, models.Errorf(models.EConflict, "Someone else saved this calendar while you were editing it: reload it to see their changes, then make yours again.")
+	}
+	if err != nil {
+		return c, calendarError("update calendar", err, c)
+	}
+	return c, nil
 }
