@@ -69,19 +69,20 @@ func (p *Publisher) eventID(objectID string) (uuid.UUID, bool) {
 // (schema.org's place and capacity, Mobilizon's joinMode, iCalendar's
 // status).
 var Context = []any{activitypub.ContextURL, map[string]any{
-	"sc":                      "http://schema.org#",
-	"ical":                    "http://www.w3.org/2002/12/cal/ical#",
-	"mz":                      "https://joinmobilizon.org/ns#",
-	"sensitive":               "as:sensitive",
-	"maximumAttendeeCapacity": "sc:maximumAttendeeCapacity",
-	"location":                map[string]any{"@id": "sc:location", "@type": "sc:Place"},
-	"PostalAddress":           "sc:PostalAddress",
-	"address":                 map[string]any{"@id": "sc:address", "@type": "sc:PostalAddress"},
-	"streetAddress":           "sc:streetAddress",
-	"joinModeType":            map[string]any{"@id": "mz:joinModeType", "@type": "rdfs:Class"},
-	"joinMode":                map[string]any{"@id": "mz:joinMode", "@type": "mz:joinModeType"},
-	"timezone":                map[string]any{"@id": "mz:timezone", "@type": "sc:Text"},
-	"participationMessage":    map[string]any{"@id": "mz:participationMessage", "@type": "sc:Text"},
+	"sc":                       "http://schema.org#",
+	"ical":                     "http://www.w3.org/2002/12/cal/ical#",
+	"mz":                       "https://joinmobilizon.org/ns#",
+	"sensitive":                "as:sensitive",
+	"maximumAttendeeCapacity":  "sc:maximumAttendeeCapacity",
+	"location":                 map[string]any{"@id": "sc:location", "@type": "sc:Place"},
+	"PostalAddress":            "sc:PostalAddress",
+	"address":                  map[string]any{"@id": "sc:address", "@type": "sc:PostalAddress"},
+	"streetAddress":            "sc:streetAddress",
+	"joinModeType":             map[string]any{"@id": "mz:joinModeType", "@type": "rdfs:Class"},
+	"joinMode":                 map[string]any{"@id": "mz:joinMode", "@type": "mz:joinModeType"},
+	"timezone":                 map[string]any{"@id": "mz:timezone", "@type": "sc:Text"},
+	"participationMessage":     map[string]any{"@id": "mz:participationMessage", "@type": "sc:Text"},
+	"externalParticipationUrl": map[string]any{"@id": "mz:externalParticipationUrl", "@type": "sc:URL"},
 }}
 
 // event is what followers are told of an event.
@@ -101,6 +102,9 @@ type event struct {
 	CancelReason             string
 	UpdatedAt                time.Time
 	Organiser, Calendar      string
+	// Free says a place can be had for nothing (a free ticket type): a
+	// remote actor's Join can then be booked.
+	Free bool
 }
 
 // Statuses of an event (events.status).
@@ -112,7 +116,8 @@ const (
 // Sync brings the fediverse up to date with event id, inside tx: a
 // published event (scheduled, with published_at set) is sent as Create the
 // first time and as Update when what followers see of it (name, times,
-// place, status, capacity, description, image, link) changed since last
+// place, status, capacity, description, image, link, whether a place is
+// free to join) changed since last
 // sent; a cancelled event that was sent is sent as an Update with
 // ical:status CANCELLED; an event followers can no longer see (back to
 // draft, deleted) is sent as Delete, if it had been sent. A save that
@@ -205,11 +210,12 @@ func load(ctx context.Context, tx pgx.Tx, id uuid.UUID) (event, error) {
 	err := tx.QueryRow(ctx, `
 		SELECT e.id, e.slug, e.title, e.summary, e.description_html, e.location, e.address, e.starts_at, e.ends_at,
 		       e.time_zone, e.image, e.image_alt, e.capacity, e.rrule, e.rrule <> '' OR cardinality(e.rdates) > 0,
-		       e.status, e.published_at, e.cancelled_at, e.cancel_reason, e.updated_at, e.organiser_name, c.title
+		       e.status, e.published_at, e.cancelled_at, e.cancel_reason, e.updated_at, e.organiser_name, c.title,
+		       EXISTS (SELECT 1 FROM ticket_types t WHERE t.event_id = e.id AND t.price_minor = 0)
 		FROM events e JOIN calendars c ON c.id = e.calendar_id WHERE e.id = $1 FOR UPDATE OF e`, id).Scan(
 		&ev.ID, &ev.Slug, &ev.Title, &ev.Summary, &ev.DescriptionHTML, &ev.Location, &ev.Address, &ev.StartsAt, &ev.EndsAt,
 		&ev.TimeZone, &ev.Image, &ev.ImageAlt, &ev.Capacity, &ev.RRule, &ev.Recurring,
-		&ev.Status, &ev.PublishedAt, &ev.CancelledAt, &ev.CancelReason, &ev.UpdatedAt, &ev.Organiser, &ev.Calendar)
+		&ev.Status, &ev.PublishedAt, &ev.CancelledAt, &ev.CancelReason, &ev.UpdatedAt, &ev.Organiser, &ev.Calendar, &ev.Free)
 	if err != nil {
 		return event{}, err
 	}
@@ -339,6 +345,12 @@ func (p *Publisher) object(ev event) map[string]any {
 	}
 	if ev.Capacity != nil {
 		obj["maximumAttendeeCapacity"] = *ev.Capacity
+	}
+	if !ev.Free {
+		// Only paid places (bought on the event's page): Mobilizon then
+		// links to the page rather than offering a Join we would reject.
+		obj["joinMode"] = "external"
+		obj["externalParticipationUrl"] = link
 	}
 	if img := absolute(base, ev.Image); img != "" {
 		alt := cmp.Or(ev.ImageAlt, ev.Title)

@@ -317,6 +317,20 @@ func TestAnEventReachesFollowersAsCreateUpdateCancelAndDelete(t *testing.T) {
 		t.Errorf("the Update (verified %v) carries %v", update.Verified, update.Activity["object"])
 	}
 
+	// With only paid places, Mobilizon is sent to the event's page rather
+	// than offered a Join.
+	if _, err := s.db.Exec(context.Background(), `UPDATE ticket_types SET price_minor = 500 WHERE event_id = $1`, id); err != nil {
+		t.Fatal(err)
+	}
+	s.change(t, id, "")
+	paid := remote.WaitFor(t, 20*time.Second, func(d aptest.Delivery) bool {
+		obj, _ := d.Activity["object"].(map[string]any)
+		return d.Type() == "Update" && obj["joinMode"] == "external"
+	})
+	if obj, _ := paid.Activity["object"].(map[string]any); obj["externalParticipationUrl"] != link {
+		t.Errorf("an event with only paid places: %v", obj)
+	}
+
 	// Cancelling sends an Update with ical:status CANCELLED and the reason.
 	s.change(t, id, "status = 'cancelled', cancelled_at = now(), cancel_reason = 'The field is flooded.'")
 	cancel := remote.WaitFor(t, 20*time.Second, func(d aptest.Delivery) bool {
