@@ -21,6 +21,10 @@ import (
 // (UserID, with their Email and Name) or by a guest whose email link was
 // confirmed (UserID uuid.Nil, Email and Name required).
 type Request struct {
+	// ID, when set, is the booking's id chosen by the caller (a guest's
+	// confirmation link carries it), so that a request made twice books
+	// once: Book returns the booking already made with it.
+	ID           uuid.UUID
 	OccurrenceID uuid.UUID
 	TicketTypeID uuid.UUID
 	Quantity     int
@@ -58,6 +62,11 @@ func (s *Store) Book(ctx context.Context, q Request, now time.Time) (models.Book
 	if err := q.validate(); err != nil {
 		return models.Booking{}, err
 	}
+	if q.ID != uuid.Nil {
+		if b, err := s.Booking(ctx, q.ID); err == nil || models.Code(err) != models.ENotFound {
+			return b, err
+		}
+	}
 	var id uuid.UUID
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		if err := refusePaid(ctx, tx, q.TicketTypeID); err != nil {
@@ -70,6 +79,9 @@ func (s *Store) Book(ctx context.Context, q Request, now time.Time) (models.Book
 		id, err = insertBooking(ctx, tx, q, "", "", now)
 		return err
 	})
+	if q.ID != uuid.Nil && isUniqueViolation(err, "bookings_pkey") {
+		id, err = q.ID, nil // the same request, made twice at once
+	}
 	if err != nil {
 		return models.Booking{}, err
 	}
@@ -92,9 +104,9 @@ func refusePaid(ctx context.Context, tx pgx.Tx, ticketTypeID uuid.UUID) error {
 }
 
 const insertBookingSQL = `
-INSERT INTO bookings (occurrence_id, ticket_type_id, quantity, user_id, email, name,
+INSERT INTO bookings (id, occurrence_id, ticket_type_id, quantity, user_id, email, name,
                       remote_actor, join_activity, status, confirmed_at, created_at, updated_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'confirmed', $9, $9, $9)
+VALUES (coalesce($10, gen_random_uuid()), $1, $2, $3, $4, $5, $6, $7, $8, 'confirmed', $9, $9, $9)
 RETURNING id`
 
 const insertTicket = `INSERT INTO tickets (booking_id, secret, seat, created_at) VALUES ($1, $2, $3, $4)`
@@ -104,7 +116,8 @@ const insertTicket = `INSERT INTO tickets (booking_id, secret, seat, created_at)
 func insertBooking(ctx context.Context, tx pgx.Tx, q Request, remoteActor, joinActivity string, now time.Time) (uuid.UUID, error) {
 	var id uuid.UUID
 	err := tx.QueryRow(ctx, insertBookingSQL, q.OccurrenceID, q.TicketTypeID, q.Quantity, nullUUID(q.UserID),
-		strings.TrimSpace(q.Email), strings.TrimSpace(q.Name), nullText(remoteActor), nullText(joinActivity), now).Scan(&id)
+		strings.TrimSpace(q.Email), strings.TrimSpace(q.Name), nullText(remoteActor), nullText(joinActivity), now,
+		nullUUID(q.ID)).Scan(&id)
 	if err != nil {
 		return uuid.Nil, internal("insert booking", err)
 	}

@@ -136,6 +136,21 @@ func TestBookAFreeTicketType(t *testing.T) {
 		t.Fatalf("taken %d", got)
 	}
 
+	// A guest's confirmation link used twice books once.
+	q := guest(f, 1, "Twice Clicked")
+	q.ID = uuid.New()
+	first, err := f.st.Book(ctx, q, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := f.st.Book(ctx, q, now)
+	if err != nil || second.ID != first.ID || first.ID != q.ID || f.taken(t) != 3 {
+		t.Fatalf("the same request twice: %v, %v (%v), taken %d", first.ID, second.ID, err, f.taken(t))
+	}
+	if _, err := f.st.Cancel(ctx, first.ID, now); err != nil {
+		t.Fatal(err)
+	}
+
 	// A guest asks for more than is left: told how many, nothing taken.
 	_, err = f.st.Book(ctx, guest(f, 4, "Bob Guest"), now)
 	wantError(t, err, models.EConflict, "Only 3 places left.")

@@ -360,3 +360,35 @@ func isForeignKeyViolation(err error) bool {
 	}
 	return code == "23503"
 }
+
+// EventRef names an event for its check-in page.
+type EventRef struct {
+	ID          uuid.UUID
+	Slug        string
+	Title       string
+	OrganiserID uuid.UUID // uuid.Nil for none
+	TimeZone    string
+}
+
+const eventRefBySlug = `SELECT id, slug, title, organiser_id, time_zone FROM events WHERE slug = $1`
+
+// EventBySlug returns the event with that slug, of any status, for its
+// check-in page (who may see it is the caller's check). Errors: ENotFound,
+// EInternal.
+func (s *Store) EventBySlug(ctx context.Context, slug string) (EventRef, error) {
+	var (
+		e         EventRef
+		organiser *uuid.UUID
+	)
+	err := s.db.QueryRow(ctx, eventRefBySlug, slug).Scan(&e.ID, &e.Slug, &e.Title, &organiser, &e.TimeZone)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return EventRef{}, models.Errorf(models.ENotFound, "There is no such event.")
+	}
+	if err != nil {
+		return EventRef{}, internal("event by slug", err)
+	}
+	if organiser != nil {
+		e.OrganiserID = *organiser
+	}
+	return e, nil
+}
