@@ -101,7 +101,7 @@ type event struct {
 	PublishedAt, CancelledAt *time.Time
 	CancelReason             string
 	UpdatedAt                time.Time
-	Organiser, Calendar      string
+	Organiser                string
 	// Free says a place can be had for nothing (a free ticket type): a
 	// remote actor's Join can then be booked.
 	Free bool
@@ -210,12 +210,12 @@ func load(ctx context.Context, tx pgx.Tx, id uuid.UUID) (event, error) {
 	err := tx.QueryRow(ctx, `
 		SELECT e.id, e.slug, e.title, e.summary, e.description_html, e.location, e.address, e.starts_at, e.ends_at,
 		       e.time_zone, e.image, e.image_alt, e.capacity, e.rrule, e.rrule <> '' OR cardinality(e.rdates) > 0,
-		       e.status, e.published_at, e.cancelled_at, e.cancel_reason, e.updated_at, e.organiser_name, c.title,
+		       e.status, e.published_at, e.cancelled_at, e.cancel_reason, e.updated_at, e.organiser_name,
 		       EXISTS (SELECT 1 FROM ticket_types t WHERE t.event_id = e.id AND t.price_minor = 0)
-		FROM events e JOIN calendars c ON c.id = e.calendar_id WHERE e.id = $1 FOR UPDATE OF e`, id).Scan(
+		FROM events e WHERE e.id = $1 FOR UPDATE`, id).Scan(
 		&ev.ID, &ev.Slug, &ev.Title, &ev.Summary, &ev.DescriptionHTML, &ev.Location, &ev.Address, &ev.StartsAt, &ev.EndsAt,
 		&ev.TimeZone, &ev.Image, &ev.ImageAlt, &ev.Capacity, &ev.RRule, &ev.Recurring,
-		&ev.Status, &ev.PublishedAt, &ev.CancelledAt, &ev.CancelReason, &ev.UpdatedAt, &ev.Organiser, &ev.Calendar, &ev.Free)
+		&ev.Status, &ev.PublishedAt, &ev.CancelledAt, &ev.CancelReason, &ev.UpdatedAt, &ev.Organiser, &ev.Free)
 	if err != nil {
 		return event{}, err
 	}
@@ -302,6 +302,9 @@ func (p *Publisher) object(ev event) map[string]any {
 	b.WriteString("<p>" + when + "</p>")
 	if place := placeText(ev.Location, ev.Address); place != "" {
 		b.WriteString("<p>" + html.EscapeString(place) + "</p>")
+	}
+	if o := strings.TrimSpace(ev.Organiser); o != "" {
+		b.WriteString("<p>Organised by " + html.EscapeString(o) + "</p>")
 	}
 	if s := strings.TrimSpace(ev.Summary); s != "" {
 		b.WriteString("<p>" + html.EscapeString(s) + "</p>")

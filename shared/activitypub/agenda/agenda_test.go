@@ -113,7 +113,7 @@ func (s *site) follower(t *testing.T) *aptest.Server {
 type fixture struct {
 	Slug, Title, Summary, Description string
 	Location, Address, TimeZone       string
-	Image, ImageAlt                   string
+	Image, ImageAlt, Organiser        string
 	Starts, Ends                      time.Time
 	Capacity                          *int
 	RRule                             string
@@ -139,10 +139,10 @@ func (s *site) addEvent(t *testing.T, f fixture) uuid.UUID {
 	}
 	var id uuid.UUID
 	err := s.db.QueryRow(ctx, `INSERT INTO events (calendar_id, slug, title, summary, description_html, location, address, time_zone,
-		image, image_alt, starts_at, ends_at, capacity, rrule, status, published_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id`,
+		image, image_alt, starts_at, ends_at, capacity, rrule, status, published_at, organiser_name)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) RETURNING id`,
 		s.calendar, f.Slug, f.Title, f.Summary, f.Description, f.Location, f.Address, f.TimeZone, f.Image, f.ImageAlt,
-		f.Starts, f.Ends, f.Capacity, f.RRule, status, published).Scan(&id)
+		f.Starts, f.Ends, f.Capacity, f.RRule, status, published, f.Organiser).Scan(&id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -226,7 +226,7 @@ func fair() fixture {
 	return fixture{Slug: "summer-fair", Title: "Summer fair", Summary: "Stalls, cakes and a tug of war.",
 		Description: `<p>Bring the <em>family</em>.</p><script>alert(1)</script>`,
 		Location:    "Village Hall", Address: "1 Church Lane, Hilltown HT1 2AB", TimeZone: "Europe/London",
-		Image: "/media/fair.jpg", ImageAlt: "Bunting over the green",
+		Image: "/media/fair.jpg", ImageAlt: "Bunting over the green", Organiser: "Hilltown WI",
 		Starts: starts, Ends: starts.Add(2 * time.Hour), Capacity: ptr(80), Published: true}
 }
 
@@ -283,7 +283,7 @@ func TestAnEventReachesFollowersAsCreateUpdateCancelAndDelete(t *testing.T) {
 	}
 	content, _ := ev["content"].(string)
 	for _, want := range []string{"<strong>Summer fair</strong>", "Saturday 12 June 2027, 19:00–21:00 BST",
-		"Village Hall, 1 Church Lane, Hilltown HT1 2AB", "Stalls, cakes and a tug of war.", "<em>family</em>",
+		"Village Hall, 1 Church Lane, Hilltown HT1 2AB", "Organised by Hilltown WI", "Stalls, cakes and a tug of war.", "<em>family</em>",
 		`<a href="` + link + `">`} {
 		if !strings.Contains(content, want) {
 			t.Errorf("the post's text lacks %q:\n%s", want, content)
