@@ -87,21 +87,21 @@ var Context = []any{activitypub.ContextURL, map[string]any{
 
 // event is what followers are told of an event.
 type event struct {
-	ID                       uuid.UUID
-	Slug, Title, Summary     string
-	DescriptionHTML          string
-	Location, Address        string
-	StartsAt, EndsAt         time.Time
-	TimeZone                 string
-	Image, ImageAlt          string
-	Capacity                 *int
-	RRule                    string
-	Recurring                bool
-	Status                   string
-	PublishedAt, CancelledAt *time.Time
-	CancelReason             string
-	UpdatedAt                time.Time
-	Organiser                string
+	ID                   uuid.UUID
+	Slug, Title, Summary string
+	DescriptionHTML      string
+	Location, Address    string
+	StartsAt, EndsAt     time.Time
+	TimeZone             string
+	Image, ImageAlt      string
+	Capacity             *int
+	RRule                string
+	Recurring            bool
+	Status               string
+	PublishedAt          *time.Time
+	CancelReason         string
+	UpdatedAt            time.Time
+	Organiser            string
 	// Free says a place can be had for nothing (a free ticket type): a
 	// remote actor's Join can then be booked.
 	Free bool
@@ -117,11 +117,11 @@ const (
 // published event (scheduled, with published_at set) is sent as Create the
 // first time and as Update when what followers see of it (name, times,
 // place, status, capacity, description, image, link, whether a place is
-// free to join) changed since last
-// sent; a cancelled event that was sent is sent as an Update with
-// ical:status CANCELLED; an event followers can no longer see (back to
-// draft, deleted) is sent as Delete, if it had been sent. A save that
-// changes nothing they see sends nothing. Errors: the database's.
+// free to join) changed since last sent; a cancelled event that was sent
+// is sent as an Update with ical:status CANCELLED; an event followers can
+// no longer see (back to draft, deleted) is sent as Delete, if it had been
+// sent. A save that changes nothing they see sends nothing. Errors: the
+// database's.
 func (p *Publisher) Sync(ctx context.Context, tx pgx.Tx, id uuid.UUID) error {
 	objectID := p.ObjectID(id)
 	// The event's row lock (taken by load) serializes Syncs of one event.
@@ -157,10 +157,20 @@ func (p *Publisher) Sync(ctx context.Context, tx pgx.Tx, id uuid.UUID) error {
 	if prev, ok := last["object"].(map[string]any); ok && sameObject(prev, obj) {
 		return nil
 	}
-	obj["updated"] = ev.UpdatedAt.UTC().Format(time.RFC3339)
+	// Never before the last edit peers hold (Mastodon ignores an Update
+	// that is not newer): a recurring event's next date comes without an
+	// edit of its row.
+	obj["updated"] = latest(ev.UpdatedAt, time.Now()).UTC().Format(time.RFC3339)
 	return p.emit(ctx, tx, "Update", objectID, map[string]any{
 		"@context": Context, "type": "Update", "actor": actor, "to": to, "cc": cc, "object": obj,
 	})
+}
+
+func latest(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 // lastSent is the latest Create, Update or Delete of objectID ("" when
@@ -210,12 +220,12 @@ func load(ctx context.Context, tx pgx.Tx, id uuid.UUID) (event, error) {
 	err := tx.QueryRow(ctx, `
 		SELECT e.id, e.slug, e.title, e.summary, e.description_html, e.location, e.address, e.starts_at, e.ends_at,
 		       e.time_zone, e.image, e.image_alt, e.capacity, e.rrule, e.rrule <> '' OR cardinality(e.rdates) > 0,
-		       e.status, e.published_at, e.cancelled_at, e.cancel_reason, e.updated_at, e.organiser_name,
+		       e.status, e.published_at, e.cancel_reason, e.updated_at, e.organiser_name,
 		       EXISTS (SELECT 1 FROM ticket_types t WHERE t.event_id = e.id AND t.price_minor = 0)
 		FROM events e WHERE e.id = $1 FOR UPDATE`, id).Scan(
 		&ev.ID, &ev.Slug, &ev.Title, &ev.Summary, &ev.DescriptionHTML, &ev.Location, &ev.Address, &ev.StartsAt, &ev.EndsAt,
 		&ev.TimeZone, &ev.Image, &ev.ImageAlt, &ev.Capacity, &ev.RRule, &ev.Recurring,
-		&ev.Status, &ev.PublishedAt, &ev.CancelledAt, &ev.CancelReason, &ev.UpdatedAt, &ev.Organiser, &ev.Free)
+		&ev.Status, &ev.PublishedAt, &ev.CancelReason, &ev.UpdatedAt, &ev.Organiser, &ev.Free)
 	if err != nil {
 		return event{}, err
 	}
