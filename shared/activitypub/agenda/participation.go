@@ -3,6 +3,7 @@ package agenda
 import (
 	"context"
 	"errors"
+	"strings"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -51,14 +52,18 @@ func (pa *Participation) Handle(ctx context.Context, tx pgx.Tx, act map[string]a
 	}
 	switch typ {
 	case "Join":
-		eventID, ok := pa.Publisher.eventID(idOf(act["object"]))
-		if !ok {
-			return nil
+		eventID, ok, err := pa.event(ctx, tx, idOf(act["object"]))
+		if err != nil || !ok {
+			return err
 		}
 		return pa.join(ctx, tx, eventID, actor, id)
 	case "Leave":
 		object := idOf(act["object"])
-		if eventID, ok := pa.Publisher.eventID(object); ok {
+		eventID, ok, err := pa.event(ctx, tx, object)
+		if err != nil {
+			return err
+		}
+		if ok {
 			return pa.leaveEvent(ctx, tx, eventID, actor)
 		}
 		return pa.leaveJoin(ctx, tx, object, actor) // a Leave naming the Join
@@ -66,6 +71,25 @@ func (pa *Participation) Handle(ctx context.Context, tx pgx.Tx, act map[string]a
 		return pa.leaveJoin(ctx, tx, idOf(act["object"]), actor)
 	}
 	return nil
+}
+
+// event is the event an object names: by its Event id, or by its page's
+// address (/events/<slug>), which some peers give instead; ok is false for
+// anything else.
+func (pa *Participation) event(ctx context.Context, tx pgx.Tx, object string) (uuid.UUID, bool, error) {
+	if id, ok := pa.Publisher.eventID(object); ok {
+		return id, true, nil
+	}
+	slug, found := strings.CutPrefix(object, strings.TrimRight(pa.Publisher.EventsURL, "/")+"/events/")
+	if !found || slug == "" || strings.ContainsAny(slug, "/?#") {
+		return uuid.Nil, false, nil
+	}
+	var id uuid.UUID
+	err := tx.QueryRow(ctx, `SELECT id FROM events WHERE slug = $1`, slug).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return uuid.Nil, false, nil
+	}
+	return id, err == nil, err
 }
 
 // join books a place for actor's Join joinID of the event and answers it.

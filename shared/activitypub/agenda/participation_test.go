@@ -187,6 +187,16 @@ func TestJoinsAreAcceptedWhilePlacesLastAndLeavesGiveThemBack(t *testing.T) {
 		t.Errorf("after carol's Undo: booking %q, %d seats taken; want cancelled, 0", status, taken)
 	}
 
+	// A Join naming the event's page rather than its id books too.
+	dave := m.AddActor("dave")
+	daves := m.join(t, dave, s.url+"/events/summer-fair")
+	if got := m.answer(t, daves); got != "Accept" {
+		t.Errorf("a Join naming the event's page: %s, want Accept", got)
+	}
+	if status, taken := s.booking(t, daves, id); status != "confirmed" || taken != 1 {
+		t.Errorf("after dave's Join: booking %q, %d seats taken; want confirmed, 1", status, taken)
+	}
+
 	// A cancelled event rejects Joins.
 	s.change(t, id, "status = 'cancelled', cancelled_at = now()")
 	late := m.join(t, bob, event)
