@@ -1,0 +1,172 @@
+package internal
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"html"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/google/uuid"
+
+	"rose-ash.com/platform/shared/mail"
+	"rose-ash.com/platform/shared/models"
+)
+
+// mountBookings mounts the booking routes (booking a ticket type of an
+// occurrence, a guest's confirmation link, the tickets page, cancelling,
+// the waitlist, check-in) on r, whose middleware has loaded the visitor's
+// session and sign-in state. It also sets the bookings store's Offered
+// hook, when unset, to email waitlist offers their claim links.
+func mountBookings(r chi.Router, d Deps) {
+	h := &bookingHandlers{Deps: d, now: time.Now}
+	if d.Bookings != nil && d.Bookings.Offered == nil {
+		d.Bookings.Offered = h.mailOffers
+	}
+	r.Post("/events/{slug}/book", h.book)
+	r.Get("/bookings/confirm", h.showConfirm)
+	r.Post("/bookings/confirm", h.confirm)
+	r.Get("/tickets/{id}", h.showTickets)
+	r.Post("/tickets/{id}/cancel", h.cancelBooking)
+	r.Post("/events/{slug}/waitlist", h.joinWaitlist)
+	r.Get("/waitlist/{id}/claim", h.showClaim)
+	r.Post("/waitlist/{id}/claim", h.claim)
+	r.Get(checkinScriptPath, serveCheckinScript)
+	r.With(d.Site.RequireUser).Get("/admin/check-in/{slug}", h.showCheckin)
+	r.With(d.Site.RequireUser).Post("/admin/check-in/{slug}/scan", h.scan)
+}
+
+// bookingHandlers serve the booking routes.
+type bookingHandlers struct {
+	Deps
+	now func() time.Time
+}
+
+// guestLinkTTL is how long a guest's confirmation link stays good.
+const guestLinkTTL = 48 * time.Hour
+
+// sign returns the HMAC of purpose and value with the site's secret, as a
+// URL-safe string.
+func (h *bookingHandlers) sign(purpose, value string) string {
+	m := hmac.New(sha256.New, h.Secret)
+	m.Write([]byte(purpose + ":" + value))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil)[:18])
+}
+
+func (h *bookingHandlers) verify(purpose, value, sig string) bool {
+	return sig != "" && hmac.Equal([]byte(sig), []byte(h.sign(purpose, value)))
+}
+
+// ticketToken lets whoever holds it see and cancel the booking id
+// without signing in (a guest's emailed link).
+func (h *bookingHandlers) ticketToken(id uuid.UUID) string { return h.sign("ticket-link", id.String()) }
+
+// ticketPath is a booking's ticket page, with its token for a guest.
+func (h *bookingHandlers) ticketPath(b models.Booking) string {
+	if b.UserID != uuid.Nil {
+		return "/tickets/" + b.ID.String()
+	}
+	return "/tickets/" + b.ID.String() + "?t=" + h.ticketToken(b.ID)
+}
+
+// claimToken lets whoever holds it claim the waitlist offer id.
+func (h *bookingHandlers) claimToken(id uuid.UUID) string {
+	return h.sign("waitlist-claim", id.String())
+}
+
+// guestBooking is what a guest's confirmation link carries: the booking
+// asked for, the booking's id to be (so that the link books once) and
+// when the link expires.
+type guestBooking struct {
+	Event      string    `json:"v"`
+	Occurrence uuid.UUID `json:"o"`
+	TicketType uuid.UUID `json:"t"`
+	Quantity   int       `json:"q"`
+	Name       string    `json:"n"`
+	Email      string    `json:"e"`
+	ID         uuid.UUID `json:"i"`
+	Expires    int64     `json:"x"`
+}
+
+func (h *bookingHandlers) guestToken(g guestBooking) string {
+	payload, _ := json.Marshal(g) // plain fields: cannot fail
+	p := base64.RawURLEncoding.EncodeToString(payload)
+	return p + "." + h.sign("guest-booking", p)
+}
+
+var errBadLink = models.Errorf(models.ENotFound, "This confirmation link is not valid. Please book again from the event's page.")
+
+// guestBookingOf reads and checks a confirmation link's token.
+func (h *bookingHandlers) guestBookingOf(token string) (guestBooking, error) {
+	p, sig, ok := strings.Cut(token, ".")
+	if !ok || !h.verify("guest-booking", p, sig) {
+		return guestBooking{}, errBadLink
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(p)
+	if err != nil {
+		return guestBooking{}, errBadLink
+	}
+	var g guestBooking
+	if err := json.Unmarshal(raw, &g); err != nil {
+		return guestBooking{}, errBadLink
+	}
+	if h.now().Unix() > g.Expires {
+		return guestBooking{}, models.Errorf(models.EConflict, "This confirmation link has expired (links last 48 hours). Please book again from the event's page.")
+	}
+	return g, nil
+}
+
+// sendMail sends a plain-text and HTML message whose body is the
+// paragraphs and a link; a failure is logged and reported.
+func (h *bookingHandlers) sendMail(ctx context.Context, to, subject string, paragraphs []string, linkText, link string) error {
+	if h.Mail == nil {
+		return errors.New("no mail sender")
+	}
+	var text, body strings.Builder
+	text.WriteString("Hello,\n\n")
+	body.WriteString("<p>Hello,</p>")
+	for _, p := range paragraphs {
+		text.WriteString(p + "\n\n")
+		body.WriteString("<p>" + html.EscapeString(p) + "</p>")
+	}
+	text.WriteString(linkText + ": " + link + "\n\n-- Rose Ash\n")
+	body.WriteString(`<p><a href="` + html.EscapeString(link) + `">` + html.EscapeString(linkText) + `</a></p><p>-- Rose Ash</p>`)
+	err := h.Mail.Send(ctx, mail.Message{To: to, Subject: subject, Text: text.String(), HTML: body.String()})
+	if err != nil {
+		h.Site.Logger.WarnContext(ctx, "booking email not sent", "subject", subject, "error", err)
+	}
+	return err
+}
+
+// mailOffers emails each waitlist offer its link to claim the places.
+func (h *bookingHandlers) mailOffers(ctx context.Context, offers []models.WaitlistEntry) {
+	for _, o := range offers {
+		link := h.Site.URL("events", "/waitlist/"+o.ID.String()+"/claim?t="+h.claimToken(o.ID))
+		when := o.StartsAt.In(models.ZoneOf(o.TimeZone)).Format("Monday 2 January 2006, 15:04 MST")
+		_ = h.sendMail(ctx, o.Email, "A place is free: "+o.EventTitle, []string{
+			placesText(o.Quantity) + " at " + o.EventTitle + " (" + when + ") " + isAre(o.Quantity) + " free and kept for you until " +
+				o.OfferExpiresAt.In(models.ZoneOf(o.TimeZone)).Format("Monday 2 January, 15:04 MST") + ".",
+			"Claim them before then; after that they go to the next person waiting.",
+		}, "Claim your places", link)
+	}
+}
+
+func placesText(n int) string {
+	if n == 1 {
+		return "1 place"
+	}
+	return strconv.Itoa(n) + " places"
+}
+
+func isAre(n int) string {
+	if n == 1 {
+		return "is"
+	}
+	return "are"
+}

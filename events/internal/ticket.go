@@ -1,0 +1,156 @@
+package internal
+
+import (
+	"encoding/base64"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/google/uuid"
+	qrcode "github.com/yeqown/go-qrcode/v2"
+
+	"rose-ash.com/platform/shared/models"
+	"rose-ash.com/platform/shared/web"
+)
+
+// ticketsView is a booking's ticket page.
+type ticketsView struct {
+	Booking models.Booking
+	// Token is the signed token the page was opened with ("" for its
+	// signed-in owner), carried by the cancel form.
+	Token string
+	// QR holds each ticket's QR code as a data: URI of an SVG image,
+	// index for index with Booking.Tickets ("" for a cancelled ticket).
+	QR        []string
+	CanCancel bool
+	Problem   string
+}
+
+// bookingFor loads the booking named in the path for whoever may see it:
+// its signed-in owner, an admin, or the holder of its signed token (t in
+// the query or the form). Anyone else gets 404, as for no booking.
+func (h *bookingHandlers) bookingFor(w http.ResponseWriter, r *http.Request) (models.Booking, string, bool) {
+	notFound := models.Errorf(models.ENotFound, "There is no such booking.")
+	id, err := uuid.Parse(chi.URLParam(r, "id"))
+	if err != nil {
+		h.Site.Error(w, r, notFound)
+		return models.Booking{}, "", false
+	}
+	token := r.URL.Query().Get("t")
+	if token == "" && r.Method == http.MethodPost {
+		token = r.PostFormValue("t")
+	}
+	b, err := h.Bookings.Booking(r.Context(), id)
+	if err != nil {
+		h.Site.Error(w, r, err)
+		return models.Booking{}, "", false
+	}
+	u, signedIn := web.Viewer(r.Context())
+	owner := signedIn && (u.IsAdmin || (b.UserID != uuid.Nil && u.ID == b.UserID))
+	if h.verify("ticket-link", id.String(), token) {
+		return b, token, true
+	}
+	if owner {
+		return b, "", true
+	}
+	h.Site.Error(w, r, notFound)
+	return models.Booking{}, "", false
+}
+
+// showTickets shows a booking's tickets, each with its QR code, and a
+// cancel button until the cutoff.
+func (h *bookingHandlers) showTickets(w http.ResponseWriter, r *http.Request) {
+	b, token, ok := h.bookingFor(w, r)
+	if !ok {
+		return
+	}
+	h.renderTickets(w, r, http.StatusOK, b, token, "")
+}
+
+func (h *bookingHandlers) renderTickets(w http.ResponseWriter, r *http.Request, status int, b models.Booking, token, problem string) {
+	v := ticketsView{Booking: b, Token: token, CanCancel: b.Cancellable(h.now()) && b.RemoteActor == "", Problem: problem,
+		QR: make([]string, len(b.Tickets))}
+	if b.Status == models.BookingConfirmed {
+		for i, t := range b.Tickets {
+			if t.Status != "valid" {
+				continue
+			}
+			uri, err := qrDataURI(t.Code())
+			if err != nil {
+				h.Site.Error(w, r, models.Wrap(models.EInternal, "", err))
+				return
+			}
+			v.QR[i] = uri
+		}
+	}
+	w.Header().Set("Cache-Control", "private, no-store")
+	h.Site.Render(w, r, status, TicketsPage(h.Site.Page(r, "Your tickets: "+b.EventTitle), v))
+}
+
+// cancelBooking cancels a booking at its holder's request (until the
+// cutoff) and shows its page again.
+func (h *bookingHandlers) cancelBooking(w http.ResponseWriter, r *http.Request) {
+	b, token, ok := h.bookingFor(w, r)
+	if !ok {
+		return
+	}
+	if _, err := h.Bookings.Cancel(r.Context(), b.ID, h.now()); err != nil {
+		if models.Code(err) == models.EInternal {
+			h.Site.Error(w, r, err)
+			return
+		}
+		h.renderTickets(w, r, web.Status(models.Code(err)), b, token, models.Message(err))
+		return
+	}
+	to := "/tickets/" + b.ID.String()
+	if token != "" {
+		to += "?t=" + token
+	}
+	http.Redirect(w, r, to, http.StatusSeeOther)
+}
+
+// qrAlt is a ticket's QR code's alternative text.
+func qrAlt(b models.Booking, i int) string {
+	return fmt.Sprintf("QR code for ticket %d of %d, %s", b.Tickets[i].Seat, b.Quantity, b.EventTitle)
+}
+
+// qrDataURI returns text's QR code as an SVG image in a data: URI (the
+// content security policy allows data: images): the matrix comes from
+// go-qrcode, drawn as one path of unit squares with the quiet zone of
+// four modules the standard asks for.
+func qrDataURI(text string) (string, error) {
+	q, err := qrcode.New(text)
+	if err != nil {
+		return "", fmt.Errorf("qr code: %w", err)
+	}
+	var m svgMatrix
+	if err := q.Save(&m); err != nil {
+		return "", fmt.Errorf("qr code: %w", err)
+	}
+	return "data:image/svg+xml;base64," + base64.StdEncoding.EncodeToString([]byte(m.svg)), nil
+}
+
+// svgMatrix is a go-qrcode Writer that draws the matrix as SVG.
+type svgMatrix struct{ svg string }
+
+func (s *svgMatrix) Write(mat qrcode.Matrix) error {
+	const quiet = 4
+	bits := mat.Bitmap()
+	size := len(bits) + 2*quiet
+	var b strings.Builder
+	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %d %d" shape-rendering="crispEdges">`, size, size)
+	fmt.Fprintf(&b, `<rect width="%d" height="%d" fill="#fff"/><path fill="#000" d="`, size, size)
+	for y, row := range bits {
+		for x, on := range row {
+			if on {
+				fmt.Fprintf(&b, "M%d %dh1v1h-1z", x+quiet, y+quiet)
+			}
+		}
+	}
+	b.WriteString(`"/></svg>`)
+	s.svg = b.String()
+	return nil
+}
+
+func (s *svgMatrix) Close() error { return nil }
