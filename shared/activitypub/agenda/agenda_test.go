@@ -506,6 +506,40 @@ func TestTheJobAnnouncesEventsNeverAnnounced(t *testing.T) {
 	}
 }
 
+// A one-off event whose announced date is over but which was moved on
+// without the hook (the demo's seed keeps its events upcoming so) is sent
+// again with its new date.
+func TestTheJobSendsTheNewDateOfAnEventMovedWithoutTheHook(t *testing.T) {
+	s := startSite(t)
+	ctx := context.Background()
+	id := s.addEvent(t, fair())
+	s.runDue(t)
+	if n := s.sent(t, id, "Create"); n != 1 {
+		t.Fatalf("the event was announced %d times, want 1", n)
+	}
+	s.runDue(t)
+	if n := s.sent(t, id, "Update"); n != 0 {
+		t.Fatalf("an event still to come, unchanged, was sent again %d times", n)
+	}
+	// As if its announced date had passed and the seed had moved it on.
+	if _, err := s.db.Exec(ctx, `UPDATE ap_activities SET payload = jsonb_set(payload, '{object,endTime}', to_jsonb($2::text))
+		WHERE object_uri = $1`, s.pub.ObjectID(id), time.Now().Add(-time.Hour).Format(time.RFC3339)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.db.Exec(ctx, `UPDATE events SET starts_at = starts_at + interval '1 day', ends_at = ends_at + interval '1 day' WHERE id = $1`, id); err != nil {
+		t.Fatal(err)
+	}
+	s.runDue(t)
+	var start string
+	if err := s.db.QueryRow(ctx, `SELECT payload->'object'->>'startTime' FROM ap_activities WHERE object_uri = $1 AND type = 'Update'`,
+		s.pub.ObjectID(id)).Scan(&start); err != nil {
+		t.Fatalf("the moved event was not sent again: %v", err)
+	}
+	if start != "2027-06-13T19:00:00+01:00" {
+		t.Errorf("the moved event's Update starts %s, want 2027-06-13T19:00:00+01:00", start)
+	}
+}
+
 // Dates and recurrences read as followers read them.
 func TestWhenAndRepeats(t *testing.T) {
 	london, _ := time.LoadLocation("Europe/London")

@@ -19,8 +19,9 @@ import (
 // (DueArgs).
 const Queue = "events"
 
-// DueInterval is how often events never announced, and recurring events
-// whose announced occurrence is over, are looked for (Publisher.SyncDue).
+// DueInterval is how often events never announced, and events whose
+// announced date is over while they are still to come, are looked for
+// (Publisher.SyncDue).
 const DueInterval = time.Minute
 
 // DueBatch bounds how many events one run announces, so that a calendar
@@ -89,8 +90,10 @@ func (w *DueWorker) Work(ctx context.Context, job *river.Job[DueArgs]) error {
 // SyncDue announces up to limit published events never announced that
 // are still to end (the soonest first): those written without the
 // calendars store's hook, such as the demo's. It also brings up to date
-// the recurring events whose announced occurrence is over, so that
-// followers are shown the next one. It returns how many events it synced.
+// the events whose announced date is over but which are still to come (a
+// recurring event's next occurrence; a demo event moved on without the
+// hook), so that followers are shown the next date. It returns how many
+// events it synced.
 // Errors: the database's.
 func (p *Publisher) SyncDue(ctx context.Context, db *pgxpool.Pool, limit int) (int, error) {
 	prefix := p.Actor() + "/events/"
@@ -104,9 +107,9 @@ func (p *Publisher) SyncDue(ctx context.Context, db *pgxpool.Pool, limit int) (i
 		(SELECT e.id FROM events e
 		 CROSS JOIN LATERAL (SELECT a.type, a.payload FROM ap_activities a WHERE a.object_uri = $1 || e.id::text
 		                     ORDER BY a.created_at DESC, a.id DESC LIMIT 1) last
-		 WHERE e.status = 'scheduled' AND (e.rrule <> '' OR cardinality(e.rdates) > 0)
+		 WHERE e.status = 'scheduled' AND e.published_at IS NOT NULL
 		   AND last.type IN ('Create', 'Update') AND (last.payload->'object'->>'endTime')::timestamptz < now()
-		   AND EXISTS (SELECT 1 FROM event_occurrences o WHERE o.event_id = e.id AND o.ends_at > now())
+		   AND (e.ends_at > now() OR EXISTS (SELECT 1 FROM event_occurrences o WHERE o.event_id = e.id AND o.ends_at > now()))
 		 LIMIT $2)`, prefix, limit)
 	if err != nil {
 		return 0, err
