@@ -124,8 +124,8 @@ func (s *Service) handle(ctx context.Context, tx pgx.Tx, act map[string]any, fro
 // to this service (an events actor answers and books: package agenda), in
 // the transaction that handles the activity. act is the activity as
 // stored, its id, type and actor those the inbox verified; its object is
-// as sent (Joins are not fetched). An error other than the database's
-// should be nil: the activity is tried again on error.
+// as sent (Joins are not fetched). It returns only errors worth trying
+// again (the database's): the activity is then handled again later.
 type ParticipationHandler func(ctx context.Context, tx pgx.Tx, act map[string]any) error
 
 // SetParticipation makes h handle the Joins, Leaves and Undos of Joins
