@@ -2,32 +2,24 @@ package internal
 
 import (
 	"net/http"
-	"time"
 
-	"rose-ash.com/platform/shared/services/calendars"
-	"rose-ash.com/platform/shared/web"
+	"github.com/a-h/templ"
+
+	"rose-ash.com/platform/shared/layout"
 )
 
-// homeLimit is how many upcoming events the events home lists.
-const homeLimit = 50
-
-// showHome renders the events service's home page: every upcoming event
-// (the ones the blog's home page shows first among them), each under its
-// own anchor so other pages can link to it.
-func showHome(site *web.Site, events *calendars.Store) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		list, err := events.UpcomingEvents(r.Context(), time.Now(), homeLimit)
-		if err != nil {
-			site.Error(w, r, err)
-			return
-		}
-		site.Render(w, r, http.StatusOK, HomePage(site.Page(r, ""), site.OtherServices(), list))
-	}
+// page is the layout of one of the events pages, with the events
+// service's stylesheet.
+func (p *pages) page(r *http.Request, title string) layout.Page {
+	page := p.site.Page(r, title)
+	page.Head = joinHead(page.Head, eventsStylesheet(p.site.Assets.URL("events.css")))
+	return page
 }
 
-// eventAnchor is the id of an event's entry on the events home page, which
-// the upcoming fragment and calendar widgets link to (there is no page of
-// its own for an event yet). Event slugs are unique within a calendar.
-func eventAnchor(calendarSlug, eventSlug string) string {
-	return "event-" + calendarSlug + "-" + eventSlug
+// joinHead appends c to a page's head content, which may be nil.
+func joinHead(head, c templ.Component) templ.Component {
+	if head == nil {
+		return c
+	}
+	return templ.Join(head, c)
 }

@@ -4,6 +4,7 @@ package internal
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/alexedwards/scs/v2"
 	"github.com/go-chi/chi/v5"
@@ -44,7 +45,13 @@ func NewServer(d Deps) http.Handler {
 	r.Group(func(r chi.Router) {
 		r.Use(d.Auth.Middleware)
 		d.Auth.Mount(r)
-		r.Get("/", showHome(site, d.Events))
+		pg := &pages{site: site, events: d.Events, now: time.Now}
+		r.Get("/", pg.home)
+		r.Get("/past", pg.past)
+		r.Get("/month/{month}", pg.month)
+		// {slug}.ics is the calendar's or the event's iCalendar feed.
+		r.Get("/calendars/{slug}", pg.calendar)
+		r.Get("/events/{slug}", pg.event)
 		// Booking, tickets, waitlists and check-in (booking_routes.go).
 		mountBookings(r, d)
 		r.With(site.RequireAdmin).Get("/admin", site.ShowAdminHome)

@@ -27,6 +27,8 @@ type Event struct {
 	// event's zone, in which its times are shown.
 	OccurrenceID uuid.UUID
 	TimeZone     string
+	// Recurring is set for a date of a repeating event.
+	Recurring bool
 }
 
 // Calendar is one of the events service's calendars as readers see it.

@@ -104,7 +104,8 @@ func SanitizeHTML(html string) string {
 // an occurrence o of an event e in calendar c.
 const listColumns = `
 SELECT e.id, c.slug AS calendar_slug, c.title AS calendar_title, e.slug, e.title,
-       e.summary, e.location, o.starts_at, o.ends_at, o.id AS occurrence_id, e.time_zone
+       e.summary, e.location, o.starts_at, o.ends_at, o.id AS occurrence_id, e.time_zone,
+       (e.rrule <> '' OR cardinality(e.rdates) > 0) AS recurring
 FROM event_occurrences o
 JOIN events e ON e.id = o.event_id
 JOIN calendars c ON c.id = e.calendar_id`
