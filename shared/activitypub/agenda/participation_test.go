@@ -215,28 +215,16 @@ func TestJoinsAreAcceptedWhilePlacesLastAndLeavesGiveThemBack(t *testing.T) {
 	}
 }
 
-// storeAttendance is the bookings store as an Attendance, as the events
-// service wires it: the store books in its own transaction (tx unused), and
-// is idempotent by the Join's id, so a Join tried again after a failed
-// answer books nothing twice.
-type storeAttendance struct{ store *bookings.Store }
-
-func (a storeAttendance) BookRemote(ctx context.Context, _ pgx.Tx, occurrence uuid.UUID, actor, join string) error {
-	_, err := a.store.BookRemote(ctx, occurrence, actor, join)
-	return err
-}
-
-func (a storeAttendance) CancelRemote(ctx context.Context, _ pgx.Tx, join string) error {
-	_, err := a.store.CancelRemote(ctx, join)
-	return err
-}
+// The bookings store is an Attendance: it books and cancels in the
+// transaction that handles the Join or Leave.
+var _ agenda.Attendance = (*bookings.Store)(nil)
 
 // Through the bookings store: a Join gets a confirmed booking with its
 // ticket and an Accept, a Join of a full event a Reject, and a Leave gives
 // the place back.
 func TestJoinsBookThroughTheBookingsStore(t *testing.T) {
 	s := startSite(t)
-	s.ap.SetParticipation((&agenda.Participation{Publisher: s.pub, Attendance: storeAttendance{bookings.New(s.db)}}).Handle)
+	s.ap.SetParticipation((&agenda.Participation{Publisher: s.pub, Attendance: bookings.New(s.db)}).Handle)
 	f := fair()
 	f.Capacity = ptr(1)
 	id := s.addEvent(t, f)
