@@ -194,55 +194,50 @@ WHERE o.id = $1 AND t.price_minor = 0
 ORDER BY t.position, t.created_at, t.id
 LIMIT 1`
 
-const bookingByJoin = `SELECT id FROM bookings WHERE join_activity = $1`
+const bookingByJoin = `SELECT id, status FROM bookings WHERE join_activity = $1`
 
 // BookRemote books one seat at the occurrence occurrenceID for the remote
 // fediverse actor actorID, whose Join activity joinActivityID asked for
-// it (federation calls it for a Join, and answers Accept when it returns
-// nil, Reject when it returns EConflict, ENotFound or EInvalid). The seat
-// is of the event's first free ticket type on sale. A Join received again
-// returns the booking it made. Errors: EInvalid (actorID or
-// joinActivityID empty or too long), ENotFound (no such occurrence),
-// EConflict ("Sold out.", no free tickets on sale, cancelled, started),
-// EInternal (worth retrying).
-func (s *Store) BookRemote(ctx context.Context, occurrenceID uuid.UUID, actorID, joinActivityID string) (models.Booking, error) {
+// it, in the caller's transaction tx (federation's, which answers the
+// Join). The seat is of the event's first free ticket type on sale, as of
+// now. A Join booked before is not booked again (nil). It satisfies
+// agenda.Attendance. Errors: EInvalid (actorID or joinActivityID empty or
+// too long), ENotFound (no such occurrence), EConflict ("Sold out.", no
+// free tickets on sale, cancelled, started): the Join is then rejected;
+// EInternal (the Join is tried again; among them the same Join booked at
+// the same moment by another delivery, which the next try finds booked).
+func (s *Store) BookRemote(ctx context.Context, tx pgx.Tx, occurrenceID uuid.UUID, actorID, joinActivityID string) error {
+	_, err := s.bookRemote(ctx, tx, occurrenceID, actorID, joinActivityID, time.Now())
+	return err
+}
+
+func (s *Store) bookRemote(ctx context.Context, tx pgx.Tx, occurrenceID uuid.UUID, actorID, joinActivityID string, now time.Time) (uuid.UUID, error) {
 	if actorID == "" || joinActivityID == "" || len(actorID) > 2000 || len(joinActivityID) > 2000 {
-		return models.Booking{}, models.Errorf(models.EInvalid, "A Join names its actor and its own id.")
+		return uuid.Nil, models.Errorf(models.EInvalid, "A Join names its actor and its own id.")
 	}
-	now := time.Now()
-	var id uuid.UUID
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		err := tx.QueryRow(ctx, bookingByJoin, joinActivityID).Scan(&id)
-		if err == nil {
-			return nil
-		}
-		if !errors.Is(err, pgx.ErrNoRows) {
-			return internal("booking by join", err)
-		}
-		var typeID uuid.UUID
-		err = tx.QueryRow(ctx, firstFreeTicketType, occurrenceID, now).Scan(&typeID)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return models.Errorf(models.EConflict, "This event has no free places to join.")
-		}
-		if err != nil {
-			return internal("free ticket type", err)
-		}
-		q := Request{OccurrenceID: occurrenceID, TicketTypeID: typeID, Quantity: 1}
-		if err := calendars.TakeSeats(ctx, tx, occurrenceID, typeID, 1, now); err != nil {
-			return err
-		}
-		id, err = insertBooking(ctx, tx, q, actorID, joinActivityID, now)
-		return err
-	})
-	if isUniqueViolation(err, "bookings_join_activity_key") {
-		// The same Join, delivered twice at once: the other delivery booked.
-		if err := s.db.QueryRow(ctx, bookingByJoin, joinActivityID).Scan(&id); err != nil {
-			return models.Booking{}, internal("booking by join", err)
-		}
-	} else if err != nil {
-		return models.Booking{}, err
+	var (
+		id     uuid.UUID
+		status string
+	)
+	err := tx.QueryRow(ctx, bookingByJoin, joinActivityID).Scan(&id, &status)
+	if err == nil {
+		return id, nil
 	}
-	return s.Booking(ctx, id)
+	if !errors.Is(err, pgx.ErrNoRows) {
+		return uuid.Nil, internal("booking by join", err)
+	}
+	var typeID uuid.UUID
+	err = tx.QueryRow(ctx, firstFreeTicketType, occurrenceID, now).Scan(&typeID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return uuid.Nil, models.Errorf(models.EConflict, "This event has no free places to join.")
+	}
+	if err != nil {
+		return uuid.Nil, internal("free ticket type", err)
+	}
+	if err := calendars.TakeSeats(ctx, tx, occurrenceID, typeID, 1, now); err != nil {
+		return uuid.Nil, err
+	}
+	return insertBooking(ctx, tx, Request{OccurrenceID: occurrenceID, TicketTypeID: typeID, Quantity: 1}, actorID, joinActivityID, now)
 }
 
 const nextOccurrence = `
@@ -265,32 +260,50 @@ func (s *Store) NextOccurrence(ctx context.Context, eventID uuid.UUID, now time.
 	return id, nil
 }
 
-// CancelRemote cancels the booking made by the Join joinActivityID (a
-// remote actor's Leave), whatever the cutoff, and offers its seat to the
-// waitlist; it returns the offers made (the Offered hook, when set, has
-// emailed them). A Join that booked nothing, or whose booking is cancelled
-// already, cancels nothing and is no error. Errors: EInternal.
-func (s *Store) CancelRemote(ctx context.Context, joinActivityID string) ([]models.WaitlistEntry, error) {
-	var id uuid.UUID
-	err := s.db.QueryRow(ctx, bookingByJoin, joinActivityID).Scan(&id)
+// CancelRemote cancels, in the caller's transaction tx, the booking made
+// by the Join joinActivityID (a remote actor's Leave or Undo), whatever
+// the cutoff, and offers its seat to the waitlist. The Offered hook is
+// called with the offers before tx commits (read in tx). It satisfies
+// agenda.Attendance. Errors: ENotFound (no booking made by this Join),
+// EConflict (cancelled already): both change nothing; EInternal.
+func (s *Store) CancelRemote(ctx context.Context, tx pgx.Tx, joinActivityID string) error {
+	var (
+		id     uuid.UUID
+		status string
+	)
+	err := tx.QueryRow(ctx, bookingByJoin, joinActivityID).Scan(&id, &status)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, nil
+		return models.Errorf(models.ENotFound, "No booking was made by this Join.")
 	}
 	if err != nil {
-		return nil, internal("booking by join", err)
+		return internal("booking by join", err)
 	}
-	return s.cancel(ctx, id, "Left through the fediverse.", time.Now(), false)
+	offered, err := s.cancelIn(ctx, tx, id, "Left through the fediverse.", time.Now(), false)
+	if err != nil {
+		return err
+	}
+	s.notify(ctx, tx, offered)
+	return nil
 }
 
 // Cancel cancels the booking id at its holder's request, until the
 // event's cutoff before the occurrence starts: the booking and its
 // tickets are cancelled, its seats given back once, and then offered to
 // the occurrence's waitlist in order. It returns the offers made (the
-// caller emails each a link to claim it). Who may cancel is the caller's
-// check. Errors: ENotFound (no such booking), EConflict (cancelled
-// already, or past the cutoff), EInternal.
+// Offered hook, when set, emails each a link to claim it). Who may cancel
+// is the caller's check. Errors: ENotFound (no such booking), EConflict
+// (cancelled already, or past the cutoff), EInternal.
 func (s *Store) Cancel(ctx context.Context, id uuid.UUID, now time.Time) ([]models.WaitlistEntry, error) {
-	return s.cancel(ctx, id, "Cancelled by its holder.", now, true)
+	var offered []uuid.UUID
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		var err error
+		offered, err = s.cancelIn(ctx, tx, id, "Cancelled by its holder.", now, true)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.notify(ctx, s.db, offered), nil
 }
 
 const lockBooking = `
@@ -309,49 +322,41 @@ WHERE id = $1`
 
 const cancelTickets = `UPDATE tickets SET status = 'cancelled' WHERE booking_id = $1`
 
-func (s *Store) cancel(ctx context.Context, id uuid.UUID, reason string, now time.Time, cutoff bool) ([]models.WaitlistEntry, error) {
-	var offered []uuid.UUID
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		var (
-			status    string
-			occ       uuid.UUID
-			quantity  int
-			released  bool
-			startsAt  time.Time
-			cutoffMin int
-		)
-		err := tx.QueryRow(ctx, lockBooking, id).Scan(&status, &occ, &quantity, &released, &startsAt, &cutoffMin)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return models.Errorf(models.ENotFound, "There is no such booking.")
-		}
-		if err != nil {
-			return internal("lock booking", err)
-		}
-		if status == models.BookingCancelled || status == models.BookingExpired {
-			if !cutoff {
-				return nil
-			}
-			return models.Errorf(models.EConflict, "This booking is cancelled already.")
-		}
-		if cutoff && !now.Before(startsAt.Add(-time.Duration(cutoffMin)*time.Minute)) {
-			return models.Errorf(models.EConflict, "It is too late to cancel this booking online: please contact the organiser.")
-		}
-		if _, err := tx.Exec(ctx, cancelBooking, id, now, reason); err != nil {
-			return internal("cancel booking", err)
-		}
-		if _, err := tx.Exec(ctx, cancelTickets, id); err != nil {
-			return internal("cancel tickets", err)
-		}
-		if !released {
-			if err := calendars.ReleaseSeats(ctx, tx, occ, quantity); err != nil {
-				return err
-			}
-		}
-		offered, err = s.offerFreedSeats(ctx, tx, occ, now)
-		return err
-	})
-	if err != nil {
-		return nil, err
+// cancelIn cancels the booking id in tx (checking the cutoff when
+// cutoff is set), gives its seats back once and offers them to the
+// waitlist; it returns the entries offered.
+func (s *Store) cancelIn(ctx context.Context, tx pgx.Tx, id uuid.UUID, reason string, now time.Time, cutoff bool) ([]uuid.UUID, error) {
+	var (
+		status    string
+		occ       uuid.UUID
+		quantity  int
+		released  bool
+		startsAt  time.Time
+		cutoffMin int
+	)
+	err := tx.QueryRow(ctx, lockBooking, id).Scan(&status, &occ, &quantity, &released, &startsAt, &cutoffMin)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, models.Errorf(models.ENotFound, "There is no such booking.")
 	}
-	return s.notify(ctx, offered), nil
+	if err != nil {
+		return nil, internal("lock booking", err)
+	}
+	if status == models.BookingCancelled || status == models.BookingExpired {
+		return nil, models.Errorf(models.EConflict, "This booking is cancelled already.")
+	}
+	if cutoff && !now.Before(startsAt.Add(-time.Duration(cutoffMin)*time.Minute)) {
+		return nil, models.Errorf(models.EConflict, "It is too late to cancel this booking online: please contact the organiser.")
+	}
+	if _, err := tx.Exec(ctx, cancelBooking, id, now, reason); err != nil {
+		return nil, internal("cancel booking", err)
+	}
+	if _, err := tx.Exec(ctx, cancelTickets, id); err != nil {
+		return nil, internal("cancel tickets", err)
+	}
+	if !released {
+		if err := calendars.ReleaseSeats(ctx, tx, occ, quantity); err != nil {
+			return nil, err
+		}
+	}
+	return s.offerFreedSeats(ctx, tx, occ, now)
 }

@@ -10,8 +10,10 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"rose-ash.com/platform/shared/activitypub/agenda"
 	"rose-ash.com/platform/shared/models"
 	"rose-ash.com/platform/shared/postgres/pgtest"
 	"rose-ash.com/platform/shared/services/bookings"
@@ -374,36 +376,61 @@ func TestRemoteJoinAndLeave(t *testing.T) {
 		t.Fatal(err)
 	}
 	actor, join := "https://mobilizon.example/@amy", "https://mobilizon.example/join/1"
-	b, err := f.st.BookRemote(ctx, f.occurrence, actor, join)
+	// inTx runs fn in a transaction as federation does, committed when it
+	// succeeds.
+	inTx := func(fn func(tx pgx.Tx) error) error {
+		t.Helper()
+		tx, err := db.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tx.Rollback(ctx) //nolint:errcheck
+		if err := fn(tx); err != nil {
+			return err
+		}
+		return tx.Commit(ctx)
+	}
+	book := func(actor, join string) error {
+		return inTx(func(tx pgx.Tx) error { return f.st.BookRemote(ctx, tx, f.occurrence, actor, join) })
+	}
+	leave := func(join string) error {
+		return inTx(func(tx pgx.Tx) error { return f.st.CancelRemote(ctx, tx, join) })
+	}
+	if err := book(actor, join); err != nil {
+		t.Fatal(err)
+	}
+	if err := book(actor, join); err != nil {
+		t.Fatalf("the same Join again: %v", err)
+	}
+	list, err := f.st.BookingsOfOccurrence(ctx, f.occurrence)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if b.RemoteActor != actor || b.Quantity != 1 || len(b.Tickets) != 1 || b.Status != models.BookingConfirmed {
-		t.Fatalf("remote booking %+v", b)
+	if len(list) != 1 || list[0].RemoteActor != actor || list[0].Quantity != 1 || list[0].Status != models.BookingConfirmed || f.taken(t) != 1 {
+		t.Fatalf("remote bookings %+v", list)
 	}
-	again, err := f.st.BookRemote(ctx, f.occurrence, actor, join)
-	if err != nil || again.ID != b.ID {
-		t.Fatalf("the same Join again: %v, %v", again.ID, err)
-	}
-	_, err = f.st.BookRemote(ctx, f.occurrence, "https://mobilizon.example/@ben", "https://mobilizon.example/join/2")
-	wantError(t, err, models.EConflict, "Sold out.")
+	wantError(t, book("https://mobilizon.example/@ben", "https://mobilizon.example/join/2"), models.EConflict, "Sold out.")
 	if next, err := f.st.NextOccurrence(ctx, f.eventID, time.Now()); err != nil || next != f.occurrence {
 		t.Fatalf("next occurrence %v, %v", next, err)
 	}
 
-	if _, err := f.st.CancelRemote(ctx, join); err != nil {
+	// Someone waits; the Leave offers them the seat.
+	var mailed []models.WaitlistEntry
+	f.st.Offered = func(_ context.Context, offers []models.WaitlistEntry) { mailed = append(mailed, offers...) }
+	waiting, err := f.st.JoinWaitlist(ctx, guest(f, 1, "Wai Ting"), now)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := f.st.Booking(ctx, b.ID); got.Status != models.BookingCancelled || f.taken(t) != 0 {
-		t.Fatalf("after Leave: %s, taken %d", got.Status, f.taken(t))
+	if err := leave(join); err != nil {
+		t.Fatal(err)
 	}
-	if _, err := f.st.CancelRemote(ctx, join); err != nil {
-		t.Fatalf("a second Leave: %v", err)
+	if got, _ := f.st.Booking(ctx, list[0].ID); got.Status != models.BookingCancelled || f.taken(t) != 1 ||
+		len(mailed) != 1 || mailed[0].ID != waiting.ID || mailed[0].Status != models.WaitlistOffered {
+		t.Fatalf("after Leave: %s, taken %d, offers %+v", got.Status, f.taken(t), mailed)
 	}
-	if _, err := f.st.CancelRemote(ctx, "https://mobilizon.example/join/unknown"); err != nil {
-		t.Fatalf("a Leave of nothing: %v", err)
-	}
-	if f.taken(t) != 0 {
+	wantError(t, leave(join), models.EConflict, "cancelled already")
+	wantError(t, leave("https://mobilizon.example/join/unknown"), models.ENotFound, "")
+	if f.taken(t) != 1 {
 		t.Fatalf("taken %d", f.taken(t))
 	}
 }
@@ -440,3 +467,6 @@ func TestBookingsOfUserAndOccurrence(t *testing.T) {
 		t.Fatalf("occurrence's bookings %+v", all)
 	}
 }
+
+// Federation's Join and Leave handling books through the store.
+var _ agenda.Attendance = (*bookings.Store)(nil)

@@ -118,12 +118,21 @@ WHERE w.id = $1`
 // WaitlistEntry returns the waitlist entry id with its event's slug,
 // title, zone and the occurrence's start. Errors: ENotFound, EInternal.
 func (s *Store) WaitlistEntry(ctx context.Context, id uuid.UUID) (models.WaitlistEntry, error) {
+	return waitlistEntry(ctx, s.db, id)
+}
+
+// querier is the pool or a transaction.
+type querier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+func waitlistEntry(ctx context.Context, q querier, id uuid.UUID) (models.WaitlistEntry, error) {
 	var (
 		w                 models.WaitlistEntry
 		userID, bookingID *uuid.UUID
 		expires           *time.Time
 	)
-	err := s.db.QueryRow(ctx, waitlistEntryByID, id).Scan(&w.ID, &w.OccurrenceID, &w.TicketTypeID, &w.Quantity,
+	err := q.QueryRow(ctx, waitlistEntryByID, id).Scan(&w.ID, &w.OccurrenceID, &w.TicketTypeID, &w.Quantity,
 		&userID, &w.Email, &w.Name, &w.Status, &expires, &bookingID, &w.EventSlug, &w.EventTitle, &w.TimeZone, &w.StartsAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return models.WaitlistEntry{}, models.Errorf(models.ENotFound, "There is no such place on the waitlist.")

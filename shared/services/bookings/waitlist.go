@@ -24,14 +24,15 @@ func (s *Store) offerWindow() time.Duration {
 	return DefaultOfferWindow
 }
 
-// notify hands offers made (and committed) to the Offered hook.
-func (s *Store) notify(ctx context.Context, ids []uuid.UUID) []models.WaitlistEntry {
+// notify reads the offers made through q (the pool once committed, the
+// caller's transaction otherwise) and hands them to the Offered hook.
+func (s *Store) notify(ctx context.Context, q querier, ids []uuid.UUID) []models.WaitlistEntry {
 	if len(ids) == 0 {
 		return nil
 	}
 	offers := make([]models.WaitlistEntry, 0, len(ids))
 	for _, id := range ids {
-		e, err := s.WaitlistEntry(ctx, id)
+		e, err := waitlistEntry(ctx, q, id)
 		if err != nil {
 			continue // committed: the offer stands, only its email is lost; the page still shows it
 		}
@@ -241,10 +242,10 @@ func (s *Store) ExpireOffers(ctx context.Context, now time.Time) ([]models.Waitl
 			return err
 		})
 		if err != nil {
-			s.notify(ctx, offered)
+			s.notify(ctx, s.db, offered)
 			return nil, err
 		}
 		offered = append(offered, ids...)
 	}
-	return s.notify(ctx, offered), nil
+	return s.notify(ctx, s.db, offered), nil
 }
