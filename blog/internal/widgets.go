@@ -31,11 +31,16 @@ var widgetFragments = map[string]func(ref string) fragments.Request{
 	"market": func(ref string) fragments.Request {
 		return fragments.NamedRef(fragments.MarketWidget, ref)
 	},
+	// An event of the events service, as its card (its next date).
+	"event": func(ref string) fragments.Request {
+		return fragments.NamedRef(fragments.EventCard, ref)
+	},
 }
 
 // widgetFragmentTypes are the fragments widgets use, for their metrics.
 var widgetFragmentTypes = []fragments.Request{
 	fragments.Named(fragments.Calendar), fragments.Named(fragments.ProductCard), fragments.Named(fragments.MarketWidget),
+	fragments.Named(fragments.EventCard),
 }
 
 // widgets resolves container widgets in post bodies: each placeholder

@@ -95,3 +95,12 @@ func cardOf(p calendars.EventPage, now time.Time) eventCard {
 	}
 	return c
 }
+
+// Path is the card's link: the event's page, at the date shown for a
+// repeating event.
+func (c eventCard) Path() string {
+	if c.Event.Recurring() {
+		return eventPath(c.Event.Slug, c.Occurrence.ID)
+	}
+	return eventPath(c.Event.Slug, uuid.Nil)
+}
