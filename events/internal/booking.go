@@ -1,6 +1,7 @@
 package internal
 
 import (
+	"html"
 	"net/http"
 	"strconv"
 	"strings"
@@ -124,7 +125,7 @@ func (h *bookingHandlers) book(w http.ResponseWriter, r *http.Request) {
 		"You asked to book " + placesText(v.Quantity) + " (" + v.Offer.TicketTypeName + ") at " + v.Offer.EventTitle + ", " +
 			bookingWhen(v.Offer.StartsAt, v.Offer.TimeZone) + ".",
 		"Nothing is booked until you confirm. The link works for 48 hours; if you did not ask for this, ignore this email.",
-	}, "Confirm your booking", link)
+	}, "Confirm your booking", link, "")
 	if err != nil {
 		h.refuseBooking(w, r, v, models.Errorf(models.EUnavailable, "We could not send the confirmation email just now. Please try again in a moment."))
 		return
@@ -138,12 +139,22 @@ func (h *bookingHandlers) mailTickets(r *http.Request, b models.Booking) {
 	if b.Email == "" {
 		return
 	}
-	link := h.Site.URL("events", "/tickets/"+b.ID.String()+"?t="+h.ticketToken(b.ID))
+	token := h.ticketToken(b.ID)
+	link := h.Site.URL("events", "/tickets/"+b.ID.String()+"?t="+token)
+	var qr strings.Builder
+	for i, t := range b.Tickets {
+		if t.Status != "valid" {
+			continue
+		}
+		src := h.Site.URL("events", "/tickets/"+b.ID.String()+"/qr/"+strconv.Itoa(t.Seat)+".png?t="+token)
+		qr.WriteString(`<p><img src="` + html.EscapeString(src) + `" alt="` + html.EscapeString(qrAlt(b, i)) +
+			`" width="240" height="240"><br>` + html.EscapeString(t.Code()) + `</p>`)
+	}
 	_ = h.sendMail(r.Context(), b.Email, "Your tickets: "+b.EventTitle, []string{
 		"You have booked " + placesText(b.Quantity) + " (" + b.TicketTypeName + ") at " + b.EventTitle + ", " +
 			bookingWhen(b.StartsAt, b.TimeZone) + placeSuffix(b) + ".",
 		"Show the QR codes on your ticket page at the door. You can cancel there until " + bookingWhen(b.CancelDeadline(), b.TimeZone) + ".",
-	}, "Your tickets", link)
+	}, "Your tickets", link, qr.String())
 }
 
 func placeSuffix(b models.Booking) string {

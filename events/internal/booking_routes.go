@@ -33,6 +33,7 @@ func mountBookings(r chi.Router, d Deps) {
 	r.Get("/bookings/confirm", h.showConfirm)
 	r.Post("/bookings/confirm", h.confirm)
 	r.Get("/tickets/{id}", h.showTickets)
+	r.Get("/tickets/{id}/qr/{seat}", h.showTicketQR)
 	r.Post("/tickets/{id}/cancel", h.cancelBooking)
 	r.Post("/events/{slug}/waitlist", h.joinWaitlist)
 	r.Get("/waitlist/{id}/claim", h.showClaim)
@@ -124,7 +125,9 @@ func (h *bookingHandlers) guestBookingOf(token string) (guestBooking, error) {
 
 // sendMail sends a plain-text and HTML message whose body is the
 // paragraphs and a link; a failure is logged and reported.
-func (h *bookingHandlers) sendMail(ctx context.Context, to, subject string, paragraphs []string, linkText, link string) error {
+// extraHTML (trusted markup: images the caller built) follows the link
+// in the HTML part.
+func (h *bookingHandlers) sendMail(ctx context.Context, to, subject string, paragraphs []string, linkText, link, extraHTML string) error {
 	if h.Mail == nil {
 		return errors.New("no mail sender")
 	}
@@ -136,7 +139,7 @@ func (h *bookingHandlers) sendMail(ctx context.Context, to, subject string, para
 		body.WriteString("<p>" + html.EscapeString(p) + "</p>")
 	}
 	text.WriteString(linkText + ": " + link + "\n\n-- Rose Ash\n")
-	body.WriteString(`<p><a href="` + html.EscapeString(link) + `">` + html.EscapeString(linkText) + `</a></p><p>-- Rose Ash</p>`)
+	body.WriteString(`<p><a href="` + html.EscapeString(link) + `">` + html.EscapeString(linkText) + `</a></p>` + extraHTML + `<p>-- Rose Ash</p>`)
 	err := h.Mail.Send(ctx, mail.Message{To: to, Subject: subject, Text: text.String(), HTML: body.String()})
 	if err != nil {
 		h.Site.Logger.WarnContext(ctx, "booking email not sent", "subject", subject, "error", err)
@@ -153,7 +156,7 @@ func (h *bookingHandlers) mailOffers(ctx context.Context, offers []models.Waitli
 			placesText(o.Quantity) + " at " + o.EventTitle + " (" + when + ") " + isAre(o.Quantity) + " free and kept for you until " +
 				o.OfferExpiresAt.In(models.ZoneOf(o.TimeZone)).Format("Monday 2 January, 15:04 MST") + ".",
 			"Claim them before then; after that they go to the next person waiting.",
-		}, "Claim your places", link)
+		}, "Claim your places", link, "")
 	}
 }
 

@@ -3,6 +3,8 @@ package internal
 import (
 	"context"
 	"encoding/json"
+	"html"
+	"image/png"
 	"io"
 	"log/slog"
 	"net/http"
@@ -243,6 +245,26 @@ func TestMemberBooksAndSeesTicketsWithQRCodes(t *testing.T) {
 	}
 	if res, body := d.do("GET", linkIn(t, sent[0]), uuid.Nil, nil); res.StatusCode != http.StatusOK || !strings.Contains(body, "QR code for ticket 1 of 2") {
 		t.Fatalf("the emailed link: %d", res.StatusCode)
+	}
+	// The email shows each ticket's QR code as a PNG image.
+	imgs := regexp.MustCompile(`<img src="https?://[^/"]+(/tickets/[^"]+/qr/(\d)\.png\?t=[^"]+)" alt="(QR code for ticket \d of 2, Bread-making workshop)"`).
+		FindAllStringSubmatch(sent[0].HTML, -1)
+	if len(imgs) != 2 || imgs[1][2] != "2" {
+		t.Fatalf("QR images in the email: %q", sent[0].HTML)
+	}
+	res, body = d.do("GET", html.UnescapeString(imgs[0][1]), uuid.Nil, nil)
+	if res.StatusCode != http.StatusOK || res.Header.Get("Content-Type") != "image/png" {
+		t.Fatalf("QR image: %d %s", res.StatusCode, res.Header.Get("Content-Type"))
+	}
+	if img, err := png.Decode(strings.NewReader(body)); err != nil || img.Bounds().Dx() < 200 || img.Bounds().Dx() != img.Bounds().Dy() {
+		t.Fatalf("QR image: %v", err)
+	}
+	noToken, _, _ := strings.Cut(html.UnescapeString(imgs[0][1]), "?")
+	if res, _ := d.do("GET", noToken, uuid.Nil, nil); res.StatusCode != http.StatusNotFound {
+		t.Errorf("QR image without its token: %d", res.StatusCode)
+	}
+	if res, _ := d.do("GET", strings.Replace(html.UnescapeString(imgs[0][1]), "/qr/1.png", "/qr/3.png", 1), uuid.Nil, nil); res.StatusCode != http.StatusNotFound {
+		t.Errorf("a third ticket's image: %d", res.StatusCode)
 	}
 
 	// Refusals: a paid ticket type, a bad quantity, an unknown date.

@@ -1,9 +1,14 @@
 package internal
 
 import (
+	"bytes"
 	"encoding/base64"
 	"fmt"
+	"image"
+	"image/color"
+	"image/png"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/go-chi/chi/v5"
@@ -110,6 +115,72 @@ func (h *bookingHandlers) cancelBooking(w http.ResponseWriter, r *http.Request) 
 	http.Redirect(w, r, to, http.StatusSeeOther)
 }
 
+// showTicketQR serves one ticket's QR code as a PNG image (for emails,
+// whose readers do not show SVG or data: images), to whoever may see
+// the booking; /tickets/{id}/qr/{seat}.png.
+func (h *bookingHandlers) showTicketQR(w http.ResponseWriter, r *http.Request) {
+	b, _, ok := h.bookingFor(w, r)
+	if !ok {
+		return
+	}
+	seat, err := strconv.Atoi(strings.TrimSuffix(chi.URLParam(r, "seat"), ".png"))
+	if err != nil || seat < 1 || seat > len(b.Tickets) || b.Status != models.BookingConfirmed || b.Tickets[seat-1].Status != "valid" {
+		h.Site.Error(w, r, models.Errorf(models.ENotFound, "There is no such ticket."))
+		return
+	}
+	img, err := qrPNG(b.Tickets[seat-1].Code())
+	if err != nil {
+		h.Site.Error(w, r, models.Wrap(models.EInternal, "", err))
+		return
+	}
+	w.Header().Set("Content-Type", "image/png")
+	w.Header().Set("Cache-Control", "private, max-age=86400")
+	_, _ = w.Write(img)
+}
+
+// qrPNG returns text's QR code as a PNG image, 8 pixels a module with a
+// quiet zone of four.
+func qrPNG(text string) ([]byte, error) {
+	q, err := qrcode.New(text)
+	if err != nil {
+		return nil, fmt.Errorf("qr code: %w", err)
+	}
+	var m bitmapMatrix
+	if err := q.Save(&m); err != nil {
+		return nil, fmt.Errorf("qr code: %w", err)
+	}
+	const scale, quiet = 8, 4
+	size := (len(m.bits) + 2*quiet) * scale
+	img := image.NewGray(image.Rect(0, 0, size, size))
+	for i := range img.Pix {
+		img.Pix[i] = 0xff
+	}
+	for y, row := range m.bits {
+		for x, on := range row {
+			if !on {
+				continue
+			}
+			for dy := range scale {
+				for dx := range scale {
+					img.SetGray((x+quiet)*scale+dx, (y+quiet)*scale+dy, color.Gray{})
+				}
+			}
+		}
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		return nil, fmt.Errorf("qr png: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// bitmapMatrix is a go-qrcode Writer that keeps the matrix's modules.
+type bitmapMatrix struct{ bits [][]bool }
+
+func (m *bitmapMatrix) Write(mat qrcode.Matrix) error { m.bits = mat.Bitmap(); return nil }
+
+func (m *bitmapMatrix) Close() error { return nil }
+
 // qrAlt is a ticket's QR code's alternative text.
 func qrAlt(b models.Booking, i int) string {
 	return fmt.Sprintf("QR code for ticket %d of %d, %s", b.Tickets[i].Seat, b.Quantity, b.EventTitle)
@@ -124,24 +195,16 @@ func qrDataURI(text string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("qr code: %w", err)
 	}
-	var m svgMatrix
+	var m bitmapMatrix
 	if err := q.Save(&m); err != nil {
 		return "", fmt.Errorf("qr code: %w", err)
 	}
-	return "data:image/svg+xml;base64," + base64.StdEncoding.EncodeToString([]byte(m.svg)), nil
-}
-
-// svgMatrix is a go-qrcode Writer that draws the matrix as SVG.
-type svgMatrix struct{ svg string }
-
-func (s *svgMatrix) Write(mat qrcode.Matrix) error {
 	const quiet = 4
-	bits := mat.Bitmap()
-	size := len(bits) + 2*quiet
+	size := len(m.bits) + 2*quiet
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %d %d" shape-rendering="crispEdges">`, size, size)
 	fmt.Fprintf(&b, `<rect width="%d" height="%d" fill="#fff"/><path fill="#000" d="`, size, size)
-	for y, row := range bits {
+	for y, row := range m.bits {
 		for x, on := range row {
 			if on {
 				fmt.Fprintf(&b, "M%d %dh1v1h-1z", x+quiet, y+quiet)
@@ -149,8 +212,5 @@ func (s *svgMatrix) Write(mat qrcode.Matrix) error {
 		}
 	}
 	b.WriteString(`"/></svg>`)
-	s.svg = b.String()
-	return nil
+	return "data:image/svg+xml;base64," + base64.StdEncoding.EncodeToString([]byte(b.String())), nil
 }
-
-func (s *svgMatrix) Close() error { return nil }
