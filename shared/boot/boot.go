@@ -33,6 +33,7 @@ import (
 	"rose-ash.com/platform/shared/logging"
 	"rose-ash.com/platform/shared/mail"
 	"rose-ash.com/platform/shared/postgres"
+	"rose-ash.com/platform/shared/services/calendars"
 	"rose-ash.com/platform/shared/services/orders"
 	"rose-ash.com/platform/shared/services/products"
 	"rose-ash.com/platform/shared/services/social"
@@ -215,10 +216,13 @@ func Run(ctx context.Context, opts Options, getenv func(string) string, stdout i
 // the refresh of the market's supplier sources whose interval has passed,
 // every products.RefreshEvery, on the market queue too; and the sweep of
 // unpaid orders past their hold and of pending payments, every
-// orders.SweepEvery, on the cart queue.
+// orders.SweepEvery, on the cart queue; and the extension of recurring
+// events' dates to their horizon, every calendars.HorizonEvery, on the
+// events queue.
 func PeriodicJobs(cfg *config.Config) []*river.PeriodicJob {
 	jobs := []*river.PeriodicJob{articles.Periodic(articles.DueInterval), listings.Periodic(listings.DueInterval),
-		products.RefreshPeriodic(products.RefreshEvery), orders.SweepPeriodic(orders.SweepEvery)}
+		products.RefreshPeriodic(products.RefreshEvery), orders.SweepPeriodic(orders.SweepEvery),
+		calendars.HorizonPeriodic(calendars.HorizonEvery)}
 	if cfg.Ghost.URL != "" && cfg.Ghost.SyncInterval > 0 {
 		jobs = append(jobs, ghostsync.Periodic(cfg.Ghost.SyncInterval.Std()))
 	}

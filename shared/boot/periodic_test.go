@@ -9,20 +9,21 @@ import (
 
 // Every service declares the same periodic jobs, so the Ghost sync, the
 // blog's scheduled posts, the market's unannounced products, its
-// supplier sources' refresh and the cart's sweep of orders are scheduled
+// supplier sources' refresh, the cart's sweep of orders and the events'
+// recurring dates are scheduled
 // whichever service River elects as leader.
 func TestPeriodicJobsAreTheSameForEveryService(t *testing.T) {
 	var cfg config.Config
-	if n := len(PeriodicJobs(&cfg)); n != 4 {
-		t.Fatalf("%d periodic jobs without a Ghost site, want 4 (the scheduled posts, the unannounced products, the sources' refresh, the orders' sweep)", n)
+	if n := len(PeriodicJobs(&cfg)); n != 5 {
+		t.Fatalf("%d periodic jobs without a Ghost site, want 5 (the scheduled posts, the unannounced products, the sources' refresh, the orders' sweep, the events' dates)", n)
 	}
 	cfg.Ghost.URL = "https://ghost.example"
 	cfg.Ghost.SyncInterval = config.Duration(15 * time.Minute)
-	if n := len(PeriodicJobs(&cfg)); n != 5 {
-		t.Fatalf("%d periodic jobs with a Ghost site, want the sync, the scheduled posts, the unannounced products, the sources' refresh and the orders' sweep", n)
+	if n := len(PeriodicJobs(&cfg)); n != 6 {
+		t.Fatalf("%d periodic jobs with a Ghost site, want the sync, the scheduled posts, the unannounced products, the sources' refresh, the orders' sweep and the events' dates", n)
 	}
 	cfg.Ghost.SyncInterval = 0
-	if n := len(PeriodicJobs(&cfg)); n != 4 {
-		t.Fatalf("%d periodic jobs with the sync interval 0, want 4 (the scheduled posts, the unannounced products, the sources' refresh, the orders' sweep)", n)
+	if n := len(PeriodicJobs(&cfg)); n != 5 {
+		t.Fatalf("%d periodic jobs with the sync interval 0, want 5 (the scheduled posts, the unannounced products, the sources' refresh, the orders' sweep, the events' dates)", n)
 	}
 }
