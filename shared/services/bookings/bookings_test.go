@@ -359,6 +359,21 @@ func TestCancelOffersTheSeatsToTheWaitlist(t *testing.T) {
 		t.Fatalf("%d valid tickets, want 2", n)
 	}
 
+	// More seats: the next waiting are offered them.
+	eve, err := f.st.JoinWaitlist(ctx, guest(f, 2, "Eve Later"), late)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if offers, err := f.st.OfferSeats(ctx, f.occurrence, late); err != nil || len(offers) != 0 {
+		t.Fatalf("offers with no free seat: %v, %v", offers, err)
+	}
+	if _, err := db.Exec(ctx, `UPDATE event_occurrences SET capacity = 4 WHERE id = $1`, f.occurrence); err != nil {
+		t.Fatal(err)
+	}
+	if offers, err := f.st.OfferSeats(ctx, f.occurrence, late); err != nil || len(offers) != 1 || offers[0].ID != eve.ID || f.taken(t) != 4 {
+		t.Fatalf("offers after adding seats: %v, %v, taken %d", offers, err, f.taken(t))
+	}
+
 	// Past the cutoff (120 minutes before the start), no cancelling.
 	_, err = f.st.Cancel(ctx, b.ID, f.startsAt.Add(-119*time.Minute))
 	wantError(t, err, models.EConflict, "too late")

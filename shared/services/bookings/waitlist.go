@@ -249,3 +249,21 @@ func (s *Store) ExpireOffers(ctx context.Context, now time.Time) ([]models.Waitl
 	}
 	return s.notify(ctx, s.db, offered), nil
 }
+
+// OfferSeats offers the occurrence's free seats to its waitlist in order,
+// as of now, as a cancellation does (the Offered hook is called with the
+// offers, which are also returned): for a change that frees seats
+// without a booking being cancelled, such as a larger capacity. Errors:
+// EInternal.
+func (s *Store) OfferSeats(ctx context.Context, occurrenceID uuid.UUID, now time.Time) ([]models.WaitlistEntry, error) {
+	var offered []uuid.UUID
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		var err error
+		offered, err = s.offerFreedSeats(ctx, tx, occurrenceID, now)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.notify(ctx, s.db, offered), nil
+}
