@@ -20,6 +20,10 @@ import (
 	"rose-ash.com/platform/shared/web"
 )
 
+// noCalendar stands for a ?calendar= that is no slug: it matches no
+// calendar, so the list is empty.
+const noCalendar = "-"
+
 // pageSize is how many dates a list page shows.
 const pageSize = 50
 
@@ -109,7 +113,7 @@ func (p *pages) list(r *http.Request, calendar string, past bool) ([]models.Even
 func (p *pages) home(w http.ResponseWriter, r *http.Request) {
 	calendar := r.URL.Query().Get("calendar")
 	if calendar != "" && models.ValidateEventSlug(calendar) != nil {
-		calendar = "\x00" // matches nothing
+		calendar = noCalendar
 	}
 	cals, err := p.events.Calendars(r.Context())
 	if err != nil {
@@ -133,7 +137,7 @@ func (p *pages) home(w http.ResponseWriter, r *http.Request) {
 func (p *pages) past(w http.ResponseWriter, r *http.Request) {
 	calendar := r.URL.Query().Get("calendar")
 	if calendar != "" && models.ValidateEventSlug(calendar) != nil {
-		calendar = "\x00"
+		calendar = noCalendar
 	}
 	items, more, err := p.list(r, calendar, true)
 	if err != nil {
@@ -178,7 +182,7 @@ func (p *pages) calendar(w http.ResponseWriter, r *http.Request) {
 // all.
 func monthPath(t time.Time, calendar string) string {
 	path := "/month/" + t.In(siteZone).Format("2006-01")
-	if calendar != "" && calendar != "\x00" {
+	if calendar != "" && calendar != noCalendar {
 		path += "?calendar=" + url.QueryEscape(calendar)
 	}
 	return path
@@ -230,7 +234,7 @@ func (p *pages) month(w http.ResponseWriter, r *http.Request) {
 	}
 	calendar := r.URL.Query().Get("calendar")
 	if calendar != "" && models.ValidateEventSlug(calendar) != nil {
-		calendar = "\x00"
+		calendar = noCalendar
 	}
 	next := first.AddDate(0, 1, 0)
 	// A day's margin either side: an event's date is its own zone's.
@@ -246,7 +250,7 @@ func (p *pages) month(w http.ResponseWriter, r *http.Request) {
 	}
 	v := monthView{Title: first.Format("January 2006"), Calendar: calendar}
 	q := ""
-	if calendar != "" && calendar != "\x00" {
+	if calendar != "" && calendar != noCalendar {
 		q = "?calendar=" + url.QueryEscape(calendar)
 	}
 	v.Prev = "/month/" + first.AddDate(0, -1, 0).Format("2006-01") + q

@@ -17,9 +17,11 @@ import (
 	"github.com/PuerkitoBio/goquery"
 	ics "github.com/arran4/golang-ical"
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"rose-ash.com/platform/shared/cache"
 	"rose-ash.com/platform/shared/config"
+	"rose-ash.com/platform/shared/demo"
 	"rose-ash.com/platform/shared/layout"
 	"rose-ash.com/platform/shared/models"
 	"rose-ash.com/platform/shared/oauth"
@@ -39,6 +41,7 @@ type pagesEnv struct {
 	URL   string
 	store *calendars.Store
 	cal   uuid.UUID
+	db    *pgxpool.Pool
 }
 
 func startPages(t *testing.T) *pagesEnv {
@@ -77,7 +80,7 @@ func startPages(t *testing.T) *pagesEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &pagesEnv{t: t, URL: base, store: store, cal: c.ID}
+	return &pagesEnv{t: t, URL: base, store: store, cal: c.ID, db: db}
 }
 
 func (e *pagesEnv) get(path string) (int, http.Header, string) {
@@ -331,4 +334,69 @@ type testLog struct{ t *testing.T }
 func (l testLog) Write(p []byte) (int, error) {
 	l.t.Log(strings.TrimSpace(string(p)))
 	return len(p), nil
+}
+
+// After the demo is seeded, the events home links event pages with Event
+// JSON-LD, free ones among them with a booking form, paid ones with a
+// price on the button, and the weekly event's dates.
+func TestDemoEventsAsVisitorsSeeThem(t *testing.T) {
+	e := startPages(t)
+	if err := demo.Seed(context.Background(), e.db, nil); err != nil {
+		t.Fatal(err)
+	}
+	home := e.doc("/")
+	seen := map[string]bool{}
+	withLD, free, paid := 0, 0, 0
+	home.Find(`a[href^="/events/"]`).Each(func(_ int, s *goquery.Selection) {
+		href := s.AttrOr("href", "")
+		if seen[href] {
+			return
+		}
+		seen[href] = true
+		doc := e.doc(href)
+		var ld map[string]any
+		if json.Unmarshal([]byte(doc.Find(`script[type="application/ld+json"]`).Text()), &ld) == nil && ld["@type"] == "Event" {
+			withLD++
+		}
+		doc.Find(`form[action$="/book"] button`).Each(func(_ int, b *goquery.Selection) {
+			if strings.TrimSpace(b.Text()) == "Book" {
+				free++
+			} else if strings.HasPrefix(b.Text(), "Book for £") {
+				paid++
+			}
+		})
+	})
+	if withLD < 8 || free < 4 || paid < 2 {
+		t.Errorf("%d event pages with JSON-LD, %d free and %d paid booking forms from the home", withLD, free, paid)
+	}
+	if n := home.Find(`a[href^="/events/saturday-market-breakfast?occurrence="]`).Length(); n < 2 {
+		t.Errorf("the weekly breakfast shows %d dates on the home", n)
+	}
+}
+
+// The home filters by calendar; an impossible calendar lists nothing.
+func TestHomeFiltersByCalendar(t *testing.T) {
+	e := startPages(t)
+	e.addEvent("bread-making", "Bread making", 3, nil)
+	other, err := e.store.CreateCalendar(context.Background(), models.Calendar{Slug: "meetings", Title: "Meetings"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.addEvent("agm", "Annual meeting", 4, func(ev *models.EventEntry) { ev.CalendarID = other.ID })
+	titles := func(path string) string { return e.doc(path).Find(".upcoming-list h3").Text() }
+	if got := titles("/"); got != "Bread makingAnnual meeting" {
+		t.Errorf("all calendars: %q", got)
+	}
+	if got := titles("/?calendar=meetings"); got != "Annual meeting" {
+		t.Errorf("meetings: %q", got)
+	}
+	if got := titles("/?calendar=%00bad"); got != "" {
+		t.Errorf("an impossible calendar: %q", got)
+	}
+	if got := titles("/past?calendar=Bad"); got != "" {
+		t.Errorf("an impossible calendar's past: %q", got)
+	}
+	if got := e.doc("/calendars/meetings").Find(".upcoming-list h3").Text(); got != "Annual meeting" {
+		t.Errorf("the meetings calendar page: %q", got)
+	}
 }
