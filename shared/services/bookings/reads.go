@@ -47,7 +47,13 @@ const ticketsOf = `SELECT id, seat, secret, status FROM tickets WHERE booking_id
 // its ticket page shows of the event. Who may see it is the caller's
 // check. Errors: ENotFound, EInternal.
 func (s *Store) Booking(ctx context.Context, id uuid.UUID) (models.Booking, error) {
-	rows, err := s.db.Query(ctx, bookingColumns+` WHERE b.id = $1`, id)
+	// One round trip for both queries.
+	batch := &pgx.Batch{}
+	batch.Queue(bookingColumns+` WHERE b.id = $1`, id)
+	batch.Queue(ticketsOf, id)
+	br := s.db.SendBatch(ctx, batch)
+	defer br.Close()
+	rows, err := br.Query()
 	if err != nil {
 		return models.Booking{}, internal("booking", err)
 	}
@@ -58,7 +64,7 @@ func (s *Store) Booking(ctx context.Context, id uuid.UUID) (models.Booking, erro
 	if err != nil {
 		return models.Booking{}, internal("booking", err)
 	}
-	rows, err = s.db.Query(ctx, ticketsOf, id)
+	rows, err = br.Query()
 	if err != nil {
 		return models.Booking{}, internal("tickets", err)
 	}
