@@ -2,6 +2,7 @@ package internal
 
 import (
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"html"
 	"image/png"
@@ -475,5 +476,35 @@ func TestCheckinPage(t *testing.T) {
 	res, body = d.do("GET", "/check-in.js", uuid.Nil, nil)
 	if res.StatusCode != http.StatusOK || !strings.Contains(body, "BarcodeDetector") || !strings.Contains(body, "localStorage") {
 		t.Fatalf("scanner script: %d", res.StatusCode)
+	}
+}
+
+func TestEventBookingsForTheOrganiser(t *testing.T) {
+	d := newBookingDesk(t, 10)
+	st := bookings.New(d.db)
+	for _, g := range []struct{ name, email string }{{"Gus Guest", "gus@example.org"}, {"=HYPERLINK(1)", "eve@example.org"}} {
+		if _, err := st.Book(context.Background(), bookings.Request{OccurrenceID: d.occurrence, TicketTypeID: d.free, Quantity: 2,
+			Name: g.name, Email: g.email}, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if res, _ := d.do("GET", "/admin/bookings/bread-making", d.member.ID, nil); res.StatusCode != http.StatusForbidden {
+		t.Errorf("a member who is not the organiser: %d", res.StatusCode)
+	}
+	res, body := d.do("GET", "/admin/bookings/bread-making", d.organiser.ID, nil)
+	if res.StatusCode != http.StatusOK || !strings.Contains(body, "2 bookings listed, 4 places booked") || !strings.Contains(body, "gus@example.org") {
+		t.Fatalf("bookings page: %d", res.StatusCode)
+	}
+	_, body = d.do("GET", "/admin/bookings/bread-making?q=GUS", d.organiser.ID, nil)
+	if !strings.Contains(body, "1 bookings listed") || strings.Contains(body, "eve@example.org") {
+		t.Fatalf("search: %s", body)
+	}
+	res, body = d.do("GET", "/admin/bookings/bread-making/csv", d.organiser.ID, nil)
+	if res.StatusCode != http.StatusOK || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/csv") {
+		t.Fatalf("csv: %d", res.StatusCode)
+	}
+	rows, err := csv.NewReader(strings.NewReader(body)).ReadAll()
+	if err != nil || len(rows) != 3 || rows[0][2] != "name" || rows[1][2] != "Gus Guest" || rows[2][2] != "'=HYPERLINK(1)" || rows[1][6] != "2" {
+		t.Fatalf("csv rows %q, %v", rows, err)
 	}
 }

@@ -54,16 +54,11 @@ type checkinView struct {
 // default list.
 func (h *bookingHandlers) checkinEvent(w http.ResponseWriter, r *http.Request, listParam string) (checkinView, bool) {
 	ctx := r.Context()
-	ev, err := h.Bookings.EventBySlug(ctx, chi.URLParam(r, "slug"))
-	if err != nil {
-		h.Site.Error(w, r, err)
+	ev, ok := h.organisedEvent(w, r)
+	if !ok {
 		return checkinView{}, false
 	}
-	u, _ := web.Viewer(ctx)
-	if !u.IsAdmin && (ev.OrganiserID == uuid.Nil || ev.OrganiserID != u.ID) {
-		h.Site.Error(w, r, models.Errorf(models.EForbidden, "Check-in is for the event's organiser and administrators."))
-		return checkinView{}, false
-	}
+	var err error
 	v := checkinView{Event: ev}
 	if id, err := uuid.Parse(listParam); err == nil {
 		v.List, err = h.Bookings.CheckinList(ctx, id)
@@ -83,6 +78,23 @@ func (h *bookingHandlers) checkinEvent(w http.ResponseWriter, r *http.Request, l
 		return checkinView{}, false
 	}
 	return v, true
+}
+
+// organisedEvent loads the event of the route's slug for its organiser
+// or an admin; anyone else signed in gets 403 (RequireUser sent visitors
+// to sign in).
+func (h *bookingHandlers) organisedEvent(w http.ResponseWriter, r *http.Request) (bookings.EventRef, bool) {
+	ev, err := h.Bookings.EventBySlug(r.Context(), chi.URLParam(r, "slug"))
+	if err != nil {
+		h.Site.Error(w, r, err)
+		return bookings.EventRef{}, false
+	}
+	u, _ := web.Viewer(r.Context())
+	if !u.IsAdmin && (ev.OrganiserID == uuid.Nil || ev.OrganiserID != u.ID) {
+		h.Site.Error(w, r, models.Errorf(models.EForbidden, "This page is for the event's organiser and administrators."))
+		return bookings.EventRef{}, false
+	}
+	return ev, true
 }
 
 func (h *bookingHandlers) countCheckins(w http.ResponseWriter, r *http.Request, v *checkinView) bool {

@@ -3,6 +3,7 @@ package bookings
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -210,4 +211,20 @@ func (s *Store) OfferOf(ctx context.Context, eventSlug string, occurrenceID, tic
 	}
 	o.StartsAt, o.EndsAt = o.StartsAt.UTC(), o.EndsAt.UTC()
 	return o, nil
+}
+
+// BookingsOfEvent returns the bookings (without their tickets) of every
+// occurrence of the event eventID, by occurrence then in the order they
+// were made, at most MaxListedBookings; search, when not blank, keeps
+// those whose name, email or remote actor contains it (any case). For
+// admins and organisers: the caller checks. Errors: EInternal.
+func (s *Store) BookingsOfEvent(ctx context.Context, eventID uuid.UUID, search string) ([]models.Booking, error) {
+	search = strings.TrimSpace(search)
+	if search == "" {
+		return s.list(ctx, bookingColumns+` WHERE o.event_id = $1 ORDER BY o.starts_at, b.created_at, b.id LIMIT 1000`, eventID)
+	}
+	like := "%" + strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(search) + "%"
+	return s.list(ctx, bookingColumns+`
+WHERE o.event_id = $1 AND (b.name ILIKE $2 OR b.email ILIKE $2 OR coalesce(b.remote_actor, '') ILIKE $2)
+ORDER BY o.starts_at, b.created_at, b.id LIMIT 1000`, eventID, like)
 }
