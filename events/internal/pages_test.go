@@ -42,6 +42,7 @@ type pagesEnv struct {
 	store *calendars.Store
 	cal   uuid.UUID
 	db    *pgxpool.Pool
+	site  *web.Site
 }
 
 func startPages(t *testing.T) *pagesEnv {
@@ -80,7 +81,7 @@ func startPages(t *testing.T) *pagesEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &pagesEnv{t: t, URL: base, store: store, cal: c.ID, db: db}
+	return &pagesEnv{t: t, URL: base, store: store, cal: c.ID, db: db, site: site}
 }
 
 func (e *pagesEnv) get(path string) (int, http.Header, string) {

@@ -55,6 +55,11 @@ func NewServer(d Deps) http.Handler {
 		// Booking, tickets, waitlists and check-in (booking_routes.go).
 		mountBookings(r, d)
 		r.With(site.RequireAdmin).Get("/admin", site.ShowAdminHome)
+		// Calendars and events (admin.go).
+		r.Group(func(r chi.Router) {
+			r.Use(site.RequireAdmin)
+			mountAdmin(r, &eventsAdmin{site: site, events: d.Events, pages: pg})
+		})
 	})
 	return r
 }

@@ -449,3 +449,27 @@ func (s *Store) PublishEvent(ctx context.Context, id uuid.UUID) error {
 		return s.announce(ctx, tx, id)
 	})
 }
+
+// EventWithID returns the event with that id, whatever its status, with
+// its ticket types (for its organisers). Errors: ENotFound, EInternal.
+func (s *Store) EventWithID(ctx context.Context, id uuid.UUID) (models.EventEntry, error) {
+	return eventByID(ctx, s.db, id, false)
+}
+
+// maxAdminEvents bounds the events AllEvents lists.
+const maxAdminEvents = 500
+
+// AllEvents returns every event, drafts and cancelled ones included, the
+// latest first start first, without their ticket types (the admin's
+// list). Errors: EInternal.
+func (s *Store) AllEvents(ctx context.Context) ([]models.EventEntry, error) {
+	rows, err := s.db.Query(ctx, entryColumns+` ORDER BY e.starts_at DESC, e.id LIMIT $1`, maxAdminEvents)
+	if err != nil {
+		return nil, internal("all events", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (models.EventEntry, error) { return scanEntry(r) })
+	if err != nil {
+		return nil, internal("all events", err)
+	}
+	return out, nil
+}

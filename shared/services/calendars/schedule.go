@@ -6,6 +6,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	"rose-ash.com/platform/shared/models"
@@ -150,6 +151,22 @@ func (s *Store) UpdateCalendar(ctx context.Context, c models.Calendar) (models.C
 	}
 	if err != nil {
 		return c, calendarError("update calendar", err, c)
+	}
+	return c, nil
+}
+
+const calendarWithID = `SELECT id, slug, title, description, container_post_id, version FROM calendars WHERE id = $1`
+
+// CalendarWithID returns the calendar with that id. Errors: ENotFound,
+// EInternal.
+func (s *Store) CalendarWithID(ctx context.Context, id uuid.UUID) (models.Calendar, error) {
+	var c models.Calendar
+	err := s.db.QueryRow(ctx, calendarWithID, id).Scan(&c.ID, &c.Slug, &c.Title, &c.Description, &c.ContainerPostID, &c.Version)
+	if errNoRows(err) {
+		return c, models.Errorf(models.ENotFound, "There is no such calendar: it may have been removed.")
+	}
+	if err != nil {
+		return c, internal("calendar by id", err)
 	}
 	return c, nil
 }
