@@ -121,15 +121,12 @@ SELECT id FROM b`
 // insertBooking records a confirmed booking whose seats tx has taken, and
 // its tickets, each with a random 128-bit secret.
 func insertBooking(ctx context.Context, tx pgx.Tx, q Request, remoteActor, joinActivity string, now time.Time) (uuid.UUID, error) {
-	secrets := make([][]byte, q.Quantity)
-	for i := range secrets {
-		secrets[i] = make([]byte, 16)
-		if _, err := rand.Read(secrets[i]); err != nil {
-			return uuid.Nil, internal("ticket secret", err)
-		}
+	secrets, err := newSecrets(q.Quantity)
+	if err != nil {
+		return uuid.Nil, err
 	}
 	var id uuid.UUID
-	err := tx.QueryRow(ctx, insertBookingSQL, q.OccurrenceID, q.TicketTypeID, q.Quantity, nullUUID(q.UserID),
+	err = tx.QueryRow(ctx, insertBookingSQL, q.OccurrenceID, q.TicketTypeID, q.Quantity, nullUUID(q.UserID),
 		strings.TrimSpace(q.Email), strings.TrimSpace(q.Name), nullText(remoteActor), nullText(joinActivity), now,
 		nullUUID(q.ID), secrets).Scan(&id)
 	if err != nil {
@@ -355,4 +352,32 @@ func (s *Store) cancelIn(ctx context.Context, tx pgx.Tx, id uuid.UUID, reason st
 		}
 	}
 	return s.offerFreedSeats(ctx, tx, occ, now)
+}
+
+const insertTickets = `
+INSERT INTO tickets (booking_id, secret, seat, created_at)
+SELECT $1, s.secret, s.seat, $3 FROM unnest($2::bytea[]) WITH ORDINALITY AS s (secret, seat)`
+
+// issueTickets issues the n tickets of the booking bookingID (a held one
+// now paid), each with a random 128-bit secret.
+func issueTickets(ctx context.Context, tx pgx.Tx, bookingID uuid.UUID, n int, now time.Time) error {
+	secrets, err := newSecrets(n)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, insertTickets, bookingID, secrets, now); err != nil {
+		return internal("insert tickets", err)
+	}
+	return nil
+}
+
+func newSecrets(n int) ([][]byte, error) {
+	secrets := make([][]byte, n)
+	for i := range secrets {
+		secrets[i] = make([]byte, 16)
+		if _, err := rand.Read(secrets[i]); err != nil {
+			return nil, internal("ticket secret", err)
+		}
+	}
+	return secrets, nil
 }
