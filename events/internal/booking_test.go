@@ -134,7 +134,9 @@ func newBookingDesk(t *testing.T, capacity int) *bookingDesk {
 	}
 
 	deps := Deps{Site: site, Bookings: bookings.New(d.db), Mail: d.mail, Secret: []byte(strings.Repeat("s", 32))}
-	r := chi.NewRouter()
+	// The site's router: its security headers (the content security
+	// policy, Permissions-Policy) and cross-origin protection, as served.
+	r := site.Router()
 	r.Group(func(r chi.Router) {
 		// The stand-in for the sign-in middleware: the user a test names.
 		r.Use(func(next http.Handler) http.Handler {
