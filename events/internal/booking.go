@@ -75,8 +75,10 @@ func (h *bookingHandlers) refuseBooking(w http.ResponseWriter, r *http.Request, 
 		return
 	}
 	v.Problem = models.Message(err)
-	v.SoldOut = code == models.EConflict && (strings.HasPrefix(v.Problem, "Sold out") || strings.HasPrefix(v.Problem, "Only "))
-	if v.SoldOut && strings.HasPrefix(v.Problem, "Sold out") {
+	// Sold out offers the waitlist; "Only 3 places left." the booking
+	// form again, to ask for fewer.
+	v.SoldOut = v.SoldOut || (code == models.EConflict && strings.HasPrefix(v.Problem, "Sold out"))
+	if code == models.EConflict && strings.HasPrefix(v.Problem, "Sold out") {
 		v.Problem = "Sold out: every place at this date is taken. Join the waitlist and we will email you if a place comes free."
 	}
 	h.Site.Render(w, r, web.Status(code), BookingFormPage(h.Site.Page(r, "Book: "+v.Offer.EventTitle), v))

@@ -270,6 +270,13 @@ func TestMemberBooksAndSeesTicketsWithQRCodes(t *testing.T) {
 		t.Errorf("a third ticket's image: %d", res.StatusCode)
 	}
 
+	// More than is left: told so, with the booking form to ask for fewer.
+	res, body = d.do("POST", "/events/bread-making/book", d.organiser.ID, d.bookingForm(d.free, "9"))
+	if res.StatusCode != http.StatusConflict || !strings.Contains(body, "Only 8 places left.") || !strings.Contains(body, `action="/events/bread-making/book"`) ||
+		strings.Contains(body, "Join the waitlist") {
+		t.Errorf("9 of 8 left: %d", res.StatusCode)
+	}
+
 	// Refusals: a paid ticket type, a bad quantity, an unknown date.
 	res, body = d.do("POST", "/events/bread-making/book", d.member.ID, d.bookingForm(d.paid, "1"))
 	if res.StatusCode != http.StatusConflict || !strings.Contains(body, "Paid tickets are sold through the cart.") {
@@ -372,7 +379,11 @@ func TestSoldOutWaitlistAndClaim(t *testing.T) {
 		t.Fatalf("book: %d", res.StatusCode)
 	}
 	page := res.Header.Get("Location")
-	res, body := d.do("POST", "/events/bread-making/book", uuid.Nil, d.bookingForm(d.free, "1", "name", "Wendy Wait", "email", "wendy@example.org"))
+	res, body := d.do("POST", "/events/bread-making/book", d.organiser.ID, d.bookingForm(d.free, "2"))
+	if res.StatusCode != http.StatusConflict || !strings.Contains(body, "Sold out") || !strings.Contains(body, "Join the waitlist") {
+		t.Fatalf("sold out for a member: %d", res.StatusCode)
+	}
+	res, body = d.do("POST", "/events/bread-making/book", uuid.Nil, d.bookingForm(d.free, "1", "name", "Wendy Wait", "email", "wendy@example.org"))
 	if res.StatusCode != http.StatusConflict || !strings.Contains(body, "Sold out") || !strings.Contains(body, "Join the waitlist") {
 		t.Fatalf("sold out: %d", res.StatusCode)
 	}
