@@ -11,6 +11,7 @@ import (
 
 	"rose-ash.com/platform/events/internal"
 	"rose-ash.com/platform/shared/boot"
+	"rose-ash.com/platform/shared/pagecache"
 	"rose-ash.com/platform/shared/services/bookings"
 	"rose-ash.com/platform/shared/services/calendars"
 )
@@ -26,8 +27,10 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	opts := boot.Options{Service: "events", MayMigrate: false, Static: static, Workers: workers,
 		Queues: func(boot.Deps) map[string]int { return map[string]int{calendars.Queue: 2} }}
 	return boot.Run(ctx, opts, getenv, stdout, func(d boot.Deps) (http.Handler, error) {
+		pages := pagecache.New(d.Redis, d.Keys, "events", d.Site.Assets.Version(), d.Config.PageCache.TTL.Std(), d.Site.Metrics.Registry)
 		return internal.NewServer(internal.Deps{Site: d.Site, Auth: d.SignIn(), Events: calendars.New(d.DB),
-			Bookings: bookings.New(d.DB), Mail: d.Mail, Sessions: d.Sessions, Secret: []byte(d.Config.SecretKey)}), nil
+			Bookings: bookings.New(d.DB), Mail: d.Mail, Sessions: d.Sessions, Secret: []byte(d.Config.SecretKey),
+			Pages: pages}), nil
 	})
 }
 

@@ -1,6 +1,7 @@
 package internal
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -11,6 +12,7 @@ import (
 	"github.com/google/uuid"
 
 	"rose-ash.com/platform/shared/models"
+	"rose-ash.com/platform/shared/pagecache"
 	"rose-ash.com/platform/shared/services/calendars"
 	"rose-ash.com/platform/shared/web"
 )
@@ -20,6 +22,19 @@ type eventsAdmin struct {
 	site   *web.Site
 	events *calendars.Store
 	pages  *pages
+	// cache is the page cache purged after every change (nil: none).
+	cache *pagecache.Cache
+}
+
+// changed purges the cached calendar pages after a change has committed
+// (a purge that fails leaves pages at most the cache's TTL old).
+func (a *eventsAdmin) changed(ctx context.Context) {
+	if a.cache == nil {
+		return
+	}
+	if err := a.cache.Purge(ctx); err != nil {
+		a.site.Logger.Warn("events: page cache not purged", "err", err)
+	}
 }
 
 // mountAdmin mounts the calendar and event admin on r (behind
@@ -382,6 +397,7 @@ func (a *eventsAdmin) createEvent(w http.ResponseWriter, r *http.Request) {
 		a.refuse(w, r, f, err)
 		return
 	}
+	a.changed(r.Context())
 	http.Redirect(w, r, "/admin/events/"+e.ID.String()+"?saved=1", http.StatusSeeOther)
 }
 
@@ -430,6 +446,7 @@ func (a *eventsAdmin) updateEvent(w http.ResponseWriter, r *http.Request) {
 		a.refuse(w, r, f, err)
 		return
 	}
+	a.changed(r.Context())
 	http.Redirect(w, r, "/admin/events/"+old.ID.String()+"?saved=1", http.StatusSeeOther)
 }
 
@@ -442,6 +459,7 @@ func (a *eventsAdmin) publishEvent(w http.ResponseWriter, r *http.Request) {
 		a.site.Error(w, r, err)
 		return
 	}
+	a.changed(r.Context())
 	http.Redirect(w, r, "/admin/events?notice="+url.QueryEscape(e.Title+" is published."), http.StatusSeeOther)
 }
 
@@ -464,6 +482,7 @@ func (a *eventsAdmin) cancelEvent(w http.ResponseWriter, r *http.Request) {
 		a.site.Error(w, r, err)
 		return
 	}
+	a.changed(r.Context())
 	http.Redirect(w, r, "/admin/events?notice="+url.QueryEscape(e.Title+" is cancelled."), http.StatusSeeOther)
 }
 
@@ -537,6 +556,7 @@ func (a *eventsAdmin) createCalendar(w http.ResponseWriter, r *http.Request) {
 		a.refuseCalendar(w, r, f, err)
 		return
 	}
+	a.changed(r.Context())
 	http.Redirect(w, r, "/admin/calendars/"+c.ID.String()+"?saved=1", http.StatusSeeOther)
 }
 
@@ -576,5 +596,6 @@ func (a *eventsAdmin) updateCalendar(w http.ResponseWriter, r *http.Request) {
 		a.refuseCalendar(w, r, f, err)
 		return
 	}
+	a.changed(r.Context())
 	http.Redirect(w, r, "/admin/calendars/"+c.ID.String()+"?saved=1", http.StatusSeeOther)
 }

@@ -18,6 +18,7 @@ import (
 	ics "github.com/arran4/golang-ical"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"rose-ash.com/platform/shared/cache"
 	"rose-ash.com/platform/shared/config"
@@ -25,6 +26,7 @@ import (
 	"rose-ash.com/platform/shared/layout"
 	"rose-ash.com/platform/shared/models"
 	"rose-ash.com/platform/shared/oauth"
+	"rose-ash.com/platform/shared/pagecache"
 	"rose-ash.com/platform/shared/postgres/pgtest"
 	"rose-ash.com/platform/shared/services/bookings"
 	"rose-ash.com/platform/shared/services/calendars"
@@ -43,9 +45,13 @@ type pagesEnv struct {
 	cal   uuid.UUID
 	db    *pgxpool.Pool
 	site  *web.Site
+	cache *pagecache.Cache
 }
 
-func startPages(t *testing.T) *pagesEnv {
+func startPages(t *testing.T) *pagesEnv { t.Helper(); return startPagesCached(t, 0) }
+
+// startPagesCached is startPages with the page cache on for ttl (0: off).
+func startPagesCached(t *testing.T, ttl time.Duration) *pagesEnv {
 	t.Helper()
 	db := pgtest.MustPool(t)
 	rdb := servicetest.MustRedis(t)
@@ -73,6 +79,9 @@ func startPages(t *testing.T) *pagesEnv {
 	store := calendars.New(db)
 	d := Deps{Site: site, Auth: oauth.NewClient(site, sm, identity.New(db), http.DefaultClient), Events: store,
 		Bookings: bookings.New(db), Sessions: sm, Secret: []byte(strings.Repeat("s", 32))}
+	if ttl > 0 {
+		d.Pages = pagecache.New(rdb, cache.Namespace(cfg.RedisPrefix), "events", "test", ttl, prometheus.NewRegistry())
+	}
 	srv.Config.Handler = NewServer(d)
 	srv.Start()
 	t.Cleanup(srv.Close)
@@ -81,7 +90,7 @@ func startPages(t *testing.T) *pagesEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &pagesEnv{t: t, URL: base, store: store, cal: c.ID, db: db, site: site}
+	return &pagesEnv{t: t, URL: base, store: store, cal: c.ID, db: db, site: site, cache: d.Pages}
 }
 
 func (e *pagesEnv) get(path string) (int, http.Header, string) {
@@ -399,5 +408,23 @@ func TestHomeFiltersByCalendar(t *testing.T) {
 	}
 	if got := e.doc("/calendars/meetings").Find(".upcoming-list h3").Text(); got != "Annual meeting" {
 		t.Errorf("the meetings calendar page: %q", got)
+	}
+}
+
+// Anonymous views of the calendar pages come from the page cache; an
+// admin's change purges it, so the next view shows the change.
+func TestCalendarPagesAreCachedAndPurged(t *testing.T) {
+	e := startPagesCached(t, time.Minute)
+	e.addEvent("bread-making", "Bread making", 3, nil)
+	for _, path := range []string{"/", "/calendars/workshops", "/events/bread-making"} {
+		e.get(path)
+		if _, h, _ := e.get(path); h.Get("X-Cache") != "HIT" {
+			t.Errorf("second view of %s: X-Cache %q, want HIT", path, h.Get("X-Cache"))
+		}
+	}
+	e.addEvent("rye", "Rye bread", 4, nil)
+	(&eventsAdmin{site: e.site, events: e.store, cache: e.cache}).changed(context.Background())
+	if _, h, body := e.get("/"); h.Get("X-Cache") == "HIT" || !strings.Contains(body, "Rye bread") {
+		t.Errorf("after a change the home is %q and lacks the new event: %v", h.Get("X-Cache"), !strings.Contains(body, "Rye bread"))
 	}
 }

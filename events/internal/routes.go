@@ -11,6 +11,7 @@ import (
 
 	"rose-ash.com/platform/shared/mail"
 	"rose-ash.com/platform/shared/oauth"
+	"rose-ash.com/platform/shared/pagecache"
 	"rose-ash.com/platform/shared/services/bookings"
 	"rose-ash.com/platform/shared/services/calendars"
 	"rose-ash.com/platform/shared/web"
@@ -30,6 +31,9 @@ type Deps struct {
 	Sessions *scs.SessionManager
 	// Secret signs guests' confirmation and ticket links.
 	Secret []byte
+	// Pages is the page cache of anonymous views of the calendar pages
+	// (nil: none); a change of an event or of its seats purges it.
+	Pages *pagecache.Cache
 }
 
 // NewServer returns the events service's HTTP handler; every route it serves is
@@ -41,24 +45,34 @@ func NewServer(d Deps) http.Handler {
 	// Machine routes: no session.
 	site.MountPlatform(r, fragmentRenderers(d.Events, site.URL("events", "")))
 
-	// Pages: the visitor's session and sign-in state.
+	pg := &pages{site: site, events: d.Events, now: time.Now}
+	// Calendar pages: anonymous views come from the page cache (when
+	// there is one) before any session work.
 	r.Group(func(r chi.Router) {
+		if d.Pages != nil {
+			site.SavedPage = d.Pages.ServeSaved
+			r.Use(d.Pages.Middleware)
+		}
 		r.Use(d.Auth.Middleware)
-		d.Auth.Mount(r)
-		pg := &pages{site: site, events: d.Events, now: time.Now}
 		r.Get("/", pg.home)
 		r.Get("/past", pg.past)
 		r.Get("/month/{month}", pg.month)
 		// {slug}.ics is the calendar's or the event's iCalendar feed.
 		r.Get("/calendars/{slug}", pg.calendar)
 		r.Get("/events/{slug}", pg.event)
+	})
+
+	// The visitor's session and sign-in state.
+	r.Group(func(r chi.Router) {
+		r.Use(d.Auth.Middleware)
+		d.Auth.Mount(r)
 		// Booking, tickets, waitlists and check-in (booking_routes.go).
 		mountBookings(r, d)
 		r.With(site.RequireAdmin).Get("/admin", site.ShowAdminHome)
 		// Calendars and events (admin.go).
 		r.Group(func(r chi.Router) {
 			r.Use(site.RequireAdmin)
-			mountAdmin(r, &eventsAdmin{site: site, events: d.Events, pages: pg})
+			mountAdmin(r, &eventsAdmin{site: site, events: d.Events, pages: pg, cache: d.Pages})
 		})
 	})
 	return r
