@@ -108,6 +108,7 @@ func (h *bookingHandlers) book(w http.ResponseWriter, r *http.Request) {
 			h.refuseBooking(w, r, v, err)
 			return
 		}
+		h.seatsChanged()
 		h.mailTickets(r, b)
 		http.Redirect(w, r, h.ticketPath(b), http.StatusSeeOther)
 		return
@@ -205,6 +206,7 @@ func (h *bookingHandlers) confirm(w http.ResponseWriter, r *http.Request) {
 		h.refuseBooking(w, r, bookingFormView{Offer: offer, Quantity: g.Quantity, Name: g.Name, Email: g.Email}, err)
 		return
 	}
+	h.seatsChanged()
 	h.mailTickets(r, b)
 	http.Redirect(w, r, h.ticketPath(b), http.StatusSeeOther)
 }

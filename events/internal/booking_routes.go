@@ -10,6 +10,7 @@ import (
 	"html"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -49,6 +50,29 @@ func mountBookings(r chi.Router, d Deps) {
 type bookingHandlers struct {
 	Deps
 	now func() time.Time
+	// purgePending is set while a purge of the page cache waits to run.
+	purgePending atomic.Bool
+}
+
+// purgeDelay gathers the seat changes of a sale rush into one purge of
+// the page cache (a purge scans Redis) at most this often.
+const purgeDelay = 500 * time.Millisecond
+
+// seatsChanged purges the page cache of anonymous calendar pages, which
+// show seats left, shortly after a booking or cancellation: one purge for
+// all the changes of purgeDelay.
+func (h *bookingHandlers) seatsChanged() {
+	if h.Pages == nil || !h.purgePending.CompareAndSwap(false, true) {
+		return
+	}
+	time.AfterFunc(purgeDelay, func() {
+		h.purgePending.Store(false)
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := h.Pages.Purge(ctx); err != nil {
+			h.Site.Logger.WarnContext(ctx, "page cache not purged after a booking", "error", err)
+		}
+	})
 }
 
 // guestLinkTTL is how long a guest's confirmation link stays good.
@@ -151,6 +175,7 @@ func (h *bookingHandlers) sendMail(ctx context.Context, to, subject string, para
 
 // mailOffers emails each waitlist offer its link to claim the places.
 func (h *bookingHandlers) mailOffers(ctx context.Context, offers []models.WaitlistEntry) {
+	h.seatsChanged()
 	for _, o := range offers {
 		link := h.Site.URL("events", "/waitlist/"+o.ID.String()+"/claim?t="+h.claimToken(o.ID))
 		when := o.StartsAt.In(models.ZoneOf(o.TimeZone)).Format("Monday 2 January 2006, 15:04 MST")

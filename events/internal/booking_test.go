@@ -22,12 +22,17 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
 
+	"rose-ash.com/platform/shared/cache"
 	"rose-ash.com/platform/shared/config"
 	"rose-ash.com/platform/shared/mail"
 	"rose-ash.com/platform/shared/models"
+	"rose-ash.com/platform/shared/pagecache"
 	"rose-ash.com/platform/shared/postgres/pgtest"
 	"rose-ash.com/platform/shared/services/bookings"
+	"rose-ash.com/platform/shared/servicetest"
 	"rose-ash.com/platform/shared/web"
 )
 
@@ -74,6 +79,8 @@ type bookingDesk struct {
 	occurrence uuid.UUID
 	free       uuid.UUID
 	paid       uuid.UUID
+	redis      *redis.Client
+	keys       cache.Namespace
 }
 
 func newBookingDesk(t *testing.T, capacity int) *bookingDesk {
@@ -133,7 +140,9 @@ func newBookingDesk(t *testing.T, capacity int) *bookingDesk {
 		}
 	}
 
-	deps := Deps{Site: site, Bookings: bookings.New(d.db), Mail: d.mail, Secret: []byte(strings.Repeat("s", 32))}
+	d.redis, d.keys = servicetest.MustRedis(t), cache.Namespace("test-"+uuid.NewString())
+	deps := Deps{Site: site, Bookings: bookings.New(d.db), Mail: d.mail, Secret: []byte(strings.Repeat("s", 32)),
+		Pages: pagecache.New(d.redis, d.keys, "events", "v1", time.Minute, prometheus.NewRegistry())}
 	// The site's router: its security headers (the content security
 	// policy, Permissions-Policy) and cross-origin protection, as served.
 	r := site.Router()
@@ -217,11 +226,24 @@ func linkIn(t *testing.T, m mail.Message) string {
 
 func TestMemberBooksAndSeesTicketsWithQRCodes(t *testing.T) {
 	d := newBookingDesk(t, 10)
+	// An anonymous view of the event page, cached (it shows seats left).
+	stale := d.keys.Key("page", "events", "v1", "/events/bread-making")
+	if err := d.redis.Set(context.Background(), stale, "10 places left", time.Minute).Err(); err != nil {
+		t.Fatal(err)
+	}
 	res, _ := d.do("POST", "/events/bread-making/book", d.member.ID, d.bookingForm(d.free, "2"))
 	if res.StatusCode != http.StatusSeeOther || !strings.HasPrefix(res.Header.Get("Location"), "/tickets/") {
 		t.Fatalf("book: %d %s", res.StatusCode, res.Header.Get("Location"))
 	}
 	page := res.Header.Get("Location")
+	// It is purged soon after.
+	deadline := time.Now().Add(3 * time.Second)
+	for d.redis.Exists(context.Background(), stale).Val() == 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("the cached event page was not purged after a booking")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	res, body := d.do("GET", page, d.member.ID, nil)
 	if res.StatusCode != http.StatusOK {
 		t.Fatalf("tickets page %d", res.StatusCode)

@@ -108,6 +108,7 @@ func (h *bookingHandlers) cancelBooking(w http.ResponseWriter, r *http.Request) 
 		h.renderTickets(w, r, web.Status(models.Code(err)), b, token, models.Message(err))
 		return
 	}
+	h.seatsChanged()
 	to := "/tickets/" + b.ID.String()
 	if token != "" {
 		to += "?t=" + token
