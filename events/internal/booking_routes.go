@@ -33,6 +33,7 @@ func mountBookings(r chi.Router, d Deps) {
 	r.Post("/events/{slug}/book", h.book)
 	r.Get("/bookings/confirm", h.showConfirm)
 	r.Post("/bookings/confirm", h.confirm)
+	r.With(d.Site.RequireUser).Get("/tickets", h.showMyTickets)
 	r.Get("/tickets/{id}", h.showTickets)
 	r.Get("/tickets/{id}/qr/{seat}", h.showTicketQR)
 	r.Post("/tickets/{id}/cancel", h.cancelBooking)

@@ -254,6 +254,17 @@ func TestMemberBooksAndSeesTicketsWithQRCodes(t *testing.T) {
 			t.Errorf("tickets page lacks %q", want)
 		}
 	}
+	// Listed among the member's tickets; nobody else's list has it.
+	if res, body := d.do("GET", "/tickets", d.member.ID, nil); res.StatusCode != http.StatusOK || !strings.Contains(body, `href="`+page+`"`) ||
+		!strings.Contains(body, "2 places, Standard") {
+		t.Errorf("the member's tickets: %d", res.StatusCode)
+	}
+	if _, body := d.do("GET", "/tickets", d.organiser.ID, nil); strings.Contains(body, page) || !strings.Contains(body, "You have not booked any event yet.") {
+		t.Errorf("another member's list shows it")
+	}
+	if res, _ := d.do("GET", "/tickets", uuid.Nil, nil); res.StatusCode != http.StatusSeeOther {
+		t.Errorf("a visitor's list: %d", res.StatusCode)
+	}
 	// Nobody else sees it.
 	for _, who := range []uuid.UUID{uuid.Nil, d.organiser.ID} {
 		if res, _ := d.do("GET", page, who, nil); res.StatusCode != http.StatusNotFound {

@@ -63,6 +63,19 @@ func (h *bookingHandlers) bookingFor(w http.ResponseWriter, r *http.Request) (mo
 	return models.Booking{}, "", false
 }
 
+// showMyTickets lists the signed-in user's bookings, those to come first,
+// each linking to its tickets.
+func (h *bookingHandlers) showMyTickets(w http.ResponseWriter, r *http.Request) {
+	u, _ := web.Viewer(r.Context())
+	list, err := h.Bookings.BookingsOfUser(r.Context(), u.ID, h.now())
+	if err != nil {
+		h.Site.Error(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "private, no-store")
+	h.Site.Render(w, r, http.StatusOK, MyTicketsPage(h.Site.Page(r, "Your tickets"), list, h.now()))
+}
+
 // showTickets shows a booking's tickets, each with its QR code, and a
 // cancel button until the cutoff.
 func (h *bookingHandlers) showTickets(w http.ResponseWriter, r *http.Request) {
