@@ -143,7 +143,8 @@ type ScanRequest struct {
 
 const ticketBySecret = `
 SELECT t.id, t.seat, t.status, b.status, b.quantity, b.name, b.email, coalesce(b.remote_actor, ''),
-       tt.id, tt.name, b.occurrence_id, o.starts_at, e.id, e.title, e.time_zone
+       tt.id, tt.name, b.occurrence_id, o.starts_at, o.ends_at, e.id, e.title, e.time_zone,
+       EXISTS (SELECT 1 FROM event_occurrences x WHERE x.event_id = e.id AND x.id <> o.id)
 FROM tickets t
 JOIN bookings b ON b.id = t.booking_id
 JOIN ticket_types tt ON tt.id = b.ticket_type_id
@@ -172,12 +173,15 @@ type scannedTicket struct {
 	typeID                uuid.UUID
 	typeName              string
 	occurrenceID, eventID uuid.UUID
-	startsAt              time.Time
+	startsAt, endsAt      time.Time
 	eventTitle, zone      string
+	// series is true when the event has other dates than the ticket's.
+	series bool
 }
 
 // Scan checks the ticket with req.Code in (or out) on the list
-// req.ListID, as of now. The first entry is recorded; a second entry of
+// req.ListID, as of now. A list for every date of an event with several
+// lets a ticket in only from 12 hours before its date to 12 hours after. The first entry is recorded; a second entry of
 // the ticket on the list records nothing and answers "Already checked in
 // at 19:02 by Ann." (the time in the event's zone); an exit is recorded;
 // a scan uploaded again with its ClientScanID answers as the first time
@@ -215,7 +219,7 @@ func (s *Store) Scan(ctx context.Context, req ScanRequest, now time.Time) (model
 	if err != nil {
 		return models.ScanResult{}, err
 	}
-	if err := admits(list, t); err != nil {
+	if err := admits(list, t, now); err != nil {
 		return models.ScanResult{}, err
 	}
 	var at time.Time
@@ -271,7 +275,7 @@ func (s *Store) ticketBySecret(ctx context.Context, secret []byte) (scannedTicke
 		name, email, actr string
 	)
 	err := s.db.QueryRow(ctx, ticketBySecret, secret).Scan(&t.id, &t.seat, &t.status, &t.bookingStatus, &t.of,
-		&name, &email, &actr, &t.typeID, &t.typeName, &t.occurrenceID, &t.startsAt, &t.eventID, &t.eventTitle, &t.zone)
+		&name, &email, &actr, &t.typeID, &t.typeName, &t.occurrenceID, &t.startsAt, &t.endsAt, &t.eventID, &t.eventTitle, &t.zone, &t.series)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return scannedTicket{}, models.Errorf(models.ENotFound, "No ticket has this code: it is not one of ours.")
 	}
@@ -282,12 +286,19 @@ func (s *Store) ticketBySecret(ctx context.Context, secret []byte) (scannedTicke
 	return t, nil
 }
 
-func admits(l models.CheckinList, t scannedTicket) error {
+// seriesDoorWindow is how long before its date starts and after it ends
+// a ticket of an event with several dates is let in by a list for all of
+// them: a ticket for next week's date is not valid tonight.
+const seriesDoorWindow = 12 * time.Hour
+
+func admits(l models.CheckinList, t scannedTicket, now time.Time) error {
 	zone := models.ZoneOf(t.zone)
+	otherDate := l.OccurrenceID == uuid.Nil && t.series &&
+		(now.Before(t.startsAt.Add(-seriesDoorWindow)) || now.After(t.endsAt.Add(seriesDoorWindow)))
 	switch {
 	case t.eventID != l.EventID:
 		return models.Errorf(models.EConflict, "Not valid here: this ticket is for another event, %s.", t.eventTitle)
-	case l.OccurrenceID != uuid.Nil && t.occurrenceID != l.OccurrenceID:
+	case otherDate || (l.OccurrenceID != uuid.Nil && t.occurrenceID != l.OccurrenceID):
 		return models.Errorf(models.EConflict, "Not valid here: this ticket is for another date, %s.",
 			t.startsAt.In(zone).Format("Monday 2 January 15:04"))
 	case len(l.TicketTypeIDs) > 0 && !slices.Contains(l.TicketTypeIDs, t.typeID):

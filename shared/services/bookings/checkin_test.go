@@ -109,6 +109,29 @@ func TestScanChecksATicketInOnce(t *testing.T) {
 	_, err = f.st.Scan(ctx, bookings.ScanRequest{ListID: uuid.New(), Code: first}, at)
 	wantError(t, err, models.ENotFound, "check-in list")
 
+	// When the event has another date, a ticket is let in on its own day
+	// only.
+	var nextWeek uuid.UUID
+	if err := db.QueryRow(ctx, `INSERT INTO event_occurrences (event_id, starts_at, ends_at, capacity) VALUES ($1, $2, $3, 10) RETURNING id`,
+		f.eventID, f.startsAt.Add(7*24*time.Hour), f.startsAt.Add(7*24*time.Hour+2*time.Hour)).Scan(&nextWeek); err != nil {
+		t.Fatal(err)
+	}
+	later, err := f.st.Book(ctx, bookings.Request{OccurrenceID: nextWeek, TicketTypeID: f.free, Quantity: 1, Name: "Lee Later", Email: "lee@example.com"}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = scan(later.Tickets[0].Code(), "", "", at)
+	wantError(t, err, models.EConflict, "another date, Wednesday 10 June 13:00")
+	if r, err := scan(later.Tickets[0].Code(), "", "", f.startsAt.Add(7*24*time.Hour-time.Hour)); err != nil || !r.Recorded {
+		t.Fatalf("next week's ticket next week: %+v, %v", r, err)
+	}
+	if r, err := scan(b.Tickets[1].Code(), "", "", at); err != nil || !r.Recorded {
+		t.Fatalf("tonight's ticket tonight: %+v, %v", r, err)
+	}
+	if _, err := db.Exec(ctx, `DELETE FROM checkins WHERE ticket_id IN ($1, $2)`, later.Tickets[0].ID, b.Tickets[1].ID); err != nil {
+		t.Fatal(err)
+	}
+
 	// A VIP-only list refuses a Standard ticket.
 	vip := f.mustTicketType(t, "VIP", 0, nil)
 	vipList, err := f.st.CreateCheckinList(ctx, models.CheckinList{EventID: f.eventID, Name: "VIP door", TicketTypeIDs: []uuid.UUID{vip}})
@@ -119,7 +142,7 @@ func TestScanChecksATicketInOnce(t *testing.T) {
 	wantError(t, err, models.EConflict, "Standard tickets do not enter through VIP door")
 	_, err = f.st.CreateCheckinList(ctx, models.CheckinList{EventID: f.eventID, Name: "VIP door"})
 	wantError(t, err, models.EConflict, "already")
-	if in, booked := count(); in != 1 || booked != 2 {
+	if in, booked := count(); in != 1 || booked != 3 {
 		t.Fatalf("count after refusals %d/%d", in, booked)
 	}
 }
