@@ -518,7 +518,8 @@ func readCalendarForm(r *http.Request) (calendarForm, error) {
 	}
 	pf := r.PostForm
 	f := calendarForm{Calendar: models.Calendar{Title: strings.TrimSpace(pf.Get("title")),
-		Slug: strings.TrimSpace(pf.Get("slug")), Description: strings.TrimSpace(pf.Get("description"))}}
+		Slug: strings.TrimSpace(pf.Get("slug")), Description: strings.TrimSpace(pf.Get("description")),
+		ContainerSlug: strings.TrimSpace(pf.Get("container"))}}
 	if f.Slug == "" {
 		f.Slug = slugify(f.Title)
 	}
@@ -588,7 +589,7 @@ func (a *eventsAdmin) updateCalendar(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f, err := readCalendarForm(r)
-	f.ID, f.ContainerPostID = c.ID, c.ContainerPostID
+	f.ID = c.ID
 	if err == nil {
 		_, err = a.events.UpdateCalendar(r.Context(), f.Calendar)
 	}

@@ -37,8 +37,11 @@ type Calendar struct {
 	Slug        string
 	Title       string
 	Description string
-	// ContainerPostID is the blog page that shows the calendar, if any.
+	// ContainerPostID is the blog page that shows the calendar, if any;
+	// ContainerSlug is its slug (on a write, it names the page when
+	// ContainerPostID is nil; "" for none).
 	ContainerPostID *uuid.UUID
+	ContainerSlug   string
 	// Version is the optimistic lock of an update.
 	Version int
 }

@@ -197,7 +197,18 @@ func (s *Store) list(ctx context.Context, what, sql string, args ...any) ([]mode
 	return events, nil
 }
 
-const calendarBySlug = `SELECT id, slug, title, description, container_post_id, version FROM calendars WHERE slug = $1`
+// calendarColumns are a calendar's columns, in scanCalendar's order.
+const calendarColumns = `
+SELECT c.id, c.slug, c.title, c.description, c.container_post_id, c.version, coalesce(p.slug, '')
+FROM calendars c LEFT JOIN posts p ON p.id = c.container_post_id`
+
+func scanCalendar(row pgx.Row) (models.Calendar, error) {
+	var c models.Calendar
+	err := row.Scan(&c.ID, &c.Slug, &c.Title, &c.Description, &c.ContainerPostID, &c.Version, &c.ContainerSlug)
+	return c, err
+}
+
+const calendarBySlug = calendarColumns + ` WHERE c.slug = $1`
 
 // CalendarBySlug returns the calendar with that slug. Errors: ENotFound,
 // EInternal.
@@ -206,9 +217,7 @@ func (s *Store) CalendarBySlug(ctx context.Context, slug string) (models.Calenda
 	if models.ValidateEventSlug(slug) != nil {
 		return models.Calendar{}, notFound
 	}
-	var cal models.Calendar
-	err := s.db.QueryRow(ctx, calendarBySlug, slug).Scan(&cal.ID, &cal.Slug, &cal.Title, &cal.Description,
-		&cal.ContainerPostID, &cal.Version)
+	cal, err := scanCalendar(s.db.QueryRow(ctx, calendarBySlug, slug))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return models.Calendar{}, notFound
 	}
@@ -218,7 +227,7 @@ func (s *Store) CalendarBySlug(ctx context.Context, slug string) (models.Calenda
 	return cal, nil
 }
 
-const allCalendars = `SELECT id, slug, title, description, container_post_id, version FROM calendars ORDER BY title, slug`
+const allCalendars = calendarColumns + ` ORDER BY c.title, c.slug`
 
 // Calendars returns every calendar, by title. Errors: EInternal.
 func (s *Store) Calendars(ctx context.Context) ([]models.Calendar, error) {
@@ -226,15 +235,8 @@ func (s *Store) Calendars(ctx context.Context) ([]models.Calendar, error) {
 	if err != nil {
 		return nil, internal("calendars", err)
 	}
-	var out []models.Calendar
-	for rows.Next() {
-		var c models.Calendar
-		if err := rows.Scan(&c.ID, &c.Slug, &c.Title, &c.Description, &c.ContainerPostID, &c.Version); err != nil {
-			return nil, internal("calendars", err)
-		}
-		out = append(out, c)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (models.Calendar, error) { return scanCalendar(r) })
+	if err != nil {
 		return nil, internal("calendars", err)
 	}
 	return out, nil

@@ -259,6 +259,24 @@ func TestOptimisticLocking(t *testing.T) {
 	if _, err := st.CreateCalendar(ctx, models.Calendar{Slug: "talks", Title: "Again"}); models.Code(err) != models.EConflict {
 		t.Fatalf("a second calendar with one slug: %v", err)
 	}
+
+	// A calendar belongs to a blog page, named by its slug.
+	var page uuid.UUID
+	if err := db.QueryRow(ctx, `INSERT INTO posts (type, slug, title) VALUES ('page', 'whats-on', 'What''s on') RETURNING id`).Scan(&page); err != nil {
+		t.Fatal(err)
+	}
+	c1.ContainerSlug = "no-such-page"
+	if _, err := st.UpdateCalendar(ctx, c1); models.Code(err) != models.EInvalid || !strings.Contains(err.Error(), "no blog page /no-such-page") {
+		t.Fatalf("an unknown container page: %v", err)
+	}
+	c1.ContainerSlug = "whats-on"
+	if _, err := st.UpdateCalendar(ctx, c1); err != nil {
+		t.Fatal(err)
+	}
+	got2, err := st.CalendarBySlug(ctx, "talks")
+	if err != nil || got2.ContainerPostID == nil || *got2.ContainerPostID != page || got2.ContainerSlug != "whats-on" || got2.Version != 3 {
+		t.Fatalf("calendar with its page: %+v, %v", got2, err)
+	}
 }
 
 // Each mistake is refused with a sentence naming it, and nothing is

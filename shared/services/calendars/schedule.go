@@ -107,11 +107,35 @@ const insertCalendar = `
 INSERT INTO calendars (slug, title, description, container_post_id) VALUES ($1, $2, $3, $4)
 RETURNING id, version`
 
+const pageBySlug = `SELECT id FROM posts WHERE slug = $1 AND type = 'page'`
+
+// container resolves c.ContainerSlug to the blog page's id when
+// ContainerPostID is not given. Errors: EInvalid (no such page), EInternal.
+func (s *Store) container(ctx context.Context, c *models.Calendar) error {
+	c.ContainerSlug = strings.Trim(strings.TrimSpace(c.ContainerSlug), "/")
+	if c.ContainerPostID != nil || c.ContainerSlug == "" {
+		return nil
+	}
+	var id uuid.UUID
+	err := s.db.QueryRow(ctx, pageBySlug, c.ContainerSlug).Scan(&id)
+	if errNoRows(err) {
+		return models.Errorf(models.EInvalid, "There is no blog page /%s to show the calendar: give the slug of a page.", c.ContainerSlug)
+	}
+	if err != nil {
+		return internal("container page", err)
+	}
+	c.ContainerPostID = &id
+	return nil
+}
+
 // CreateCalendar adds the calendar c (slug, title, description and the
-// blog page that contains it, if any) and returns it with its id and
+// blog page that contains it, if any, by id or slug) and returns it with its id and
 // version. Errors: EInvalid, EConflict (the slug is taken), EInternal.
 func (s *Store) CreateCalendar(ctx context.Context, c models.Calendar) (models.Calendar, error) {
 	if err := validateCalendar(c); err != nil {
+		return c, err
+	}
+	if err := s.container(ctx, &c); err != nil {
 		return c, err
 	}
 	if err := s.db.QueryRow(ctx, insertCalendar, c.Slug, c.Title, c.Description, c.ContainerPostID).
@@ -137,6 +161,9 @@ func (s *Store) UpdateCalendar(ctx context.Context, c models.Calendar) (models.C
 	if err := validateCalendar(c); err != nil {
 		return c, err
 	}
+	if err := s.container(ctx, &c); err != nil {
+		return c, err
+	}
 	err := s.db.QueryRow(ctx, updateCalendar, c.ID, c.Version, c.Slug, c.Title, c.Description, c.ContainerPostID).
 		Scan(&c.Version)
 	if errNoRows(err) {
@@ -155,13 +182,12 @@ func (s *Store) UpdateCalendar(ctx context.Context, c models.Calendar) (models.C
 	return c, nil
 }
 
-const calendarWithID = `SELECT id, slug, title, description, container_post_id, version FROM calendars WHERE id = $1`
+const calendarWithID = calendarColumns + ` WHERE c.id = $1`
 
 // CalendarWithID returns the calendar with that id. Errors: ENotFound,
 // EInternal.
 func (s *Store) CalendarWithID(ctx context.Context, id uuid.UUID) (models.Calendar, error) {
-	var c models.Calendar
-	err := s.db.QueryRow(ctx, calendarWithID, id).Scan(&c.ID, &c.Slug, &c.Title, &c.Description, &c.ContainerPostID, &c.Version)
+	c, err := scanCalendar(s.db.QueryRow(ctx, calendarWithID, id))
 	if errNoRows(err) {
 		return c, models.Errorf(models.ENotFound, "There is no such calendar: it may have been removed.")
 	}
