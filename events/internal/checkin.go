@@ -99,7 +99,7 @@ func (h *bookingHandlers) organisedEvent(w http.ResponseWriter, r *http.Request)
 
 func (h *bookingHandlers) countCheckins(w http.ResponseWriter, r *http.Request, v *checkinView) bool {
 	var err error
-	v.CheckedIn, v.Booked, err = h.Bookings.CheckinCount(r.Context(), v.List.ID)
+	v.CheckedIn, v.Booked, err = h.Bookings.CheckinCount(r.Context(), v.List.ID, h.now())
 	if err != nil {
 		h.Site.Error(w, r, err)
 		return false

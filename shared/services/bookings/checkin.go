@@ -340,21 +340,38 @@ func firstNonEmpty(s ...string) string {
 	return ""
 }
 
+// The dates a count covers: the list's, narrowed to the one(s) at the
+// door now (12 hours either side) when there is one, so that a weekly
+// series' list counts tonight's tickets.
 const checkinCount = `
-SELECT (SELECT count(DISTINCT ticket_id) FROM checkins WHERE list_id = l.id AND kind = 'entry'),
+WITH l AS (SELECT id, event_id, occurrence_id, ticket_type_ids FROM checkin_lists WHERE id = $1),
+dates AS (
+    SELECT o.id, o.starts_at, o.ends_at FROM event_occurrences o, l
+    WHERE o.event_id = l.event_id AND (l.occurrence_id IS NULL OR o.id = l.occurrence_id)
+),
+tonight AS (
+    SELECT id FROM dates WHERE $2 BETWEEN starts_at - interval '12 hours' AND ends_at + interval '12 hours'
+),
+scope AS (
+    SELECT id FROM tonight UNION ALL SELECT id FROM dates WHERE NOT EXISTS (SELECT 1 FROM tonight)
+)
+SELECT (SELECT count(DISTINCT c.ticket_id) FROM checkins c
+        JOIN tickets t ON t.id = c.ticket_id
+        JOIN bookings b ON b.id = t.booking_id
+        WHERE c.list_id = l.id AND c.kind = 'entry' AND b.occurrence_id IN (SELECT id FROM scope)),
        (SELECT count(*) FROM tickets t
         JOIN bookings b ON b.id = t.booking_id
-        JOIN event_occurrences o ON o.id = b.occurrence_id
-        WHERE o.event_id = l.event_id AND b.status = 'confirmed' AND t.status = 'valid'
-          AND (l.occurrence_id IS NULL OR b.occurrence_id = l.occurrence_id)
+        WHERE b.occurrence_id IN (SELECT id FROM scope) AND b.status = 'confirmed' AND t.status = 'valid'
           AND (cardinality(l.ticket_type_ids) = 0 OR b.ticket_type_id = ANY (l.ticket_type_ids)))
-FROM checkin_lists l WHERE l.id = $1`
+FROM l`
 
 // CheckinCount returns how many tickets have entered the list listID and
-// how many valid tickets it admits: the door's live count. Errors:
-// ENotFound (no such list), EInternal.
-func (s *Store) CheckinCount(ctx context.Context, listID uuid.UUID) (checkedIn, booked int, err error) {
-	err = s.db.QueryRow(ctx, checkinCount, listID).Scan(&checkedIn, &booked)
+// how many valid tickets it admits, as of now: the door's live count. For
+// a list of every date of a series, only the date at the door now (12
+// hours either side) is counted when there is one. Errors: ENotFound (no
+// such list), EInternal.
+func (s *Store) CheckinCount(ctx context.Context, listID uuid.UUID, now time.Time) (checkedIn, booked int, err error) {
+	err = s.db.QueryRow(ctx, checkinCount, listID, now).Scan(&checkedIn, &booked)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return 0, 0, models.Errorf(models.ENotFound, "There is no such check-in list.")
 	}

@@ -45,7 +45,7 @@ func TestScanChecksATicketInOnce(t *testing.T) {
 
 	count := func() (int, int) {
 		t.Helper()
-		in, booked, err := f.st.CheckinCount(ctx, list.ID)
+		in, booked, err := f.st.CheckinCount(ctx, list.ID, now)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -127,6 +127,13 @@ func TestScanChecksATicketInOnce(t *testing.T) {
 	}
 	if r, err := scan(b.Tickets[1].Code(), "", "", at); err != nil || !r.Recorded {
 		t.Fatalf("tonight's ticket tonight: %+v, %v", r, err)
+	}
+	// The count at the door is tonight's: 2 of 2, then next week 1 of 1.
+	if in, booked, err := f.st.CheckinCount(ctx, list.ID, at); err != nil || in != 2 || booked != 2 {
+		t.Fatalf("tonight's count %d/%d, %v", in, booked, err)
+	}
+	if in, booked, err := f.st.CheckinCount(ctx, list.ID, f.startsAt.Add(7*24*time.Hour)); err != nil || in != 1 || booked != 1 {
+		t.Fatalf("next week's count %d/%d, %v", in, booked, err)
 	}
 	if _, err := db.Exec(ctx, `DELETE FROM checkins WHERE ticket_id IN ($1, $2)`, later.Tickets[0].ID, b.Tickets[1].ID); err != nil {
 		t.Fatal(err)
