@@ -396,3 +396,39 @@ func TestSeedReplacesTheFormerPlaceholderCart(t *testing.T) {
 		t.Errorf("the admin's cart after seeding an older demo database = %+v, want the two demo variants by their ids", lines)
 	}
 }
+
+// A database seeded by the first demo (one calendar, bare events with no
+// place, zone, tickets or dates) gets, on seeding, the demo's places,
+// tickets and dates for its events, the weekly one repeating; seeding
+// again changes nothing.
+func TestSeedFillsInEventsOfTheFirstDemo(t *testing.T) {
+	ctx := context.Background()
+	db := pgtest.MustPool(t)
+	var cal uuid.UUID
+	if err := db.QueryRow(ctx, `INSERT INTO calendars (slug, title) VALUES ('community', 'Community') RETURNING id`).Scan(&cal); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now().Add(-30 * 24 * time.Hour).Truncate(time.Hour)
+	if _, err := db.Exec(ctx, `INSERT INTO events (calendar_id, slug, title, summary, location, starts_at, ends_at)
+		VALUES ($1, 'saturday-market-breakfast', 'Saturday market breakfast', 'Coffee.', 'The market hall', $2, $3)`,
+		cal, start, start.Add(2*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	mustSeed(t, db, 1)
+	var address, zone, rrule string
+	var tickets, dates, version int
+	if err := db.QueryRow(ctx, `SELECT address, time_zone, rrule, version,
+		(SELECT count(*) FROM ticket_types t WHERE t.event_id = e.id),
+		(SELECT count(*) FROM event_occurrences o WHERE o.event_id = e.id AND o.starts_at > now())
+		FROM events e WHERE slug = 'saturday-market-breakfast'`).Scan(&address, &zone, &rrule, &version, &tickets, &dates); err != nil {
+		t.Fatal(err)
+	}
+	if address == "" || zone != demo.Zone || rrule == "" || tickets != 1 || dates < 50 {
+		t.Fatalf("the first demo's breakfast: address %q, zone %q, rule %q, %d ticket types, %d dates to come", address, zone, rrule, tickets, dates)
+	}
+	mustSeed(t, db, 1)
+	var again int
+	if err := db.QueryRow(ctx, `SELECT version FROM events WHERE slug = 'saturday-market-breakfast'`).Scan(&again); err != nil || again != version {
+		t.Errorf("seeding again changed the breakfast: version %d, was %d (%v)", again, version, err)
+	}
+}

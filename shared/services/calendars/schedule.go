@@ -38,7 +38,9 @@ UPDATE events SET starts_at = $2, ends_at = $3, version = version + 1, updated_a
 // event has its slug. An event already there keeps its fields, but a
 // one-off one that has ended takes e's times, and a recurring one gets its
 // occurrences up to the horizon: so the demo seed, which calls it, keeps
-// its events upcoming. Errors: as CreateEvent's.
+// its events upcoming. One never edited (version 1) that was saved before
+// events had places, zones, repeats and tickets gets e's for those it
+// lacks. Errors: as CreateEvent's.
 func (s *Store) AddEventIfMissing(ctx context.Context, tx pgx.Tx, e models.EventEntry) error {
 	if e.Status == "" {
 		e.Status = models.EventScheduled
@@ -64,6 +66,14 @@ func (s *Store) AddEventIfMissing(ctx context.Context, tx pgx.Tx, e models.Event
 	if old.Status != models.EventScheduled {
 		return nil
 	}
+	if old.Version == 1 {
+		if err := fillBlanks(ctx, tx, old, e); err != nil {
+			return fmt.Errorf("event %s: %w", e.Slug, err)
+		}
+		if old, err = eventByID(ctx, tx, id, true); err != nil {
+			return err
+		}
+	}
 	if !old.Recurring() && !old.EndsAt.After(s.now()) {
 		if _, err := tx.Exec(ctx, moveEvent, id, e.StartsAt, e.EndsAt); err != nil {
 			return internal("move event", err)
@@ -72,6 +82,35 @@ func (s *Store) AddEventIfMissing(ctx context.Context, tx pgx.Tx, e models.Event
 	}
 	if _, err := syncOccurrences(ctx, tx, old, s.now()); err != nil {
 		return fmt.Errorf("event %s: %w", e.Slug, err)
+	}
+	return nil
+}
+
+// fillBlanks gives an event saved before events had them (blank) e's
+// description, address, organiser, zone, capacity and repeat rule, and
+// e's ticket types when it has none; it changes nothing when nothing is
+// blank.
+const fillBlanks1 = `
+UPDATE events SET
+  description_html = CASE WHEN description_html = '' THEN $2 ELSE description_html END,
+  address = CASE WHEN address = '' THEN $3 ELSE address END,
+  organiser_name = CASE WHEN organiser_name = '' THEN $4 ELSE organiser_name END,
+  time_zone = CASE WHEN time_zone = 'UTC' THEN $5 ELSE time_zone END,
+  capacity = coalesce(capacity, $6),
+  rrule = CASE WHEN rrule = '' THEN $7 ELSE rrule END,
+  version = version + 1, updated_at = now()
+WHERE id = $1 AND version = 1
+  AND ((description_html = '' AND $2 <> '') OR (address = '' AND $3 <> '') OR (organiser_name = '' AND $4 <> '')
+       OR (time_zone = 'UTC' AND $5 <> 'UTC') OR (capacity IS NULL AND $6::integer IS NOT NULL) OR (rrule = '' AND $7 <> ''))`
+
+func fillBlanks(ctx context.Context, tx pgx.Tx, old, e models.EventEntry) error {
+	if _, err := tx.Exec(ctx, fillBlanks1, old.ID, e.DescriptionHTML, e.Address, e.OrganiserName, e.TimeZone,
+		e.Capacity, e.RRule); err != nil {
+		return internal("fill in event", err)
+	}
+	if len(old.TicketTypes) == 0 && len(e.TicketTypes) > 0 {
+		e.ID = old.ID
+		return saveTicketTypes(ctx, tx, e)
 	}
 	return nil
 }
