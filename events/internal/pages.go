@@ -419,7 +419,7 @@ func googleLink(e models.EventEntry, o models.Occurrence, pageURL string) string
 // placeText is the event's place in one line: name and address.
 func placeText(e models.EventEntry) string {
 	switch {
-	case e.Location != "" && e.Address != "" && !strings.HasPrefix(e.Address, e.Location):
+	case e.Location != "" && e.Address != "" && !strings.HasPrefix(strings.ToLower(e.Address), strings.ToLower(e.Location)):
 		return e.Location + ", " + e.Address
 	case e.Address != "":
 		return e.Address
