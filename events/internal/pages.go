@@ -600,8 +600,10 @@ func saleText(t calendars.TicketOffer, zone string) string {
 // maxBookQuantity is the most seats one booking takes.
 const maxBookQuantity = 20
 
-// safeHTML marks an event's stored (sanitized) description as HTML.
-func safeHTML(h string) templ.Component { return templ.Raw(h) }
+// safeHTML is an event's description as HTML: stored sanitized, and
+// sanitized again here, since rows written before (or by fixtures) may not
+// have been.
+func safeHTML(h string) templ.Component { return templ.Raw(calendars.SanitizeHTML(h)) }
 
 // bookMost is the most places one booking form offers: 20, or fewer when
 // fewer seats are left.
