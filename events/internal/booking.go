@@ -283,3 +283,22 @@ func (h *bookingHandlers) claim(w http.ResponseWriter, r *http.Request) {
 	h.mailTickets(r, b)
 	http.Redirect(w, r, "/tickets/"+b.ID.String()+"?t="+h.ticketToken(b.ID), http.StatusSeeOther)
 }
+
+// leaveWaitlist takes a claim link's entry off the waitlist (an offer it
+// had passes to the next waiting) and shows the page again.
+func (h *bookingHandlers) leaveWaitlist(w http.ResponseWriter, r *http.Request) {
+	token := r.PostFormValue("t")
+	e, ok := h.claimEntry(w, r, token)
+	if !ok {
+		return
+	}
+	if err := h.Bookings.LeaveWaitlist(r.Context(), e.ID, h.now()); err != nil {
+		if models.Code(err) == models.EInternal {
+			h.Site.Error(w, r, err)
+			return
+		}
+		h.Site.Render(w, r, web.Status(models.Code(err)), ClaimPage(h.Site.Page(r, "Claim your places"), e, token, models.Message(err), h.now()))
+		return
+	}
+	http.Redirect(w, r, "/waitlist/"+e.ID.String()+"/claim?t="+token, http.StatusSeeOther)
+}

@@ -40,6 +40,7 @@ func mountBookings(r chi.Router, d Deps) {
 	r.Post("/events/{slug}/waitlist", h.joinWaitlist)
 	r.Get("/waitlist/{id}/claim", h.showClaim)
 	r.Post("/waitlist/{id}/claim", h.claim)
+	r.Post("/waitlist/{id}/leave", h.leaveWaitlist)
 	r.Get(checkinScriptPath, serveCheckinScript)
 	r.With(d.Site.RequireUser).Get("/admin/check-in/{slug}", h.showCheckin)
 	r.With(d.Site.RequireUser).Post("/admin/check-in/{slug}/scan", h.scan)
@@ -183,7 +184,7 @@ func (h *bookingHandlers) mailOffers(ctx context.Context, offers []models.Waitli
 		_ = h.sendMail(ctx, o.Email, "A place is free: "+o.EventTitle, []string{
 			placesText(o.Quantity) + " at " + o.EventTitle + " (" + when + ") " + isAre(o.Quantity) + " free and kept for you until " +
 				o.OfferExpiresAt.In(models.ZoneOf(o.TimeZone)).Format("Monday 2 January, 15:04 MST") + ".",
-			"Claim them before then; after that they go to the next person waiting.",
+			"Claim them before then; after that they go to the next person waiting. No longer interested? The same page lets you leave the waitlist.",
 		}, "Claim your places", link, "")
 	}
 }

@@ -438,6 +438,9 @@ func TestSoldOutWaitlistAndClaim(t *testing.T) {
 	}
 	claimPath, q, _ := strings.Cut(link, "?")
 	token, _ := url.ParseQuery(q)
+	if !strings.Contains(body, "Leave the waitlist") {
+		t.Fatalf("claim page without a way to leave")
+	}
 	if res, _ := d.do("POST", claimPath, uuid.Nil, url.Values{"t": {"forged"}}); res.StatusCode != http.StatusNotFound {
 		t.Fatalf("forged claim: %d", res.StatusCode)
 	}
@@ -552,5 +555,35 @@ func TestEventBookingsForTheOrganiser(t *testing.T) {
 	rows, err := csv.NewReader(strings.NewReader(body)).ReadAll()
 	if err != nil || len(rows) != 3 || rows[0][2] != "name" || rows[1][2] != "Gus Guest" || rows[2][2] != "'=HYPERLINK(1)" || rows[1][6] != "2" {
 		t.Fatalf("csv rows %q, %v", rows, err)
+	}
+}
+
+func TestLeaveTheWaitlist(t *testing.T) {
+	d := newBookingDesk(t, 1)
+	if res, _ := d.do("POST", "/events/bread-making/book", d.member.ID, d.bookingForm(d.free, "1")); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("book: %d", res.StatusCode)
+	}
+	if res, _ := d.do("POST", "/events/bread-making/waitlist", uuid.Nil, d.bookingForm(d.free, "1", "name", "Lou Leaving", "email", "lou@example.org")); res.StatusCode != http.StatusOK {
+		t.Fatalf("waitlist: %d", res.StatusCode)
+	}
+	var id uuid.UUID
+	if err := d.db.QueryRow(context.Background(), `SELECT id FROM waitlist_entries`).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	h := &bookingHandlers{Deps: Deps{Secret: []byte(strings.Repeat("s", 32))}, now: time.Now}
+	token := h.claimToken(id)
+	if res, _ := d.do("POST", "/waitlist/"+id.String()+"/leave", uuid.Nil, url.Values{"t": {"forged"}}); res.StatusCode != http.StatusNotFound {
+		t.Fatalf("forged leave: %d", res.StatusCode)
+	}
+	res, _ := d.do("POST", "/waitlist/"+id.String()+"/leave", uuid.Nil, url.Values{"t": {token}})
+	if res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("leave: %d", res.StatusCode)
+	}
+	_, body := d.do("GET", res.Header.Get("Location"), uuid.Nil, nil)
+	if !strings.Contains(body, "You have left the waitlist.") {
+		t.Fatalf("after leaving: %s", body)
+	}
+	if res, body := d.do("POST", "/waitlist/"+id.String()+"/leave", uuid.Nil, url.Values{"t": {token}}); res.StatusCode != http.StatusConflict || !strings.Contains(body, "not on this waitlist") {
+		t.Fatalf("leaving twice: %d", res.StatusCode)
 	}
 }

@@ -359,6 +359,19 @@ func TestCancelOffersTheSeatsToTheWaitlist(t *testing.T) {
 		t.Fatalf("%d valid tickets, want 2", n)
 	}
 
+	// Leaving: a waiting entry just goes; an offered one passes its seats on.
+	gil, err := f.st.JoinWaitlist(ctx, guest(f, 1, "Gil Gone"), late)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.st.LeaveWaitlist(ctx, gil.ID, late); err != nil {
+		t.Fatal(err)
+	}
+	wantError(t, f.st.LeaveWaitlist(ctx, gil.ID, late), models.EConflict, "not on this waitlist")
+	if e, _ := f.st.WaitlistEntry(ctx, gil.ID); e.Status != models.WaitlistLeft || f.taken(t) != 2 {
+		t.Fatalf("Gil left: %s, taken %d", e.Status, f.taken(t))
+	}
+
 	// More seats: the next waiting are offered them.
 	eve, err := f.st.JoinWaitlist(ctx, guest(f, 2, "Eve Later"), late)
 	if err != nil {
@@ -372,6 +385,9 @@ func TestCancelOffersTheSeatsToTheWaitlist(t *testing.T) {
 	}
 	if offers, err := f.st.OfferSeats(ctx, f.occurrence, late); err != nil || len(offers) != 1 || offers[0].ID != eve.ID || f.taken(t) != 4 {
 		t.Fatalf("offers after adding seats: %v, %v, taken %d", offers, err, f.taken(t))
+	}
+	if err := f.st.LeaveWaitlist(ctx, eve.ID, late); err != nil || f.taken(t) != 2 {
+		t.Fatalf("Eve leaves her offer: %v, taken %d", err, f.taken(t))
 	}
 
 	// Past the cutoff (120 minutes before the start), no cancelling.

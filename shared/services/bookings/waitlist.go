@@ -267,3 +267,51 @@ func (s *Store) OfferSeats(ctx context.Context, occurrenceID uuid.UUID, now time
 	}
 	return s.notify(ctx, s.db, offered), nil
 }
+
+const leaveEntry = `UPDATE waitlist_entries SET status = 'left', updated_at = $2 WHERE id = $1`
+
+// LeaveWaitlist takes the entry id off its waitlist as of now (its
+// holder is no longer interested); an offer it had gives its seats back,
+// offered to the next waiting (the Offered hook is called). Who may
+// leave is the caller's check (the emailed link is signed). Errors:
+// ENotFound (no such entry), EConflict (claimed, expired or left
+// already), EInternal.
+func (s *Store) LeaveWaitlist(ctx context.Context, id uuid.UUID, now time.Time) error {
+	var offered []uuid.UUID
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		var (
+			status  string
+			q       Request
+			userID  *uuid.UUID
+			expires *time.Time
+			booked  *uuid.UUID
+		)
+		err := tx.QueryRow(ctx, lockEntry, id).Scan(&status, &q.OccurrenceID, &q.TicketTypeID, &q.Quantity,
+			&userID, &q.Email, &q.Name, &expires, &booked)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return models.Errorf(models.ENotFound, "There is no such place on the waitlist.")
+		}
+		if err != nil {
+			return internal("lock waitlist entry", err)
+		}
+		if status != models.WaitlistWaiting && status != models.WaitlistOffered {
+			return models.Errorf(models.EConflict, "You are not on this waitlist any more.")
+		}
+		if _, err := tx.Exec(ctx, leaveEntry, id, now); err != nil {
+			return internal("leave waitlist", err)
+		}
+		if status != models.WaitlistOffered {
+			return nil
+		}
+		if err := calendars.ReleaseSeats(ctx, tx, q.OccurrenceID, q.Quantity); err != nil {
+			return err
+		}
+		offered, err = s.offerFreedSeats(ctx, tx, q.OccurrenceID, now)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	s.notify(ctx, s.db, offered)
+	return nil
+}
