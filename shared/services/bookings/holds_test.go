@@ -121,3 +121,35 @@ func TestHoldsExpireAndRelease(t *testing.T) {
 		t.Fatalf("taken %d after releasing the third order", f.taken(t))
 	}
 }
+
+// The periodic sweep ends offers and holds that are due.
+func TestSweepWorker(t *testing.T) {
+	ctx := context.Background()
+	db := pgtest.MustPool(t)
+	f := mustEvent(t, db, "sweep", seats(1))
+	if _, err := db.Exec(ctx, `UPDATE event_occurrences SET starts_at = now() + interval '2 days', ends_at = now() + interval '3 days' WHERE id = $1`, f.occurrence); err != nil {
+		t.Fatal(err)
+	}
+	past := time.Now().Add(-2 * time.Hour)
+	f.st.OfferWindow = time.Hour
+	b, err := f.st.Book(ctx, guest(f, 1, "Ann Gone"), past)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := f.st.JoinWaitlist(ctx, guest(f, 1, "Will Wait"), past)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.st.Cancel(ctx, b.ID, past); err != nil {
+		t.Fatal(err)
+	}
+	if err := (&bookings.SweepWorker{Store: f.st}).Work(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	if e, _ := f.st.WaitlistEntry(ctx, w.ID); e.Status != models.WaitlistExpired || f.taken(t) != 0 {
+		t.Fatalf("after the sweep: %s, taken %d", e.Status, f.taken(t))
+	}
+	if bookings.SweepPeriodic(bookings.SweepEvery) == nil || (bookings.SweepArgs{}).InsertOpts().Queue != "events" {
+		t.Fatal("the periodic job")
+	}
+}
