@@ -48,6 +48,16 @@ func mountBookings(r chi.Router, d Deps) {
 	r.With(d.Site.RequireUser).Get("/admin/bookings/{slug}/csv", h.exportEventBookings)
 }
 
+// OfferMailer returns what a bookings.Store's Offered hook should be in
+// the events service (mountBookings sets it on the server's store): each
+// waitlist offer is emailed its signed claim link, and the page cache is
+// purged. A store built elsewhere in the service (the sweep's worker)
+// gets it from here; d needs Site, Mail, Secret and Pages.
+func OfferMailer(d Deps) func(ctx context.Context, offers []models.WaitlistEntry) {
+	h := &bookingHandlers{Deps: d, now: time.Now}
+	return h.mailOffers
+}
+
 // bookingHandlers serve the booking routes.
 type bookingHandlers struct {
 	Deps
