@@ -7,8 +7,6 @@ import (
 	"io/fs"
 	"net/http"
 
-	"github.com/riverqueue/river"
-
 	"rose-ash.com/platform/events/internal"
 	"rose-ash.com/platform/shared/boot"
 	"rose-ash.com/platform/shared/pagecache"
@@ -24,21 +22,12 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	if err != nil {
 		return err
 	}
-	opts := boot.Options{Service: "events", MayMigrate: false, Static: static, Workers: workers,
-		Queues: func(boot.Deps) map[string]int { return map[string]int{calendars.Queue: 2} }}
+	opts := boot.Options{Service: "events", MayMigrate: false, Static: static, Workers: workers, Queues: queues}
 	return boot.Run(ctx, opts, getenv, stdout, func(d boot.Deps) (http.Handler, error) {
 		pages := pagecache.New(d.Redis, d.Keys, "events", d.Site.Assets.Version(), d.Config.PageCache.TTL.Std(), d.Site.Metrics.Registry)
-		return internal.NewServer(internal.Deps{Site: d.Site, Auth: d.SignIn(), Events: calendars.New(d.DB),
-			Bookings: bookings.New(d.DB), Mail: d.Mail, Sessions: d.Sessions, Secret: []byte(d.Config.SecretKey),
-			Pages: pages}), nil
+		store, bk := calendars.New(d.DB), bookings.New(d.DB)
+		return internal.NewServer(internal.Deps{Site: d.Site, Auth: d.SignIn(), Events: store, Bookings: bk,
+			Mail: d.Mail, Sessions: d.Sessions, Secret: []byte(d.Config.SecretKey), Pages: pages,
+			Objects: federate(d, store, bk)}), nil
 	})
-}
-
-// workers registers the events service's jobs: the extension of recurring
-// events' dates (calendars.HorizonWorker).
-func workers(d boot.Deps, w *river.Workers) (int, error) {
-	if err := river.AddWorkerSafely(w, &calendars.HorizonWorker{DB: d.DB}); err != nil {
-		return 0, err
-	}
-	return 1, nil
 }

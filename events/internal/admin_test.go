@@ -161,3 +161,34 @@ func TestAdminWritesEvents(t *testing.T) {
 		t.Errorf("a second calendar with one slug: %d", status)
 	}
 }
+
+// A fediverse server asking for an event's page gets its object (the
+// events actor's EventServer); a browser gets the page.
+func TestEventPageServesTheObjectToFediverseServers(t *testing.T) {
+	e := startPages(t)
+	ev := e.addEvent("bread-making", "Bread making", 3, nil)
+	var served uuid.UUID
+	pg := &pages{site: e.site, events: e.store, now: time.Now, objects: func(w http.ResponseWriter, _ *http.Request, id uuid.UUID) {
+		served = id
+		w.Header().Set("Content-Type", "application/activity+json")
+		_, _ = io.WriteString(w, `{"type":"Event"}`)
+	}}
+	r := chi.NewRouter()
+	r.Get("/events/{slug}", pg.event)
+	srv := httptest.NewServer(r)
+	defer srv.Close()
+	req, _ := http.NewRequest("GET", srv.URL+"/events/bread-making", nil)
+	req.Header.Set("Accept", "application/activity+json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if served != ev.ID || resp.Header.Get("Content-Type") != "application/activity+json" {
+		t.Errorf("served %v (%s), want the event's object", served, resp.Header.Get("Content-Type"))
+	}
+	served = uuid.Nil
+	if status, _, body := send(t, srv, "GET", "/events/bread-making", "", nil); status != 200 || served != uuid.Nil || !strings.Contains(body, "<h1>Bread making</h1>") {
+		t.Errorf("a browser: %d, object served %v", status, served)
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
 
+	"rose-ash.com/platform/shared/activitypub"
 	"rose-ash.com/platform/shared/models"
 	"rose-ash.com/platform/shared/services/calendars"
 	"rose-ash.com/platform/shared/web"
@@ -32,6 +33,8 @@ type pages struct {
 	site   *web.Site
 	events *calendars.Store
 	now    func() time.Time
+	// objects serves events' ActivityStreams objects (nil: none).
+	objects EventServer
 }
 
 // base is the events service's public address.
@@ -373,6 +376,10 @@ func (p *pages) event(w http.ResponseWriter, r *http.Request) {
 	ep, err := p.events.EventPage(r.Context(), slug, occ, now)
 	if err != nil {
 		p.site.Error(w, r, err)
+		return
+	}
+	if p.objects != nil && activitypub.WantsAS2(r) {
+		p.objects(w, r, ep.Event.ID) // a fediverse server asking for the event's object
 		return
 	}
 	_, signedIn := web.Viewer(r.Context())

@@ -8,6 +8,7 @@ import (
 
 	"github.com/alexedwards/scs/v2"
 	"github.com/go-chi/chi/v5"
+	"github.com/google/uuid"
 
 	"rose-ash.com/platform/shared/mail"
 	"rose-ash.com/platform/shared/oauth"
@@ -34,7 +35,13 @@ type Deps struct {
 	// Pages is the page cache of anonymous views of the calendar pages
 	// (nil: none); a change of an event or of its seats purges it.
 	Pages *pagecache.Cache
+	// Objects serves an event's ActivityStreams object to fediverse
+	// servers asking for its page (nil: the service does not federate).
+	Objects EventServer
 }
+
+// EventServer serves the ActivityStreams object of the event with that id.
+type EventServer func(w http.ResponseWriter, r *http.Request, eventID uuid.UUID)
 
 // NewServer returns the events service's HTTP handler; every route it serves is
 // listed here.
@@ -45,7 +52,7 @@ func NewServer(d Deps) http.Handler {
 	// Machine routes: no session.
 	site.MountPlatform(r, fragmentRenderers(d.Events, site.URL("events", "")))
 
-	pg := &pages{site: site, events: d.Events, now: time.Now}
+	pg := &pages{site: site, events: d.Events, now: time.Now, objects: d.Objects}
 	// Calendar pages: anonymous views come from the page cache (when
 	// there is one) before any session work.
 	r.Group(func(r chi.Router) {

@@ -22,6 +22,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"rose-ash.com/platform/shared/activitypub"
+	"rose-ash.com/platform/shared/activitypub/agenda"
 	"rose-ash.com/platform/shared/activitypub/articles"
 	"rose-ash.com/platform/shared/activitypub/delivery"
 	"rose-ash.com/platform/shared/activitypub/listings"
@@ -217,12 +218,13 @@ func Run(ctx context.Context, opts Options, getenv func(string) string, stdout i
 // every products.RefreshEvery, on the market queue too; and the sweep of
 // unpaid orders past their hold and of pending payments, every
 // orders.SweepEvery, on the cart queue; and the extension of recurring
-// events' dates to their horizon, every calendars.HorizonEvery, on the
+// events' dates to their horizon, every calendars.HorizonEvery, and the
+// announcement of events never announced, every agenda.DueInterval, on the
 // events queue.
 func PeriodicJobs(cfg *config.Config) []*river.PeriodicJob {
 	jobs := []*river.PeriodicJob{articles.Periodic(articles.DueInterval), listings.Periodic(listings.DueInterval),
 		products.RefreshPeriodic(products.RefreshEvery), orders.SweepPeriodic(orders.SweepEvery),
-		calendars.HorizonPeriodic(calendars.HorizonEvery)}
+		calendars.HorizonPeriodic(calendars.HorizonEvery), agenda.Periodic(agenda.DueInterval)}
 	if cfg.Ghost.URL != "" && cfg.Ghost.SyncInterval > 0 {
 		jobs = append(jobs, ghostsync.Periodic(cfg.Ghost.SyncInterval.Std()))
 	}

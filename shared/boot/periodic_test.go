@@ -10,20 +10,20 @@ import (
 // Every service declares the same periodic jobs, so the Ghost sync, the
 // blog's scheduled posts, the market's unannounced products, its
 // supplier sources' refresh, the cart's sweep of orders and the events'
-// recurring dates are scheduled
+// recurring dates and announcements are scheduled
 // whichever service River elects as leader.
 func TestPeriodicJobsAreTheSameForEveryService(t *testing.T) {
 	var cfg config.Config
-	if n := len(PeriodicJobs(&cfg)); n != 5 {
-		t.Fatalf("%d periodic jobs without a Ghost site, want 5 (the scheduled posts, the unannounced products, the sources' refresh, the orders' sweep, the events' dates)", n)
+	if n := len(PeriodicJobs(&cfg)); n != 6 {
+		t.Fatalf("%d periodic jobs without a Ghost site, want 6 (the scheduled posts, the unannounced products, the sources' refresh, the orders' sweep, the events' dates and announcements)", n)
 	}
 	cfg.Ghost.URL = "https://ghost.example"
 	cfg.Ghost.SyncInterval = config.Duration(15 * time.Minute)
-	if n := len(PeriodicJobs(&cfg)); n != 6 {
-		t.Fatalf("%d periodic jobs with a Ghost site, want the sync, the scheduled posts, the unannounced products, the sources' refresh, the orders' sweep and the events' dates", n)
+	if n := len(PeriodicJobs(&cfg)); n != 7 {
+		t.Fatalf("%d periodic jobs with a Ghost site, want the sync, the scheduled posts, the unannounced products, the sources' refresh, the orders' sweep, the events' dates and announcements", n)
 	}
 	cfg.Ghost.SyncInterval = 0
-	if n := len(PeriodicJobs(&cfg)); n != 5 {
-		t.Fatalf("%d periodic jobs with the sync interval 0, want 5 (the scheduled posts, the unannounced products, the sources' refresh, the orders' sweep, the events' dates)", n)
+	if n := len(PeriodicJobs(&cfg)); n != 6 {
+		t.Fatalf("%d periodic jobs with the sync interval 0, want 6 (the scheduled posts, the unannounced products, the sources' refresh, the orders' sweep, the events' dates and announcements)", n)
 	}
 }
