@@ -10,6 +10,7 @@ import (
 	"rose-ash.com/platform/shared/media"
 	"rose-ash.com/platform/shared/oauth"
 	"rose-ash.com/platform/shared/pagecache"
+	"rose-ash.com/platform/shared/services/calendars"
 	"rose-ash.com/platform/shared/services/navigation"
 	"rose-ash.com/platform/shared/services/posts"
 	"rose-ash.com/platform/shared/services/products"
@@ -43,6 +44,9 @@ type Deps struct {
 	// Products is the market's catalogue, read for the editor's widget
 	// picker.
 	Products *products.Store
+	// Calendars are the events service's calendars and events, read for
+	// the editor's widget picker (nil: none listed).
+	Calendars *calendars.Store
 }
 
 // NewServer returns the blog service's HTTP handler; every route it serves is
@@ -110,7 +114,7 @@ func NewServer(d Deps) http.Handler {
 			r.Get("/posts/{id}/delete", ad.confirmDelete)
 			r.Post("/posts/{id}/delete", ad.deletePost)
 			r.Post("/media", uploadMedia(site, mediaStore, site.Config.Media.MaxBytes))
-			r.Get("/widgets/products", widgetPicker{site: site, products: d.Products}.search)
+			r.Get("/widgets/products", widgetPicker{site: site, products: d.Products, calendars: d.Calendars}.search)
 			r.Get("/tags", ta.list)
 			r.Post("/tags/{slug}", ta.save)
 			r.Get("/authors", aa.list)

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"rose-ash.com/platform/shared/models"
+	"rose-ash.com/platform/shared/services/calendars"
 	"rose-ash.com/platform/shared/services/products"
 	"rose-ash.com/platform/shared/web"
 )
@@ -20,6 +21,9 @@ const pickerLimit = 10
 type widgetPicker struct {
 	site     *web.Site
 	products *products.Store
+	// calendars are the events service's calendars and events (reads
+	// only); nil lists none.
+	calendars *calendars.Store
 }
 
 // pickedProduct and pickedMarket are what the editor lists.
@@ -62,10 +66,17 @@ func (p widgetPicker) search(w http.ResponseWriter, r *http.Request) {
 		p.site.Error(w, r, err)
 		return
 	}
+	cals, evs, err := p.eventsFound(ctx, q)
+	if err != nil {
+		p.site.Error(w, r, err)
+		return
+	}
 	out := struct {
-		Products []pickedProduct `json:"products"`
-		Markets  []pickedMarket  `json:"markets"`
-	}{Products: []pickedProduct{}, Markets: []pickedMarket{}}
+		Products  []pickedProduct `json:"products"`
+		Markets   []pickedMarket  `json:"markets"`
+		Calendars []pickedMarket  `json:"calendars"`
+		Events    []pickedEvent   `json:"events"`
+	}{Products: []pickedProduct{}, Markets: []pickedMarket{}, Calendars: cals, Events: evs}
 	for _, pr := range page.Products {
 		out.Products = append(out.Products, pickedProduct{Slug: pr.Slug, Name: pr.Name, Market: pr.MarketName})
 	}

@@ -6,11 +6,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 
 	"rose-ash.com/platform/shared/models"
 	"rose-ash.com/platform/shared/postgres/pgtest"
+	"rose-ash.com/platform/shared/services/calendars"
 	"rose-ash.com/platform/shared/services/products"
 	"rose-ash.com/platform/shared/web"
 )
@@ -106,4 +108,52 @@ func TestWidgetPickerFindsProductsAndMarketsForAdmins(t *testing.T) {
 type pickerAnswer struct {
 	Products []pickedProduct `json:"products"`
 	Markets  []pickedMarket  `json:"markets"`
+}
+
+// The picker also lists the events service's calendars and published
+// events by name (drafts never), and without a name every calendar and the
+// next events, each event once.
+func TestWidgetPickerFindsCalendarsAndEvents(t *testing.T) {
+	ctx := context.Background()
+	db := pgtest.MustPool(t)
+	cals := calendars.New(db)
+	c, err := cals.CreateCalendar(ctx, models.Calendar{Slug: "workshops", Title: "Workshops"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now().Add(72 * time.Hour).Truncate(time.Hour)
+	for _, e := range []models.EventEntry{
+		{Slug: "bread-making", Title: "Bread making", Status: models.EventScheduled, RRule: "FREQ=WEEKLY;COUNT=3"},
+		{Slug: "secret-bread", Title: "Secret bread", Status: models.EventDraft},
+	} {
+		e.CalendarID, e.TimeZone, e.StartsAt, e.EndsAt = c.ID, "Europe/London", start, start.Add(time.Hour)
+		if _, err := cals.CreateEvent(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	site := mediaTestSite(t)
+	p := widgetPicker{site: site, products: products.New(db), calendars: cals}
+	get := func(q string) pickerEvents {
+		rec := httptest.NewRecorder()
+		p.search(rec, httptest.NewRequest(http.MethodGet, "/admin/widgets/products?q="+q, nil))
+		var a pickerEvents
+		if err := json.Unmarshal(rec.Body.Bytes(), &a); err != nil {
+			t.Fatalf("%d %s: %v", rec.Code, rec.Body.String(), err)
+		}
+		return a
+	}
+	if a := get("bread"); len(a.Events) != 1 || a.Events[0].Slug != "bread-making" || a.Events[0].Date == "" || len(a.Calendars) != 0 {
+		t.Errorf("\"bread\": %+v, want the published event alone", a)
+	}
+	if a := get("work"); len(a.Calendars) != 1 || a.Calendars[0] != (pickedMarket{Slug: "workshops", Name: "Workshops"}) {
+		t.Errorf("\"work\": %+v", a)
+	}
+	if a := get(""); len(a.Calendars) != 1 || len(a.Events) != 1 {
+		t.Errorf("with nothing typed: %+v, want the calendar and the weekly event once", a)
+	}
+}
+
+type pickerEvents struct {
+	Calendars []pickedMarket `json:"calendars"`
+	Events    []pickedEvent  `json:"events"`
 }

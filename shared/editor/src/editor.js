@@ -191,15 +191,17 @@ function insertWidget(editor, type, id) {
     .run();
 }
 
-// The admin endpoint that finds the market's products and markets by name:
-// {"products": [{slug, name, market}], "markets": [{slug, name}]}.
+// The admin endpoint that finds the market's products and markets, and the events service's
+// calendars and events, by name: {"products": [{slug, name, market}], "markets": [{slug, name}],
+// "calendars": [{slug, name}], "events": [{slug, name, date}]}.
 const PICKER_URL = '/admin/widgets/products';
 
 // The widget picker behind each Widget button, created on first use.
 const pickers = new WeakMap();
 
-// pickWidget opens the widget picker: the market's products and markets found by name, one of
-// which is inserted as its widget ([[widget:product-card:<slug>]] or [[widget:market:<slug>]]);
+// pickWidget opens the widget picker: the market's products and markets and the calendars and
+// events found by name, one of which is inserted as its widget ([[widget:product-card:<slug>]],
+// [[widget:market:<slug>]], [[widget:events-calendar:<slug>]] or [[widget:event:<slug>]]);
 // "Other widget" asks for a type and id instead (promptWidget).
 function pickWidget(editor, button) {
   let picker = pickers.get(button);
@@ -221,7 +223,7 @@ function widgetPicker(editor, button) {
 
   const title = document.createElement('h2');
   title.id = `${inputID}-title`;
-  title.textContent = 'Insert a product or a market';
+  title.textContent = 'Insert a product, a market, a calendar or an event';
   const label = document.createElement('label');
   label.htmlFor = inputID;
   label.textContent = 'Name';
@@ -302,6 +304,12 @@ function widgetPicker(editor, button) {
         }
         for (const m of Array.isArray(data.markets) ? data.markets : []) {
           items.push({ type: 'market', slug: m.slug, text: m.name, note: 'Market' });
+        }
+        for (const c of Array.isArray(data.calendars) ? data.calendars : []) {
+          items.push({ type: 'events-calendar', slug: c.slug, text: c.name, note: 'Calendar' });
+        }
+        for (const e of Array.isArray(data.events) ? data.events : []) {
+          items.push({ type: 'event', slug: e.slug, text: e.name, note: e.date ? `Event, ${e.date}` : 'Event' });
         }
         items = items.filter((item) => typeof item.slug === 'string' && WIDGET_ID.test(item.slug) && typeof item.text === 'string');
       } else {
