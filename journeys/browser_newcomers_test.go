@@ -49,7 +49,7 @@ var firstSignInLink = regexp.MustCompile(`<a[^>]+href="([^"]+)"[^>]*>[^<]*Sign i
 // to federation's sign-in form; the blog's header is a compact bar with a
 // menu button that reveals each service once; the blog home has a search
 // box, a visible feed link and pictures; an upcoming event leads to its
-// entry on the events home, which lists the same events.
+// page on the events service, whose home lists the same events.
 func TestBrowserNewcomerOnAPhone(t *testing.T) {
 	st := startDemoStack(t)
 	tab := startChromium(t)
