@@ -62,7 +62,7 @@ var Nav = []models.NavItem{
 
 // Calendars are the demo calendars the Events belong to.
 var Calendars = []models.Calendar{
-	{Slug: "markets-and-meetings", Title: "Markets & meetings",
+	{Slug: "markets-and-meetings", Title: "Markets and meetings",
 		Description: "The market's Saturdays, swaps and fairs, and the cooperative's meetings."},
 	{Slug: "workshops", Title: "Workshops",
 		Description: "Hands-on mornings and evenings with our producers: baking, bees, preserves and more."},
