@@ -1,6 +1,7 @@
 package internal
 
 import (
+	"context"
 	"encoding/xml"
 	"net/http"
 	"net/url"
@@ -17,6 +18,7 @@ import (
 	"rose-ash.com/platform/shared/contracts"
 	"rose-ash.com/platform/shared/fragments"
 	"rose-ash.com/platform/shared/models"
+	"rose-ash.com/platform/shared/services/calendars"
 	"rose-ash.com/platform/shared/services/posts"
 	"rose-ash.com/platform/shared/web"
 )
@@ -36,6 +38,8 @@ type reader struct {
 	posts    *posts.Store
 	widgets  *widgets
 	articles ArticleServer
+	// calendars finds the calendars a page contains (nil: none).
+	calendars *calendars.Store
 }
 
 // ArticleServer writes a post as the ActivityStreams Article the blog's
@@ -112,6 +116,7 @@ func (rd reader) showPost(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	post.HTML = rd.withCalendars(r.Context(), post)
 	// The post's container widgets are fetched with the header's fragments.
 	plan := rd.widgets.plan(r.Context(), post.HTML)
 	p, got := rd.site.PageWith(r, post.Title, plan.reqs...)
@@ -121,6 +126,29 @@ func (rd reader) showPost(w http.ResponseWriter, r *http.Request) {
 	p.Head = templ.Join(postHead(post, canonical, rd.base()+"/rss.xml", rd.articleLD(post, canonical)),
 		cardsStylesheet(rd.site.Assets.URL("cards.css")))
 	rd.site.Render(w, r, http.StatusOK, PostPage(p, post))
+}
+
+// withCalendars is a page's body followed by the widget of each calendar
+// it contains (the events service's calendars whose container it is) that
+// its body does not embed already; a calendar that cannot be read is
+// left out, logged.
+func (rd reader) withCalendars(ctx context.Context, post models.Post) string {
+	if rd.calendars == nil || post.Type != "page" {
+		return post.HTML
+	}
+	cals, err := rd.calendars.CalendarsOfPage(ctx, post.ID)
+	if err != nil {
+		rd.site.Logger.Warn("blog: the page's calendars left out", "page", post.Slug, "error", err)
+		return post.HTML
+	}
+	html := post.HTML
+	for _, c := range cals {
+		placeholder := "[[widget:events-calendar:" + c.Slug + "]]"
+		if !strings.Contains(html, placeholder) {
+			html += "\n<p>" + placeholder + "</p>"
+		}
+	}
+	return html
 }
 
 // membersBody is a members-only post's body: the post's own for a

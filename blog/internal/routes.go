@@ -57,7 +57,7 @@ func NewServer(d Deps) http.Handler {
 	// answered with their saved anonymous copy.
 	site.SavedPage = pages.ServeSaved
 	wg := &widgets{logger: site.Logger}
-	rd := reader{site: site, posts: d.Posts, widgets: wg, articles: d.Articles}
+	rd := reader{site: site, posts: d.Posts, widgets: wg, articles: d.Articles, calendars: d.Calendars}
 	ad := newAdmin(site, d.Editor, d.Authors, wg, pages)
 	na := navAdmin{site: site, nav: d.Nav, edit: d.NavEditor, pages: pages}
 	ta := tagAdmin{site: site, tags: d.Tags, pages: pages}

@@ -277,6 +277,9 @@ func TestOptimisticLocking(t *testing.T) {
 	if err != nil || got2.ContainerPostID == nil || *got2.ContainerPostID != page || got2.ContainerSlug != "whats-on" || got2.Version != 3 {
 		t.Fatalf("calendar with its page: %+v, %v", got2, err)
 	}
+	if of, err := st.CalendarsOfPage(ctx, page); err != nil || len(of) != 1 || of[0].Slug != "talks" {
+		t.Fatalf("calendars of the page: %+v, %v", of, err)
+	}
 }
 
 // Each mistake is refused with a sentence naming it, and nothing is

@@ -235,3 +235,20 @@ func (s *Store) CalendarWithID(ctx context.Context, id uuid.UUID) (models.Calend
 	}
 	return c, nil
 }
+
+const calendarsOfPage = calendarColumns + ` WHERE c.container_post_id = $1 ORDER BY c.title, c.slug`
+
+// CalendarsOfPage returns the calendars whose container is the blog page
+// with id postID (the page shows their widgets), by title. Errors:
+// EInternal.
+func (s *Store) CalendarsOfPage(ctx context.Context, postID uuid.UUID) ([]models.Calendar, error) {
+	rows, err := s.db.Query(ctx, calendarsOfPage, postID)
+	if err != nil {
+		return nil, internal("calendars of page", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (models.Calendar, error) { return scanCalendar(r) })
+	if err != nil {
+		return nil, internal("calendars of page", err)
+	}
+	return out, nil
+}
