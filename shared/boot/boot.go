@@ -34,6 +34,7 @@ import (
 	"rose-ash.com/platform/shared/logging"
 	"rose-ash.com/platform/shared/mail"
 	"rose-ash.com/platform/shared/postgres"
+	"rose-ash.com/platform/shared/services/bookings"
 	"rose-ash.com/platform/shared/services/calendars"
 	"rose-ash.com/platform/shared/services/orders"
 	"rose-ash.com/platform/shared/services/products"
@@ -219,12 +220,14 @@ func Run(ctx context.Context, opts Options, getenv func(string) string, stdout i
 // unpaid orders past their hold and of pending payments, every
 // orders.SweepEvery, on the cart queue; and the extension of recurring
 // events' dates to their horizon, every calendars.HorizonEvery, and the
-// announcement of events never announced, every agenda.DueInterval, on the
-// events queue.
+// announcement of events never announced, every agenda.DueInterval, and
+// the sweep of unclaimed waitlist offers and unpaid holds, every
+// bookings.SweepEvery, on the events queue.
 func PeriodicJobs(cfg *config.Config) []*river.PeriodicJob {
 	jobs := []*river.PeriodicJob{articles.Periodic(articles.DueInterval), listings.Periodic(listings.DueInterval),
 		products.RefreshPeriodic(products.RefreshEvery), orders.SweepPeriodic(orders.SweepEvery),
-		calendars.HorizonPeriodic(calendars.HorizonEvery), agenda.Periodic(agenda.DueInterval)}
+		calendars.HorizonPeriodic(calendars.HorizonEvery), agenda.Periodic(agenda.DueInterval),
+		bookings.SweepPeriodic(bookings.SweepEvery)}
 	if cfg.Ghost.URL != "" && cfg.Ghost.SyncInterval > 0 {
 		jobs = append(jobs, ghostsync.Periodic(cfg.Ghost.SyncInterval.Std()))
 	}

@@ -14,16 +14,16 @@ import (
 // whichever service River elects as leader.
 func TestPeriodicJobsAreTheSameForEveryService(t *testing.T) {
 	var cfg config.Config
-	if n := len(PeriodicJobs(&cfg)); n != 6 {
-		t.Fatalf("%d periodic jobs without a Ghost site, want 6 (the scheduled posts, the unannounced products, the sources' refresh, the orders' sweep, the events' dates and announcements)", n)
+	if n := len(PeriodicJobs(&cfg)); n != 7 {
+		t.Fatalf("%d periodic jobs without a Ghost site, want 7 (the scheduled posts, the unannounced products, the sources' refresh, the orders' sweep, the events' dates, announcements and sweep of offers and holds)", n)
 	}
 	cfg.Ghost.URL = "https://ghost.example"
 	cfg.Ghost.SyncInterval = config.Duration(15 * time.Minute)
-	if n := len(PeriodicJobs(&cfg)); n != 7 {
+	if n := len(PeriodicJobs(&cfg)); n != 8 {
 		t.Fatalf("%d periodic jobs with a Ghost site, want the sync, the scheduled posts, the unannounced products, the sources' refresh, the orders' sweep, the events' dates and announcements", n)
 	}
 	cfg.Ghost.SyncInterval = 0
-	if n := len(PeriodicJobs(&cfg)); n != 6 {
-		t.Fatalf("%d periodic jobs with the sync interval 0, want 6 (the scheduled posts, the unannounced products, the sources' refresh, the orders' sweep, the events' dates and announcements)", n)
+	if n := len(PeriodicJobs(&cfg)); n != 7 {
+		t.Fatalf("%d periodic jobs with the sync interval 0, want 7 (the scheduled posts, the unannounced products, the sources' refresh, the orders' sweep, the events' dates, announcements and sweep of offers and holds)", n)
 	}
 }
