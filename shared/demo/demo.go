@@ -9,15 +9,18 @@ import (
 	"bytes"
 	"context"
 	"embed"
+	"errors"
 	"fmt"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"rose-ash.com/platform/shared/media"
 	"rose-ash.com/platform/shared/models"
 	"rose-ash.com/platform/shared/postgres"
+	"rose-ash.com/platform/shared/services/bookings"
 	"rose-ash.com/platform/shared/services/calendars"
 	"rose-ash.com/platform/shared/services/carts"
 	"rose-ash.com/platform/shared/services/identity"
@@ -184,7 +187,7 @@ var Events = []Event{
 	{"workshops", "seed-saving-talk", "Seed saving talk",
 		"How to save seed from your own tomatoes, beans and squash, and keep it true.", "The meeting room, upstairs", meetingRoomAddr,
 		"<p>Sam from Hollow Lane Farm explains which crops are easy to save seed from, how to keep varieties true and how to store seed for years.</p>",
-		time.Tuesday, 1, 19 * time.Hour, time.Hour, 40, "", free},
+		time.Tuesday, 1, 19 * time.Hour, time.Hour, 12, "", free},
 	{"workshops", "composting-basics", "Composting basics",
 		"Turn kitchen scraps into the garden's best feed: a practical morning.", "Community garden", gardenAddress,
 		"<p>Bays, bins and wormeries: a practical morning in the community garden. Wear boots.</p>",
@@ -281,6 +284,68 @@ func seedEvents(ctx context.Context, tx pgx.Tx, store *calendars.Store) error {
 	for _, e := range Events {
 		if err := store.AddEventIfMissing(ctx, tx, e.Entry(now)); err != nil {
 			return fmt.Errorf("demo: %w", err)
+		}
+	}
+	return seedAttendance(ctx, tx, now)
+}
+
+// Attendance makes two demo dates look lived in: neighbours have booked
+// most of the new members' welcome, and all of the seed saving talk, for
+// which three more wait.
+var Attendance = []struct {
+	Event           string
+	Booked, Waiting int
+}{
+	{"new-members-welcome", 17, 0},
+	{"seed-saving-talk", 12, 3},
+}
+
+// seedAttendance books Attendance's seats at each event's first date, by
+// demo neighbours (neighbour1@example.org...), once: a date with bookings
+// already is left as it is. Seats that no longer fit (an admin lowered
+// the capacity) are not booked.
+func seedAttendance(ctx context.Context, tx pgx.Tx, now time.Time) error {
+	for _, a := range Attendance {
+		var occurrence, ticketType uuid.UUID
+		err := tx.QueryRow(ctx, `
+SELECT o.id, t.id FROM events e
+JOIN event_occurrences o ON o.event_id = e.id AND o.status = 'scheduled' AND o.starts_at > $2
+JOIN ticket_types t ON t.event_id = e.id AND t.price_minor = 0
+WHERE e.slug = $1
+ORDER BY o.starts_at, t.position, t.id LIMIT 1`, a.Event, now).Scan(&occurrence, &ticketType)
+		if errors.Is(err, pgx.ErrNoRows) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("demo: attendance of %s: %w", a.Event, err)
+		}
+		person := func(n int) bookings.Request {
+			return bookings.Request{Quantity: 1, Name: fmt.Sprintf("Neighbour %d", n), Email: fmt.Sprintf("neighbour%d@example.org", n)}
+		}
+		var booked, waiting []bookings.Request
+		for n := 1; n <= a.Booked; n++ {
+			booked = append(booked, person(n))
+		}
+		for n := a.Booked + 1; n <= a.Booked+a.Waiting; n++ {
+			waiting = append(waiting, person(n))
+		}
+		// In a savepoint: what no longer fits is left out whole.
+		sp, err := tx.Begin(ctx)
+		if err != nil {
+			return fmt.Errorf("demo: attendance of %s: %w", a.Event, err)
+		}
+		err = bookings.AddDemoBookingsIfNone(ctx, sp, occurrence, ticketType, booked, waiting, now)
+		if models.Code(err) == models.EConflict {
+			if err := sp.Rollback(ctx); err != nil {
+				return fmt.Errorf("demo: attendance of %s: %w", a.Event, err)
+			}
+			continue
+		}
+		if err == nil {
+			err = sp.Commit(ctx)
+		}
+		if err != nil {
+			return fmt.Errorf("demo: attendance of %s: %w", a.Event, err)
 		}
 	}
 	return nil

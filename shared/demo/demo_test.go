@@ -76,6 +76,14 @@ func TestSeedIsIdempotent(t *testing.T) {
 		`SELECT count(*) FROM post_tags`:  demoPostTags(),
 		`SELECT count(*) FROM markets`:    len(demo.Markets),
 		`SELECT count(*) FROM products`:   len(demo.Products),
+		// The nearly full welcome and the sold-out talk, booked once.
+		`SELECT count(*) FROM bookings`:         17 + 12,
+		`SELECT count(*) FROM tickets`:          17 + 12,
+		`SELECT count(*) FROM waitlist_entries`: 3,
+		`SELECT count(*) FROM event_occurrences o JOIN events e ON e.id = o.event_id
+		  WHERE e.slug = 'seed-saving-talk' AND o.taken = o.capacity`: 1,
+		`SELECT count(*) FROM event_occurrences o JOIN events e ON e.id = o.event_id
+		  WHERE e.slug = 'new-members-welcome' AND o.capacity - o.taken = 3`: 1,
 	} {
 		if n := count(t, db, query); n != want {
 			t.Errorf("after seeding twice, %s = %d, want %d", query, n, want)
