@@ -453,8 +453,13 @@ CREATE TABLE public.order_lines (
     quantity integer NOT NULL,
     held integer DEFAULT 0 NOT NULL,
     "position" integer DEFAULT 0 NOT NULL,
+    kind text DEFAULT 'product'::text NOT NULL,
+    occurrence_id uuid,
+    ticket_type_id uuid,
     CONSTRAINT order_lines_check CHECK (((held >= 0) AND (held <= quantity))),
+    CONSTRAINT order_lines_kind_check CHECK ((kind = ANY (ARRAY['product'::text, 'ticket'::text]))),
     CONSTRAINT order_lines_quantity_check CHECK (((quantity >= 1) AND (quantity <= 999))),
+    CONSTRAINT order_lines_ticket_check CHECK ((((kind = 'product'::text) AND (occurrence_id IS NULL) AND (ticket_type_id IS NULL)) OR ((kind = 'ticket'::text) AND (market_id IS NULL) AND (product_id IS NULL) AND (variant_id IS NULL) AND (held = 0)))),
     CONSTRAINT order_lines_title_check CHECK (((length(title) >= 1) AND (length(title) <= 300))),
     CONSTRAINT order_lines_unit_price_minor_check CHECK ((unit_price_minor >= 0)),
     CONSTRAINT order_lines_vat_rate_bp_check CHECK (((vat_rate_bp >= 0) AND (vat_rate_bp <= 10000)))
@@ -1327,10 +1332,16 @@ ALTER TABLE ONLY public.order_lines
     ADD CONSTRAINT order_lines_market_id_fkey FOREIGN KEY (market_id) REFERENCES public.markets(id) ON DELETE SET NULL;
 
 ALTER TABLE ONLY public.order_lines
+    ADD CONSTRAINT order_lines_occurrence_id_fkey FOREIGN KEY (occurrence_id) REFERENCES public.event_occurrences(id) ON DELETE SET NULL;
+
+ALTER TABLE ONLY public.order_lines
     ADD CONSTRAINT order_lines_order_id_fkey FOREIGN KEY (order_id) REFERENCES public.orders(id) ON DELETE CASCADE;
 
 ALTER TABLE ONLY public.order_lines
     ADD CONSTRAINT order_lines_product_id_fkey FOREIGN KEY (product_id) REFERENCES public.products(id) ON DELETE SET NULL;
+
+ALTER TABLE ONLY public.order_lines
+    ADD CONSTRAINT order_lines_ticket_type_id_fkey FOREIGN KEY (ticket_type_id) REFERENCES public.ticket_types(id) ON DELETE SET NULL;
 
 ALTER TABLE ONLY public.order_lines
     ADD CONSTRAINT order_lines_variant_id_fkey FOREIGN KEY (variant_id) REFERENCES public.product_variants(id) ON DELETE SET NULL;

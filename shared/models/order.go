@@ -106,6 +106,12 @@ type OrderLine struct {
 	VATRateBP  int
 	Quantity   int
 	Held       int
+	// Ticket is set on a ticket line (places at an event's date, held by
+	// a booking of the order), whose OccurrenceID and TicketTypeID say
+	// which (empty once deleted); the product's ids are then empty.
+	Ticket       bool
+	OccurrenceID uuid.NullUUID
+	TicketTypeID uuid.NullUUID
 }
 
 // Total is the line's price times its quantity.

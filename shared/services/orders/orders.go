@@ -21,6 +21,8 @@ import (
 
 	"rose-ash.com/platform/shared/models"
 	"rose-ash.com/platform/shared/postgres"
+	"rose-ash.com/platform/shared/services/bookings"
+	"rose-ash.com/platform/shared/services/calendars"
 	"rose-ash.com/platform/shared/services/products"
 )
 
@@ -42,6 +44,11 @@ type Store struct {
 	// Placed runs once a new order is committed (not when a checkout key
 	// returns an order placed before): the cart emails "order received".
 	Placed func(ctx context.Context, o models.Order)
+	// Bookings holds the seats of an order's ticket lines (a held booking
+	// of the order until it is paid), confirms them when it is paid and
+	// gives them back when it expires or is cancelled unpaid. Nil: ticket
+	// lines are refused.
+	Bookings *bookings.Store
 }
 
 // New returns a Store on db, taking stock through catalog.
@@ -56,10 +63,26 @@ func (s *Store) now() time.Time {
 	return time.Now().UTC()
 }
 
-// LineInput is a basket line to order.
+// LineInput is a basket line to order: a product's variant, or places
+// of a ticket type at an event's date (Ticket set, VariantID empty).
 type LineInput struct {
 	VariantID uuid.UUID
+	Ticket    calendars.TicketRef
 	Quantity  int
+}
+
+// IsTicket reports whether the line orders event tickets.
+func (l LineInput) IsTicket() bool { return l.Ticket.TicketTypeID != uuid.Nil }
+
+// onlyTickets reports whether lines order event tickets and nothing to
+// deliver or collect.
+func onlyTickets(lines []LineInput) bool {
+	for _, l := range lines {
+		if !l.IsTicket() {
+			return false
+		}
+	}
+	return len(lines) > 0
 }
 
 // PlaceInput is a checkout form.
@@ -87,6 +110,10 @@ func (in *PlaceInput) Validate() error {
 		*f = strings.TrimSpace(*f)
 	}
 	a.Country = strings.ToUpper(a.Country)
+	if onlyTickets(in.Lines) {
+		// Tickets are neither delivered nor collected: shown at the door.
+		in.Fulfilment, in.PickupPlace, in.Address = models.FulfilPickup, "", models.Address{}
+	}
 	if addr, err := mail.ParseAddress(in.Email); err != nil || addr.Address != in.Email || len(in.Email) > 320 {
 		return models.Errorf(models.EInvalid, "Give an email address for the order, like name@example.org.")
 	}
@@ -146,8 +173,26 @@ func (s *Store) Place(ctx context.Context, in PlaceInput) (models.Order, models.
 		if in.UserID != uuid.Nil {
 			o.UserID = uuid.NullUUID{UUID: in.UserID, Valid: true}
 		}
+		tickets, err := s.ticketsFor(ctx, tx, in.Lines, now)
+		if err != nil {
+			return err
+		}
 		variantIDs := make([]uuid.UUID, 0, len(in.Lines))
 		for _, l := range in.Lines {
+			if l.IsTicket() {
+				line, err := ticketLine(tickets, l)
+				if err != nil {
+					return err
+				}
+				if o.Currency == "" {
+					o.Currency = tickets[l.Ticket].Price.Currency
+				} else if c := tickets[l.Ticket].Price.Currency; o.Currency != c {
+					return models.Errorf(models.EInvalid, "Your basket holds prices in %s and %s: order them separately.", o.Currency, c)
+				}
+				o.Lines = append(o.Lines, line)
+				o.Subtotal += line.Total()
+				continue
+			}
 			h, err := s.catalog.HoldStock(ctx, tx, l.VariantID, l.Quantity)
 			if err != nil {
 				return err
@@ -167,13 +212,13 @@ func (s *Store) Place(ctx context.Context, in PlaceInput) (models.Order, models.
 		}
 		var fee int64
 		var places []string
-		err := tx.QueryRow(ctx, handoverSQL, variantIDs).Scan(&fee, &places)
+		err = tx.QueryRow(ctx, handoverSQL, variantIDs).Scan(&fee, &places)
 		if err != nil {
 			return err
 		}
 		if in.Fulfilment == models.FulfilDelivery {
 			o.Delivery = fee
-		} else if !slices.Contains(places, in.PickupPlace) {
+		} else if len(variantIDs) > 0 && !slices.Contains(places, in.PickupPlace) {
 			return models.Errorf(models.EInvalid, "Choose one of the pickup places offered.")
 		}
 		o.Total = o.Subtotal + o.Delivery
@@ -191,11 +236,15 @@ RETURNING number`, o.ID, o.UserID, o.Email, o.Fulfilment, o.PickupPlace, o.Addre
 		for i, l := range o.Lines {
 			if _, err := tx.Exec(ctx, `
 INSERT INTO order_lines (id, order_id, market_id, market_name, product_id, variant_id, title, unit_price_minor, vat_rate_bp,
-  quantity, held, position)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`, l.ID, o.ID, l.MarketID, l.MarketName, l.ProductID, l.VariantID,
-				l.Title, l.UnitPrice, l.VATRateBP, l.Quantity, l.Held, i); err != nil {
+  quantity, held, position, kind, occurrence_id, ticket_type_id)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, CASE WHEN $13 THEN 'ticket' ELSE 'product' END, $14, $15)`,
+				l.ID, o.ID, l.MarketID, l.MarketName, l.ProductID, l.VariantID,
+				l.Title, l.UnitPrice, l.VATRateBP, l.Quantity, l.Held, i, l.Ticket, l.OccurrenceID, l.TicketTypeID); err != nil {
 				return err
 			}
+		}
+		if err := s.holdSeats(ctx, tx, in, o, now); err != nil {
+			return err
 		}
 		if err := logEvent(ctx, tx, o.ID, "", models.OrderPendingPayment, o.UserID, "shopper", "Order placed"); err != nil {
 			return err
@@ -324,14 +373,16 @@ func (s *Store) Order(ctx context.Context, id uuid.UUID) (models.Order, error) {
 
 func (s *Store) details(ctx context.Context, o *models.Order) error {
 	rows, err := s.db.Query(ctx, `
-SELECT id, market_id, market_name, product_id, variant_id, title, unit_price_minor, vat_rate_bp, quantity, held
+SELECT id, market_id, market_name, product_id, variant_id, title, unit_price_minor, vat_rate_bp, quantity, held,
+       kind = 'ticket', occurrence_id, ticket_type_id
 FROM order_lines WHERE order_id = $1 ORDER BY position`, o.ID)
 	if err != nil {
 		return internal("order lines", err)
 	}
 	o.Lines, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (models.OrderLine, error) {
 		var l models.OrderLine
-		err := r.Scan(&l.ID, &l.MarketID, &l.MarketName, &l.ProductID, &l.VariantID, &l.Title, &l.UnitPrice, &l.VATRateBP, &l.Quantity, &l.Held)
+		err := r.Scan(&l.ID, &l.MarketID, &l.MarketName, &l.ProductID, &l.VariantID, &l.Title, &l.UnitPrice, &l.VATRateBP, &l.Quantity, &l.Held,
+			&l.Ticket, &l.OccurrenceID, &l.TicketTypeID)
 		return l, err
 	})
 	if err != nil {

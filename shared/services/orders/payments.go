@@ -154,11 +154,33 @@ func (s *Store) Settle(ctx context.Context, c Checked, merchant string) (Outcome
 			return logEvent(ctx, tx, o.ID, o.Status, o.Status, uuid.NullUUID{}, "sumup",
 				"Paid after the order was "+models.OrderStatusText(o.Status)+": refund due")
 		}
+		now := s.now()
+		if ok, err := s.confirmTickets(ctx, tx, o.ID, now); err != nil || !ok {
+			if err != nil {
+				return err
+			}
+			// The places held for it ran out and were taken: the order
+			// cannot be had, and its payment goes back as a late one does.
+			if err := s.release(ctx, tx, o.ID); err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, `UPDATE payment_attempts SET status = 'cancelled', updated_at = now()
+WHERE order_id = $1 AND status = 'pending'`, o.ID); err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, `UPDATE orders SET status = 'cancelled', updated_at = $2 WHERE id = $1`, o.ID, now); err != nil {
+				return err
+			}
+			out = RefundDue
+			from := o.Status
+			o.Status = models.OrderCancelled
+			return logEvent(ctx, tx, o.ID, from, models.OrderCancelled, uuid.NullUUID{}, "sumup",
+				"Paid after the places held for it had been released and taken: cancelled, refund due")
+		}
 		if _, err := tx.Exec(ctx, `UPDATE payment_attempts SET status = 'cancelled', updated_at = now()
 WHERE order_id = $1 AND status = 'pending' AND id <> $2`, o.ID, a.ID); err != nil {
 			return err
 		}
-		now := s.now()
 		if _, err := tx.Exec(ctx, `UPDATE orders SET status = 'paid', paid_at = $2, updated_at = $2 WHERE id = $1 AND status = 'pending_payment'`,
 			o.ID, now); err != nil {
 			return err

@@ -70,7 +70,8 @@ func (s *Store) Move(ctx context.Context, orderID uuid.UUID, to string, by Actor
 	return o, nil
 }
 
-// release gives back the stock an unpaid order's lines hold.
+// release gives back the stock and the event seats an unpaid order's
+// lines hold.
 func (s *Store) release(ctx context.Context, tx pgx.Tx, orderID uuid.UUID) error {
 	tag, err := tx.Exec(ctx, `UPDATE orders SET released_at = now() WHERE id = $1 AND released_at IS NULL`, orderID)
 	if err != nil || tag.RowsAffected() == 0 {
@@ -93,7 +94,7 @@ func (s *Store) release(ctx context.Context, tx pgx.Tx, orderID uuid.UUID) error
 			return err
 		}
 	}
-	return nil
+	return s.releaseSeats(ctx, tx, orderID, s.now())
 }
 
 // ExpireHolds expires the unpaid orders whose hold ran out before now,
