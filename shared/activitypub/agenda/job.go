@@ -9,9 +9,9 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/rivertype"
 
 	"rose-ash.com/platform/shared/activitypub"
+	"rose-ash.com/platform/shared/schedule"
 )
 
 // Queue is the River queue of the events service's own jobs, worked only
@@ -39,21 +39,13 @@ func (DueArgs) Kind() string { return "events_unannounced_events" }
 // InsertOpts puts the job on the events queue, tried once (the next
 // period's job tries again), and at most one waits or runs at a time:
 // while no events replica works the queue, the jobs do not pile up.
-func (DueArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{MaxAttempts: 1, Queue: Queue, UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobState{
-		rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning,
-		rivertype.JobStateRetryable, rivertype.JobStateScheduled,
-	}}}
-}
+func (DueArgs) InsertOpts() river.InsertOpts { return schedule.Once(Queue) }
 
 // Periodic returns the periodic job that queues a DueArgs every interval
 // (and once when a replica becomes River's leader). Every service declares
 // it (boot.PeriodicJobs); the events service works it (DueWorker).
 func Periodic(interval time.Duration) *river.PeriodicJob {
-	return river.NewPeriodicJob(river.PeriodicInterval(interval), func() (river.JobArgs, *river.InsertOpts) {
-		opts := DueArgs{}.InsertOpts()
-		return DueArgs{}, &opts
-	}, &river.PeriodicJobOpts{ID: "events_unannounced_events", RunOnStart: true})
+	return schedule.Every("events_unannounced_events", interval, DueArgs{}, true)
 }
 
 // QueueDue asks for the events never announced to be announced now (the

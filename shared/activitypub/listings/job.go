@@ -7,7 +7,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/rivertype"
+
+	"rose-ash.com/platform/shared/schedule"
 )
 
 // Queue is the River queue of the market's own jobs, worked only by market
@@ -33,21 +34,13 @@ func (DueArgs) Kind() string { return "market_unannounced_products" }
 // InsertOpts puts the job on the market's queue, tried once (the next
 // period's job tries again), and at most one waits or runs at a time:
 // while no market replica works the queue, the jobs do not pile up.
-func (DueArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{MaxAttempts: 1, Queue: Queue, UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobState{
-		rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning,
-		rivertype.JobStateRetryable, rivertype.JobStateScheduled,
-	}}}
-}
+func (DueArgs) InsertOpts() river.InsertOpts { return schedule.Once(Queue) }
 
 // Periodic returns the periodic job that queues a DueArgs every interval
 // (and once when a replica becomes River's leader). Every service declares
 // it (boot.PeriodicJobs); the market works it (DueWorker).
 func Periodic(interval time.Duration) *river.PeriodicJob {
-	return river.NewPeriodicJob(river.PeriodicInterval(interval), func() (river.JobArgs, *river.InsertOpts) {
-		opts := DueArgs{}.InsertOpts()
-		return DueArgs{}, &opts
-	}, &river.PeriodicJobOpts{ID: "market_unannounced_products", RunOnStart: true})
+	return schedule.Every("market_unannounced_products", interval, DueArgs{}, true)
 }
 
 // QueueDue asks for the products never announced to be announced now (the

@@ -6,8 +6,8 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/rivertype"
 
+	"rose-ash.com/platform/shared/schedule"
 	"rose-ash.com/platform/shared/services/calendars"
 )
 
@@ -27,22 +27,14 @@ func (SweepArgs) Kind() string { return "events_expire_offers_and_holds" }
 
 // InsertOpts puts the job on the events queue, tried once (the next
 // period's job tries again), at most one waiting or running at a time.
-func (SweepArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{MaxAttempts: 1, Queue: SweepQueue, UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobState{
-		rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning,
-		rivertype.JobStateRetryable, rivertype.JobStateScheduled,
-	}}}
-}
+func (SweepArgs) InsertOpts() river.InsertOpts { return schedule.Once(SweepQueue) }
 
 // SweepPeriodic returns the periodic job that queues a SweepArgs every
 // interval (and when a replica becomes River's leader): every service
 // declares it (boot.PeriodicJobs), the events service works it
 // (SweepWorker).
 func SweepPeriodic(interval time.Duration) *river.PeriodicJob {
-	return river.NewPeriodicJob(river.PeriodicInterval(interval), func() (river.JobArgs, *river.InsertOpts) {
-		opts := SweepArgs{}.InsertOpts()
-		return SweepArgs{}, &opts
-	}, &river.PeriodicJobOpts{ID: "events_expire_offers_and_holds", RunOnStart: true})
+	return schedule.Every("events_expire_offers_and_holds", interval, SweepArgs{}, true)
 }
 
 // SweepWorker runs SweepArgs jobs with Store, which should be the store

@@ -6,7 +6,8 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/rivertype"
+
+	"rose-ash.com/platform/shared/schedule"
 )
 
 // Queue is the River queue of the events service's own jobs, worked only
@@ -25,22 +26,14 @@ func (HorizonArgs) Kind() string { return "events_extend_horizons" }
 
 // InsertOpts puts the job on the events queue, tried once (the next
 // period's job tries again), at most one waiting or running at a time.
-func (HorizonArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{MaxAttempts: 1, Queue: Queue, UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobState{
-		rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning,
-		rivertype.JobStateRetryable, rivertype.JobStateScheduled,
-	}}}
-}
+func (HorizonArgs) InsertOpts() river.InsertOpts { return schedule.Once(Queue) }
 
 // HorizonPeriodic returns the periodic job that queues a HorizonArgs every
 // interval (and when a replica becomes River's leader). Every service
 // declares it (boot.PeriodicJobs); the events service works it
 // (HorizonWorker).
 func HorizonPeriodic(interval time.Duration) *river.PeriodicJob {
-	return river.NewPeriodicJob(river.PeriodicInterval(interval), func() (river.JobArgs, *river.InsertOpts) {
-		opts := HorizonArgs{}.InsertOpts()
-		return HorizonArgs{}, &opts
-	}, &river.PeriodicJobOpts{ID: "events_extend_horizons", RunOnStart: true})
+	return schedule.Every("events_extend_horizons", interval, HorizonArgs{}, true)
 }
 
 // HorizonWorker runs HorizonArgs jobs.
