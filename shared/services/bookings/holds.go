@@ -81,15 +81,29 @@ UPDATE bookings SET status = 'confirmed', confirmed_at = $2, updated_at = $2, ho
        seats_released_at = NULL
 WHERE id = $1`
 
+// heldCancelledWithEvent finds a booking of the order cancelled while
+// held because its date was cancelled (CancelForEvent).
+const heldCancelledWithEvent = `
+SELECT EXISTS (SELECT 1 FROM bookings
+               WHERE order_id = $1 AND status = 'cancelled' AND confirmed_at IS NULL AND cancel_reason = $2)`
+
 // ConfirmHeld confirms, in tx as of now, the order orderID's held
 // bookings (the order is paid) and issues their tickets. A hold that
 // expired meanwhile takes its seats again when they are still free.
-// Errors: EConflict (an expired hold's seats are gone: nothing is
-// confirmed, and the caller refunds), EInternal.
+// Errors: EConflict (an expired hold's seats are gone, or the event was
+// cancelled while they were held: nothing is confirmed, and the caller
+// refunds), EInternal.
 func (s *Store) ConfirmHeld(ctx context.Context, tx pgx.Tx, orderID uuid.UUID, now time.Time) error {
 	held, err := lockHeld(ctx, tx, orderID)
 	if err != nil {
 		return err
+	}
+	var dateCancelled bool
+	if err := tx.QueryRow(ctx, heldCancelledWithEvent, orderID, EventCancelledReason).Scan(&dateCancelled); err != nil {
+		return internal("held bookings cancelled with their event", err)
+	}
+	if dateCancelled {
+		return models.Errorf(models.EConflict, "The event the places of this order were held for was cancelled: they can no longer be paid for.")
 	}
 	for _, h := range held {
 		if h.released {
