@@ -13,6 +13,8 @@ import (
 	"rose-ash.com/platform/shared/boot"
 	"rose-ash.com/platform/shared/models"
 	"rose-ash.com/platform/shared/pagecache"
+	"rose-ash.com/platform/shared/services/bookings"
+	"rose-ash.com/platform/shared/services/calendars"
 	"rose-ash.com/platform/shared/services/carts"
 	"rose-ash.com/platform/shared/services/orders"
 	"rose-ash.com/platform/shared/services/products"
@@ -30,6 +32,9 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		announceStock(d, catalog)
 		store := orders.New(d.DB, catalog)
 		store.Hold = d.Config.SumUp.HoldTTL.Std()
+		// Paid event tickets: their places are held with the order (the
+		// same hold), confirmed when it is paid, given back when it is not.
+		store.Bookings = bookings.New(d.DB)
 		// Once paid, the shopper's basket is emptied in the same
 		// transaction (cart-mini shows zero at once: verify invalidates it).
 		store.Paid = func(ctx context.Context, tx pgx.Tx, o models.Order) error {
@@ -52,7 +57,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		}
 		sweep.payments.Store(payments)
 		return internal.NewServer(internal.Deps{Site: d.Site, Auth: d.SignIn(), Carts: cartStore,
-			Catalogue: catalog, Sessions: d.Sessions, Payments: payments, KeptBaskets: kept}), nil
+			Catalogue: catalog, Tickets: calendars.New(d.DB), Sessions: d.Sessions, Payments: payments, KeptBaskets: kept}), nil
 	})
 }
 

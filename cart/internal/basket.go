@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/alexedwards/scs/v2"
 	"github.com/go-chi/chi/v5"
@@ -14,6 +15,7 @@ import (
 
 	"rose-ash.com/platform/shared/contracts"
 	"rose-ash.com/platform/shared/models"
+	"rose-ash.com/platform/shared/services/calendars"
 	"rose-ash.com/platform/shared/services/products"
 	"rose-ash.com/platform/shared/web"
 )
@@ -25,13 +27,15 @@ type basketDeps struct {
 	site      *web.Site
 	carts     contracts.Carts
 	catalogue Catalogue
-	notices   notices
-	guests    guestCookie
-	kept      *KeptBaskets
+	// tickets are the events' paid tickets (nil: none sold here).
+	tickets Tickets
+	notices notices
+	guests  guestCookie
+	kept    *KeptBaskets
 }
 
 func newBasketDeps(d Deps) basketDeps {
-	return basketDeps{site: d.Site, carts: d.Carts, catalogue: d.Catalogue, notices: notices{d.Sessions},
+	return basketDeps{site: d.Site, carts: d.Carts, catalogue: d.Catalogue, tickets: d.Tickets, notices: notices{d.Sessions},
 		guests: newGuestCookie(d.Site), kept: d.KeptBaskets}
 }
 
@@ -78,7 +82,10 @@ type BasketLine struct {
 	models.CartLine
 	VariantID   uuid.UUID
 	ProductSlug string
-	Image       models.ProductImage
+	// EventSlug is set on a line of event tickets: its event's page is
+	// /events/<slug> on the events service.
+	EventSlug string
+	Image     models.ProductImage
 	// VATRateBP is the product's VAT rate; VAT is the part of the line's
 	// total it makes up (the price includes it).
 	VATRateBP int
@@ -96,31 +103,65 @@ type BasketTotal struct {
 }
 
 // currentBasket reads the owner's cart (one query), checks it against the
-// catalogue (one batched query) and writes back what changed, in one
-// statement and only when something did: a line whose price changed
-// takes the new one, a line above the stock left is cut to it, a line sold
-// out, unpublished or gone is taken out. The Basket's Changes say so.
-// Errors: EInternal.
-func currentBasket(ctx context.Context, carts contracts.Carts, catalogue Catalogue, owner models.CartOwner) (Basket, error) {
-	lines, err := carts.BasketLines(ctx, owner)
+// catalogue and the events' tickets (one batched query each) and writes
+// back what changed, in one statement and only when something did: a line
+// whose price changed takes the new one, a line above the stock or the
+// places left is cut to it, a line sold out, unpublished, gone or no
+// longer on sale is taken out. The Basket's Changes say so. Errors:
+// EInternal.
+func currentBasket(ctx context.Context, d basketDeps, owner models.CartOwner) (Basket, error) {
+	lines, err := d.carts.BasketLines(ctx, owner)
 	if err != nil || len(lines) == 0 {
 		return Basket{}, err
 	}
+	lines, ticketed, refs := ticketLines(lines)
 	ids := make([]uuid.UUID, 0, len(lines))
 	for _, l := range lines {
 		if id, err := uuid.Parse(l.ProductRef); err == nil {
 			ids = append(ids, id)
 		}
 	}
-	variants, err := catalogue.VariantsForCart(ctx, ids)
+	variants, err := d.catalogue.VariantsForCart(ctx, ids)
 	if err != nil {
 		return Basket{}, err
 	}
+	tickets := map[calendars.TicketRef]calendars.CartTicket{}
+	if len(refs) > 0 && d.tickets != nil {
+		if tickets, err = d.tickets.TicketsForCart(ctx, refs, time.Now()); err != nil {
+			return Basket{}, err
+		}
+	}
 	b, updates := checkLines(lines, variants)
-	if err := carts.RefreshLines(ctx, owner, updates); err != nil {
+	if len(ticketed) > 0 {
+		updates = append(updates, checkTickets(&b, ticketed, tickets)...)
+		b.Totals = totalsOf(b.Lines)
+	}
+	if err := d.carts.RefreshLines(ctx, owner, updates); err != nil {
 		return Basket{}, err
 	}
 	return b, nil
+}
+
+// totalsOf adds up lines per currency, ordered by code.
+func totalsOf(lines []BasketLine) []BasketTotal {
+	totals := map[string]*BasketTotal{}
+	for _, l := range lines {
+		total := l.Total()
+		t := totals[total.Currency]
+		if t == nil {
+			t = &BasketTotal{Subtotal: models.Money{Currency: total.Currency}, VAT: models.Money{Currency: total.Currency}}
+			totals[total.Currency] = t
+		}
+		t.Subtotal.Minor += total.Minor
+		t.VAT.Minor += l.VAT.Minor
+		t.ItemCount += l.Quantity
+	}
+	out := make([]BasketTotal, 0, len(totals))
+	for _, t := range totals {
+		out = append(out, *t)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Subtotal.Currency < out[j].Subtotal.Currency })
+	return out
 }
 
 // checkLines is currentBasket's comparison of the cart's lines with the
@@ -228,7 +269,12 @@ func changeQuantity(b basketDeps) http.HandlerFunc {
 			b.refuseChange(w, r, errQuantity)
 			return
 		}
-		if qty > 0 {
+		if t, ok := calendars.ParseTicketRef(ref); ok && qty > 0 {
+			if err := b.changeTicketQuantity(ctx, t, qty); err != nil {
+				b.refuseChange(w, r, err)
+				return
+			}
+		} else if qty > 0 {
 			id, err := uuid.Parse(ref)
 			if err != nil {
 				b.refuseChange(w, r, errNotInBasket)

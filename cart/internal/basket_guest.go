@@ -117,6 +117,15 @@ func (b basketDeps) mergeGuest(ctx context.Context, userID uuid.UUID, key string
 		for id, v := range variants {
 			limits[id.String()] = quantityLimit(v.Variant)
 		}
+		if _, _, refs := ticketLines(lines); len(refs) > 0 && b.tickets != nil {
+			tickets, err := b.tickets.TicketsForCart(ctx, refs, time.Now())
+			if err != nil {
+				return err
+			}
+			for ref, t := range tickets {
+				limits[ref.String()] = ticketLimit(t)
+			}
+		}
 	}
 	merged, err := b.carts.MergeGuestCart(ctx, guest, userID, limits)
 	if err != nil {

@@ -83,13 +83,13 @@ func (k *KeptBaskets) next(ctx context.Context) string {
 // new generation).
 func keptBasket(ctx context.Context, b basketDeps, owner models.CartOwner) (Basket, error) {
 	if owner.UserID == uuid.Nil || b.kept == nil {
-		return currentBasket(ctx, b.carts, b.catalogue, owner)
+		return currentBasket(ctx, b, owner)
 	}
 	key := b.kept.key(ctx, owner.UserID)
 	if basket, found, _ := b.kept.pages.Get(key); found {
 		return basket, nil
 	}
-	basket, err := currentBasket(ctx, b.carts, b.catalogue, owner)
+	basket, err := currentBasket(ctx, b, owner)
 	if err == nil && len(basket.Changes) == 0 {
 		b.kept.pages.Add(key, basket, 0)
 	}

@@ -15,6 +15,7 @@ import (
 
 	"rose-ash.com/platform/shared/mail"
 	"rose-ash.com/platform/shared/models"
+	"rose-ash.com/platform/shared/services/calendars"
 	"rose-ash.com/platform/shared/services/orders"
 	"rose-ash.com/platform/shared/sumup"
 	"rose-ash.com/platform/shared/web"
@@ -53,8 +54,9 @@ type Baskets interface {
 	DeleteIdleGuestCarts(ctx context.Context, before time.Time) (int64, error)
 }
 
-// lines returns the owner's basket as order lines (a line from before
-// variants, whose reference is not a variant id, cannot be ordered).
+// lines returns the owner's basket as order lines: variants, and event
+// tickets (a line from before variants, whose reference is neither a
+// variant id nor a ticket's, cannot be ordered).
 func (p *Payments) lines(ctx context.Context, owner models.CartOwner) ([]orders.LineInput, error) {
 	lines, err := p.Baskets.BasketLines(ctx, owner)
 	if err != nil {
@@ -62,7 +64,9 @@ func (p *Payments) lines(ctx context.Context, owner models.CartOwner) ([]orders.
 	}
 	out := make([]orders.LineInput, 0, len(lines))
 	for _, l := range lines {
-		if id, err := uuid.Parse(l.ProductRef); err == nil {
+		if t, ok := calendars.ParseTicketRef(l.ProductRef); ok {
+			out = append(out, orders.LineInput{Ticket: t, Quantity: l.Quantity})
+		} else if id, err := uuid.Parse(l.ProductRef); err == nil {
 			out = append(out, orders.LineInput{VariantID: id, Quantity: l.Quantity})
 		}
 	}
@@ -119,9 +123,11 @@ func (p *Payments) renderCheckout(w http.ResponseWriter, r *http.Request, status
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 		return
 	}
-	ids := make([]uuid.UUID, len(lines))
-	for i, l := range lines {
-		ids[i] = l.VariantID
+	ids := make([]uuid.UUID, 0, len(lines))
+	for _, l := range lines {
+		if !l.IsTicket() {
+			ids = append(ids, l.VariantID)
+		}
 	}
 	fee, places, err := p.Orders.Handover(ctx, ids)
 	if err != nil {
@@ -137,7 +143,7 @@ func (p *Payments) renderCheckout(w http.ResponseWriter, r *http.Request, status
 	if len(places) == 0 {
 		v.Fulfilment = models.FulfilDelivery
 	}
-	view := checkoutView{Values: v, Places: places, Fee: fee, Key: newKey(), Problem: problem}
+	view := checkoutView{Values: v, Places: places, Fee: fee, Key: newKey(), Problem: problem, OnlyTickets: len(ids) == 0}
 	p.Site.Render(w, r, status, CheckoutPage(p.Site.Page(r, "Checkout"), view))
 }
 
@@ -148,6 +154,9 @@ type checkoutView struct {
 	Fee     int64
 	Key     string
 	Problem string
+	// OnlyTickets marks a basket of event tickets alone: nothing to
+	// deliver or collect, so no such question.
+	OnlyTickets bool
 }
 
 func newKey() string {
@@ -274,7 +283,7 @@ func (p *Payments) verify(ctx context.Context, checkoutID string) (orders.Outcom
 			userCartChanged(ctx, p.Site, o.UserID.UUID)
 		}
 		p.email(ctx, o, "Payment confirmed for your Rose Ash "+o.Name(),
-			"We have your payment of "+o.Money(o.Total).String()+" for "+o.Name()+". Thank you!")
+			"We have your payment of "+o.Money(o.Total).String()+" for "+o.Name()+". Thank you!"+p.ticketsText(ctx, o))
 	case orders.Mismatch:
 		p.Site.Logger.ErrorContext(ctx, "ALERT: a SumUp checkout says PAID for another amount or merchant: the order is not paid",
 			"checkout", co.ID, "order", o.Number)
@@ -344,8 +353,12 @@ func (p *Payments) guestLink(id uuid.UUID) string {
 	return p.Site.URL("cart", "/orders/"+id.String()+"?t="+p.token(id))
 }
 
-func (p *Payments) token(id uuid.UUID) string {
+func (p *Payments) token(id uuid.UUID) string { return p.sign("order-link", id.String()) }
+
+// sign returns the HMAC of purpose and value with the site's secret, as a
+// URL-safe string (the events service signs its links alike).
+func (p *Payments) sign(purpose, value string) string {
 	m := hmac.New(sha256.New, p.Secret)
-	m.Write([]byte("order-link:" + id.String()))
+	m.Write([]byte(purpose + ":" + value))
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil)[:18])
 }

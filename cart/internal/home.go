@@ -20,7 +20,7 @@ func showHome(b basketDeps) http.HandlerFunc {
 // says why what the shopper asked was not done.
 func (b basketDeps) renderBasket(w http.ResponseWriter, r *http.Request, status int, problem string) {
 	ctx := r.Context()
-	view := basketView{problem: problem, marketURL: b.site.URL("market", "")}
+	view := basketView{problem: problem, marketURL: b.site.URL("market", ""), eventsURL: b.site.URL("events", "")}
 	if owner, ok := b.owner(r); ok {
 		basket, err := keptBasket(ctx, b, owner)
 		if err != nil {
@@ -47,4 +47,7 @@ type basketView struct {
 	notices   []string
 	problem   string
 	marketURL string
+	// eventsURL is the events service's address (ticket lines link their
+	// event's page).
+	eventsURL string
 }

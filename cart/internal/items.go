@@ -46,6 +46,10 @@ func addItem(b basketDeps) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
 		back := returnAddress(b.site, r)
+		if r.PostFormValue("ticket_type") != "" {
+			addTicket(b, w, r, back) // an event page's paid booking form
+			return
+		}
 		qty, err := parseQuantity(r.PostFormValue("quantity"))
 		if err != nil {
 			refuse(b.site, w, r, err, back)

@@ -19,6 +19,7 @@ import (
 	"rose-ash.com/platform/shared/config"
 	"rose-ash.com/platform/shared/models"
 	"rose-ash.com/platform/shared/postgres/pgtest"
+	"rose-ash.com/platform/shared/services/calendars"
 	"rose-ash.com/platform/shared/services/carts"
 	"rose-ash.com/platform/shared/services/products"
 	"rose-ash.com/platform/shared/servicetest"
@@ -102,7 +103,7 @@ func newShop(t *testing.T) *shop {
 		site.Logger, func(w http.ResponseWriter, _ *http.Request, err error) {
 			http.Error(w, err.Error(), http.StatusServiceUnavailable)
 		})
-	b := newBasketDeps(Deps{Site: site, Carts: st, Catalogue: cat, Sessions: sm})
+	b := newBasketDeps(Deps{Site: site, Carts: st, Catalogue: cat, Tickets: calendars.New(db), Sessions: sm})
 	return &shop{site: site, db: db, carts: st, basket: b, handler: addItem(b), shopper: user,
 		small: honey.Variants[0].ID, large: honey.Variants[1].ID, candle: candle.Variants[0].ID,
 		jam: jam.Variants[0].ID, unlisted: draft.Variants[0].ID}

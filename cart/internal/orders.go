@@ -53,6 +53,12 @@ func (p *Payments) showOrder(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := orderView{Order: o, Token: r.URL.Query().Get("t")}
+	links, err := p.ticketLinks(r.Context(), o)
+	if err != nil {
+		p.Site.Error(w, r, err)
+		return
+	}
+	v.Tickets = links
 	if r.URL.Query().Get("problem") == "unavailable" {
 		v.Problem = "The payment service is unavailable just now: try again in a moment. Your items stay reserved until " +
 			o.HoldUntil.Format("15:04") + " UTC."
@@ -73,6 +79,19 @@ type orderView struct {
 	Token    string
 	Problem  string
 	CanRetry bool
+	// Tickets link the ticket pages of the event places the order paid
+	// for (on the events service).
+	Tickets []string
+}
+
+// OnlyTickets reports whether the order is of event tickets alone.
+func (v orderView) OnlyTickets() bool {
+	for _, l := range v.Order.Lines {
+		if !l.Ticket {
+			return false
+		}
+	}
+	return len(v.Order.Lines) > 0
 }
 
 // returned is where SumUp sends the browser back: the order's latest

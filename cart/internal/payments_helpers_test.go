@@ -20,6 +20,7 @@ import (
 
 	"rose-ash.com/platform/shared/mail"
 	"rose-ash.com/platform/shared/models"
+	"rose-ash.com/platform/shared/services/bookings"
 	"rose-ash.com/platform/shared/services/orders"
 	"rose-ash.com/platform/shared/services/products"
 	"rose-ash.com/platform/shared/sumup"
@@ -110,6 +111,7 @@ func newPayShop(t *testing.T) *payShop {
 		}
 		return s.carts.Clear(ctx, tx, o.UserID.UUID)
 	}
+	store.Bookings = bookings.New(s.db)
 	s.orders = store
 	s.payments = &Payments{Site: s.site, Orders: store, Mail: s.mail, Secret: []byte(strings.Repeat("k", 32)),
 		SumUp:   sumup.New(sumup.Options{APIURL: s.sbSrv.URL, APIKey: testKey, MerchantCode: testMerchant, Timeout: 3 * time.Second}),

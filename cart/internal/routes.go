@@ -22,6 +22,9 @@ type Deps struct {
 	// Catalogue gives the price, title and stock of the variant a
 	// shopper adds.
 	Catalogue Catalogue
+	// Tickets gives the title, price and places left of the event
+	// tickets a shopper adds (nil: none sold here).
+	Tickets Tickets
 	// Sessions is the cart's session (the one Auth loads): it carries
 	// the basket page's one-time notices.
 	Sessions *scs.SessionManager

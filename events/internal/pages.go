@@ -339,6 +339,9 @@ type eventView struct {
 	ICS, Google, Map string
 	Image            string
 	Now              time.Time
+	// CartURL is where a paid ticket type's form posts (the cart's POST
+	// /items): paid places are bought through the cart's checkout.
+	CartURL string
 }
 
 // Cancelled reports whether the date shown (or the whole event) is
@@ -385,7 +388,7 @@ func (p *pages) event(w http.ResponseWriter, r *http.Request) {
 	_, signedIn := web.Viewer(r.Context())
 	e := ep.Event
 	v := eventView{EventPage: ep, URL: p.base() + eventPath(slug, occ), SignedIn: signedIn,
-		ICS: "/events/" + slug + ".ics", Image: absolute(p.base(), e.Image), Now: now}
+		ICS: "/events/" + slug + ".ics", Image: absolute(p.base(), e.Image), Now: now, CartURL: p.site.URL("cart", "/items")}
 	if e.Address != "" {
 		v.Map = "https://www.openstreetmap.org/search?query=" + url.QueryEscape(e.Address)
 	}
