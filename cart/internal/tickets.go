@@ -239,11 +239,7 @@ func (b basketDeps) changeTicketQuantity(ctx context.Context, ref calendars.Tick
 // with the site's secret, as it signs its own emailed links); a member's
 // page is theirs once signed in.
 func (p *Payments) ticketLinks(ctx context.Context, o models.Order) ([]string, error) {
-	ticketed := false
-	for _, l := range o.Lines {
-		ticketed = ticketed || l.Ticket
-	}
-	if !ticketed || o.PaidAt == nil {
+	if o.PaidAt == nil {
 		return nil, nil
 	}
 	ids, err := p.Orders.OrderBookings(ctx, o.ID)
