@@ -13,6 +13,7 @@ import (
 
 	"rose-ash.com/platform/shared/models"
 	"rose-ash.com/platform/shared/pagecache"
+	"rose-ash.com/platform/shared/services/bookings"
 	"rose-ash.com/platform/shared/services/calendars"
 	"rose-ash.com/platform/shared/web"
 )
@@ -24,6 +25,24 @@ type eventsAdmin struct {
 	pages  *pages
 	// cache is the page cache purged after every change (nil: none).
 	cache *pagecache.Cache
+	// tell emails the people whose bookings and waitlist places a change
+	// cancelled (an event cancelled, dates dropped), after it committed
+	// (nil: nobody is told).
+	tell func(ctx context.Context, cs []bookings.Cancellation)
+}
+
+// told runs a change of an event under a context that collects what the
+// bookings store cancels with it (bookings.CancelWithEvent, the calendars
+// store's hook), and, when the change succeeds, tells those concerned.
+func (a *eventsAdmin) told(ctx context.Context, change func(ctx context.Context) error) error {
+	ctx, cancelled := bookings.CollectCancellations(ctx)
+	if err := change(ctx); err != nil {
+		return err
+	}
+	if cs := cancelled(); len(cs) > 0 && a.tell != nil {
+		a.tell(ctx, cs)
+	}
+	return nil
 }
 
 // changed purges the cached calendar pages after a change has committed
@@ -440,7 +459,11 @@ func (a *eventsAdmin) updateEvent(w http.ResponseWriter, r *http.Request) {
 		err = models.Errorf(models.EInvalid, "This event was cancelled: it can no longer be changed.")
 	}
 	if err == nil {
-		_, err = a.events.UpdateEvent(r.Context(), e)
+		// Dates dropped by the change are cancelled with their bookings.
+		err = a.told(r.Context(), func(ctx context.Context) error {
+			_, err := a.events.UpdateEvent(ctx, e)
+			return err
+		})
 	}
 	if err != nil {
 		a.refuse(w, r, f, err)
@@ -472,7 +495,12 @@ func (a *eventsAdmin) cancelEvent(w http.ResponseWriter, r *http.Request) {
 		a.site.Error(w, r, models.Errorf(models.EInvalid, "The form could not be read."))
 		return
 	}
-	if err := a.events.CancelEvent(r.Context(), e.ID, r.PostForm.Get("reason")); err != nil {
+	// Its bookings are cancelled with it (in its transaction) and their
+	// holders emailed once it has committed.
+	err := a.told(r.Context(), func(ctx context.Context) error {
+		return a.events.CancelEvent(ctx, e.ID, r.PostForm.Get("reason"))
+	})
+	if err != nil {
 		if models.Code(err) == models.EInvalid {
 			f := formOf(e, nil)
 			f.Problem = models.Message(err)

@@ -53,6 +53,7 @@ func NewServer(d Deps) http.Handler {
 	site.MountPlatform(r, fragmentRenderers(d.Events, site.URL("events", "")))
 
 	pg := &pages{site: site, events: d.Events, now: time.Now, objects: d.Objects}
+	admin := newEventsAdmin(d, pg)
 	// Calendar pages: anonymous views come from the page cache (when
 	// there is one) before any session work.
 	r.Group(func(r chi.Router) {
@@ -79,7 +80,7 @@ func NewServer(d Deps) http.Handler {
 		// Calendars and events (admin.go).
 		r.Group(func(r chi.Router) {
 			r.Use(site.RequireAdmin)
-			mountAdmin(r, &eventsAdmin{site: site, events: d.Events, pages: pg, cache: d.Pages})
+			mountAdmin(r, admin)
 		})
 	})
 	return r

@@ -47,7 +47,9 @@ type CancelledBooking struct {
 
 // Paid reports whether the booking was paid for through the cart's order
 // (a confirmed booking with an order): its amount is to be refunded.
-func (c CancelledBooking) Paid() bool { return c.Was == models.BookingConfirmed && c.OrderID != uuid.Nil }
+func (c CancelledBooking) Paid() bool {
+	return c.Was == models.BookingConfirmed && c.OrderID != uuid.Nil
+}
 
 const lockBookingsOfCancelledDates = `
 SELECT b.id, b.status, b.occurrence_id, b.quantity, b.seats_released_at IS NOT NULL, b.order_id
