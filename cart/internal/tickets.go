@@ -141,10 +141,18 @@ func tooFewPlaces(title string, limit, held int) string {
 	case limit == 0:
 		return title + " is sold out."
 	case held == 0:
-		return fmt.Sprintf("Only %d places can be booked of %s.", limit, title)
+		return fmt.Sprintf("%s can be booked of %s.", onlyPlaces(limit), title)
 	default:
-		return fmt.Sprintf("Only %d places can be booked of %s, and your basket has %d already.", limit, title, held)
+		return fmt.Sprintf("%s can be booked of %s, and your basket has %d already.", onlyPlaces(limit), title, held)
 	}
+}
+
+// onlyPlaces says "Only 1 place" or "Only 3 places".
+func onlyPlaces(n int) string {
+	if n == 1 {
+		return "Only 1 place"
+	}
+	return fmt.Sprintf("Only %d places", n)
 }
 
 // checkTickets is checkLines for a basket's ticket lines (each line's
@@ -184,7 +192,7 @@ func checkTickets(b *Basket, lines []models.CartLine, tickets map[calendars.Tick
 		}
 		if l.Quantity > limit {
 			line.Quantity = limit
-			b.Changes = append(b.Changes, fmt.Sprintf("Only %d places can be booked of %s, so your basket now has %d.", limit, title, limit))
+			b.Changes = append(b.Changes, fmt.Sprintf("%s can be booked of %s, so your basket now has %d.", onlyPlaces(limit), title, limit))
 			changed = true
 		}
 		if changed {
@@ -228,7 +236,7 @@ func (b basketDeps) changeTicketQuantity(ctx context.Context, ref calendars.Tick
 	case limit == 0:
 		return models.Errorf(models.EInvalid, "%s is sold out.", t.Title)
 	case qty > limit:
-		return models.Errorf(models.EInvalid, "Only %d places can be booked of %s: choose %d or fewer.", limit, t.Title, limit)
+		return models.Errorf(models.EInvalid, "%s can be booked of %s: choose %d or fewer.", onlyPlaces(limit), t.Title, limit)
 	}
 	return nil
 }

@@ -282,3 +282,51 @@ func TestPaidAfterThePlacesWereTakenIsRefunded(t *testing.T) {
 		t.Fatalf("the shopper was not told of the refund: %+v", s.mail.sent)
 	}
 }
+
+// The basket checks its tickets as it checks products: a new price is
+// taken, a line above the places left is cut, a quantity above them is
+// refused, and a cancelled event's places are taken out, each said in a
+// sentence.
+func TestBasketChecksTickets(t *testing.T) {
+	s := newPayShop(t)
+	e := s.mustPaidEvent(t, 10)
+	ann := s.payer(t, &s.shopper)
+	ctx := context.Background()
+	if r := ann.post("/items", e.form("21")); r.status != http.StatusBadRequest || !strings.Contains(r.body, "Book from 1 to 20 places") {
+		t.Fatalf("adding 21 places = %d\n%s", r.status, r.body)
+	}
+	if r := ann.post("/items", e.form("3")); r.status != http.StatusSeeOther {
+		t.Fatalf("adding = %d\n%s", r.status, r.body)
+	}
+	if _, err := s.db.Exec(ctx, `UPDATE ticket_types SET price_minor = 1500 WHERE id = $1`, e.ticketType); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.db.Exec(ctx, `UPDATE event_occurrences SET taken = 8 WHERE id = $1`, e.occurrence); err != nil {
+		t.Fatal(err)
+	}
+	page := ann.get("/")
+	for _, want := range []string{"The price of " + e.title() + " changed from £12.50 to £15.00.",
+		"Only 2 places can be booked of " + e.title() + ", so your basket now has 2.", "£30.00"} {
+		if !strings.Contains(page.body, want) {
+			t.Fatalf("the basket does not say %q:\n%s", want, page.body)
+		}
+	}
+	ref := url.PathEscape("ticket:" + e.occurrence.String() + ":" + e.ticketType.String())
+	if r := ann.post("/items/"+ref+"/quantity", url.Values{"quantity": {"3"}}); r.status != http.StatusBadRequest ||
+		!strings.Contains(r.body, "Only 2 places can be booked of") {
+		t.Fatalf("raising to 3 = %d\n%s", r.status, r.body)
+	}
+	if r := ann.post("/items/"+ref+"/quantity", url.Values{"quantity": {"1"}}); r.status != http.StatusSeeOther {
+		t.Fatalf("lowering to 1 = %d\n%s", r.status, r.body)
+	}
+	if _, err := s.db.Exec(ctx, `UPDATE event_occurrences SET status = 'cancelled' WHERE id = $1`, e.occurrence); err != nil {
+		t.Fatal(err)
+	}
+	page = ann.get("/")
+	if !strings.Contains(page.body, e.title()+" is not on sale any more, so it was taken out of your basket.") {
+		t.Fatalf("the basket does not say the cancelled date's places were taken out:\n%s", page.body)
+	}
+	if again := ann.get("/"); strings.Contains(again.body, e.title()) {
+		t.Fatalf("the cancelled date's places are still in the basket:\n%s", again.body)
+	}
+}
