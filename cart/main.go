@@ -54,6 +54,11 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 			if err := pagecache.Purge(ctx, d.Redis, d.Keys, "market"); err != nil {
 				d.Logger.WarnContext(ctx, "the market's cached pages were not purged after a stock change", "error", err)
 			}
+			// The events' pages show the places left, which paid tickets
+			// held or given back change.
+			if err := pagecache.Purge(ctx, d.Redis, d.Keys, "events"); err != nil {
+				d.Logger.WarnContext(ctx, "the events' cached pages were not purged after a change of places", "error", err)
+			}
 		}
 		sweep.payments.Store(payments)
 		return internal.NewServer(internal.Deps{Site: d.Site, Auth: d.SignIn(), Carts: cartStore,
