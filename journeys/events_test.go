@@ -24,6 +24,9 @@ const eventsJourneyEvent = "producers-open-evening"
 // begins "QR code") and its typed code. At the event's check-in page they
 // type the first ticket's code: "Checked in", 1 of 2 booked; typed again:
 // "Already checked in at HH:MM by Rose Ash Admin", and the count stays 1.
+// Then they cancel the event in the admin, saying why: the booking is
+// cancelled, the email says so with the reason, and the booking's page
+// shows no QR code any more.
 func TestBrowserEventsBookAndCheckIn(t *testing.T) {
 	if _, err := os.Stat(chromiumPath); err != nil {
 		t.Fatalf("browser journeys need Debian's Chromium at %s (%v); run `make test`, which installs it", chromiumPath, err)
@@ -59,6 +62,10 @@ func TestBrowserEventsBookAndCheckIn(t *testing.T) {
 
 	// The booking's page: two tickets, each with its QR code and code.
 	tab.expectOn(events + "/tickets/")
+	ticketPage, err := chromedp.Run(tab.ctx, chromedp.Location())
+	if err != nil {
+		t.Fatal(err)
+	}
 	tab.waitVisible("img.ticket-qr")
 	page := tab.text("main")
 	for _, want := range []string{"Show these QR codes at the door.", "Producers' open evening", "2 places, Free place",
@@ -128,6 +135,37 @@ func TestBrowserEventsBookAndCheckIn(t *testing.T) {
 	tab.waitVisible("#checkin-count")
 	if got := tab.text("#checkin-count"); got != "1 checked in of 2 booked" {
 		t.Errorf("reloaded, the check-in page's count says %q, want 1 checked in of 2 booked", got)
+	}
+
+	// The admin cancels the event, saying why: the booker is emailed and
+	// the booking's page says it is cancelled.
+	tab.load("open the events admin", chromedp.Navigate(events+"/admin/events"))
+	tab.waitVisible(`main a[href^="/admin/events/"]`)
+	edit := tab.eval(`(() => { const a = [...document.querySelectorAll('main a[href^="/admin/events/"]')].find(a => a.textContent.trim() === "Producers' open evening"); return a ? a.getAttribute("href") : ""; })()`)
+	if edit == "" {
+		t.Fatalf("the events admin does not list the producers' open evening:\n%s", tab.text("main"))
+	}
+	tab.load("open the event in the admin", chromedp.Navigate(events+edit))
+	cancel := `form[action="` + edit + `/cancel"]`
+	tab.waitVisible(cancel + ` input[name="reason"]`)
+	tab.do("say why", chromedp.SendKeys(chromedp.CSS(cancel+` input[name="reason"]`), "The hall's roof is being mended."))
+	tab.load("click Cancel this event", chromedp.Click(chromedp.CSS(cancel+` button[type="submit"]`)))
+	tab.expectOn(events + "/admin/events")
+	if got := tab.text("main"); !strings.Contains(got, "Producers' open evening is cancelled.") {
+		t.Errorf("after cancelling, the admin says:\n%s", got)
+	}
+	msg := st.Mail.WaitFor(t, demo.AdminEmail, 10*time.Second)
+	for i := 0; i < 3 && !strings.HasPrefix(msg.Subject, "Cancelled: "); i++ {
+		msg = st.Mail.WaitFor(t, demo.AdminEmail, 10*time.Second)
+	}
+	if !strings.HasPrefix(msg.Subject, "Cancelled: Producers' open evening") || !strings.Contains(msg.Text, "your booking is cancelled: 2 places (Free place)") ||
+		!strings.Contains(msg.Text, "The organiser's reason: The hall's roof is being mended.") {
+		t.Fatalf("the email after cancelling: %q\n%s", msg.Subject, msg.Text)
+	}
+	tab.load("open the booking again", chromedp.Navigate(ticketPage))
+	tab.waitVisible("main")
+	if got := tab.text("main"); !strings.Contains(got, "This booking is cancelled.") || tab.present("img.ticket-qr") {
+		t.Errorf("the cancelled booking's page says:\n%s", got)
 	}
 }
 
