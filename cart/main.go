@@ -50,6 +50,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 			payments.SumUp = sumup.New(sumup.Options{APIURL: s.APIURL, APIKey: s.APIKey, MerchantCode: s.MerchantCode})
 		}
 		store.Placed = payments.OrderReceived
+		store.Bookings.Offered = payments.MailOffers // places given back go to the waitlist
 		payments.StockChanged = func(ctx context.Context) {
 			if err := pagecache.Purge(ctx, d.Redis, d.Keys, "market"); err != nil {
 				d.Logger.WarnContext(ctx, "the market's cached pages were not purged after a stock change", "error", err)

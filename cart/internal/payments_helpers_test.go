@@ -116,6 +116,7 @@ func newPayShop(t *testing.T) *payShop {
 	s.payments = &Payments{Site: s.site, Orders: store, Mail: s.mail, Secret: []byte(strings.Repeat("k", 32)),
 		SumUp:   sumup.New(sumup.Options{APIURL: s.sbSrv.URL, APIKey: testKey, MerchantCode: testMerchant, Timeout: 3 * time.Second}),
 		Baskets: s.carts}
+	store.Bookings.Offered = s.payments.MailOffers
 
 	// The cart's routes as NewServer has them, with the user a test
 	// browser names signed in (the stand-in for the sign-in middleware).

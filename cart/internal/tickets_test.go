@@ -171,10 +171,13 @@ func TestPaidTicketThroughTheCart(t *testing.T) {
 	}
 }
 
-// An order of tickets that is not paid in time gives its places back.
+// An order of tickets that is not paid in time gives its places back,
+// and they are offered to the date's waitlist (of its free type: paid
+// types have none) by email, with a claim link signed as the events
+// service signs it.
 func TestUnpaidTicketOrderGivesThePlacesBack(t *testing.T) {
 	s := newPayShop(t)
-	e := s.mustPaidEvent(t, 10)
+	e := s.mustPaidEvent(t, 3)
 	ann := s.payer(t, &s.shopper)
 	ann.post("/items", e.form("3"))
 	r := ann.post("/checkout/pay", ticketsOnlyForm(ann.checkoutForm(), s.shopper.Email))
@@ -185,11 +188,29 @@ func TestUnpaidTicketOrderGivesThePlacesBack(t *testing.T) {
 	if got := s.taken(t, e); got != 3 {
 		t.Fatalf("held: %d places taken, want 3", got)
 	}
+	// The date's free type shares its places: sold out, Cy waits for one.
+	var free uuid.UUID
+	if err := s.db.QueryRow(context.Background(), `INSERT INTO ticket_types (event_id, name)
+		SELECT event_id, 'Helper' FROM ticket_types WHERE id = $1 RETURNING id`, e.ticketType).Scan(&free); err != nil {
+		t.Fatal(err)
+	}
+	entry, err := bookings.New(s.db).JoinWaitlist(context.Background(), bookings.Request{OccurrenceID: e.occurrence,
+		TicketTypeID: free, Quantity: 1, Name: "Cy", Email: "cy@example.org"}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, err := s.orders.ExpireHolds(context.Background(), time.Now().Add(time.Hour), 100); err != nil {
 		t.Fatal(err)
 	}
-	if got := s.taken(t, e); got != 0 {
-		t.Fatalf("after the order expired, %d places are taken, want 0", got)
+	if got := s.taken(t, e); got != 1 {
+		t.Fatalf("after the order expired, %d places are taken, want 1 (offered to the waitlist)", got)
+	}
+	m := hmac.New(sha256.New, s.payments.Secret)
+	m.Write([]byte("waitlist-claim:" + entry.ID.String()))
+	claim := "/waitlist/" + entry.ID.String() + "/claim?t=" + base64.RawURLEncoding.EncodeToString(m.Sum(nil)[:18])
+	offers := s.mail.withSubject("A place is free: Bread-making workshop")
+	if len(offers) != 1 || offers[0].To != "cy@example.org" || !strings.Contains(offers[0].Text, claim) {
+		t.Fatalf("waitlist emails %+v, want one to cy@example.org with %s", offers, claim)
 	}
 	if status, _ := s.bookingOf(t, order); status != models.BookingCancelled {
 		t.Fatalf("after the order expired, its booking is %s", status)
@@ -201,8 +222,8 @@ func TestUnpaidTicketOrderGivesThePlacesBack(t *testing.T) {
 	if n, err := bookings.New(s.db).ExpireHolds(context.Background(), time.Now().Add(time.Hour)); err != nil || n != 0 {
 		t.Fatalf("bookings.ExpireHolds = %d, %v after the order expired", n, err)
 	}
-	if got := s.taken(t, e); got != 0 {
-		t.Fatalf("%d places taken after both sweeps, want 0", got)
+	if got := s.taken(t, e); got != 1 {
+		t.Fatalf("%d places taken after both sweeps, want 1 (the offer)", got)
 	}
 }
 
