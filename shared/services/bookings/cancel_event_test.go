@@ -2,6 +2,7 @@ package bookings_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"rose-ash.com/platform/shared/models"
 	"rose-ash.com/platform/shared/postgres/pgtest"
 	"rose-ash.com/platform/shared/services/bookings"
+	"rose-ash.com/platform/shared/services/calendars"
 )
 
 // When an event is cancelled, every booking of its dates to come is
@@ -187,5 +189,88 @@ func TestCancelForEventCancelsEveryBookingOfItsDatesToCome(t *testing.T) {
 	wantError(t, err, models.EConflict, "was cancelled")
 	if n := f.count(t, `SELECT count(*) FROM bookings WHERE occurrence_id = $1 AND status = 'confirmed'`); n != 0 {
 		t.Errorf("%d confirmed bookings after paying for a cancelled event's places", n)
+	}
+}
+
+// Registered as the calendars store's OnChange hook, CancelWithEvent
+// cancels the bookings of a date an edit takes out of a weekly event (the
+// date is cancelled because it was booked) in the edit's transaction, and
+// hands them to the collector of the edit's context; the other dates'
+// bookings stand.
+func TestCancelWithEventOnADroppedDate(t *testing.T) {
+	ctx := context.Background()
+	db := pgtest.MustPool(t)
+	events, st := calendars.New(db), bookings.New(db)
+	events.OnChange(st.CancelWithEvent)
+	var cal uuid.UUID
+	if err := db.QueryRow(ctx, `INSERT INTO calendars (slug, title) VALUES ('clubs', 'Clubs') RETURNING id`).Scan(&cal); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now().Add(7 * 24 * time.Hour).Truncate(time.Hour)
+	saved, err := events.CreateEvent(ctx, models.EventEntry{CalendarID: cal, Slug: "thursday-club", Title: "Thursday club",
+		TimeZone: "Europe/London", StartsAt: start, EndsAt: start.Add(2 * time.Hour), Status: models.EventScheduled,
+		RRule: "FREQ=WEEKLY;COUNT=4", Capacity: seats(10), TicketTypes: []models.TicketType{{Name: "Place"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := db.Query(ctx, `SELECT id, starts_at FROM event_occurrences WHERE event_id = $1 ORDER BY starts_at`, saved.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type date struct {
+		ID       uuid.UUID
+		StartsAt time.Time
+	}
+	dates, err := pgx.CollectRows(rows, pgx.RowToStructByPos[date])
+	if err != nil || len(dates) != 4 {
+		t.Fatalf("dates %v (%v), want 4", dates, err)
+	}
+	saved, err = events.Event(ctx, "thursday-club")
+	if err != nil {
+		t.Fatal(err)
+	}
+	book := func(d date, name string) models.Booking {
+		t.Helper()
+		b, err := st.Book(ctx, bookings.Request{OccurrenceID: d.ID, TicketTypeID: saved.TicketTypes[0].ID, Quantity: 1, Name: name,
+			Email: strings.ToLower(name) + "@example.com"}, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	bea, cas := book(dates[0], "Bea"), book(dates[1], "Cas")
+
+	e := saved
+	e.ExDates = []time.Time{dates[1].StartsAt}
+	collecting, cancelled := bookings.CollectCancellations(ctx)
+	if _, err := events.UpdateEvent(collecting, e); err != nil {
+		t.Fatal(err)
+	}
+	cs := cancelled()
+	if len(cs) != 1 || len(cs[0].Bookings) != 1 || cs[0].Bookings[0].ID != cas.ID || cs[0].Reason != "" ||
+		!cs[0].Bookings[0].StartsAt.Equal(dates[1].StartsAt) {
+		t.Fatalf("collected %+v, want Cas's booking of the dropped date", cs)
+	}
+	var casStatus, beaStatus string
+	var taken int
+	if err := db.QueryRow(ctx, `SELECT (SELECT status FROM bookings WHERE id = $1), (SELECT status FROM bookings WHERE id = $2),
+		(SELECT taken FROM event_occurrences WHERE id = $3)`, cas.ID, bea.ID, dates[1].ID).Scan(&casStatus, &beaStatus, &taken); err != nil {
+		t.Fatal(err)
+	}
+	if casStatus != models.BookingCancelled || beaStatus != models.BookingConfirmed || taken != 0 {
+		t.Errorf("Cas's booking %s, Bea's %s, %d seats taken at the dropped date; want cancelled, confirmed, 0", casStatus, beaStatus, taken)
+	}
+	// An edit that drops nothing collects nothing.
+	e, err = events.Event(ctx, "thursday-club")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Title = "Thursday evening club"
+	collecting, cancelled = bookings.CollectCancellations(ctx)
+	if _, err := events.UpdateEvent(collecting, e); err != nil {
+		t.Fatal(err)
+	}
+	if cs := cancelled(); len(cs) != 0 {
+		t.Errorf("an edit of the title collected %+v", cs)
 	}
 }
