@@ -161,7 +161,8 @@ func onlyPlaces(n int) string {
 // ticket found in tickets by its reference): the lines as they should be
 // now, added to b, and the updates that make the cart so. A ticket gone,
 // not on sale any more (its date cancelled, begun, its sale over) or sold
-// out is taken out; a price changed is taken; a line above the places
+// out (or free now: booked on the event's page) is taken out; a price
+// changed is taken; a line above the places
 // left is cut to them. Each change is said in b.Changes.
 func checkTickets(b *Basket, lines []models.CartLine, tickets map[calendars.TicketRef]calendars.CartTicket) []models.CartLineUpdate {
 	var updates []models.CartLineUpdate
@@ -178,6 +179,9 @@ func checkTickets(b *Basket, lines []models.CartLine, tickets map[calendars.Tick
 		switch {
 		case t.Sale != models.SaleOpen:
 			b.Changes = append(b.Changes, title+" is not on sale any more, so it was taken out of your basket.")
+		case t.Price.Minor == 0:
+			b.Changes = append(b.Changes, title+" is free now: book it on the event's page. It was taken out of your basket.")
+			limit = 0
 		case limit == 0:
 			b.Changes = append(b.Changes, title+" is sold out, so it was taken out of your basket.")
 		}

@@ -40,7 +40,8 @@ func (s *Store) ticketsFor(ctx context.Context, tx pgx.Tx, lines []LineInput, no
 
 // ticketLine is the order line of a basket's ticket line, at the ticket
 // type's price now. Errors: ENotFound (no such ticket), EConflict (not
-// on sale now: the message says which).
+// on sale now, or free, booked on the event's page: the message says
+// which).
 func ticketLine(tickets map[calendars.TicketRef]calendars.CartTicket, l LineInput) (models.OrderLine, error) {
 	t, ok := tickets[l.Ticket]
 	if !ok {
@@ -48,6 +49,9 @@ func ticketLine(tickets map[calendars.TicketRef]calendars.CartTicket, l LineInpu
 	}
 	if t.Sale != models.SaleOpen {
 		return models.OrderLine{}, models.Errorf(models.EConflict, "%s is not on sale now: take it out of your basket.", t.Title)
+	}
+	if t.Price.Minor == 0 {
+		return models.OrderLine{}, models.Errorf(models.EConflict, "%s is free now: take it out of your basket and book it on the event's page.", t.Title)
 	}
 	return models.OrderLine{ID: uuid.New(), MarketName: t.Calendar, Title: t.Title, UnitPrice: t.Price.Minor,
 		Quantity: l.Quantity, Ticket: true, OccurrenceID: uuid.NullUUID{UUID: t.OccurrenceID, Valid: true},
