@@ -160,10 +160,10 @@ func onlyPlaces(n int) string {
 // checkTickets is checkLines for a basket's ticket lines (each line's
 // ticket found in tickets by its reference): the lines as they should be
 // now, added to b, and the updates that make the cart so. A ticket gone,
-// not on sale any more (its date cancelled, begun, its sale over) or sold
-// out (or free now: booked on the event's page) is taken out; a price
-// changed is taken; a line above the places
-// left is cut to them. Each change is said in b.Changes.
+// not on sale any more (its date cancelled, begun, its sale over), sold
+// out or free now (booked on the event's page) is taken out; a price
+// changed is taken; a line above the places left is cut to them. Each
+// change is said in b.Changes.
 func checkTickets(b *Basket, lines []models.CartLine, tickets map[calendars.TicketRef]calendars.CartTicket) []models.CartLineUpdate {
 	var updates []models.CartLineUpdate
 	for _, l := range lines {
