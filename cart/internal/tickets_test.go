@@ -26,7 +26,7 @@ type paidEvent struct {
 
 // mustPaidEvent adds "Bread-making workshop" in two weeks at 10:00 London
 // time, with capacity places and a "Workshop place" at £12.50.
-func (s *payShop) mustPaidEvent(t *testing.T, capacity int) paidEvent {
+func (s *shop) mustPaidEvent(t *testing.T, capacity int) paidEvent {
 	t.Helper()
 	ctx := context.Background()
 	day := time.Now().UTC().AddDate(0, 0, 14)
@@ -65,7 +65,7 @@ func (e paidEvent) title() string {
 	return "Bread-making workshop — Workshop place, " + e.startsAt.In(london).Format("Mon 2 Jan 15:04")
 }
 
-func (s *payShop) taken(t *testing.T, e paidEvent) int {
+func (s *shop) taken(t *testing.T, e paidEvent) int {
 	t.Helper()
 	var n int
 	if err := s.db.QueryRow(context.Background(), `SELECT taken FROM event_occurrences WHERE id = $1`, e.occurrence).Scan(&n); err != nil {
@@ -350,4 +350,25 @@ func TestBasketChecksTickets(t *testing.T) {
 	if again := ann.get("/"); strings.Contains(again.body, e.title()) {
 		t.Fatalf("the cancelled date's places are still in the basket:\n%s", again.body)
 	}
+}
+
+// A guest's places join the user's basket at sign-in like products,
+// within the places left (a guest pays for places too, as a guest).
+func TestAGuestsTicketsJoinTheirsAtSignIn(t *testing.T) {
+	s := newShop(t)
+	e := s.mustPaidEvent(t, 3)
+	srv := s.server(t)
+	ann := s.browser(t, srv, &s.shopper)
+	if r := ann.do(http.MethodPost, "/items", e.form("2")); r.status != http.StatusSeeOther {
+		t.Fatalf("Ann's add = %d\n%s", r.status, r.body)
+	}
+	guest := s.browser(t, srv, nil)
+	if r := guest.do(http.MethodPost, "/items", e.form("2")); r.status != http.StatusSeeOther || r.location != "/" {
+		t.Fatalf("the guest's add = %d to %q\n%s", r.status, r.location, r.body)
+	}
+	mustContain(t, "the guest's basket", guest.get("/").body, "2 places at "+e.title()+" added to your basket", "£25.00")
+	guest.user = &s.shopper
+	mustContain(t, "the basket after signing in", guest.get("/").body,
+		"The basket you filled before signing in is now part of yours.",
+		"Your basket has 3 of "+e.title()+": you had 2 and chose 2 before signing in, but only 3 can be ordered.", "£37.50")
 }
