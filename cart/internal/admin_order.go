@@ -339,9 +339,13 @@ func (p *Payments) OrderReceived(ctx context.Context, o models.Order) {
 		b.WriteString(", delivery " + o.Money(o.Delivery).String())
 	}
 	b.WriteString(", total " + o.Money(o.Total).String() + " (including VAT of " + o.Money(o.VAT).String() + ").\n\n")
-	if o.Fulfilment == models.FulfilPickup {
+	switch {
+	case o.Fulfilment == models.FulfilPickup && o.PickupPlace == "":
+		// Event tickets alone (a pickup of products always has a place).
+		b.WriteString("Your tickets will be on their own page once you have paid: show them at the door.")
+	case o.Fulfilment == models.FulfilPickup:
 		b.WriteString("You will collect it at " + o.PickupPlace + ": we will email you when it is ready.")
-	} else {
+	default:
 		a := o.Address
 		b.WriteString("It will be delivered to " + joinNonEmpty(", ", a.Name, a.Line1, a.Line2, a.City, a.Postcode, a.Country) + ".")
 	}

@@ -151,6 +151,11 @@ func TestPaidTicketThroughTheCart(t *testing.T) {
 	if !strings.Contains(shown.body, "/tickets/"+booking.String()) {
 		t.Fatalf("the order page does not link the ticket page /tickets/%s:\n%s", booking, shown.body)
 	}
+	s.payments.OrderReceived(context.Background(), s.order(t, order)) // the Placed hook, as cart/main.go sets it
+	if got := s.mail.withSubject("We have received"); len(got) != 1 || !strings.Contains(got[0].Text, "show them at the door") ||
+		strings.Contains(got[0].Text, "collect it") {
+		t.Fatalf("order received emails %+v, want one saying the tickets are shown at the door", got)
+	}
 	mails := s.mail.withSubject("Payment confirmed")
 	if len(mails) != 1 || !strings.Contains(mails[0].Text, "/tickets/"+booking.String()) {
 		t.Fatalf("payment emails %+v, want one linking the tickets", mails)
