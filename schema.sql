@@ -480,6 +480,8 @@ CREATE TABLE public.order_refunds (
     reason text DEFAULT ''::text NOT NULL,
     actor_id uuid,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
+    booking_id uuid,
+    pending boolean DEFAULT false NOT NULL,
     CONSTRAINT order_refunds_amount_minor_check CHECK ((amount_minor > 0)),
     CONSTRAINT order_refunds_reason_check CHECK ((length(reason) <= 1000))
 );
@@ -997,6 +999,9 @@ ALTER TABLE ONLY public.order_lines
     ADD CONSTRAINT order_lines_pkey PRIMARY KEY (id);
 
 ALTER TABLE ONLY public.order_refunds
+    ADD CONSTRAINT order_refunds_booking_id_key UNIQUE (booking_id);
+
+ALTER TABLE ONLY public.order_refunds
     ADD CONSTRAINT order_refunds_pkey PRIMARY KEY (id);
 
 ALTER TABLE ONLY public.orders
@@ -1351,6 +1356,9 @@ ALTER TABLE ONLY public.order_refunds
 
 ALTER TABLE ONLY public.order_refunds
     ADD CONSTRAINT order_refunds_attempt_id_fkey FOREIGN KEY (attempt_id) REFERENCES public.payment_attempts(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.order_refunds
+    ADD CONSTRAINT order_refunds_booking_id_fkey FOREIGN KEY (booking_id) REFERENCES public.bookings(id) ON DELETE SET NULL;
 
 ALTER TABLE ONLY public.order_refunds
     ADD CONSTRAINT order_refunds_order_id_fkey FOREIGN KEY (order_id) REFERENCES public.orders(id) ON DELETE CASCADE;
