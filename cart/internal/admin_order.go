@@ -192,7 +192,8 @@ func (p *Payments) moveOrder(w http.ResponseWriter, r *http.Request) {
 
 // refundOrder gives back part or all of what is left of the order's
 // payment through SumUp, records it and emails the shopper. SumUp
-// refusing or away records nothing.
+// refusing or away records nothing. An order refunded in full has its
+// tickets cancelled and their places given back (orders.Store.Refund).
 func (p *Payments) refundOrder(w http.ResponseWriter, r *http.Request) {
 	o, ok := p.adminOrder(w, r)
 	if !ok {
@@ -232,9 +233,11 @@ func (p *Payments) refundOrder(w http.ResponseWriter, r *http.Request) {
 		p.refused(w, r, o, v, err)
 		return
 	}
-	p.email(r.Context(), refunded, "Your Rose Ash "+refunded.Name()+": refund of "+refunded.Money(amount).String(),
-		"We have refunded "+refunded.Money(amount).String()+" of "+refunded.Name()+" to the card you paid with. "+
-			"It usually shows on your statement within a few working days.")
+	why := ""
+	if refunded.Status == models.OrderRefunded && slices.ContainsFunc(o.Lines, func(l models.OrderLine) bool { return l.Ticket }) {
+		why = "Your order is refunded in full, so its tickets are cancelled and no longer valid."
+	}
+	p.emailRefund(r.Context(), refunded, amount, why)
 	http.Redirect(w, r, "/admin/orders/"+o.ID.String()+"?done=refunded", http.StatusSeeOther)
 }
 

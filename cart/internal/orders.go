@@ -223,6 +223,9 @@ func (p *Payments) Sweep(ctx context.Context) error {
 		}
 		p.refundLate(ctx, o, a)
 	}
+	if err := p.refundCancelledEvents(ctx, now); err != nil {
+		return err
+	}
 	pending, err := p.Orders.StalePending(ctx, now.Add(-time.Minute), 100)
 	if err != nil {
 		return err

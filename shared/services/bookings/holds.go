@@ -206,3 +206,36 @@ func (s *Store) ExpireHolds(ctx context.Context, now time.Time) (int, error) {
 	s.notify(ctx, s.db, offered)
 	return n, nil
 }
+
+// OrderRefundedReason is the cancel reason of the bookings cancelled
+// because an admin refunded their order in full.
+const OrderRefundedReason = "The order was refunded."
+
+const activeOfOrder = `SELECT id FROM bookings WHERE order_id = $1 AND status IN ('held', 'confirmed') ORDER BY created_at, id`
+
+// CancelForOrder cancels, in tx as of now, the order orderID's held and
+// confirmed bookings (its payment was given back in full): each booking
+// and its tickets are cancelled with reason, its seats given back once and
+// offered to the waitlist (the Offered hook is called before tx commits),
+// whatever the event's cutoff. It returns how many bookings it cancelled;
+// calling it again cancels nothing. Errors: EInternal.
+func (s *Store) CancelForOrder(ctx context.Context, tx pgx.Tx, orderID uuid.UUID, reason string, now time.Time) (int, error) {
+	rows, err := tx.Query(ctx, activeOfOrder, orderID)
+	if err != nil {
+		return 0, internal("bookings of order", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+	if err != nil {
+		return 0, internal("bookings of order", err)
+	}
+	var offered []uuid.UUID
+	for _, id := range ids {
+		o, err := s.cancelIn(ctx, tx, id, reason, now, false)
+		if err != nil {
+			return 0, err
+		}
+		offered = append(offered, o...)
+	}
+	s.notify(ctx, tx, offered)
+	return len(ids), nil
+}

@@ -184,7 +184,11 @@ WHERE order_id = $1 AND status = 'paid' AND transaction_id <> '' ORDER BY update
 		if err != nil {
 			return err
 		}
-		left := o.Total - o.Refunded
+		pending, err := pendingRefunds(ctx, tx, o.ID)
+		if err != nil {
+			return err
+		}
+		left := o.Total - o.Refunded - pending
 		if left <= 0 {
 			return models.Errorf(models.EConflict, "%s is refunded in full already.", o.Name())
 		}
@@ -194,7 +198,7 @@ WHERE order_id = $1 AND status = 'paid' AND transaction_id <> '' ORDER BY update
 		if err := give(ctx, o, at); err != nil {
 			return err
 		}
-		return applyRefund(ctx, tx, &o, at.ID, amount, by, reason)
+		return s.applyRefund(ctx, tx, &o, at.ID, amount, by, reason)
 	})
 	if err != nil {
 		return models.Order{}, domainError(fmt.Sprintf("refund %s", orderID), err)

@@ -412,7 +412,7 @@ FROM order_events e LEFT JOIN users u ON u.id = e.actor_id WHERE e.order_id = $1
 	}
 	rows, err = s.db.Query(ctx, `
 SELECT r.id, r.amount_minor, r.reason, coalesce(nullif(u.display_name, ''), u.email, 'system'), r.created_at
-FROM order_refunds r LEFT JOIN users u ON u.id = r.actor_id WHERE r.order_id = $1 ORDER BY r.created_at`, o.ID)
+FROM order_refunds r LEFT JOIN users u ON u.id = r.actor_id WHERE r.order_id = $1 AND NOT r.pending ORDER BY r.created_at`, o.ID)
 	if err != nil {
 		return internal("order refunds", err)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"rose-ash.com/platform/shared/models"
 	"rose-ash.com/platform/shared/postgres"
+	"rose-ash.com/platform/shared/services/bookings"
 )
 
 // next lists the states an admin may move an order to from each state.
@@ -176,13 +177,22 @@ WHERE id = $1 AND order_id = $2 AND status = 'paid' RETURNING amount_minor`, att
 }
 
 // applyRefund records a refund of amount of the locked order o's attempt
-// and moves o to refunded or partially refunded (an order cancelled or
-// expired before its payment came stays so), logging who and why.
-func applyRefund(ctx context.Context, tx pgx.Tx, o *models.Order, attemptID uuid.UUID, amount int64, by Actor, reason string) error {
+// and counts it (countRefund).
+func (s *Store) applyRefund(ctx context.Context, tx pgx.Tx, o *models.Order, attemptID uuid.UUID, amount int64, by Actor, reason string) error {
 	if _, err := tx.Exec(ctx, `INSERT INTO order_refunds (order_id, attempt_id, amount_minor, reason, actor_id) VALUES ($1, $2, $3, $4, $5)`,
 		o.ID, attemptID, amount, reason, by.id()); err != nil {
 		return err
 	}
+	return s.countRefund(ctx, tx, o, amount, by, reason)
+}
+
+// countRefund adds a refund of amount, recorded already, to the locked
+// order o's refunded total and moves o to refunded or partially refunded
+// (an order cancelled or expired before its payment came stays so),
+// logging who and why. Refunded in full, the order's tickets are no
+// longer valid: its bookings are cancelled, their places given back and
+// offered to the waitlist (bookings.CancelForOrder).
+func (s *Store) countRefund(ctx context.Context, tx pgx.Tx, o *models.Order, amount int64, by Actor, reason string) error {
 	o.Refunded += amount
 	to := models.OrderPartiallyRefunded
 	if o.Refunded == o.Total {
@@ -200,5 +210,15 @@ func applyRefund(ctx context.Context, tx pgx.Tx, o *models.Order, attemptID uuid
 	if reason != "" {
 		why += ": " + reason
 	}
-	return logEvent(ctx, tx, o.ID, from, to, by.id(), by.Name, why)
+	if err := logEvent(ctx, tx, o.ID, from, to, by.id(), by.Name, why); err != nil {
+		return err
+	}
+	if o.Refunded < o.Total || s.Bookings == nil {
+		return nil
+	}
+	n, err := s.Bookings.CancelForOrder(ctx, tx, o.ID, bookings.OrderRefundedReason, s.now())
+	if err != nil || n == 0 {
+		return err
+	}
+	return logEvent(ctx, tx, o.ID, to, to, by.id(), by.Name, "Refunded in full: its tickets are cancelled and their places given back")
 }
