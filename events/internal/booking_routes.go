@@ -44,6 +44,7 @@ func mountBookings(r chi.Router, d Deps) {
 	r.Get(checkinScriptPath, serveCheckinScript)
 	r.With(d.Site.RequireUser).Get("/admin/check-in/{slug}", h.showCheckin)
 	r.With(d.Site.RequireUser).Post("/admin/check-in/{slug}/scan", h.scan)
+	r.With(d.Site.RequireUser).Post("/admin/check-in/{slug}/lists", h.createCheckinList)
 	r.With(d.Site.RequireUser).Get("/admin/bookings/{slug}", h.showEventBookings)
 	r.With(d.Site.RequireUser).Get("/admin/bookings/{slug}/csv", h.exportEventBookings)
 }

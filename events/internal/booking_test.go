@@ -32,6 +32,7 @@ import (
 	"rose-ash.com/platform/shared/pagecache"
 	"rose-ash.com/platform/shared/postgres/pgtest"
 	"rose-ash.com/platform/shared/services/bookings"
+	"rose-ash.com/platform/shared/services/calendars"
 	"rose-ash.com/platform/shared/servicetest"
 	"rose-ash.com/platform/shared/web"
 )
@@ -141,7 +142,7 @@ func newBookingDesk(t *testing.T, capacity int) *bookingDesk {
 	}
 
 	d.redis, d.keys = servicetest.MustRedis(t), cache.Namespace("test-"+uuid.NewString())
-	deps := Deps{Site: site, Bookings: bookings.New(d.db), Mail: d.mail, Secret: []byte(strings.Repeat("s", 32)),
+	deps := Deps{Site: site, Events: calendars.New(d.db), Bookings: bookings.New(d.db), Mail: d.mail, Secret: []byte(strings.Repeat("s", 32)),
 		Pages: pagecache.New(d.redis, d.keys, "events", "v1", time.Minute, prometheus.NewRegistry())}
 	// The site's router: its security headers (the content security
 	// policy, Permissions-Policy) and cross-origin protection, as served.
@@ -525,6 +526,54 @@ func TestCheckinPage(t *testing.T) {
 	res, body = d.do("GET", "/check-in.js", uuid.Nil, nil)
 	if res.StatusCode != http.StatusOK || !strings.Contains(body, "BarcodeDetector") || !strings.Contains(body, "localStorage") {
 		t.Fatalf("scanner script: %d", res.StatusCode)
+	}
+}
+
+// The organiser adds a check-in list for the supporters' door (one
+// ticket type): the page shows it, a standard ticket is refused there and
+// a supporter's enters; a list of a name taken, or for another event's
+// ticket type, is refused with the typed values kept.
+func TestOrganiserAddsACheckinList(t *testing.T) {
+	d := newBookingDesk(t, 10)
+	ctx := context.Background()
+	st := bookings.New(d.db)
+	standard, err := st.Book(ctx, bookings.Request{OccurrenceID: d.occurrence, TicketTypeID: d.free, Quantity: 1,
+		Name: "Gus Guest", Email: "gus@example.org"}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, body := d.do("GET", "/admin/check-in/bread-making", d.organiser.ID, nil)
+	if res.StatusCode != http.StatusOK || !strings.Contains(body, "Add a check-in list") || !strings.Contains(body, `value="`+d.paid.String()+`"`) {
+		t.Fatalf("the check-in page offers no list form with the event's ticket types: %d", res.StatusCode)
+	}
+	res, _ = d.do("POST", "/admin/check-in/bread-making/lists", d.organiser.ID,
+		url.Values{"name": {"Supporters' door"}, "ticket_type": {d.paid.String()}})
+	if res.StatusCode != http.StatusSeeOther || !strings.Contains(res.Header.Get("Location"), "?list=") {
+		t.Fatalf("adding a list: %d %s", res.StatusCode, res.Header.Get("Location"))
+	}
+	listID := strings.SplitN(res.Header.Get("Location"), "?list=", 2)[1]
+	res, body = d.do("GET", "/admin/check-in/bread-making?list="+listID, d.organiser.ID, nil)
+	if res.StatusCode != http.StatusOK || !strings.Contains(body, "Supporters&#39; door") {
+		t.Fatalf("the new list's page: %d", res.StatusCode)
+	}
+	res, body = d.do("POST", "/admin/check-in/bread-making/scan", d.organiser.ID,
+		url.Values{"list": {listID}, "code": {standard.Tickets[0].Code()}})
+	if strings.Contains(body, "Checked in:") {
+		t.Fatalf("a standard ticket entered at the supporters' door: %d", res.StatusCode)
+	}
+
+	res, body = d.do("POST", "/admin/check-in/bread-making/lists", d.organiser.ID,
+		url.Values{"name": {"Supporters' door"}})
+	if res.StatusCode != http.StatusConflict || !strings.Contains(body, "already") || !strings.Contains(body, `value="Supporters&#39; door"`) {
+		t.Fatalf("a list of a name taken: %d", res.StatusCode)
+	}
+	res, body = d.do("POST", "/admin/check-in/bread-making/lists", d.organiser.ID,
+		url.Values{"name": {"Elsewhere"}, "ticket_type": {uuid.NewString()}})
+	if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, "Choose dates and ticket types of this event.") {
+		t.Fatalf("a list for another event's ticket type: %d", res.StatusCode)
+	}
+	if n := d.count(`SELECT count(*) FROM checkin_lists WHERE name = 'Elsewhere'`); n != 0 {
+		t.Fatalf("a refused list was written")
 	}
 }
 

@@ -46,6 +46,22 @@ type checkinView struct {
 	// refusal's message.
 	Result  *models.ScanResult
 	Problem string
+	// NewList is the form that adds a check-in list.
+	NewList listForm
+}
+
+// listForm is the check-in page's form for a new list (per entrance, per
+// date of a series, for some ticket types): its choices, the event's
+// dates to come and ticket types, and what was typed with why it was
+// refused.
+type listForm struct {
+	Dates   []models.Occurrence
+	Zone    string
+	Types   []models.TicketType
+	Name    string
+	Date    string
+	Chosen  map[string]bool
+	Problem string
 }
 
 // checkinEvent loads the event of a check-in route for its organiser or
@@ -110,6 +126,19 @@ func (h *bookingHandlers) countCheckins(w http.ResponseWriter, r *http.Request, 
 // renderCheckin renders the check-in page; the camera is allowed on it
 // (the site's Permissions-Policy turns it off everywhere else).
 func (h *bookingHandlers) renderCheckin(w http.ResponseWriter, r *http.Request, status int, v checkinView) {
+	// The new-list form's choices; an event whose page cannot be read (a
+	// draft) gets lists for every date and type only.
+	if h.Events == nil {
+		// no calendars (a test's desk): lists for every date and type only
+	} else if page, err := h.Events.EventPage(r.Context(), v.Event.Slug, uuid.Nil, h.now()); err == nil {
+		if page.Occurrence.ID != uuid.Nil {
+			v.NewList.Dates = append([]models.Occurrence{page.Occurrence}, page.Next...)
+		}
+		v.NewList.Zone = page.Event.TimeZone
+		for _, t := range page.Tickets {
+			v.NewList.Types = append(v.NewList.Types, t.TicketType)
+		}
+	}
 	w.Header().Set("Permissions-Policy", "camera=(self), microphone=(), geolocation=(), interest-cohort=()")
 	w.Header().Set("Cache-Control", "private, no-store")
 	h.Site.Render(w, r, status, CheckinPage(h.Site.Page(r, "Check-in: "+v.Event.Title), v))
@@ -123,6 +152,56 @@ func (h *bookingHandlers) showCheckin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.renderCheckin(w, r, http.StatusOK, v)
+}
+
+// createCheckinList adds a check-in list to the event (a name; one date
+// or every date; some ticket types or all) and shows the check-in page
+// on it; a refused list shows the page again with what was typed and why
+// (422, or 409 for a name taken).
+func (h *bookingHandlers) createCheckinList(w http.ResponseWriter, r *http.Request) {
+	ev, ok := h.organisedEvent(w, r)
+	if !ok {
+		return
+	}
+	if err := r.ParseForm(); err != nil {
+		h.Site.Error(w, r, models.Errorf(models.EInvalid, "The form could not be read."))
+		return
+	}
+	form := listForm{Name: r.PostFormValue("name"), Date: r.PostFormValue("date"), Chosen: map[string]bool{}}
+	l := models.CheckinList{EventID: ev.ID, Name: form.Name}
+	var err error
+	if form.Date != "" {
+		if l.OccurrenceID, err = uuid.Parse(form.Date); err != nil {
+			err = models.Errorf(models.EInvalid, "Choose a date of this event.")
+		}
+	}
+	for _, t := range r.PostForm["ticket_type"] {
+		form.Chosen[t] = true
+		id, perr := uuid.Parse(t)
+		if perr != nil {
+			err = models.Errorf(models.EInvalid, "Choose ticket types of this event.")
+			continue
+		}
+		l.TicketTypeIDs = append(l.TicketTypeIDs, id)
+	}
+	if err == nil {
+		var created models.CheckinList
+		if created, err = h.Bookings.CreateCheckinList(r.Context(), l); err == nil {
+			http.Redirect(w, r, "/admin/check-in/"+ev.Slug+"?list="+created.ID.String(), http.StatusSeeOther)
+			return
+		}
+	}
+	if code := models.Code(err); code != models.EInvalid && code != models.EConflict {
+		h.Site.Error(w, r, err)
+		return
+	}
+	v, ok := h.checkinEvent(w, r, "")
+	if !ok || !h.countCheckins(w, r, &v) {
+		return
+	}
+	form.Problem = models.Message(err)
+	v.NewList = form
+	h.renderCheckin(w, r, web.Status(models.Code(err)), v)
 }
 
 // scanRequest is a scan posted as JSON by the page's scanner.

@@ -67,10 +67,18 @@ const insertCheckinList = `
 INSERT INTO checkin_lists (event_id, occurrence_id, name, ticket_type_ids) VALUES ($1, $2, $3, $4)
 RETURNING id`
 
+// listTargetsOfEvent says whether a list's date (none: every date) and
+// ticket types are the event's.
+const listTargetsOfEvent = `
+SELECT $2::uuid IS NULL OR EXISTS (SELECT 1 FROM event_occurrences WHERE id = $2 AND event_id = $1),
+       NOT EXISTS (SELECT 1 FROM unnest($3::uuid[]) t(id)
+                   WHERE NOT EXISTS (SELECT 1 FROM ticket_types WHERE id = t.id AND event_id = $1))`
+
 // CreateCheckinList adds the check-in list l (its ID is ignored) to its
 // event and returns it: for one occurrence when l.OccurrenceID is set, for
 // some ticket types when l.TicketTypeIDs is not empty. Errors: EInvalid
-// (a name not of 1 to 100 characters), EConflict (the event has a list of
+// (a name not of 1 to 100 characters, a date or ticket type of another
+// event), EConflict (the event has a list of
 // that name), ENotFound (no such event), EInternal.
 func (s *Store) CreateCheckinList(ctx context.Context, l models.CheckinList) (models.CheckinList, error) {
 	l.Name = strings.TrimSpace(l.Name)
@@ -80,8 +88,16 @@ func (s *Store) CreateCheckinList(ctx context.Context, l models.CheckinList) (mo
 	if l.TicketTypeIDs == nil {
 		l.TicketTypeIDs = []uuid.UUID{}
 	}
+	var dateOK, typesOK bool
+	err := s.db.QueryRow(ctx, listTargetsOfEvent, l.EventID, nullUUID(l.OccurrenceID), l.TicketTypeIDs).Scan(&dateOK, &typesOK)
+	if err != nil {
+		return models.CheckinList{}, internal("check-in list targets", err)
+	}
+	if !dateOK || !typesOK {
+		return models.CheckinList{}, models.Errorf(models.EInvalid, "Choose dates and ticket types of this event.")
+	}
 	var id uuid.UUID
-	err := s.db.QueryRow(ctx, insertCheckinList, l.EventID, nullUUID(l.OccurrenceID), l.Name, l.TicketTypeIDs).Scan(&id)
+	err = s.db.QueryRow(ctx, insertCheckinList, l.EventID, nullUUID(l.OccurrenceID), l.Name, l.TicketTypeIDs).Scan(&id)
 	if isUniqueViolation(err, "checkin_lists_event_name_key") {
 		return models.CheckinList{}, models.Errorf(models.EConflict, "This event has a check-in list called %q already.", l.Name)
 	}
