@@ -153,3 +153,64 @@ func TestSweepWorker(t *testing.T) {
 		t.Fatal("the periodic job")
 	}
 }
+
+// An order refunded in full: CancelForOrder cancels its confirmed
+// booking and tickets even past the cutoff, gives the places back and
+// offers them to the waitlist; a second call cancels nothing.
+func TestCancelForOrder(t *testing.T) {
+	ctx := context.Background()
+	db := pgtest.MustPool(t)
+	f := mustEvent(t, db, "refunded-supper", seats(2))
+	paid := f.mustTicketType(t, "Supper", 2500, nil)
+	var mailed []models.WaitlistEntry
+	f.st.Offered = func(_ context.Context, offers []models.WaitlistEntry) { mailed = append(mailed, offers...) }
+	var order uuid.UUID
+	if err := db.QueryRow(ctx, `INSERT INTO orders (email, fulfilment, currency, subtotal_minor, total_minor, hold_until)
+		VALUES ('pat@example.com', 'pickup', 'GBP', 5000, 5000, $1) RETURNING id`, now.Add(15*time.Minute)).Scan(&order); err != nil {
+		t.Fatal(err)
+	}
+	pat := bookings.Request{OccurrenceID: f.occurrence, TicketTypeID: paid, Quantity: 2, Name: "Pat Payer", Email: "pat@example.com"}
+	if err := pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
+		if _, err := f.st.Hold(ctx, tx, pat, order, now.Add(15*time.Minute), now); err != nil {
+			return err
+		}
+		return f.st.ConfirmHeld(ctx, tx, order, now)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	waiting, err := f.st.JoinWaitlist(ctx, guest(f, 1, "Fay Free"), now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := f.count(t, `SELECT count(*) FROM tickets k JOIN bookings b ON b.id = k.booking_id WHERE b.occurrence_id = $1 AND k.status = 'valid'`); got != 2 {
+		t.Fatalf("%d valid tickets once paid, want 2", got)
+	}
+	late := f.startsAt.Add(-time.Hour) // past the event's 2-hour cutoff
+	cancel := func() int {
+		t.Helper()
+		var n int
+		if err := pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
+			var err error
+			n, err = f.st.CancelForOrder(ctx, tx, order, bookings.OrderRefundedReason, late)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := cancel(); n != 1 {
+		t.Fatalf("cancelled %d bookings, want 1", n)
+	}
+	if got := f.count(t, `SELECT count(*) FROM bookings WHERE occurrence_id = $1 AND status = 'cancelled' AND cancel_reason = 'The order was refunded.'`); got != 1 {
+		t.Fatalf("%d bookings cancelled as refunded, want 1", got)
+	}
+	if got := f.count(t, `SELECT count(*) FROM tickets k JOIN bookings b ON b.id = k.booking_id WHERE b.occurrence_id = $1 AND k.status = 'valid'`); got != 0 {
+		t.Fatalf("%d tickets still valid", got)
+	}
+	if len(mailed) != 1 || mailed[0].ID != waiting.ID || f.taken(t) != 1 {
+		t.Fatalf("offers mailed %+v, %d seats taken; want Fay offered her place (1 taken)", mailed, f.taken(t))
+	}
+	if n := cancel(); n != 0 || len(mailed) != 1 || f.taken(t) != 1 {
+		t.Fatalf("a second call cancelled %d, mailed %d, taken %d", n, len(mailed), f.taken(t))
+	}
+}
