@@ -114,6 +114,10 @@ func TestAdminWritesEvents(t *testing.T) {
 	if !strings.Contains(body, `value="2027-03-04T19:00"`) || !strings.Contains(body, `value="5.50"`) {
 		t.Errorf("the edit form does not show the saved times and prices")
 	}
+	_, _, body = send(t, srv, "GET", "/admin/events", "admin", nil)
+	if !strings.Contains(body, `href="/admin/check-in/thursday-club"`) || !strings.Contains(body, `href="/admin/bookings/thursday-club"`) {
+		t.Errorf("the events admin does not lead to the event's check-in and bookings")
+	}
 
 	// Two admins edit; the second save is stale.
 	edit := url.Values{}
