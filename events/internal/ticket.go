@@ -29,8 +29,15 @@ type ticketsView struct {
 	// index for index with Booking.Tickets ("" for a cancelled ticket).
 	QR        []string
 	CanCancel bool
-	Problem   string
+	// PaidPlaces marks a paid booking its holder could otherwise cancel:
+	// the page says the organiser cancels it with a refund of its order.
+	PaidPlaces bool
+	Problem    string
 }
+
+// errPaidCancel refuses a holder's cancel of paid places: cancelling them
+// here would give the places away without refunding the order.
+var errPaidCancel = models.Errorf(models.EConflict, "Paid places are not cancelled here: ask the organiser, who cancels them with a refund of your order.")
 
 // bookingFor loads the booking named in the path for whoever may see it:
 // its signed-in owner, an admin, or the holder of its signed token (t in
@@ -87,8 +94,9 @@ func (h *bookingHandlers) showTickets(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *bookingHandlers) renderTickets(w http.ResponseWriter, r *http.Request, status int, b models.Booking, token, problem string) {
-	v := ticketsView{Booking: b, Token: token, CanCancel: b.Cancellable(h.now()) && b.RemoteActor == "", Problem: problem,
-		QR: make([]string, len(b.Tickets))}
+	cancellable := b.Cancellable(h.now()) && b.RemoteActor == ""
+	v := ticketsView{Booking: b, Token: token, CanCancel: cancellable && b.PriceMinor == 0, PaidPlaces: cancellable && b.PriceMinor > 0,
+		Problem: problem, QR: make([]string, len(b.Tickets))}
 	if b.Status == models.BookingConfirmed {
 		for i, t := range b.Tickets {
 			if t.Status != "valid" {
@@ -107,10 +115,15 @@ func (h *bookingHandlers) renderTickets(w http.ResponseWriter, r *http.Request, 
 }
 
 // cancelBooking cancels a booking at its holder's request (until the
-// cutoff) and shows its page again.
+// cutoff; paid places are refused: the organiser refunds their order)
+// and shows its page again.
 func (h *bookingHandlers) cancelBooking(w http.ResponseWriter, r *http.Request) {
 	b, token, ok := h.bookingFor(w, r)
 	if !ok {
+		return
+	}
+	if b.PriceMinor > 0 {
+		h.renderTickets(w, r, http.StatusConflict, b, token, models.Message(errPaidCancel))
 		return
 	}
 	if _, err := h.Bookings.Cancel(r.Context(), b.ID, h.now()); err != nil {
