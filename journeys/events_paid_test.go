@@ -160,7 +160,7 @@ func TestBrowserEventsPaid(t *testing.T) {
 	tab.waitVisible("img.ticket-qr")
 	page = tab.text("main")
 	for _, want := range []string{"Bread-making workshop", "Show these QR codes at the door.", "1 place, Workshop place",
-		"Ticket 1 of 1", demo.AdminEmail} {
+		"Ticket 1 of 1", adminName} {
 		if !strings.Contains(page, want) {
 			t.Errorf("the tickets page lacks %q:\n%s", want, page)
 		}

@@ -189,7 +189,11 @@ func (p *Payments) pay(w http.ResponseWriter, r *http.Request) {
 		p.Site.Error(w, r, err)
 		return
 	}
-	o, at, err := p.Orders.Place(ctx, orders.PlaceInput{UserID: user.ID, Email: v.Email, Fulfilment: v.Fulfilment,
+	var name string
+	if user.ID != uuid.Nil {
+		name = user.Name()
+	}
+	o, at, err := p.Orders.Place(ctx, orders.PlaceInput{UserID: user.ID, Name: name, Email: v.Email, Fulfilment: v.Fulfilment,
 		PickupPlace: v.PickupPlace, Address: v.Address, AcceptTerms: v.Terms, Lines: lines,
 		Key: strings.TrimSpace(r.PostFormValue("key"))})
 	switch models.Code(err) {

@@ -87,8 +87,11 @@ func onlyTickets(lines []LineInput) bool {
 
 // PlaceInput is a checkout form.
 type PlaceInput struct {
-	// UserID is the signed-in shopper (uuid.Nil for a guest).
+	// UserID is the signed-in shopper (uuid.Nil for a guest); Name is
+	// what a member is called (their display name), which their ticket
+	// bookings carry (a guest's carry the delivery name, else the email).
 	UserID      uuid.UUID
+	Name        string
 	Email       string
 	Fulfilment  string
 	PickupPlace string

@@ -64,6 +64,9 @@ func ticketLine(tickets map[calendars.TicketRef]calendars.CartTicket, l LineInpu
 // like, prefixed by the line's title).
 func (s *Store) holdSeats(ctx context.Context, tx pgx.Tx, in PlaceInput, o models.Order, now time.Time) error {
 	name := in.Address.Name
+	if name == "" {
+		name = in.Name // a member's: what the site calls them
+	}
 	if name == "" && in.UserID == uuid.Nil {
 		name = in.Email // a guest's booking needs a name: the checkout asks none
 	}

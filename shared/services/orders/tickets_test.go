@@ -74,6 +74,19 @@ func TestMixedOrderHoldsAndReleasesPlaces(t *testing.T) {
 	if status != models.BookingHeld || name != "shopper@example.org" {
 		t.Fatalf("the booking is %s for %q", status, name)
 	}
+	// A member's booking carries their name, not their email.
+	member := pickup(orders.LineInput{Ticket: ref, Quantity: 1})
+	member.UserID, member.Name = s.member(t), "Ann Member"
+	mo, _, err := s.orders.Place(s.ctx, member)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.db.QueryRow(s.ctx, `SELECT name FROM bookings WHERE order_id = $1`, mo.ID).Scan(&name); err != nil || name != "Ann Member" {
+		t.Fatalf("a member's booking is for %q (%v), want their name", name, err)
+	}
+	if _, err := s.orders.Move(s.ctx, mo.ID, models.OrderCancelled, orders.Actor{Name: "test"}, "the test's"); err != nil {
+		t.Fatal(err)
+	}
 	// One place left: a second order of 2 is refused, nothing written.
 	_, _, err = s.orders.Place(s.ctx, pickup(orders.LineInput{Ticket: ref, Quantity: 2}))
 	if msg := models.Message(err); models.Code(err) != models.EConflict || msg != o.Lines[1].Title+": Only 1 place left." ||
@@ -101,4 +114,14 @@ func TestTicketsRefusedWithoutBookings(t *testing.T) {
 	if models.Code(err) != models.EUnavailable || s.taken(t, ref) != 0 {
 		t.Fatalf("a ticket line without bookings: %v, %d places taken", err, s.taken(t, ref))
 	}
+}
+
+// member adds a user and returns their id.
+func (s shop) member(t *testing.T) uuid.UUID {
+	t.Helper()
+	var id uuid.UUID
+	if err := s.db.QueryRow(s.ctx, `INSERT INTO users (email, username, display_name) VALUES ('ann@example.org', 'ann', 'Ann Member') RETURNING id`).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	return id
 }
