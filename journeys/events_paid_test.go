@@ -24,7 +24,7 @@ const paidJourneyEvent = "bread-making-workshop"
 // it, checkout asks no delivery question, SumUp's hosted page asks £25.00
 // and the admin pays. The order page says Paid and links "See your
 // tickets", which opens the booking's page on the events service with its
-// QR code, and no Cancel button (the organiser refunds paid places).
+// QR code, and a Cancel button that says the places are refunded.
 func TestBrowserEventsPaid(t *testing.T) {
 	if _, err := os.Stat(chromiumPath); err != nil {
 		t.Fatalf("browser journeys need Debian's Chromium at %s (%v); run `make test`, which installs it", chromiumPath, err)
@@ -174,9 +174,8 @@ func TestBrowserEventsPaid(t *testing.T) {
 	if code := tab.text("li.ticket .ticket-code code"); !regexp.MustCompile(`^[A-Z2-7]{26}$`).MatchString(code) {
 		t.Errorf("the ticket's typed code is %q, want 26 letters and digits", code)
 	}
-	// Paid places are not given away from here without a refund: the
-	// page says the organiser cancels them with a refund of the order.
-	if tab.present(`form[action$="/cancel"]`) || !strings.Contains(page, "To cancel paid places, ask the organiser") {
-		t.Errorf("the paid booking's page offers to cancel it without a refund:\n%s", page)
+	// Paid places are cancelled with a refund: the page says so.
+	if !tab.present(`form[action$="/cancel"]`) || !strings.Contains(page, "refunded to your card") {
+		t.Errorf("the paid booking's page does not offer to cancel it with a refund:\n%s", page)
 	}
 }

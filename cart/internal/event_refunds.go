@@ -20,7 +20,12 @@ func (p *Payments) refundCancelledEvents(ctx context.Context, now time.Time) err
 		return err
 	}
 	for _, d := range due {
-		reason := d.Title + " x " + strconv.Itoa(d.Quantity) + ": the event was cancelled"
+		reason, why := d.Title+" x "+strconv.Itoa(d.Quantity)+": the event was cancelled",
+			"The event of your "+places(d.Quantity)+" ("+d.Title+") was cancelled."
+		if d.ByHolder {
+			reason, why = d.Title+" x "+strconv.Itoa(d.Quantity)+": cancelled by the shopper",
+				"You cancelled your "+places(d.Quantity)+" ("+d.Title+")."
+		}
 		o, amount, err := p.Orders.RefundBooking(ctx, d, reason,
 			func(ctx context.Context, o models.Order, at models.PaymentAttempt, amount int64) error {
 				m := o.Money(amount)
@@ -35,7 +40,7 @@ func (p *Payments) refundCancelledEvents(ctx context.Context, now time.Time) err
 			level(ctx, msg, "booking", d.BookingID, "order", d.OrderID, "error", err)
 			continue
 		}
-		p.emailRefund(ctx, o, amount, "The event of your "+places(d.Quantity)+" ("+d.Title+") was cancelled.")
+		p.emailRefund(ctx, o, amount, why)
 	}
 	stuck, err := p.Orders.StuckBookingRefunds(ctx, now.Add(-5*time.Minute))
 	if err != nil {

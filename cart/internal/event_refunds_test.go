@@ -250,3 +250,36 @@ func TestAdminFullRefundCancelsTickets(t *testing.T) {
 		t.Fatalf("SumUp's refunds after the event's cancellation = %v, want no more", got)
 	}
 }
+
+// A holder who cancels their paid places before the cutoff (on the events
+// ticket page, bookings.Store.Cancel) is refunded by the next sweep, once,
+// what those places cost, and told they cancelled them.
+func TestPlacesCancelledByTheirHolderAreRefundedOnce(t *testing.T) {
+	s := newPayShop(t)
+	e := s.mustPaidEvent(t, 10)
+	o := s.paidTickets(t, e, "2", true) // 2 x £12.50 and a jar
+	ctx := context.Background()
+	var booking uuid.UUID
+	if err := s.db.QueryRow(ctx, `SELECT id FROM bookings WHERE order_id = $1`, o.ID).Scan(&booking); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.orders.Bookings.Cancel(ctx, booking, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		s.sweep(t)
+	}
+	want := models.Money{Minor: 2500, Currency: "GBP"}
+	if got := s.sumUpRefunds(t, o); len(got) != 1 || got[0] != want {
+		t.Fatalf("SumUp's refunds after two sweeps = %v, want one of £25.00", got)
+	}
+	after := s.order(t, o.ID)
+	if after.Status != models.OrderPartiallyRefunded || after.Refunded != 2500 || len(after.Refunds) != 1 ||
+		!strings.Contains(after.Refunds[0].Reason, "cancelled by the shopper") {
+		t.Fatalf("the order after the sweeps: %s, refunded %d, refunds %+v", after.Status, after.Refunded, after.Refunds)
+	}
+	mails := s.mail.withSubject("Your Rose Ash " + o.Name() + ": refund of £25.00")
+	if len(mails) != 1 || !strings.Contains(mails[0].Text, "You cancelled your 2 places") {
+		t.Fatalf("refund emails = %+v, want one saying the shopper cancelled", mails)
+	}
+}

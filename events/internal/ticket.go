@@ -29,15 +29,12 @@ type ticketsView struct {
 	// index for index with Booking.Tickets ("" for a cancelled ticket).
 	QR        []string
 	CanCancel bool
-	// PaidPlaces marks a paid booking its holder could otherwise cancel:
-	// the page says the organiser cancels it with a refund of its order.
+	// PaidPlaces marks a paid booking: cancelling it refunds what was
+	// paid for it (the cart's sweep refunds bookings cancelled by their
+	// holder, bookings.HolderCancelledReason).
 	PaidPlaces bool
 	Problem    string
 }
-
-// errPaidCancel refuses a holder's cancel of paid places: cancelling them
-// here would give the places away without refunding the order.
-var errPaidCancel = models.Errorf(models.EConflict, "Paid places are not cancelled here: ask the organiser, who cancels them with a refund of your order.")
 
 // bookingFor loads the booking named in the path for whoever may see it:
 // its signed-in owner, an admin, or the holder of its signed token (t in
@@ -95,7 +92,7 @@ func (h *bookingHandlers) showTickets(w http.ResponseWriter, r *http.Request) {
 
 func (h *bookingHandlers) renderTickets(w http.ResponseWriter, r *http.Request, status int, b models.Booking, token, problem string) {
 	cancellable := b.Cancellable(h.now()) && b.RemoteActor == ""
-	v := ticketsView{Booking: b, Token: token, CanCancel: cancellable && b.PriceMinor == 0, PaidPlaces: cancellable && b.PriceMinor > 0,
+	v := ticketsView{Booking: b, Token: token, CanCancel: cancellable, PaidPlaces: b.PriceMinor > 0,
 		Problem: problem, QR: make([]string, len(b.Tickets))}
 	if b.Status == models.BookingConfirmed {
 		for i, t := range b.Tickets {
@@ -120,10 +117,6 @@ func (h *bookingHandlers) renderTickets(w http.ResponseWriter, r *http.Request, 
 func (h *bookingHandlers) cancelBooking(w http.ResponseWriter, r *http.Request) {
 	b, token, ok := h.bookingFor(w, r)
 	if !ok {
-		return
-	}
-	if b.PriceMinor > 0 {
-		h.renderTickets(w, r, http.StatusConflict, b, token, models.Message(errPaidCancel))
 		return
 	}
 	if _, err := h.Bookings.Cancel(r.Context(), b.ID, h.now()); err != nil {

@@ -279,6 +279,10 @@ func (s *Store) CancelRemote(ctx context.Context, tx pgx.Tx, joinActivityID stri
 	return nil
 }
 
+// HolderCancelledReason is the cancel_reason of a booking its holder
+// cancelled (Cancel); a paid one is refunded by the cart's sweep.
+const HolderCancelledReason = "Cancelled by its holder."
+
 // Cancel cancels the booking id at its holder's request, until the
 // event's cutoff before the occurrence starts: the booking and its
 // tickets are cancelled, its seats given back once, and then offered to
@@ -290,7 +294,7 @@ func (s *Store) Cancel(ctx context.Context, id uuid.UUID, now time.Time) ([]mode
 	var offered []uuid.UUID
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		var err error
-		offered, err = s.cancelIn(ctx, tx, id, "Cancelled by its holder.", now, true)
+		offered, err = s.cancelIn(ctx, tx, id, HolderCancelledReason, now, true)
 		return err
 	})
 	if err != nil {

@@ -14,9 +14,10 @@ import (
 	"rose-ash.com/platform/shared/services/bookings"
 )
 
-// Paid tickets of a cancelled event: cancelling an event cancels its
-// bookings (bookings.CancelForEvent, reason bookings.EventCancelledReason);
-// the cart's sweep refunds each paid one (confirmed, of an order still
+// Paid tickets cancelled: cancelling an event cancels its bookings
+// (bookings.CancelForEvent, reason bookings.EventCancelledReason), and a
+// holder may cancel theirs until the event's cutoff (bookings.Cancel,
+// reason bookings.HolderCancelledReason); the cart's sweep refunds each paid one (confirmed, of an order still
 // paid) once, the ticket line's price times its places, through SumUp.
 //
 // A booking's refund is recorded (pending) and committed before SumUp is
@@ -26,7 +27,8 @@ import (
 // SumUp. SumUp refusing or away deletes the pending row: the next sweep
 // tries again.
 
-// BookingRefund is a paid booking cancelled with its event, to refund.
+// BookingRefund is a paid booking cancelled with its event or by its
+// holder, to refund.
 type BookingRefund struct {
 	BookingID, OrderID uuid.UUID
 	// Title is the ticket line's; Quantity its places.
@@ -35,6 +37,9 @@ type BookingRefund struct {
 	// Amount is the ticket line's unit price times the booking's places
 	// (the price paid, not the ticket type's price now).
 	Amount int64
+	// ByHolder marks a booking its holder cancelled (before the cutoff);
+	// else its event or date was cancelled.
+	ByHolder bool
 }
 
 // refundableStates are the states of an order paid and not refunded in
@@ -43,22 +48,24 @@ var refundableStates = []string{models.OrderPaid, models.OrderReadyForPickup, mo
 	models.OrderCompleted, models.OrderPartiallyRefunded}
 
 const bookingRefundsDue = `
-SELECT DISTINCT ON (b.cancelled_at, b.id) b.id, b.order_id, l.title, b.quantity, l.unit_price_minor * b.quantity
+SELECT DISTINCT ON (b.cancelled_at, b.id) b.id, b.order_id, l.title, b.quantity, l.unit_price_minor * b.quantity,
+       b.cancel_reason = $4
 FROM bookings b
 JOIN orders o ON o.id = b.order_id
 JOIN order_lines l ON l.order_id = b.order_id AND l.kind = 'ticket'
                   AND l.occurrence_id = b.occurrence_id AND l.ticket_type_id = b.ticket_type_id
-WHERE b.status = 'cancelled' AND b.cancel_reason = $1 AND b.confirmed_at IS NOT NULL
+WHERE b.status = 'cancelled' AND b.cancel_reason IN ($1, $4) AND b.confirmed_at IS NOT NULL
   AND o.status = ANY($2)
   AND NOT EXISTS (SELECT 1 FROM order_refunds r WHERE r.booking_id = b.id)
 ORDER BY b.cancelled_at, b.id, l.id
 LIMIT $3`
 
 // BookingRefundsDue returns up to limit paid bookings cancelled with
-// their event and not refunded yet (nor being refunded), oldest
+// their event or by their holder and not refunded yet (nor being refunded), oldest
 // cancellation first. Errors: EInternal.
 func (s *Store) BookingRefundsDue(ctx context.Context, limit int) ([]BookingRefund, error) {
-	rows, err := s.db.Query(ctx, bookingRefundsDue, bookings.EventCancelledReason, refundableStates, limit)
+	rows, err := s.db.Query(ctx, bookingRefundsDue, bookings.EventCancelledReason, refundableStates, limit,
+		bookings.HolderCancelledReason)
 	if err != nil {
 		return nil, internal("booking refunds due", err)
 	}
