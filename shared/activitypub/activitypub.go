@@ -25,6 +25,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"reflect"
 	"strings"
 	"sync"
 
@@ -133,4 +134,24 @@ func hostOf(raw string) string {
 		return ""
 	}
 	return strings.ToLower(u.Host)
+}
+
+// SameObject reports whether two objects we sent (a Note, an Article, an
+// Event) read the same to followers: equal but for "updated", compared
+// after a JSON round trip so that a stored copy and a new one have the
+// same types. A publisher sends Update only when they differ.
+func SameObject(a, b map[string]any) bool {
+	norm := func(m map[string]any) map[string]any {
+		out := make(map[string]any, len(m))
+		for k, v := range m {
+			if k != "updated" {
+				out[k] = v
+			}
+		}
+		raw, _ := json.Marshal(out)
+		var back map[string]any
+		_ = json.Unmarshal(raw, &back)
+		return back
+	}
+	return reflect.DeepEqual(norm(a), norm(b))
 }

@@ -18,12 +18,10 @@ package agenda
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"html"
 	"net/url"
-	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -154,7 +152,7 @@ func (p *Publisher) Sync(ctx context.Context, tx pgx.Tx, id uuid.UUID) error {
 			"@context": Context, "type": "Create", "actor": actor, "published": obj["published"], "to": to, "cc": cc, "object": obj,
 		})
 	}
-	if prev, ok := last["object"].(map[string]any); ok && sameObject(prev, obj) {
+	if prev, ok := last["object"].(map[string]any); ok && activitypub.SameObject(prev, obj) {
 		return nil
 	}
 	// Never before the last edit peers hold (Mastodon ignores an Update
@@ -187,29 +185,7 @@ func lastSent(ctx context.Context, tx pgx.Tx, objectID string) (string, map[stri
 }
 
 func (p *Publisher) emit(ctx context.Context, tx pgx.Tx, typ, objectID string, payload map[string]any) error {
-	_, err := delivery.Emit(ctx, tx, p.Jobs, delivery.Activity{
-		ID: delivery.NewID(p.Actor()), Actor: p.Actor(), Type: typ, ObjectURI: objectID, Payload: payload,
-		Listed: true, ToFollowers: true,
-	})
-	return err
-}
-
-// sameObject compares two Events as followers would see them.
-func sameObject(a, b map[string]any) bool {
-	norm := func(m map[string]any) map[string]any {
-		out := map[string]any{}
-		for k, v := range m {
-			if k != "updated" {
-				out[k] = v
-			}
-		}
-		// Round-trip through JSON so both sides have the same types.
-		raw, _ := json.Marshal(out)
-		var back map[string]any
-		_ = json.Unmarshal(raw, &back)
-		return back
-	}
-	return reflect.DeepEqual(norm(a), norm(b))
+	return delivery.EmitPublic(ctx, tx, p.Jobs, p.Actor(), typ, objectID, payload)
 }
 
 // load reads an event for its announcement, locking its row, with the

@@ -173,3 +173,12 @@ func (DeliverArgs) Kind() string { return "ap_deliver" }
 func (DeliverArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{Queue: Queue, MaxAttempts: DefaultMaxAttempts, UniqueOpts: river.UniqueOpts{ByArgs: true}}
 }
+
+// EmitPublic emits, in tx, a public activity of actor about objectID (a
+// post's Create, Update or Delete) to its followers, listed in its outbox:
+// what the blog's, the market's and the events' publishers send.
+func EmitPublic(ctx context.Context, tx pgx.Tx, jobs *river.Client[pgx.Tx], actor, typ, objectID string, payload map[string]any) error {
+	_, err := Emit(ctx, tx, jobs, Activity{ID: NewID(actor), Actor: actor, Type: typ, ObjectURI: objectID, Payload: payload,
+		Listed: true, ToFollowers: true})
+	return err
+}

@@ -10,11 +10,9 @@ package listings
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"html"
 	"net/url"
-	"reflect"
 	"strings"
 	"time"
 
@@ -97,7 +95,7 @@ func (p *Publisher) Sync(ctx context.Context, tx pgx.Tx, id uuid.UUID) error {
 			"type":     "Create", "actor": actor, "published": obj["published"], "to": to, "cc": cc, "object": obj,
 		})
 	}
-	if prev, ok := last["object"].(map[string]any); ok && sameNote(prev, obj) {
+	if prev, ok := last["object"].(map[string]any); ok && activitypub.SameObject(prev, obj) {
 		return nil
 	}
 	obj["updated"] = pr.UpdatedAt.UTC().Format(time.RFC3339)
@@ -108,29 +106,7 @@ func (p *Publisher) Sync(ctx context.Context, tx pgx.Tx, id uuid.UUID) error {
 }
 
 func (p *Publisher) emit(ctx context.Context, tx pgx.Tx, typ, objectID string, payload map[string]any) error {
-	_, err := delivery.Emit(ctx, tx, p.Jobs, delivery.Activity{
-		ID: delivery.NewID(p.Actor()), Actor: p.Actor(), Type: typ, ObjectURI: objectID, Payload: payload,
-		Listed: true, ToFollowers: true,
-	})
-	return err
-}
-
-// sameNote compares two Notes as followers would see them.
-func sameNote(a, b map[string]any) bool {
-	norm := func(m map[string]any) map[string]any {
-		out := map[string]any{}
-		for k, v := range m {
-			if k != "updated" {
-				out[k] = v
-			}
-		}
-		// Round-trip through JSON so both sides have the same types.
-		raw, _ := json.Marshal(out)
-		var back map[string]any
-		_ = json.Unmarshal(raw, &back)
-		return back
-	}
-	return reflect.DeepEqual(norm(a), norm(b))
+	return delivery.EmitPublic(ctx, tx, p.Jobs, p.Actor(), typ, objectID, payload)
 }
 
 // load reads a product for its announcement, locking its row. Reads only:
