@@ -8,7 +8,10 @@ import (
 
 	"rose-ash.com/platform/account/internal"
 	"rose-ash.com/platform/shared/boot"
+	"rose-ash.com/platform/shared/services/bookings"
 	"rose-ash.com/platform/shared/services/carts"
+	"rose-ash.com/platform/shared/services/orders"
+	"rose-ash.com/platform/shared/services/products"
 )
 
 func main() { boot.Main("account", run) }
@@ -17,6 +20,7 @@ func main() { boot.Main("account", run) }
 func run(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
 	opts := boot.Options{Service: "account", MayMigrate: false}
 	return boot.Run(ctx, opts, getenv, stdout, func(d boot.Deps) (http.Handler, error) {
-		return internal.NewServer(internal.Deps{Site: d.Site, Auth: d.SignIn(), Carts: carts.New(d.DB)}), nil
+		return internal.NewServer(internal.Deps{Site: d.Site, Auth: d.SignIn(), Carts: carts.New(d.DB),
+			Orders: orders.New(d.DB, products.New(d.DB)), Bookings: bookings.New(d.DB)}), nil
 	})
 }

@@ -1,18 +1,34 @@
 package internal
 
 import (
+	"context"
 	"net/http"
 	"strconv"
+	"time"
+
+	"github.com/google/uuid"
 
 	"rose-ash.com/platform/shared/contracts"
 	"rose-ash.com/platform/shared/models"
+	"rose-ash.com/platform/shared/services/bookings"
+	"rose-ash.com/platform/shared/services/orders"
+	"rose-ash.com/platform/shared/ticketqr"
 	"rose-ash.com/platform/shared/web"
 )
 
+// dashboardOrders is how many of a member's orders the dashboard lists;
+// dashboardTickets how many bookings with tickets it shows.
+const (
+	dashboardOrders  = 20
+	dashboardTickets = 20
+)
+
 // showHome renders the account service's home page: for a signed-in user,
-// a greeting, their profile and what their basket holds; for a visitor, an
-// invitation to sign in.
-func showHome(site *web.Site, carts contracts.Carts) http.HandlerFunc {
+// a greeting, their profile, what their basket holds, their orders and
+// their tickets (upcoming first, with QR codes); for a visitor, an
+// invitation to sign in (every service serves its "/" to visitors: the
+// platform check in servicetest asks for it, so no redirect here).
+func showHome(site *web.Site, carts contracts.Carts, orderStore *orders.Store, bookingStore *bookings.Store) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		p := site.Page(r, "")
 		var d *dashboard
@@ -22,16 +38,104 @@ func showHome(site *web.Site, carts contracts.Carts) http.HandlerFunc {
 				site.Error(w, r, err)
 				return
 			}
-			d = &dashboard{user: u, cart: sum}
+			d = &dashboard{user: u, cart: sum, ordersURL: site.URL("cart", "/orders/"), ticketsURL: site.URL("events", "/tickets/")}
+			if d.orders, err = orderStore.OrdersOf(r.Context(), u.ID, dashboardOrders); err != nil {
+				site.Error(w, r, err)
+				return
+			}
+			if d.tickets, err = ticketsOf(r.Context(), bookingStore, u.ID, time.Now()); err != nil {
+				site.Error(w, r, err)
+				return
+			}
 		}
 		site.Render(w, r, http.StatusOK, HomePage(p, site.OtherServices(), d, site.URL("cart", "/"), site.URL("federation", "/")))
 	}
 }
 
+// ticketsOf returns the user's confirmed bookings with their valid tickets
+// and each ticket's QR code, upcoming first (then past ones, latest first).
+func ticketsOf(ctx context.Context, store *bookings.Store, userID uuid.UUID, now time.Time) ([]bookingTickets, error) {
+	list, err := store.BookingsOfUser(ctx, userID, now)
+	if err != nil {
+		return nil, err
+	}
+	var out []bookingTickets
+	for _, b := range list {
+		if b.Status != models.BookingConfirmed {
+			continue
+		}
+		if len(out) == dashboardTickets {
+			break
+		}
+		full, err := store.Booking(ctx, b.ID)
+		if err != nil {
+			return nil, err
+		}
+		bt := bookingTickets{Booking: full, When: eventTime(full)}
+		for _, t := range full.Tickets {
+			if t.Status != "valid" {
+				continue
+			}
+			src, err := ticketqr.SVGDataURI(t.Code())
+			if err != nil {
+				return nil, models.Wrap(models.EInternal, "", err)
+			}
+			bt.QR = append(bt.QR, ticketQR{Seat: t.Seat, Src: src})
+		}
+		if len(bt.QR) > 0 {
+			out = append(out, bt)
+		}
+	}
+	return out, nil
+}
+
+// eventTime is when the booking's occurrence starts, written in the
+// event's time zone (UTC when the zone is unknown).
+func eventTime(b models.Booking) string {
+	loc, err := time.LoadLocation(b.TimeZone)
+	if err != nil || b.TimeZone == "" {
+		loc = time.UTC
+	}
+	return b.StartsAt.In(loc).Format("Mon 2 Jan 2006, 15:04 MST")
+}
+
 // dashboard is what the account page shows a signed-in user.
 type dashboard struct {
-	user models.User
-	cart models.CartSummary
+	user    models.User
+	cart    models.CartSummary
+	orders  []models.Order
+	tickets []bookingTickets
+	// ordersURL and ticketsURL are the cart's order pages and the events
+	// service's ticket pages, each followed by an id.
+	ordersURL, ticketsURL string
+}
+
+// bookingTickets is one booking in the dashboard's Tickets section.
+type bookingTickets struct {
+	Booking models.Booking
+	// When is the start in the event's zone.
+	When string
+	QR   []ticketQR
+}
+
+// ticketQR is one valid ticket's seat and QR code (an SVG data: URI).
+type ticketQR struct {
+	Seat int
+	Src  string
+}
+
+// qrAlt is a ticket's QR code's alternative text (as on the events
+// service's ticket page).
+func qrAlt(b models.Booking, seat int) string {
+	return "QR code for ticket " + strconv.Itoa(seat) + " of " + strconv.Itoa(b.Quantity) + ", " + b.EventTitle
+}
+
+// places is "1 place" or "N places".
+func places(n int) string {
+	if n == 1 {
+		return "1 place"
+	}
+	return strconv.Itoa(n) + " places"
 }
 
 // itemCount is "1 item" or "N items".

@@ -9,6 +9,8 @@ import (
 
 	"rose-ash.com/platform/shared/contracts"
 	"rose-ash.com/platform/shared/oauth"
+	"rose-ash.com/platform/shared/services/bookings"
+	"rose-ash.com/platform/shared/services/orders"
 	"rose-ash.com/platform/shared/web"
 )
 
@@ -18,6 +20,9 @@ type Deps struct {
 	// Auth signs visitors in through federation.
 	Auth  *oauth.Client
 	Carts contracts.Carts
+	// Orders and Bookings are read for the member's dashboard.
+	Orders   *orders.Store
+	Bookings *bookings.Store
 }
 
 // NewServer returns the account service's HTTP handler; every route it serves is
@@ -33,7 +38,7 @@ func NewServer(d Deps) http.Handler {
 	r.Group(func(r chi.Router) {
 		r.Use(d.Auth.Middleware)
 		d.Auth.Mount(r)
-		r.Get("/", showHome(site, d.Carts))
+		r.Get("/", showHome(site, d.Carts, d.Orders, d.Bookings))
 		r.With(site.RequireAdmin).Get("/admin", site.ShowAdminHome)
 	})
 	return r

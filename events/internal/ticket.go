@@ -1,21 +1,16 @@
 package internal
 
 import (
-	"bytes"
-	"encoding/base64"
 	"fmt"
-	"image"
-	"image/color"
-	"image/png"
 	"net/http"
 	"strconv"
 	"strings"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
-	qrcode "github.com/yeqown/go-qrcode/v2"
 
 	"rose-ash.com/platform/shared/models"
+	"rose-ash.com/platform/shared/ticketqr"
 	"rose-ash.com/platform/shared/web"
 )
 
@@ -158,79 +153,14 @@ func (h *bookingHandlers) showTicketQR(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(img)
 }
 
-// qrPNG returns text's QR code as a PNG image, 8 pixels a module with a
-// quiet zone of four.
-func qrPNG(text string) ([]byte, error) {
-	q, err := qrcode.New(text)
-	if err != nil {
-		return nil, fmt.Errorf("qr code: %w", err)
-	}
-	var m bitmapMatrix
-	if err := q.Save(&m); err != nil {
-		return nil, fmt.Errorf("qr code: %w", err)
-	}
-	const scale, quiet = 8, 4
-	size := (len(m.bits) + 2*quiet) * scale
-	img := image.NewGray(image.Rect(0, 0, size, size))
-	for i := range img.Pix {
-		img.Pix[i] = 0xff
-	}
-	for y, row := range m.bits {
-		for x, on := range row {
-			if !on {
-				continue
-			}
-			for dy := range scale {
-				for dx := range scale {
-					img.SetGray((x+quiet)*scale+dx, (y+quiet)*scale+dy, color.Gray{})
-				}
-			}
-		}
-	}
-	var buf bytes.Buffer
-	if err := png.Encode(&buf, img); err != nil {
-		return nil, fmt.Errorf("qr png: %w", err)
-	}
-	return buf.Bytes(), nil
-}
-
-// bitmapMatrix is a go-qrcode Writer that keeps the matrix's modules.
-type bitmapMatrix struct{ bits [][]bool }
-
-func (m *bitmapMatrix) Write(mat qrcode.Matrix) error { m.bits = mat.Bitmap(); return nil }
-
-func (m *bitmapMatrix) Close() error { return nil }
+// qrPNG returns text's QR code as a PNG image (ticketqr.PNG).
+func qrPNG(text string) ([]byte, error) { return ticketqr.PNG(text) }
 
 // qrAlt is a ticket's QR code's alternative text.
 func qrAlt(b models.Booking, i int) string {
 	return fmt.Sprintf("QR code for ticket %d of %d, %s", b.Tickets[i].Seat, b.Quantity, b.EventTitle)
 }
 
-// qrDataURI returns text's QR code as an SVG image in a data: URI (the
-// content security policy allows data: images): the matrix comes from
-// go-qrcode, drawn as one path of unit squares with the quiet zone of
-// four modules the standard asks for.
-func qrDataURI(text string) (string, error) {
-	q, err := qrcode.New(text)
-	if err != nil {
-		return "", fmt.Errorf("qr code: %w", err)
-	}
-	var m bitmapMatrix
-	if err := q.Save(&m); err != nil {
-		return "", fmt.Errorf("qr code: %w", err)
-	}
-	const quiet = 4
-	size := len(m.bits) + 2*quiet
-	var b strings.Builder
-	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %d %d" shape-rendering="crispEdges">`, size, size)
-	fmt.Fprintf(&b, `<rect width="%d" height="%d" fill="#fff"/><path fill="#000" d="`, size, size)
-	for y, row := range m.bits {
-		for x, on := range row {
-			if on {
-				fmt.Fprintf(&b, "M%d %dh1v1h-1z", x+quiet, y+quiet)
-			}
-		}
-	}
-	b.WriteString(`"/></svg>`)
-	return "data:image/svg+xml;base64," + base64.StdEncoding.EncodeToString([]byte(b.String())), nil
-}
+// qrDataURI returns text's QR code as an SVG image in a data: URI
+// (ticketqr.SVGDataURI).
+func qrDataURI(text string) (string, error) { return ticketqr.SVGDataURI(text) }
