@@ -2,11 +2,13 @@ package internal
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strconv"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"rose-ash.com/platform/shared/contracts"
 	"rose-ash.com/platform/shared/models"
@@ -28,7 +30,7 @@ const (
 // their tickets (upcoming first, with QR codes); for a visitor, an
 // invitation to sign in (every service serves its "/" to visitors: the
 // platform check in servicetest asks for it, so no redirect here).
-func showHome(site *web.Site, carts contracts.Carts, orderStore *orders.Store, bookingStore *bookings.Store) http.HandlerFunc {
+func showHome(site *web.Site, carts contracts.Carts, orderStore *orders.Store, bookingStore *bookings.Store, db *pgxpool.Pool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		p := site.Page(r, "")
 		var d *dashboard
@@ -43,6 +45,10 @@ func showHome(site *web.Site, carts contracts.Carts, orderStore *orders.Store, b
 				site.Error(w, r, err)
 				return
 			}
+			if d.items, err = orderItems(r.Context(), db, d.orders); err != nil {
+				site.Error(w, r, err)
+				return
+			}
 			if d.tickets, err = ticketsOf(r.Context(), bookingStore, u.ID, time.Now()); err != nil {
 				site.Error(w, r, err)
 				return
@@ -50,6 +56,34 @@ func showHome(site *web.Site, carts contracts.Carts, orderStore *orders.Store, b
 		}
 		site.Render(w, r, http.StatusOK, HomePage(p, site.OtherServices(), d, site.URL("cart", "/"), site.URL("federation", "/")))
 	}
+}
+
+// orderItems returns what each order bought ("2 × Sourdough loaf"), in
+// the order's line order, by order id: one read of order_lines for all.
+func orderItems(ctx context.Context, db *pgxpool.Pool, list []models.Order) (map[uuid.UUID][]string, error) {
+	ids := make([]uuid.UUID, len(list))
+	for i, o := range list {
+		ids[i] = o.ID
+	}
+	rows, err := db.Query(ctx, `SELECT order_id, title, quantity FROM order_lines WHERE order_id = ANY($1) ORDER BY order_id, position, id`, ids)
+	if err != nil {
+		return nil, models.Wrap(models.EInternal, "", fmt.Errorf("account: order items: %w", err))
+	}
+	defer rows.Close()
+	out := map[uuid.UUID][]string{}
+	for rows.Next() {
+		var id uuid.UUID
+		var title string
+		var n int
+		if err := rows.Scan(&id, &title, &n); err != nil {
+			return nil, models.Wrap(models.EInternal, "", fmt.Errorf("account: order items: %w", err))
+		}
+		out[id] = append(out[id], strconv.Itoa(n)+" × "+title)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, models.Wrap(models.EInternal, "", fmt.Errorf("account: order items: %w", err))
+	}
+	return out, nil
 }
 
 // ticketsOf returns the user's confirmed bookings with their valid tickets
@@ -101,9 +135,11 @@ func eventTime(b models.Booking) string {
 
 // dashboard is what the account page shows a signed-in user.
 type dashboard struct {
-	user    models.User
-	cart    models.CartSummary
-	orders  []models.Order
+	user   models.User
+	cart   models.CartSummary
+	orders []models.Order
+	// items is what each order bought, by order id.
+	items   map[uuid.UUID][]string
 	tickets []bookingTickets
 	// ordersURL and ticketsURL are the cart's order pages and the events
 	// service's ticket pages, each followed by an id.

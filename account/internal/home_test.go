@@ -72,6 +72,10 @@ func TestDashboardShowsOrdersAndTickets(t *testing.T) {
 		VALUES ($1, $2, 'paid', 'pickup', 'GBP', 1250, 1250, now(), now()) RETURNING id, number`, member.ID, member.Email).Scan(&orderID, &number); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := db.Exec(ctx, `INSERT INTO order_lines (order_id, market_name, title, unit_price_minor, quantity)
+		VALUES ($1, 'Bakery', 'Sourdough loaf', 625, 2)`, orderID); err != nil {
+		t.Fatal(err)
+	}
 	var cal, event, occurrence, ticketType, booking uuid.UUID
 	if err := db.QueryRow(ctx, `INSERT INTO calendars (slug, title) VALUES ('workshops', 'Workshops') RETURNING id`).Scan(&cal); err != nil {
 		t.Fatal(err)
@@ -110,7 +114,7 @@ func TestDashboardShowsOrdersAndTickets(t *testing.T) {
 				next.ServeHTTP(w, r)
 			})
 		})
-		r.Get("/", showHome(site, deps.Carts, deps.Orders, deps.Bookings))
+		r.Get("/", showHome(site, deps.Carts, deps.Orders, deps.Bookings, db))
 	})
 	srv := httptest.NewServer(r)
 	t.Cleanup(srv.Close)
@@ -136,7 +140,7 @@ func TestDashboardShowsOrdersAndTickets(t *testing.T) {
 	if res.StatusCode != http.StatusOK {
 		t.Fatalf("member's dashboard: %d", res.StatusCode)
 	}
-	for _, want := range []string{">Orders<", ">Tickets<", "Order " + itoa(number), "Paid", "£12.50",
+	for _, want := range []string{">Orders<", ">Tickets<", "Order " + itoa(number), "Paid", "£12.50", "2 × Sourdough loaf",
 		site.URL("cart", "/orders/"+orderID.String()), "Bread-making workshop", site.URL("events", "/tickets/"+booking.String()),
 		"2 places", starts.In(mustZone(t, "Europe/London")).Format("Mon 2 Jan 2006, 15:04"),
 		`alt="QR code for ticket 1 of 2, Bread-making workshop"`, `alt="QR code for ticket 2 of 2, Bread-making workshop"`,

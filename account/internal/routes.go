@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"rose-ash.com/platform/shared/contracts"
 	"rose-ash.com/platform/shared/oauth"
@@ -23,6 +24,8 @@ type Deps struct {
 	// Orders and Bookings are read for the member's dashboard.
 	Orders   *orders.Store
 	Bookings *bookings.Store
+	// DB is read for the orders' items on the dashboard.
+	DB *pgxpool.Pool
 }
 
 // NewServer returns the account service's HTTP handler; every route it serves is
@@ -38,7 +41,7 @@ func NewServer(d Deps) http.Handler {
 	r.Group(func(r chi.Router) {
 		r.Use(d.Auth.Middleware)
 		d.Auth.Mount(r)
-		r.Get("/", showHome(site, d.Carts, d.Orders, d.Bookings))
+		r.Get("/", showHome(site, d.Carts, d.Orders, d.Bookings, d.DB))
 		r.With(site.RequireAdmin).Get("/admin", site.ShowAdminHome)
 	})
 	return r
