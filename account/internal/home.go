@@ -49,10 +49,16 @@ func showHome(site *web.Site, carts contracts.Carts, orderStore *orders.Store, b
 				site.Error(w, r, err)
 				return
 			}
-			if d.tickets, err = ticketsOf(r.Context(), bookingStore, u.ID, time.Now()); err != nil {
+			now := time.Now()
+			if d.bookings, err = bookingStore.BookingsOfUser(r.Context(), u.ID, now); err != nil {
 				site.Error(w, r, err)
 				return
 			}
+			if d.tickets, err = ticketsOf(r.Context(), bookingStore, d.bookings); err != nil {
+				site.Error(w, r, err)
+				return
+			}
+			d.now = now
 		}
 		site.Render(w, r, http.StatusOK, HomePage(p, site.OtherServices(), d, site.URL("cart", "/"), site.URL("federation", "/")))
 	}
@@ -86,13 +92,10 @@ func orderItems(ctx context.Context, db *pgxpool.Pool, list []models.Order) (map
 	return out, nil
 }
 
-// ticketsOf returns the user's confirmed bookings with their valid tickets
-// and each ticket's QR code, upcoming first (then past ones, latest first).
-func ticketsOf(ctx context.Context, store *bookings.Store, userID uuid.UUID, now time.Time) ([]bookingTickets, error) {
-	list, err := store.BookingsOfUser(ctx, userID, now)
-	if err != nil {
-		return nil, err
-	}
+// ticketsOf returns the confirmed ones of the user's bookings (list, from
+// BookingsOfUser: upcoming first, then past ones, latest first) with their
+// valid tickets and each ticket's QR code.
+func ticketsOf(ctx context.Context, store *bookings.Store, list []models.Booking) ([]bookingTickets, error) {
 	var out []bookingTickets
 	for _, b := range list {
 		if b.Status != models.BookingConfirmed {
@@ -125,12 +128,16 @@ func ticketsOf(ctx context.Context, store *bookings.Store, userID uuid.UUID, now
 
 // eventTime is when the booking's occurrence starts, written in the
 // event's time zone (UTC when the zone is unknown).
-func eventTime(b models.Booking) string {
+func eventTime(b models.Booking) string { return eventTimeAt(b, b.StartsAt) }
+
+// eventTimeAt writes t in the booking's event's time zone (UTC when the
+// zone is unknown).
+func eventTimeAt(b models.Booking, t time.Time) string {
 	loc, err := time.LoadLocation(b.TimeZone)
 	if err != nil || b.TimeZone == "" {
 		loc = time.UTC
 	}
-	return b.StartsAt.In(loc).Format("Mon 2 Jan 2006, 15:04 MST")
+	return t.In(loc).Format("Mon 2 Jan 2006, 15:04 MST")
 }
 
 // dashboard is what the account page shows a signed-in user.
@@ -141,6 +148,10 @@ type dashboard struct {
 	// items is what each order bought, by order id.
 	items   map[uuid.UUID][]string
 	tickets []bookingTickets
+	// bookings are all the user's bookings (upcoming first); now is when
+	// the page was asked for (a booking's cancel deadline is against it).
+	bookings []models.Booking
+	now      time.Time
 	// ordersURL and ticketsURL are the cart's order pages and the events
 	// service's ticket pages, each followed by an id.
 	ordersURL, ticketsURL string
@@ -164,6 +175,31 @@ type ticketQR struct {
 // service's ticket page).
 func qrAlt(b models.Booking, seat int) string {
 	return "QR code for ticket " + strconv.Itoa(seat) + " of " + strconv.Itoa(b.Quantity) + ", " + b.EventTitle
+}
+
+// bookingState is a booking's state in words, as the events service's
+// "Your tickets" page says it.
+func bookingState(b models.Booking, now time.Time) string {
+	switch {
+	case b.Status == models.BookingCancelled:
+		return "cancelled"
+	case b.Status == models.BookingExpired:
+		return "expired"
+	case b.Status == models.BookingHeld:
+		return "waiting for payment"
+	case !b.EndsAt.After(now):
+		return "past"
+	}
+	return "booked"
+}
+
+// cancelUntil says until when the holder may cancel b on its ticket page
+// ("" when they may not).
+func cancelUntil(b models.Booking, now time.Time) string {
+	if !b.Cancellable(now) {
+		return ""
+	}
+	return "Cancel on its ticket page until " + eventTimeAt(b, b.CancelDeadline()) + "."
 }
 
 // places is "1 place" or "N places".

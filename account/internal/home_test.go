@@ -144,7 +144,7 @@ func TestDashboardShowsOrdersAndTickets(t *testing.T) {
 		site.URL("cart", "/orders/"+orderID.String()), "Bread-making workshop", site.URL("events", "/tickets/"+booking.String()),
 		"2 places", starts.In(mustZone(t, "Europe/London")).Format("Mon 2 Jan 2006, 15:04"),
 		`alt="QR code for ticket 1 of 2, Bread-making workshop"`, `alt="QR code for ticket 2 of 2, Bread-making workshop"`,
-		`src="data:image/svg+xml;base64,`} {
+		`src="data:image/svg+xml;base64,`, ">Bookings<", "booked", "Cancel on its ticket page until"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("member's dashboard lacks %q", want)
 		}
@@ -157,7 +157,7 @@ func TestDashboardShowsOrdersAndTickets(t *testing.T) {
 	if strings.Contains(body, "Order "+itoa(number)) || strings.Contains(body, "Bread-making workshop") || strings.Contains(body, "QR code") {
 		t.Error("another member sees Ann's order or tickets")
 	}
-	if !strings.Contains(body, "No orders yet.") || !strings.Contains(body, "No tickets yet.") {
+	if !strings.Contains(body, "No orders yet.") || !strings.Contains(body, "No tickets yet.") || !strings.Contains(body, "No bookings yet.") {
 		t.Error("another member's empty sections are not said to be empty")
 	}
 
