@@ -102,6 +102,21 @@ func TestDashboardShowsOrdersAndTickets(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// And a ticket for a date already past, listed after the upcoming one.
+	past := time.Now().Add(-7 * 24 * time.Hour).Truncate(time.Minute)
+	var pastOccurrence, pastBooking uuid.UUID
+	if err := db.QueryRow(ctx, `INSERT INTO event_occurrences (event_id, starts_at, ends_at, capacity, taken) VALUES ($1, $2, $3, 10, 1) RETURNING id`,
+		event, past, past.Add(2*time.Hour)).Scan(&pastOccurrence); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.QueryRow(ctx, `INSERT INTO bookings (occurrence_id, ticket_type_id, quantity, user_id, email, name, status)
+		VALUES ($1, $2, 1, $3, $4, 'Ann', 'confirmed') RETURNING id`, pastOccurrence, ticketType, member.ID, member.Email).Scan(&pastBooking); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(ctx, `INSERT INTO tickets (booking_id, secret, seat) VALUES ($1, decode(md5(random()::text), 'hex'), 1)`, pastBooking); err != nil {
+		t.Fatal(err)
+	}
+
 	deps := Deps{Site: site, Carts: carts.New(db), Orders: orders.New(db, products.New(db)), Bookings: bookings.New(db)}
 	r := site.Router()
 	r.Group(func(r chi.Router) {
@@ -148,6 +163,16 @@ func TestDashboardShowsOrdersAndTickets(t *testing.T) {
 		if !strings.Contains(body, want) {
 			t.Errorf("member's dashboard lacks %q", want)
 		}
+	}
+
+	london := mustZone(t, "Europe/London")
+	tickets := body[strings.Index(body, ">Tickets<"):strings.Index(body, ">Bookings<")]
+	soon, before := strings.Index(tickets, starts.In(london).Format("Mon 2 Jan 2006, 15:04")), strings.Index(tickets, past.In(london).Format("Mon 2 Jan 2006, 15:04"))
+	if soon < 0 || before < 0 || soon > before {
+		t.Errorf("tickets: the upcoming date at %d, the past one at %d; want the upcoming one first", soon, before)
+	}
+	if !strings.Contains(body, `alt="QR code for ticket 1 of 1, Bread-making workshop"`) || !strings.Contains(body, "past") {
+		t.Error("the past booking's ticket or state is missing")
 	}
 
 	res, body = get(other.ID)
