@@ -35,13 +35,14 @@ func NewServer(d Deps) http.Handler {
 	r := site.Router()
 
 	// Machine routes: no session.
-	site.MountPlatform(r, fragmentRenderers())
+	site.MountPlatform(r, fragmentRenderers(site, d.Bookings))
 
 	// Pages: the visitor's session and sign-in state.
 	r.Group(func(r chi.Router) {
 		r.Use(d.Auth.Middleware)
 		d.Auth.Mount(r)
 		r.Get("/", showHome(site, d.Carts, d.Orders, d.Bookings, d.DB))
+		r.Get("/export.json", exportData(site, d.Carts, d.Orders, d.Bookings, d.DB))
 		r.With(site.RequireAdmin).Get("/admin", site.ShowAdminHome)
 	})
 	return r

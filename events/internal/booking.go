@@ -109,6 +109,7 @@ func (h *bookingHandlers) book(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		h.seatsChanged()
+		h.ticketsChanged(ctx, u.ID)
 		h.mailTickets(r, b)
 		http.Redirect(w, r, h.ticketPath(b), http.StatusSeeOther)
 		return
@@ -280,6 +281,7 @@ func (h *bookingHandlers) claim(w http.ResponseWriter, r *http.Request) {
 		h.Site.Render(w, r, web.Status(models.Code(err)), ClaimPage(h.Site.Page(r, "Claim your places"), e, token, models.Message(err), h.now()))
 		return
 	}
+	h.ticketsChanged(r.Context(), b.UserID)
 	h.mailTickets(r, b)
 	http.Redirect(w, r, "/tickets/"+b.ID.String()+"?t="+h.ticketToken(b.ID), http.StatusSeeOther)
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
 
+	"rose-ash.com/platform/shared/fragments"
 	"rose-ash.com/platform/shared/mail"
 	"rose-ash.com/platform/shared/models"
 )
@@ -86,6 +87,19 @@ func (h *bookingHandlers) seatsChanged() {
 			h.Site.Logger.WarnContext(ctx, "page cache not purged after a booking", "error", err)
 		}
 	})
+}
+
+// ticketsChanged drops the cached account-nav fragment of the member
+// who holds a booking just made or cancelled (its badge counts their
+// upcoming tickets); a guest's booking (uuid.Nil) has none. A failure is
+// only logged: the cached copy expires with the fragment TTL.
+func (h *bookingHandlers) ticketsChanged(ctx context.Context, userID uuid.UUID) {
+	if h.Site.Fragments == nil || userID == uuid.Nil {
+		return
+	}
+	if err := h.Site.Fragments.InvalidateNamed(ctx, fragments.AccountNav, &userID); err != nil {
+		h.Site.Logger.WarnContext(ctx, "account-nav not invalidated after a booking", "error", err)
+	}
 }
 
 // guestLinkTTL is how long a guest's confirmation link stays good.

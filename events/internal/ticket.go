@@ -123,6 +123,7 @@ func (h *bookingHandlers) cancelBooking(w http.ResponseWriter, r *http.Request) 
 		return
 	}
 	h.seatsChanged()
+	h.ticketsChanged(r.Context(), b.UserID)
 	to := "/tickets/" + b.ID.String()
 	if token != "" {
 		to += "?t=" + token

@@ -228,3 +228,19 @@ func (s *Store) BookingsOfEvent(ctx context.Context, eventID uuid.UUID, search s
 WHERE o.event_id = $1 AND (b.name ILIKE $2 OR b.email ILIKE $2 OR coalesce(b.remote_actor, '') ILIKE $2)
 ORDER BY o.starts_at, b.created_at, b.id LIMIT 1000`, eventID, like)
 }
+
+// UpcomingTicketCount returns how many valid tickets of the user's
+// confirmed bookings are for occurrences that have not ended by now: the
+// count on the header's account badge.
+func (s *Store) UpcomingTicketCount(ctx context.Context, userID uuid.UUID, now time.Time) (int, error) {
+	var n int
+	err := s.db.QueryRow(ctx, `
+SELECT count(*) FROM tickets t
+JOIN bookings b ON b.id = t.booking_id
+JOIN event_occurrences o ON o.id = b.occurrence_id
+WHERE b.user_id = $1 AND b.status = 'confirmed' AND t.status = 'valid' AND o.ends_at > $2`, userID, now).Scan(&n)
+	if err != nil {
+		return 0, models.Wrap(models.EInternal, "", err)
+	}
+	return n, nil
+}
