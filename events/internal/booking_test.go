@@ -27,6 +27,7 @@ import (
 
 	"rose-ash.com/platform/shared/cache"
 	"rose-ash.com/platform/shared/config"
+	"rose-ash.com/platform/shared/fragments"
 	"rose-ash.com/platform/shared/mail"
 	"rose-ash.com/platform/shared/models"
 	"rose-ash.com/platform/shared/pagecache"
@@ -142,6 +143,7 @@ func newBookingDesk(t *testing.T, capacity int) *bookingDesk {
 	}
 
 	d.redis, d.keys = servicetest.MustRedis(t), cache.Namespace("test-"+uuid.NewString())
+	site.Fragments = fragments.NewClient(cfg, d.redis, d.keys, prometheus.NewRegistry(), site.Logger)
 	deps := Deps{Site: site, Events: calendars.New(d.db), Bookings: bookings.New(d.db), Mail: d.mail, Secret: []byte(strings.Repeat("s", 32)),
 		Pages: pagecache.New(d.redis, d.keys, "events", "v1", time.Minute, prometheus.NewRegistry())}
 	// The site's router: its security headers (the content security
