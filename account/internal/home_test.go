@@ -2,7 +2,6 @@ package internal
 
 import (
 	"context"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -135,20 +134,7 @@ func TestDashboardShowsOrdersAndTickets(t *testing.T) {
 	t.Cleanup(srv.Close)
 	get := func(user uuid.UUID) (*http.Response, string) {
 		t.Helper()
-		req, err := http.NewRequest("GET", srv.URL+"/", nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if user != uuid.Nil {
-			req.Header.Set(testUserHeader, user.String())
-		}
-		res, err := http.DefaultTransport.RoundTrip(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		b, _ := io.ReadAll(res.Body)
-		return res, string(b)
+		return getAs(t, srv.URL+"/", user)
 	}
 
 	res, body := get(member.ID)
