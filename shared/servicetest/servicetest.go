@@ -161,20 +161,36 @@ func (s *Service) WaitStatus(t *testing.T, path string, want int) string {
 	}
 }
 
-// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
+// handedOut are the ports FreePort has returned in this process.
+var handedOut = struct {
+	sync.Mutex
+	ports map[string]bool
+}{ports: map[string]bool{}}
+
+// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago,
+// and that it has not returned before in this process.
 func FreePort(t *testing.T) string {
 	t.Helper()
 	// Ports are taken below Linux's ephemeral range (32768-60999): a port
 	// from that range, free when chosen, can be taken by any outgoing
 	// connection before the service binds it (with every service running
 	// a job queue, that happened).
+	// A port handed out before is never handed out again in this process:
+	// two services of one stack were once given the same port (free when
+	// each was chosen, as neither was bound yet).
+	handedOut.Lock()
+	defer handedOut.Unlock()
 	for range 100 {
 		port := strconv.Itoa(20000 + mathrand.IntN(12000))
+		if handedOut.ports[port] {
+			continue
+		}
 		ln, err := net.Listen("tcp", "127.0.0.1:"+port)
 		if err != nil {
 			continue
 		}
 		ln.Close()
+		handedOut.ports[port] = true
 		return port
 	}
 	t.Fatal("servicetest: no free port between 20000 and 32000")
