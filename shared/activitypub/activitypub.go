@@ -155,3 +155,33 @@ func SameObject(a, b map[string]any) bool {
 	}
 	return reflect.DeepEqual(norm(a), norm(b))
 }
+
+// AbsoluteURL makes ref, an image or a link of one of our objects,
+// absolute against base (a service's public URL): an http(s) URL is kept,
+// a path (/media/x.jpg) joined to base, anything else ("", //host, other
+// schemes) gives "".
+func AbsoluteURL(base, ref string) string {
+	switch {
+	case ref == "":
+		return ""
+	case strings.HasPrefix(ref, "https://") || strings.HasPrefix(ref, "http://"):
+		return ref
+	case strings.HasPrefix(ref, "/") && !strings.HasPrefix(ref, "//"):
+		return base + ref
+	}
+	return ""
+}
+
+// ImageMediaType guesses an image's media type from its URL's extension
+// (png, gif, webp, avif; JPEG otherwise).
+func ImageMediaType(u string) string {
+	path := u
+	if pu, err := url.Parse(u); err == nil {
+		path = pu.Path
+	}
+	switch ext := strings.ToLower(path[strings.LastIndex(path, ".")+1:]); ext {
+	case "png", "gif", "webp", "avif":
+		return "image/" + ext
+	}
+	return "image/jpeg"
+}

@@ -21,7 +21,6 @@ import (
 	"errors"
 	"fmt"
 	"html"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -341,12 +340,12 @@ func (p *Publisher) object(ev event) map[string]any {
 		obj["joinMode"] = "external"
 		obj["externalParticipationUrl"] = link
 	}
-	if img := absolute(base, ev.Image); img != "" {
+	if img := activitypub.AbsoluteURL(base, ev.Image); img != "" {
 		alt := cmp.Or(ev.ImageAlt, ev.Title)
 		// A Document, which Mobilizon takes as the event's banner (the
 		// first Document attached) and Mastodon shows as an image.
-		obj["image"] = map[string]any{"type": "Image", "url": img, "mediaType": mediaType(img)}
-		obj["attachment"] = []any{map[string]any{"type": "Document", "url": img, "mediaType": mediaType(img), "name": alt}}
+		obj["image"] = map[string]any{"type": "Image", "url": img, "mediaType": activitypub.ImageMediaType(img)}
+		obj["attachment"] = []any{map[string]any{"type": "Document", "url": img, "mediaType": activitypub.ImageMediaType(img), "name": alt}}
 	}
 	return obj
 }
@@ -362,28 +361,4 @@ func placeText(name, address string) string {
 		return name
 	}
 	return name + ", " + address
-}
-
-func absolute(base, ref string) string {
-	switch {
-	case ref == "":
-		return ""
-	case strings.HasPrefix(ref, "https://") || strings.HasPrefix(ref, "http://"):
-		return ref
-	case strings.HasPrefix(ref, "/") && !strings.HasPrefix(ref, "//"):
-		return base + ref
-	}
-	return ""
-}
-
-func mediaType(u string) string {
-	path := u
-	if pu, err := url.Parse(u); err == nil {
-		path = pu.Path
-	}
-	switch ext := strings.ToLower(path[strings.LastIndex(path, ".")+1:]); ext {
-	case "png", "gif", "webp", "avif":
-		return "image/" + ext
-	}
-	return "image/jpeg"
 }

@@ -191,7 +191,7 @@ func (p *Publisher) article(po post) map[string]any {
 			"name": "#" + hashtag(t.Name)})
 	}
 	obj["tag"] = tags
-	if img := absolute(base, po.FeatureImage); img != "" {
+	if img := activitypub.AbsoluteURL(base, po.FeatureImage); img != "" {
 		obj["image"] = map[string]any{"type": "Image", "url": img, "mediaType": mediaType(img)}
 		obj["attachment"] = []any{map[string]any{"type": "Image", "url": img, "mediaType": mediaType(img), "name": po.Title}}
 	}
@@ -239,18 +239,6 @@ func hashtag(name string) string {
 		b.WriteString(strings.ToUpper(w[:1]) + w[1:])
 	}
 	return b.String()
-}
-
-func absolute(base, ref string) string {
-	switch {
-	case ref == "":
-		return ""
-	case strings.HasPrefix(ref, "https://") || strings.HasPrefix(ref, "http://"):
-		return ref
-	case strings.HasPrefix(ref, "/") && !strings.HasPrefix(ref, "//"):
-		return base + ref
-	}
-	return ""
 }
 
 func mediaType(u string) string {

@@ -12,7 +12,6 @@ import (
 	"context"
 	"errors"
 	"html"
-	"net/url"
 	"strings"
 	"time"
 
@@ -209,39 +208,15 @@ func (p *Publisher) note(pr product) map[string]any {
 		"cc":           []any{activitypub.FollowersID(p.Actor())},
 		"sensitive":    false,
 	}
-	if img := absolute(base, pr.Image); img != "" {
+	if img := activitypub.AbsoluteURL(base, pr.Image); img != "" {
 		alt := pr.ImageAlt
 		if alt == "" {
 			alt = pr.Name
 		}
-		obj["image"] = map[string]any{"type": "Image", "url": img, "mediaType": mediaType(img)}
-		obj["attachment"] = []any{map[string]any{"type": "Image", "url": img, "mediaType": mediaType(img), "name": alt}}
+		obj["image"] = map[string]any{"type": "Image", "url": img, "mediaType": activitypub.ImageMediaType(img)}
+		obj["attachment"] = []any{map[string]any{"type": "Image", "url": img, "mediaType": activitypub.ImageMediaType(img), "name": alt}}
 	}
 	return obj
-}
-
-func absolute(base, ref string) string {
-	switch {
-	case ref == "":
-		return ""
-	case strings.HasPrefix(ref, "https://") || strings.HasPrefix(ref, "http://"):
-		return ref
-	case strings.HasPrefix(ref, "/") && !strings.HasPrefix(ref, "//"):
-		return base + ref
-	}
-	return ""
-}
-
-func mediaType(u string) string {
-	path := u
-	if pu, err := url.Parse(u); err == nil {
-		path = pu.Path
-	}
-	switch ext := strings.ToLower(path[strings.LastIndex(path, ".")+1:]); ext {
-	case "png", "gif", "webp", "avif":
-		return "image/" + ext
-	}
-	return "image/jpeg"
 }
 
 // SyncDue announces up to limit published products never announced (the
