@@ -1,0 +1,9 @@
+DROP TABLE newsletter_bounces;
+DROP TABLE newsletter_campaign_recipients;
+DROP TABLE newsletter_campaign_lists;
+DROP TABLE newsletter_campaigns;
+DROP TABLE newsletter_suppressions;
+DROP TABLE newsletter_consents;
+DROP TABLE newsletter_subscriptions;
+DROP TABLE newsletter_subscribers;
+DROP TABLE newsletter_lists;
