@@ -40,6 +40,24 @@ type Message struct {
 	// HTML, when not empty, is sent as an alternative to Text for mail
 	// clients that display HTML.
 	HTML string
+	// List, when set, marks a message to a mailing list's subscriber with
+	// the headers mail clients use to offer "unsubscribe".
+	List *ListHeaders
+}
+
+// ListHeaders are the mailing-list headers of a message to a list's
+// subscriber (RFC 2369, RFC 2919, RFC 8058).
+type ListHeaders struct {
+	// ID is the List-Id value: a phrase and the list's id in angle
+	// brackets, `Rose Ash news <news.account.rose-ash.com>`.
+	ID string
+	// UnsubscribeURL is the https (http in development) link that ends this
+	// subscription. With it the message carries
+	// List-Unsubscribe-Post: List-Unsubscribe=One-Click, so a POST to it
+	// must unsubscribe at once, without a session or a confirmation.
+	UnsubscribeURL string
+	// UnsubscribeMailto, when set, is offered too ("mailto:...").
+	UnsubscribeMailto string
 }
 
 // Sender delivers messages.
@@ -79,6 +97,18 @@ func (m Message) validate() error {
 	case strings.TrimSpace(m.Text) == "":
 		return invalid("The email has no text.")
 	}
+	if l := m.List; l != nil {
+		if strings.ContainsAny(l.ID+l.UnsubscribeURL+l.UnsubscribeMailto, "\r\n") ||
+			strings.ContainsAny(l.UnsubscribeURL+l.UnsubscribeMailto, "<> ") {
+			return invalid("The list headers are not valid.")
+		}
+		if l.UnsubscribeURL != "" && !strings.HasPrefix(l.UnsubscribeURL, "https://") && !strings.HasPrefix(l.UnsubscribeURL, "http://") {
+			return invalid("The unsubscribe link must be an http(s) URL.")
+		}
+		if l.UnsubscribeMailto != "" && !strings.HasPrefix(l.UnsubscribeMailto, "mailto:") {
+			return invalid("The unsubscribe address must be a mailto: URL.")
+		}
+	}
 	return nil
 }
 
@@ -110,6 +140,24 @@ func compose(from *netmail.Address, m Message, now time.Time) (*gomail.Msg, erro
 	// in a container is a meaningless id; the sender's domain is what mail
 	// systems expect there.
 	msg.SetMessageIDWithValue(randomHex(16) + "@" + domainOf(from.Address))
+	if l := m.List; l != nil {
+		if l.ID != "" {
+			msg.SetGenHeader(gomail.Header("List-Id"), l.ID)
+		}
+		var uris []string
+		if l.UnsubscribeURL != "" {
+			uris = append(uris, l.UnsubscribeURL)
+		}
+		if l.UnsubscribeMailto != "" {
+			uris = append(uris, l.UnsubscribeMailto)
+		}
+		if len(uris) > 0 {
+			msg.SetListUnsubscribe(uris...)
+		}
+		if l.UnsubscribeURL != "" {
+			msg.SetListUnsubscribePost()
+		}
+	}
 	msg.SetBodyString(gomail.TypeTextPlain, m.Text)
 	if m.HTML != "" {
 		msg.AddAlternativeString(gomail.TypeTextHTML, m.HTML)

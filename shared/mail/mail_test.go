@@ -595,3 +595,44 @@ func TestIsTemporaryOfNil(t *testing.T) {
 		t.Error("IsTemporary(nil) = true")
 	}
 }
+
+func TestListHeadersOfferOneClickUnsubscribe(t *testing.T) {
+	dir := t.TempDir()
+	sink, err := mail.NewDirSink(dir, "Rose Ash <noreply@rose-ash.localhost>")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := mail.Message{To: "reader@example.org", Subject: "News", Text: "Hello",
+		List: &mail.ListHeaders{ID: "Rose Ash news <news.account.rose-ash.localhost>",
+			UnsubscribeURL:    "https://account.rose-ash.localhost/newsletters/unsubscribe?t=abc",
+			UnsubscribeMailto: "mailto:unsubscribe@rose-ash.localhost?subject=unsubscribe%20abc"}}
+	if err := sink.Send(context.Background(), m); err != nil {
+		t.Fatal(err)
+	}
+	files, _ := os.ReadDir(dir)
+	var raw []byte
+	for _, f := range files {
+		if strings.HasSuffix(f.Name(), ".eml") {
+			raw, _ = os.ReadFile(filepath.Join(dir, f.Name()))
+		}
+	}
+	got, err := netmail.ReadMessage(strings.NewReader(string(raw)))
+	if err != nil {
+		t.Fatalf("reading %s: %v", raw, err)
+	}
+	if v := got.Header.Get("List-Unsubscribe-Post"); v != "List-Unsubscribe=One-Click" {
+		t.Errorf("List-Unsubscribe-Post = %q", v)
+	}
+	if v := got.Header.Get("List-Unsubscribe"); v != "<https://account.rose-ash.localhost/newsletters/unsubscribe?t=abc>, <mailto:unsubscribe@rose-ash.localhost?subject=unsubscribe%20abc>" {
+		t.Errorf("List-Unsubscribe = %q", v)
+	}
+	if v := got.Header.Get("List-Id"); v != "Rose Ash news <news.account.rose-ash.localhost>" {
+		t.Errorf("List-Id = %q", v)
+	}
+	for _, bad := range []mail.ListHeaders{{UnsubscribeURL: "javascript:alert(1)"}, {UnsubscribeURL: "https://x/\r\nBcc: a@b"}, {UnsubscribeMailto: "https://x"}, {UnsubscribeURL: "https://x/>, <https://evil"}} {
+		m.List = &bad
+		if err := sink.Send(context.Background(), m); !errors.Is(err, mail.ErrInvalidMessage) {
+			t.Errorf("list headers %+v: %v, want invalid", bad, err)
+		}
+	}
+}
