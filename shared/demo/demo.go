@@ -244,7 +244,10 @@ func Seed(ctx context.Context, db *pgxpool.Pool, store media.Store) error {
 		if err := seedMarket(ctx, tx, products.New(db), pictures); err != nil {
 			return err
 		}
-		return seedAdminCart(ctx, tx)
+		if err := seedAdminCart(ctx, tx); err != nil {
+			return err
+		}
+		return seedAdminHistory(ctx, tx, time.Now())
 	})
 }
 

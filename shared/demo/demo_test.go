@@ -76,10 +76,17 @@ func TestSeedIsIdempotent(t *testing.T) {
 		`SELECT count(*) FROM post_tags`:  demoPostTags(),
 		`SELECT count(*) FROM markets`:    len(demo.Markets),
 		`SELECT count(*) FROM products`:   len(demo.Products),
-		// The nearly full welcome and the sold-out talk, booked once.
-		`SELECT count(*) FROM bookings`:         17 + 12,
-		`SELECT count(*) FROM tickets`:          17 + 12,
-		`SELECT count(*) FROM waitlist_entries`: 3,
+		// The nearly full welcome and the sold-out talk, booked once, and
+		// the admin's place at the members' meeting.
+		`SELECT count(*) FROM bookings`: 17 + 12 + 1,
+		`SELECT count(*) FROM tickets`:  17 + 12 + 1,
+		`SELECT count(*) FROM bookings b JOIN users u ON u.id = b.user_id
+		  WHERE u.email = 'admin@rose-ash.localhost' AND b.status = 'confirmed'`: 1,
+		// The admin's order history: one collected order of two lines.
+		`SELECT count(*) FROM orders WHERE status = 'completed' AND paid_at IS NOT NULL`: 1,
+		`SELECT count(*) FROM order_lines`:                                               len(demo.AdminOrder),
+		`SELECT count(*) FROM order_events`:                                              4,
+		`SELECT count(*) FROM waitlist_entries`:                                          3,
 		`SELECT count(*) FROM event_occurrences o JOIN events e ON e.id = o.event_id
 		  WHERE e.slug = 'seed-saving-talk' AND o.taken = o.capacity`: 1,
 		`SELECT count(*) FROM event_occurrences o JOIN events e ON e.id = o.event_id
