@@ -95,22 +95,8 @@ func (s *Store) Users(ctx context.Context, limit int) ([]models.User, error) {
 // SetProfile sets the user's username and display name after validating
 // them. Errors: EInvalid, EConflict (username taken), ENotFound, EInternal.
 func (s *Store) SetProfile(ctx context.Context, id uuid.UUID, username, displayName string) (models.User, error) {
-	if err := models.ValidateUsername(username); err != nil {
+	if err := validateProfile(username, displayName); err != nil {
 		return models.User{}, err
 	}
-	if err := models.ValidateDisplayName(displayName); err != nil {
-		return models.User{}, err
-	}
-	u, err := scanUser(s.db.QueryRow(ctx, `
-		UPDATE users u SET username = $2, display_name = $3, updated_at = now()
-		WHERE u.id = $1 RETURNING `+userColumns, id, username, displayName))
-	switch {
-	case isUniqueViolation(err):
-		return u, models.Errorf(models.EConflict, "The username %q is taken; choose another.", username)
-	case errors.Is(err, pgx.ErrNoRows):
-		return u, models.Errorf(models.ENotFound, "No such user.")
-	case err != nil:
-		return u, internal("set profile", err)
-	}
-	return u, nil
+	return setProfile(ctx, s.db, id, username, displayName)
 }
