@@ -54,6 +54,9 @@ type Token struct {
 type Links struct {
 	Key  []byte
 	Base string
+	// Mailto, when set, is the address ("unsubscribe@example.org") offered
+	// in List-Unsubscribe besides the link (ListMessage).
+	Mailto string
 }
 
 // token layout, before base64url: subscriber (16) | list (16) | expiry unix
