@@ -62,6 +62,8 @@ type Config struct {
 	Scrape Scrape `yaml:"scrape"`
 	// SumUp configures online payments through SumUp (the cart).
 	SumUp SumUp `yaml:"sumup"`
+	// Account configures the account service (deletion's grace period).
+	Account Account `yaml:"account"`
 
 	// DatabaseURL is the PostgreSQL connection string (DATABASE_URL or DATABASE_URL_FILE).
 	DatabaseURL string `yaml:"-"`
@@ -102,6 +104,24 @@ type Auth struct {
 	SignInPerIP    int `yaml:"signin_per_ip"`
 	// SignInWindow is the rate-limit window.
 	SignInWindow Duration `yaml:"signin_window"`
+}
+
+// Account configures the account service.
+type Account struct {
+	// DeletionGrace is how long after a member asks for their account to
+	// be deleted it is erased; until then they can keep it (0: 14 days).
+	DeletionGrace Duration `yaml:"deletion_grace"`
+}
+
+// DefaultDeletionGrace is account.deletion_grace when it is not set.
+const DefaultDeletionGrace = 14 * 24 * time.Hour
+
+// Grace returns DeletionGrace, or DefaultDeletionGrace when it is 0.
+func (a Account) Grace() time.Duration {
+	if a.DeletionGrace == 0 {
+		return DefaultDeletionGrace
+	}
+	return a.DeletionGrace.Std()
 }
 
 // Ghost configures the one-way sync from a Ghost site into the blog.
@@ -644,6 +664,7 @@ func (c *Config) validateLimits(bad reportFunc) {
 		{"auth.session_ttl", c.Auth.SessionTTL, time.Hour, 365 * 24 * time.Hour, ""},
 		{"auth.grant_check_cache", c.Auth.GrantCheckCache, 0, 10 * time.Second, ""},
 		{"auth.signin_window", c.Auth.SignInWindow, time.Minute, 24 * time.Hour, ""},
+		{"account.deletion_grace", c.Account.DeletionGrace, 0, 365 * 24 * time.Hour, ""},
 		{"fragments.deadline", c.Fragments.Deadline, 10 * time.Millisecond, 5 * time.Second, ""},
 		{"fragments.ttl", c.Fragments.TTL, 0, time.Hour, ""},
 		{"page_cache.ttl", c.PageCache.TTL, 0, time.Hour, ""},
