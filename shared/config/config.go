@@ -64,6 +64,8 @@ type Config struct {
 	SumUp SumUp `yaml:"sumup"`
 	// Account configures the account service (deletion's grace period).
 	Account Account `yaml:"account"`
+	// Newsletters configures the mailing lists' subscriptions and bounces.
+	Newsletters Newsletters `yaml:"newsletters"`
 
 	// DatabaseURL is the PostgreSQL connection string (DATABASE_URL or DATABASE_URL_FILE).
 	DatabaseURL string `yaml:"-"`
@@ -81,6 +83,10 @@ type Config struct {
 	GhostWebhookSecret string `yaml:"-"`
 	// SMTPPassword authenticates to the SMTP relay (SMTP_PASSWORD or SMTP_PASSWORD_FILE).
 	SMTPPassword string `yaml:"-"`
+	// NewsletterBounceSecret is the bearer token the relay's bounce webhook
+	// sends (NEWSLETTER_BOUNCE_SECRET or _FILE); empty: the webhook refuses
+	// every request.
+	NewsletterBounceSecret string `yaml:"-"`
 }
 
 // Auth configures sign-in: federation's authorization server and every
@@ -111,6 +117,18 @@ type Account struct {
 	// DeletionGrace is how long after a member asks for their account to
 	// be deleted it is erased; until then they can keep it (0: 14 days).
 	DeletionGrace Duration `yaml:"deletion_grace"`
+}
+
+// Newsletters configures the mailing lists (shared/services/newsletters).
+type Newsletters struct {
+	// SoftBounceLimit is how many soft bounces of an address put it on the
+	// suppression list (NEWSLETTER_SOFT_BOUNCE_LIMIT; 0: 3).
+	SoftBounceLimit int `yaml:"soft_bounce_limit"`
+	// UnsubscribeMailto, when set, is the address offered in every list
+	// message's List-Unsubscribe besides the one-click link
+	// (NEWSLETTER_UNSUBSCRIBE_MAILTO); the operator's mailbox there handles
+	// what arrives.
+	UnsubscribeMailto string `yaml:"unsubscribe_mailto"`
 }
 
 // DefaultDeletionGrace is account.deletion_grace when it is not set.
@@ -498,6 +516,12 @@ func (c *Config) applyEnv(getenv func(string) string, errs *[]error) {
 	secret(&c.RedisURL, "REDIS_URL")
 	secret(&c.SecretKey, "SECRET_KEY")
 	secret(&c.SMTPPassword, "SMTP_PASSWORD")
+	secret(&c.NewsletterBounceSecret, "NEWSLETTER_BOUNCE_SECRET")
+	str(&c.Newsletters.UnsubscribeMailto, "NEWSLETTER_UNSUBSCRIBE_MAILTO")
+	parse("NEWSLETTER_SOFT_BOUNCE_LIMIT", func(v string) (err error) {
+		c.Newsletters.SoftBounceLimit, err = strconv.Atoi(v)
+		return err
+	})
 	secret(&c.GhostContentKey, "GHOST_CONTENT_KEY")
 	secret(&c.GhostWebhookSecret, "GHOST_WEBHOOK_SECRET")
 	str(&c.Ghost.URL, "GHOST_URL")
@@ -786,6 +810,14 @@ func (c *Config) validateGhost(bad reportFunc) {
 func (c *Config) validateMail(bad reportFunc) {
 	if _, err := mail.ParseAddress(c.Mail.From); err != nil {
 		bad("mail.from", "MAIL_FROM", "%q is not an email address", c.Mail.From)
+	}
+	if n := c.Newsletters.SoftBounceLimit; n < 0 || n > 100 {
+		bad("newsletters.soft_bounce_limit", "NEWSLETTER_SOFT_BOUNCE_LIMIT", "%d is outside 0..100 (0: 3)", n)
+	}
+	if m := c.Newsletters.UnsubscribeMailto; m != "" {
+		if a, err := mail.ParseAddress(m); err != nil || a.Name != "" || a.Address != m {
+			bad("newsletters.unsubscribe_mailto", "NEWSLETTER_UNSUBSCRIBE_MAILTO", "%q is not a plain email address", m)
+		}
 	}
 	switch c.Mail.Transport {
 	case "dir":
