@@ -55,54 +55,93 @@ VALUES ($1, $2, (SELECT id FROM newsletter_campaigns WHERE id = $3), $4)`
 ON CONFLICT (email) DO NOTHING`
 )
 
+// Check returns b with its address and kind normalized, or an EInvalid
+// error with a sentence: an address that is not one, an unknown kind.
+func (b Bounce) Check() (Bounce, error) {
+	b.Email = strings.ToLower(strings.TrimSpace(b.Email))
+	if b.Email == "" || len(b.Email) > 254 || !strings.Contains(b.Email, "@") || strings.ContainsAny(b.Email, " \r\n<>,") {
+		return b, models.Errorf(models.EInvalid, "The bounce has no valid email address.")
+	}
+	b.Kind = strings.ToLower(strings.TrimSpace(b.Kind))
+	if b.Kind != BounceHard && b.Kind != BounceSoft && b.Kind != BounceComplaint {
+		return b, models.Errorf(models.EInvalid, "The bounce's type must be hard, soft or complaint.")
+	}
+	for utf8.RuneCountInString(b.Detail) > 2000 {
+		b.Detail = string([]rune(b.Detail)[:2000])
+	}
+	return b, nil
+}
+
 // RecordBounce records b and suppresses its address when it should be: at
 // once for a hard bounce or a complaint, at the Store.SoftBounceLimit-th
 // soft bounce. It returns whether the address is suppressed afterwards.
-// Errors: EInvalid for an address that is not one, or an unknown kind.
+// Errors: EInvalid (Bounce.Check).
 func (s *Store) RecordBounce(ctx context.Context, b Bounce) (bool, error) {
-	email := strings.ToLower(strings.TrimSpace(b.Email))
-	if email == "" || len(email) > 254 || !strings.Contains(email, "@") || strings.ContainsAny(email, " \r\n<>,") {
-		return false, models.Errorf(models.EInvalid, "The bounce has no valid email address.")
+	got, err := s.RecordBounces(ctx, []Bounce{b})
+	if err != nil {
+		return false, err
 	}
-	kind := strings.ToLower(strings.TrimSpace(b.Kind))
-	if kind != BounceHard && kind != BounceSoft && kind != BounceComplaint {
-		return false, models.Errorf(models.EInvalid, "The bounce's type must be hard, soft or complaint.")
+	return got[0], nil
+}
+
+// RecordBounces records several bounces in one transaction (all or none),
+// as RecordBounce does, returning whether each address is suppressed
+// afterwards. Errors: EInvalid for the first bounce that is not valid
+// (nothing is recorded).
+func (s *Store) RecordBounces(ctx context.Context, bs []Bounce) ([]bool, error) {
+	checked := make([]Bounce, len(bs))
+	for i, b := range bs {
+		var err error
+		if checked[i], err = b.Check(); err != nil {
+			return nil, err
+		}
 	}
-	detail := b.Detail
-	for utf8.RuneCountInString(detail) > 2000 {
-		detail = string([]rune(detail)[:2000])
+	out := make([]bool, len(bs))
+	err := s.inTx(ctx, "record bounces", func(tx pgx.Tx) error {
+		for i, b := range checked {
+			var err error
+			if out[i], err = s.recordBounce(ctx, tx, b); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (s *Store) recordBounce(ctx context.Context, tx pgx.Tx, b Bounce) (bool, error) {
+	// One address's bounces are counted one at a time.
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('newsletter_bounce:' || $1))`, b.Email); err != nil {
+		return false, err
+	}
+	if _, err := tx.Exec(ctx, insertBounceSQL, b.Email, b.Kind, b.CampaignID, b.Detail); err != nil {
+		return false, err
+	}
+	reason := ""
+	switch b.Kind {
+	case BounceHard:
+		reason = "hard_bounce"
+	case BounceComplaint:
+		reason = "complaint"
+	default:
+		var n int
+		if err := tx.QueryRow(ctx, softBouncesSQL, b.Email).Scan(&n); err != nil {
+			return false, err
+		}
+		if n >= s.softLimit() {
+			reason = "soft_bounces"
+		}
+	}
+	if reason != "" {
+		if _, err := tx.Exec(ctx, suppressSQL, b.Email, reason, b.Detail); err != nil {
+			return false, err
+		}
 	}
 	var suppressed bool
-	err := s.inTx(ctx, "record bounce", func(tx pgx.Tx) error {
-		// One address's bounces are counted one at a time.
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('newsletter_bounce:' || $1))`, email); err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, insertBounceSQL, email, kind, b.CampaignID, detail); err != nil {
-			return err
-		}
-		reason := ""
-		switch kind {
-		case BounceHard:
-			reason = "hard_bounce"
-		case BounceComplaint:
-			reason = "complaint"
-		default:
-			var n int
-			if err := tx.QueryRow(ctx, softBouncesSQL, email).Scan(&n); err != nil {
-				return err
-			}
-			if n >= s.softLimit() {
-				reason = "soft_bounces"
-			}
-		}
-		if reason != "" {
-			if _, err := tx.Exec(ctx, suppressSQL, email, reason, detail); err != nil {
-				return err
-			}
-		}
-		return tx.QueryRow(ctx, suppressedSQL, email).Scan(&suppressed)
-	})
+	err := tx.QueryRow(ctx, suppressedSQL, b.Email).Scan(&suppressed)
 	return suppressed, err
 }
 

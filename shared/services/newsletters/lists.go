@@ -97,14 +97,15 @@ func (s *Store) oneList(ctx context.Context, q querier, sql string, arg any) (Li
 }
 
 const listsSQL = `SELECT ` + listColumns + ` FROM newsletter_lists
-WHERE public OR NOT $1 ORDER BY lower(name), slug`
+WHERE public OR NOT $1 ORDER BY created_at, lower(name), slug`
 
-// PublicLists returns the lists offered to everyone, by name.
+// PublicLists returns the lists offered to everyone, oldest first (the
+// order an admin made them in).
 func (s *Store) PublicLists(ctx context.Context) ([]List, error) {
 	return s.lists(ctx, true)
 }
 
-// Lists returns every list, public and private, by name (for admins).
+// Lists returns every list, public and private, oldest first (for admins).
 func (s *Store) Lists(ctx context.Context) ([]List, error) {
 	return s.lists(ctx, false)
 }

@@ -38,7 +38,7 @@ SELECT l.id, l.slug, l.name, l.description, l.public, l.double_opt_in, l.created
   COALESCE(b.status, '') AS status
 FROM newsletter_lists l LEFT JOIN best b ON b.list_id = l.id
 WHERE l.public OR b.status IN ('confirmed', 'unconfirmed')
-ORDER BY lower(l.name), l.slug`
+ORDER BY l.created_at, lower(l.name), l.slug`
 
 func (s *Store) listStates(ctx context.Context, q querier, subscriberID, userID uuid.UUID, email string) ([]ListState, error) {
 	rows, err := q.Query(ctx, listStatesSQL, subscriberID, userID, strings.ToLower(strings.TrimSpace(email)))

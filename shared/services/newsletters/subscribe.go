@@ -216,8 +216,9 @@ func (s *Store) logConsent(ctx context.Context, tx pgx.Tx, subscriberID, listID 
 
 // LinkResult is what a confirm or unsubscribe link did.
 type LinkResult struct {
-	List  List
-	Email string
+	List         List
+	SubscriberID uuid.UUID
+	Email        string
 	// Status is the subscription's state afterwards.
 	Status string
 	// Changed is false when the link had been followed already (or the
@@ -291,7 +292,7 @@ func (s *Store) unsubscribe(ctx context.Context, tx pgx.Tx, subscriberID, listID
 }
 
 func (s *Store) followLink(ctx context.Context, t Token, fn func(pgx.Tx, *LinkResult) error) (LinkResult, error) {
-	var r LinkResult
+	r := LinkResult{SubscriberID: t.SubscriberID}
 	err := s.inTx(ctx, "follow link", func(tx pgx.Tx) error {
 		var err error
 		if r.List, err = s.oneList(ctx, tx, listByIDSQL, t.ListID); err != nil {
@@ -307,4 +308,31 @@ func (s *Store) followLink(ctx context.Context, t Token, fn func(pgx.Tx, *LinkRe
 		return fn(tx, &r)
 	})
 	return r, err
+}
+
+// ResendConfirmation sends a new confirmation mail for the subscription a
+// confirmation link names, expired or not (the page of an expired link
+// offers it): Subscribe's rules apply (nothing when confirmed already, at
+// most one mail per ConfirmResendInterval). Errors: EInvalid wrapping
+// ErrLinkInvalid, ENotFound (subscriber or list gone, or a private list),
+// EConflict wrapping ErrSuppressed.
+func (s *Store) ResendConfirmation(ctx context.Context, token string, c Consent) (SubscribeResult, error) {
+	t, err := s.Links.Parse(PurposeConfirm, token, s.now())
+	if err != nil && !errors.Is(err, ErrLinkExpired) {
+		return SubscribeResult{}, linkError(err)
+	}
+	list, err := s.ListByID(ctx, t.ListID)
+	if err != nil {
+		return SubscribeResult{}, err
+	}
+	var email string
+	if err := s.db.QueryRow(ctx, subscriberEmailSQL, t.SubscriberID).Scan(&email); errors.Is(err, pgx.ErrNoRows) {
+		return SubscribeResult{}, models.Errorf(models.ENotFound, "This subscription no longer exists: please subscribe again.")
+	} else if err != nil {
+		return SubscribeResult{}, err
+	}
+	if !list.Public {
+		return SubscribeResult{}, models.Errorf(models.ENotFound, "There is no such newsletter.")
+	}
+	return s.subscribe(ctx, email, list, SubscribeRequest{Consent: c})
 }
