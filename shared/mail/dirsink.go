@@ -22,6 +22,7 @@ import (
 type DirSink struct {
 	dir  string
 	from *netmail.Address
+	dkim *DKIM
 }
 
 // Stored is a message a DirSink wrote, read back.
@@ -54,6 +55,16 @@ func NewDirSink(dir, from string) (*DirSink, error) {
 	return &DirSink{dir: dir, from: addr}, nil
 }
 
+// WithDKIM returns a sink writing to the same directory that signs each
+// message with d, as SMTPSender does with SMTPConfig.DKIM, so that the
+// files show the DKIM-Signature the relay would get. A nil d signs
+// nothing.
+func (s *DirSink) WithDKIM(d *DKIM) *DirSink {
+	c := *s
+	c.dkim = d
+	return &c
+}
+
 // Dir returns the directory the sink writes to.
 func (s *DirSink) Dir() string { return s.dir }
 
@@ -69,7 +80,7 @@ func (s *DirSink) Send(ctx context.Context, m Message) error {
 		return fmt.Errorf("mail: writing message: %w", err)
 	}
 	now := time.Now().UTC()
-	msg, err := compose(s.from, m, now)
+	raw, _, err := render(s.from, s.dkim, m, now)
 	if err != nil {
 		return err
 	}
@@ -84,7 +95,7 @@ func (s *DirSink) Send(ctx context.Context, m Message) error {
 		return fmt.Errorf("mail: writing message: %w", err)
 	}
 	defer os.Remove(tmp.Name()) // fails harmlessly once renamed
-	if _, err := msg.WriteTo(tmp); err != nil {
+	if _, err := tmp.Write(raw); err != nil {
 		tmp.Close()
 		return fmt.Errorf("mail: writing message: %w", err)
 	}

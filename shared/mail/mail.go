@@ -10,6 +10,7 @@
 package mail
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -163,6 +164,32 @@ func compose(from *netmail.Address, m Message, now time.Time) (*gomail.Msg, erro
 		msg.AddAlternativeString(gomail.TypeTextHTML, m.HTML)
 	}
 	return msg, nil
+}
+
+// render composes m and returns the exact bytes to send in DATA (with a
+// DKIM-Signature in front when d is not nil) and the envelope recipient.
+// m must have been validated.
+func render(from *netmail.Address, d *DKIM, m Message, now time.Time) (raw []byte, rcpt string, err error) {
+	to, err := netmail.ParseAddress(m.To)
+	if err != nil {
+		return nil, "", invalid("The email address is not valid.")
+	}
+	msg, err := compose(from, m, now)
+	if err != nil {
+		return nil, "", err
+	}
+	var buf bytes.Buffer
+	buf.Grow(1024 + len(m.Text) + len(m.HTML)*2)
+	if _, err := msg.WriteTo(&buf); err != nil {
+		return nil, "", fmt.Errorf("mail: rendering message: %w", err)
+	}
+	raw = buf.Bytes()
+	if d != nil {
+		if raw, err = d.sign(raw); err != nil {
+			return nil, "", err
+		}
+	}
+	return raw, to.Address, nil
 }
 
 func domainOf(address string) string {

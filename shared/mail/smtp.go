@@ -56,6 +56,9 @@ type SMTPConfig struct {
 	// TLSConfig, when set, replaces the default TLS settings (system roots,
 	// server name = Host), e.g. to trust a private CA. It is cloned.
 	TLSConfig *tls.Config `json:"-"`
+	// DKIM, when set, signs every message (see NewDKIM); nil sends them
+	// unsigned.
+	DKIM *DKIM `json:"-"`
 }
 
 // String describes the relay without the password, e.g.
@@ -71,8 +74,10 @@ func (c SMTPConfig) String() string {
 // GoString is String, so that %#v does not print the password either.
 func (c SMTPConfig) GoString() string { return c.String() }
 
-// SMTPSender is the production Sender: each Send connects to the relay,
-// delivers one message and disconnects. It is safe for concurrent use.
+// SMTPSender is the production Sender for occasional messages (sign-in
+// links, order confirmations): each Send connects to the relay, delivers
+// one message and disconnects. For many messages in a row use SMTPPool. It
+// is safe for concurrent use.
 type SMTPSender struct {
 	cfg  SMTPConfig
 	from *netmail.Address
@@ -119,11 +124,11 @@ func NewSMTP(cfg SMTPConfig) (*SMTPSender, error) {
 	return &SMTPSender{cfg: cfg, from: from}, nil
 }
 
-// Send delivers m through the relay. It returns an error wrapping
-// ErrInvalidMessage for an invalid message (nothing is sent), ctx's error if
-// ctx is done before connecting, and otherwise the connection or SMTP error,
-// described without the password. IsTemporary tells whether a retry may
-// succeed.
+// Send delivers m through the relay on a connection of its own, signed
+// when cfg.DKIM is set. It returns an error wrapping ErrInvalidMessage for
+// an invalid message (nothing is sent), ctx's error if ctx is done before
+// or while sending, and otherwise the connection or SMTP error, described
+// without the password. IsTemporary tells whether a retry may succeed.
 func (s *SMTPSender) Send(ctx context.Context, m Message) error {
 	if err := m.validate(); err != nil {
 		return fmt.Errorf("mail: checking message: %w", err)
@@ -131,37 +136,87 @@ func (s *SMTPSender) Send(ctx context.Context, m Message) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("mail: sending via %s: %w", s.cfg, err)
 	}
-	msg, err := compose(s.from, m, time.Now())
+	raw, rcpt, err := render(s.from, s.cfg.DKIM, m, time.Now())
 	if err != nil {
 		return err
 	}
-	// A go-mail Client keeps per-connection state (the chosen AUTH
-	// mechanism among it), so each Send gets its own rather than sharing
-	// one across goroutines.
-	client, err := s.client(ctx)
+	c, err := s.dial(ctx)
 	if err != nil {
 		return s.sendError(err)
 	}
-	if err := client.DialAndSendWithContext(ctx, msg); err != nil {
+	_, err = c.deliver(ctx, s.from.Address, rcpt, raw)
+	c.close()
+	if err != nil {
 		return s.sendError(err)
 	}
 	return nil
 }
 
-func (s *SMTPSender) client(ctx context.Context) (*gomail.Client, error) {
+// tlsConfig returns the TLS settings for the relay.
+func (s *SMTPSender) tlsConfig() *tls.Config {
+	if s.cfg.TLSConfig == nil {
+		return &tls.Config{ServerName: s.cfg.Host, MinVersion: tls.VersionTLS12}
+	}
+	c := s.cfg.TLSConfig.Clone()
+	if c.ServerName == "" {
+		c.ServerName = s.cfg.Host
+	}
+	return c
+}
+
+// dial opens a connection to the relay: TCP (TLS first in implicit mode),
+// EHLO, STARTTLS when required, AUTH when configured. go-mail does the
+// conversation; the dial function keeps hold of the TCP connection so that
+// it can be closed when the conversation fails half-way (go-mail leaves it
+// open) and its deadline moved for each message.
+func (s *SMTPSender) dial(ctx context.Context) (*smtpConn, error) {
+	var tcp net.Conn
+	tlsConfig := s.tlsConfig()
+	dialer := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		var d net.Dialer
+		c, err := d.DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		tcp = c
+		if s.cfg.TLS != TLSImplicit {
+			return c, nil
+		}
+		tc := tls.Client(c, tlsConfig)
+		if err := tc.HandshakeContext(ctx); err != nil {
+			return nil, err
+		}
+		return tc, nil
+	}
+	client, err := s.client(ctx, tlsConfig, dialer)
+	if err != nil {
+		return nil, err
+	}
+	c, err := client.DialToSMTPClientWithContext(ctx)
+	if err != nil {
+		if tcp != nil {
+			tcp.Close()
+		}
+		return nil, fmt.Errorf("dial failed: %w", err)
+	}
+	now := time.Now()
+	return &smtpConn{c: c, tcp: tcp, timeout: s.cfg.Timeout, opened: now, used: now}, nil
+}
+
+// client returns a go-mail client for one connection. A go-mail Client
+// keeps per-connection state (the chosen AUTH mechanism among it), so each
+// connection gets its own rather than sharing one across goroutines.
+func (s *SMTPSender) client(ctx context.Context, tlsConfig *tls.Config, dial gomail.DialContextFunc) (*gomail.Client, error) {
 	timeout := s.cfg.Timeout
 	if deadline, ok := ctx.Deadline(); ok {
 		// go-mail applies ctx only to the dial; the timeout bounds the rest.
 		timeout = min(timeout, max(time.Until(deadline), time.Millisecond))
 	}
-	tlsConfig := s.cfg.TLSConfig
-	if tlsConfig == nil {
-		tlsConfig = &tls.Config{ServerName: s.cfg.Host, MinVersion: tls.VersionTLS12}
-	}
 	opts := []gomail.Option{
 		gomail.WithPort(s.cfg.Port),
 		gomail.WithTimeout(timeout),
 		gomail.WithTLSConfig(tlsConfig),
+		gomail.WithDialContextFunc(dial),
 		// Without this go-mail sends EHLO with the container's host name.
 		gomail.WithHELO(domainOf(s.from.Address)),
 	}
@@ -169,6 +224,8 @@ func (s *SMTPSender) client(ctx context.Context) (*gomail.Client, error) {
 	case TLSStartTLS:
 		opts = append(opts, gomail.WithTLSPolicy(gomail.TLSMandatory))
 	case TLSImplicit:
+		// The dial function speaks TLS; this keeps go-mail from trying
+		// STARTTLS inside it.
 		opts = append(opts, gomail.WithSSL())
 	case TLSNone:
 		opts = append(opts, gomail.WithTLSPolicy(gomail.NoTLS))
@@ -208,9 +265,10 @@ func (e redactedError) Unwrap() error { return e.err }
 
 // IsTemporary reports whether sending again later may succeed after err,
 // which came from a Sender: true for an SMTP 4xx reply (greylisting, a full
-// mailbox, a relay under load), a network failure (connection refused or
-// reset, timeout), or ctx ending (a deadline, or cancellation at shutdown:
-// the message was not sent and still should be); false for nil, an SMTP 5xx reply (unknown
+// mailbox, a relay under load), a network failure (connection refused,
+// reset or dropped by the server, timeout), or ctx ending or the sender
+// being closed (a deadline, or shutdown: the message was not sent and
+// still should be); false for nil, an SMTP 5xx reply (unknown
 // recipient, rejected message, failed authentication), an invalid message,
 // and configuration faults such as a certificate that does not verify or a
 // server that does not offer STARTTLS. Callers retry temporary failures
@@ -231,7 +289,8 @@ func IsTemporary(err error) bool {
 	if errors.As(err, &certErr) {
 		return false
 	}
-	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) ||
+		errors.Is(err, ErrClosed) || errors.As(err, new(connLostError)) {
 		return true
 	}
 	var netErr net.Error

@@ -4,6 +4,12 @@
 // code, the way a relay does. Tests of features that send mail (sign-in
 // links, order confirmations) point a mail.SMTPSender at it and read the
 // message back with WaitFor.
+//
+// For bulk sending (newsletters) it counts messages per recipient (CountTo,
+// Recipients, WaitTotal), can keep only those counts (WithCountOnly) so
+// that tens of thousands of messages take no memory, counts connections,
+// and can go away and come back on the same port (DropConnections, Stop,
+// Restart) the way a relay that restarts does.
 package mailtest
 
 import (
@@ -69,21 +75,45 @@ func WithSTARTTLS() Option { return func(s *Server) { s.tlsMode = mail.TLSStartT
 // with a self-signed certificate; ClientTLSConfig trusts it.
 func WithImplicitTLS() Option { return func(s *Server) { s.tlsMode = mail.TLSImplicit } }
 
+// WithCountOnly makes the server keep only how many messages each
+// recipient got (CountTo, Recipients, Total), not the messages: for tests
+// that send thousands. Messages then returns nothing and WaitFor never
+// finds a message; messages are not parsed either.
+func WithCountOnly() Option { return func(s *Server) { s.countOnly = true } }
+
 // Server is a running test SMTP server. Its methods are safe for concurrent
 // use.
 type Server struct {
+	tb        testing.TB
 	addr      *net.TCPAddr
 	username  string
 	password  string
 	tlsMode   string // mail.TLSNone, TLSStartTLS or TLSImplicit
+	serverTLS *tls.Config
 	clientTLS *tls.Config
+	countOnly bool
+
+	runMu sync.Mutex // serialises Stop, Restart and the test's cleanup
+	run   *run       // nil while stopped
 
 	mu       sync.Mutex
 	received []Received
 	taken    []bool                     // taken[i]: WaitFor already returned received[i]
+	counts   map[string]int             // deliveries by lower-case recipient
+	total    int                        // deliveries to anyone
 	arrived  chan struct{}              // closed and replaced when a message arrives
 	rejects  map[string]*smtp.SMTPError // by lower-case address
+	conns    map[*trackedConn]struct{}  // open connections
+	accepted int                        // connections accepted so far
 	logOff   bool                       // the test has ended: stop logging through tb
+}
+
+// run is one listening period of the server, from Start or Restart to
+// Stop or the end of the test.
+type run struct {
+	srv  *smtp.Server
+	l    net.Listener
+	done chan struct{} // closed when Serve has returned
 }
 
 // Start runs a server on 127.0.0.1 on a free port until the test ends. By
@@ -92,62 +122,139 @@ type Server struct {
 func Start(tb testing.TB, opts ...Option) *Server {
 	tb.Helper()
 	s := &Server{
+		tb:      tb,
 		tlsMode: mail.TLSNone,
 		arrived: make(chan struct{}),
 		rejects: map[string]*smtp.SMTPError{},
+		counts:  map[string]int{},
+		conns:   map[*trackedConn]struct{}{},
 	}
 	for _, opt := range opts {
 		opt(s)
 	}
+	if s.tlsMode != mail.TLSNone {
+		serverTLS, clientTLS, err := selfSigned()
+		if err != nil {
+			tb.Fatalf("mailtest: making a certificate: %v", err)
+		}
+		s.serverTLS, s.clientTLS = serverTLS, clientTLS
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatalf("mailtest: listening: %v", err)
+	}
+	s.addr = l.Addr().(*net.TCPAddr)
+	s.serve(l)
+	tb.Cleanup(func() {
+		s.mu.Lock()
+		s.logOff = true
+		s.mu.Unlock()
+		s.Stop()
+	})
+	return s
+}
 
+// serve starts a run on l.
+func (s *Server) serve(l net.Listener) {
 	srv := smtp.NewServer(backend{s})
 	srv.Domain = "mailtest.localhost"
 	srv.ReadTimeout = 30 * time.Second
 	srv.WriteTimeout = 30 * time.Second
 	srv.MaxMessageBytes = 10 << 20
 	srv.MaxRecipients = 50
-	srv.ErrorLog = tbLogger{tb: tb, s: s}
+	srv.ErrorLog = tbLogger{tb: s.tb, s: s}
 	// Only the plain-text test server needs this; with TLS, AUTH is
 	// offered after the handshake as a real relay does.
 	srv.AllowInsecureAuth = s.tlsMode == mail.TLSNone
 
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatalf("mailtest: listening: %v", err)
+	l = &trackingListener{Listener: l, s: s}
+	switch s.tlsMode {
+	case mail.TLSImplicit:
+		l = tls.NewListener(l, s.serverTLS)
+	case mail.TLSStartTLS:
+		srv.TLSConfig = s.serverTLS
 	}
-	s.addr = l.Addr().(*net.TCPAddr)
-	if s.tlsMode != mail.TLSNone {
-		serverTLS, clientTLS, err := selfSigned()
-		if err != nil {
-			l.Close()
-			tb.Fatalf("mailtest: making a certificate: %v", err)
-		}
-		s.clientTLS = clientTLS
-		if s.tlsMode == mail.TLSImplicit {
-			l = tls.NewListener(l, serverTLS)
-		} else {
-			srv.TLSConfig = serverTLS
-		}
-	}
-
-	done := make(chan struct{})
+	r := &run{srv: srv, l: l, done: make(chan struct{})}
 	go func() {
-		defer close(done)
-		if err := srv.Serve(l); err != nil && !errors.Is(err, smtp.ErrServerClosed) {
-			tbLogger{tb: tb, s: s}.Printf("mailtest: serving: %v", err)
+		defer close(r.done)
+		if err := srv.Serve(l); err != nil && !errors.Is(err, smtp.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
+			tbLogger{tb: s.tb, s: s}.Printf("mailtest: serving: %v", err)
 		}
 	}()
-	tb.Cleanup(func() {
-		s.mu.Lock()
-		s.logOff = true
-		s.mu.Unlock()
-		srv.Close()
-		// Close only closes listeners Serve has registered; if Serve has
-		// not got that far, closing l ourselves is what ends it.
-		l.Close()
-		<-done
-	})
-	return s
+	s.runMu.Lock()
+	s.run = r
+	s.runMu.Unlock()
+}
+
+// Stop makes the server go away, as a relay that crashes or restarts: it
+// closes every open connection (a client in the middle of a message sees
+// it cut) and stops listening, so new connections are refused until
+// Restart. It returns once the server has stopped. Stopping a stopped
+// server does nothing.
+func (s *Server) Stop() {
+	s.runMu.Lock()
+	defer s.runMu.Unlock()
+	r := s.run
+	if r == nil {
+		return
+	}
+	s.run = nil
+	r.srv.Close()
+	// Close only closes listeners Serve has registered; if Serve has not
+	// got that far, closing l ourselves is what ends it.
+	r.l.Close()
+	<-r.done
+	// Connections accepted but not yet handed to go-smtp's bookkeeping.
+	s.DropConnections()
+}
+
+// Restart listens again on the same port after Stop, with the same
+// options, recipients refused and messages kept. It returns an error if
+// the port cannot be bound again (another process took it meanwhile).
+// Restarting a running server does nothing.
+func (s *Server) Restart() error {
+	s.runMu.Lock()
+	running := s.run != nil
+	s.runMu.Unlock()
+	if running {
+		return nil
+	}
+	l, err := net.Listen("tcp", s.addr.String())
+	if err != nil {
+		return fmt.Errorf("mailtest: listening again on %s: %w", s.addr, err)
+	}
+	s.serve(l)
+	return nil
+}
+
+// DropConnections closes every open connection at once, as a relay does
+// with idle or misbehaving clients, but keeps listening: a client that
+// connects again is served. A message whose DATA was under way is lost.
+func (s *Server) DropConnections() {
+	s.mu.Lock()
+	open := make([]*trackedConn, 0, len(s.conns))
+	for c := range s.conns {
+		open = append(open, c)
+	}
+	s.mu.Unlock()
+	for _, c := range open {
+		c.Close()
+	}
+}
+
+// Connections returns how many connections the server has accepted since
+// Start, across restarts.
+func (s *Server) Connections() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.accepted
+}
+
+// OpenConnections returns how many connections are open now.
+func (s *Server) OpenConnections() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.conns)
 }
 
 // Addr returns the server's address, "127.0.0.1:port".
@@ -246,6 +353,57 @@ func (s *Server) Reject(addr string, code int) {
 	}
 }
 
+// CountTo returns how many messages addr (compared without regard to
+// case) has received so far, in either mode.
+func (s *Server) CountTo(addr string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.counts[strings.ToLower(addr)]
+}
+
+// Recipients returns how many messages each recipient has received so far,
+// keyed by lower-case address (a fresh map each call).
+func (s *Server) Recipients() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]int, len(s.counts))
+	for k, v := range s.counts {
+		out[k] = v
+	}
+	return out
+}
+
+// Total returns how many messages have been delivered so far, counting a
+// message to two recipients twice.
+func (s *Server) Total() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.total
+}
+
+// WaitTotal waits up to timeout until Total is at least n and returns it.
+// It fails the test (tb.Fatalf) on timeout, so call it from the test's
+// goroutine.
+func (s *Server) WaitTotal(tb testing.TB, n int, timeout time.Duration) int {
+	tb.Helper()
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	for {
+		s.mu.Lock()
+		total, arrived := s.total, s.arrived
+		s.mu.Unlock()
+		if total >= n {
+			return total
+		}
+		select {
+		case <-arrived:
+		case <-deadline.C:
+			tb.Fatalf("mailtest: %d messages arrived within %s, want %d", s.Total(), timeout, n)
+			return 0
+		}
+	}
+}
+
 func (s *Server) rejection(addr string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -255,13 +413,56 @@ func (s *Server) rejection(addr string) error {
 	return nil
 }
 
-func (s *Server) deliver(rs []Received) {
+// deliver records a message to each of to, kept as rs unless the server
+// only counts.
+func (s *Server) deliver(to []string, rs []Received) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.received = append(s.received, rs...)
-	s.taken = append(s.taken, make([]bool, len(rs))...)
+	for _, addr := range to {
+		s.counts[strings.ToLower(addr)]++
+	}
+	s.total += len(to)
+	if !s.countOnly {
+		s.received = append(s.received, rs...)
+		s.taken = append(s.taken, make([]bool, len(rs))...)
+	}
 	close(s.arrived)
 	s.arrived = make(chan struct{})
+}
+
+// trackingListener counts and tracks the connections it accepts, so that
+// DropConnections can close them.
+type trackingListener struct {
+	net.Listener
+	s *Server
+}
+
+func (l *trackingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	tc := &trackedConn{Conn: c, s: l.s}
+	l.s.mu.Lock()
+	l.s.conns[tc] = struct{}{}
+	l.s.accepted++
+	l.s.mu.Unlock()
+	return tc, nil
+}
+
+type trackedConn struct {
+	net.Conn
+	s    *Server
+	once sync.Once
+}
+
+func (c *trackedConn) Close() error {
+	c.once.Do(func() {
+		c.s.mu.Lock()
+		delete(c.s.conns, c)
+		c.s.mu.Unlock()
+	})
+	return c.Conn.Close()
 }
 
 type backend struct{ s *Server }
@@ -326,6 +527,13 @@ func (ss *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 }
 
 func (ss *session) Data(r io.Reader) error {
+	if ss.s.countOnly {
+		if _, err := io.Copy(io.Discard, r); err != nil {
+			return err
+		}
+		ss.s.deliver(ss.to, nil)
+		return nil
+	}
 	raw, err := io.ReadAll(r)
 	if err != nil {
 		return err
@@ -355,7 +563,7 @@ func (ss *session) Data(r io.Reader) error {
 			TLS:      isTLS,
 		}
 	}
-	ss.s.deliver(rs)
+	ss.s.deliver(ss.to, rs)
 	return nil
 }
 
