@@ -8,6 +8,7 @@ import (
 
 	"rose-ash.com/platform/account/internal"
 	"rose-ash.com/platform/shared/boot"
+	"rose-ash.com/platform/shared/media"
 	"rose-ash.com/platform/shared/services/bookings"
 	"rose-ash.com/platform/shared/services/carts"
 	"rose-ash.com/platform/shared/services/orders"
@@ -20,7 +21,12 @@ func main() { boot.Main("account", run) }
 func run(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
 	opts := boot.Options{Service: "account", MayMigrate: false}
 	return boot.Run(ctx, opts, getenv, stdout, func(d boot.Deps) (http.Handler, error) {
+		mediaStore, err := media.NewDiskStore(d.Config.Media.Dir)
+		if err != nil {
+			return nil, err
+		}
 		return internal.NewServer(internal.Deps{Site: d.Site, Auth: d.SignIn(), Carts: carts.New(d.DB),
-			Orders: orders.New(d.DB, products.New(d.DB)), Bookings: bookings.New(d.DB), DB: d.DB}), nil
+			Orders: orders.New(d.DB, products.New(d.DB)), Bookings: bookings.New(d.DB), DB: d.DB,
+			Media: mediaStore, Mail: d.Mail}), nil
 	})
 }

@@ -41,6 +41,10 @@ func showHome(site *web.Site, carts contracts.Carts, orderStore *orders.Store, b
 				return
 			}
 			d = &dashboard{user: u, cart: sum, ordersURL: site.URL("cart", "/orders/"), ticketsURL: site.URL("events", "/tickets/")}
+			if d.profile, err = dashboardProfile(r.Context(), site, db, u); err != nil {
+				site.Error(w, r, err)
+				return
+			}
 			if d.orders, err = orderStore.OrdersOf(r.Context(), u.ID, dashboardOrders); err != nil {
 				site.Error(w, r, err)
 				return
@@ -142,9 +146,11 @@ func eventTimeAt(b models.Booking, t time.Time) string {
 
 // dashboard is what the account page shows a signed-in user.
 type dashboard struct {
-	user   models.User
-	cart   models.CartSummary
-	orders []models.Order
+	user models.User
+	// profile is the Profile section: picture, names, address, fediverse identity.
+	profile *profileView
+	cart    models.CartSummary
+	orders  []models.Order
 	// items is what each order bought, by order id.
 	items   map[uuid.UUID][]string
 	tickets []bookingTickets

@@ -9,6 +9,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"rose-ash.com/platform/shared/contracts"
+	"rose-ash.com/platform/shared/mail"
+	"rose-ash.com/platform/shared/media"
 	"rose-ash.com/platform/shared/oauth"
 	"rose-ash.com/platform/shared/services/bookings"
 	"rose-ash.com/platform/shared/services/orders"
@@ -26,6 +28,12 @@ type Deps struct {
 	Bookings *bookings.Store
 	// DB is read for the orders' items on the dashboard.
 	DB *pgxpool.Pool
+	// Media stores members' uploaded pictures (served at /media/ here);
+	// Mail sends the email-change confirmation and notice; EmailMover moves
+	// newsletter subscriptions to a changed address (nil: none).
+	Media      media.Store
+	Mail       mail.Sender
+	EmailMover EmailMover
 }
 
 // NewServer returns the account service's HTTP handler; every route it serves is
@@ -36,6 +44,9 @@ func NewServer(d Deps) http.Handler {
 
 	// Machine routes: no session.
 	site.MountPlatform(r, fragmentRenderers(site, d.Bookings))
+	if d.Media != nil {
+		r.Handle("/media/*", media.Handler(d.Media))
+	}
 
 	// Pages: the visitor's session and sign-in state.
 	r.Group(func(r chi.Router) {
@@ -43,6 +54,13 @@ func NewServer(d Deps) http.Handler {
 		d.Auth.Mount(r)
 		r.Get("/", showHome(site, d.Carts, d.Orders, d.Bookings, d.DB))
 		r.Get("/export.json", exportData(site, d.Carts, d.Orders, d.Bookings, d.DB))
+		prof := newProfiles(d)
+		r.With(site.RequireUser).Get("/profile", prof.showProfile)
+		r.With(site.RequireUser).Post("/profile", prof.saveProfile)
+		r.With(site.RequireUser).Post("/profile/avatar", prof.uploadAvatar)
+		r.With(site.RequireUser).Post("/profile/email", prof.requestEmailChange)
+		r.Get("/profile/email/confirm", prof.showEmailChange)
+		r.Post("/profile/email/confirm", prof.confirmEmailChange)
 		r.With(site.RequireAdmin).Get("/admin", site.ShowAdminHome)
 	})
 	return r
