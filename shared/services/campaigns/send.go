@@ -37,7 +37,7 @@ type Options struct {
 	// (default 4).
 	Concurrency int
 	// BatchSize is how many recipients are claimed at a time (default
-	// 200; with a rate, no more than about two seconds' worth).
+	// 200; with a rate, no more than about a second's worth).
 	BatchSize int
 	// MaxAttempts is how many 4xx replies a recipient gets before it is
 	// failed (default 5); RetryAfter the first wait, doubling (default 1m).
@@ -235,7 +235,7 @@ func (w *SendWorker) Work(ctx context.Context, job *river.Job[SendArgs]) error {
 		}
 		n := w.opts.BatchSize
 		if w.opts.Rate > 0 {
-			n = min(n, max(int(2*w.opts.Rate), w.opts.Concurrency))
+			n = min(n, max(int(w.opts.Rate), w.opts.Concurrency))
 		}
 		if w.opts.WindowCap > 0 {
 			var used int
@@ -350,14 +350,35 @@ func (w *SendWorker) claim(ctx context.Context, id uuid.UUID, n int, run string,
 func (w *SendWorker) send(ctx context.Context, c Campaign, batch []*claimed) bool {
 	work := make(chan *claimed)
 	var netFails atomic.Int32
-	var down atomic.Bool
+	var down, halted atomic.Bool
+	// A pause or cancel from the admin page stops the batch too, not only
+	// the next one.
+	watching := make(chan struct{})
+	defer close(watching)
+	go func() {
+		t := time.NewTicker(250 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-watching:
+				return
+			case <-t.C:
+				var status string
+				err := w.DB.QueryRow(context.WithoutCancel(ctx), `SELECT status FROM newsletter_campaigns WHERE id = $1`, c.ID).Scan(&status)
+				if err == nil && status != StatusSending {
+					halted.Store(true)
+					return
+				}
+			}
+		}
+	}()
 	var wg sync.WaitGroup
 	for range w.opts.Concurrency {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for r := range work {
-				if down.Load() || ctx.Err() != nil || w.limiter.Wait(ctx) != nil {
+				if down.Load() || halted.Load() || ctx.Err() != nil || w.limiter.Wait(ctx) != nil || halted.Load() {
 					r.state = StatePending
 					continue
 				}
