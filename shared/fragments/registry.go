@@ -30,6 +30,9 @@ const (
 	MarketWidget = "market"
 	// EventCard is events' card of one event, by its slug (Ref).
 	EventCard = "event-card"
+	// Newsletter is account's subscribe form of one public newsletter,
+	// by the list's slug (Ref).
+	Newsletter = "newsletter"
 )
 
 // registry says which service serves each named fragment and whether it
@@ -44,6 +47,7 @@ var registry = map[string]Request{
 	ProductCard:   {Service: "market", Type: ProductCard},
 	MarketWidget:  {Service: "market", Type: MarketWidget},
 	EventCard:     {Service: "events", Type: EventCard},
+	Newsletter:    {Service: "account", Type: Newsletter},
 }
 
 // Lookup returns the request for the named fragment, and false for a name

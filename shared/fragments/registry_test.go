@@ -22,6 +22,7 @@ func TestNamedFragments(t *testing.T) {
 		{fragments.ProductCard, "market", false},
 		{fragments.MarketWidget, "market", false},
 		{fragments.EventCard, "events", false},
+		{fragments.Newsletter, "account", false},
 	} {
 		r, ok := fragments.Lookup(tc.name)
 		if !ok || r.Service != tc.service || r.Type != tc.name || r.PerUser != tc.perUser || r.Ref != "" {
