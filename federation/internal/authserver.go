@@ -144,6 +144,10 @@ func (as *authServer) authorize(w http.ResponseWriter, r *http.Request) {
 		as.Site.Logger.ErrorContext(r.Context(), "issue code", "error", err)
 		return
 	}
+	// "Last seen" of the sign-in (at most once a minute).
+	if err := as.Identity.TouchSSOSession(r.Context(), as.ssoSessionID(r)); err != nil {
+		as.Site.Logger.WarnContext(r.Context(), "sign-in's last use not recorded", "error", err)
+	}
 	back(url.Values{"code": {code}})
 }
 
@@ -207,6 +211,12 @@ func (as *authServer) token(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		pair, err = as.Identity.Refresh(r.Context(), r.PostForm.Get("refresh_token"), cl.id, as.life)
+		if err == nil {
+			// "Last seen" of the sign-in the grant is under (at most once a minute).
+			if terr := as.Identity.TouchSSOSessionOfToken(r.Context(), pair.AccessToken); terr != nil {
+				as.Site.Logger.WarnContext(r.Context(), "sign-in's last use not recorded", "error", terr)
+			}
+		}
 	case "":
 		oauthError(w, http.StatusBadRequest, "invalid_request", "grant_type is required")
 		return

@@ -223,6 +223,10 @@ func (as *authServer) useMagicLink(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		as.Sessions.Put(ctx, keySSO, in.SSOSessionID.String())
+		// "Active sign-ins" on the account page names the device by it.
+		if err := as.Identity.RecordSSOUserAgent(ctx, in.SSOSessionID, r.UserAgent()); err != nil {
+			as.Site.Logger.WarnContext(ctx, "sign-in's user agent not recorded", "error", err)
+		}
 	}
 	next := as.next(in.Next)
 	if in.User.NeedsProfile() {

@@ -160,7 +160,7 @@ func (s *Service) local(ctx context.Context, name string) (localActor, error) {
 	}
 	var a localActor
 	var id uuid.UUID
-	err := s.DB.QueryRow(ctx, `SELECT id, username, display_name, created_at, fediverse_locked FROM users WHERE username = $1`, name).
+	err := s.DB.QueryRow(ctx, `SELECT id, username, display_name, created_at, fediverse_locked FROM users WHERE username = $1 AND deleted_at IS NULL`, name).
 		Scan(&id, &a.Username, &a.Name, &a.Published, &a.Locked)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return a, ErrNotFound

@@ -36,6 +36,7 @@ import (
 	"rose-ash.com/platform/shared/postgres"
 	"rose-ash.com/platform/shared/services/bookings"
 	"rose-ash.com/platform/shared/services/calendars"
+	"rose-ash.com/platform/shared/services/identity"
 	"rose-ash.com/platform/shared/services/orders"
 	"rose-ash.com/platform/shared/services/products"
 	"rose-ash.com/platform/shared/services/social"
@@ -222,12 +223,14 @@ func Run(ctx context.Context, opts Options, getenv func(string) string, stdout i
 // events' dates to their horizon, every calendars.HorizonEvery, and the
 // announcement of events never announced, every agenda.DueInterval, and
 // the sweep of unclaimed waitlist offers and unpaid holds, every
-// bookings.SweepEvery, on the events queue.
+// bookings.SweepEvery, on the events queue; and the deletion of accounts
+// whose grace period is over, every identity.DeletionEvery, on the
+// account queue.
 func PeriodicJobs(cfg *config.Config) []*river.PeriodicJob {
 	jobs := []*river.PeriodicJob{articles.Periodic(articles.DueInterval), listings.Periodic(listings.DueInterval),
 		products.RefreshPeriodic(products.RefreshEvery), orders.SweepPeriodic(orders.SweepEvery),
 		calendars.HorizonPeriodic(calendars.HorizonEvery), agenda.Periodic(agenda.DueInterval),
-		bookings.SweepPeriodic(bookings.SweepEvery)}
+		bookings.SweepPeriodic(bookings.SweepEvery), identity.DeletionPeriodic(identity.DeletionEvery)}
 	if cfg.Ghost.URL != "" && cfg.Ghost.SyncInterval > 0 {
 		jobs = append(jobs, ghostsync.Periodic(cfg.Ghost.SyncInterval.Std()))
 	}
