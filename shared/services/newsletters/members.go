@@ -308,19 +308,26 @@ const (
 // ForgetUser deletes the member's newsletter data when their account is
 // deleted: their subscriber rows (by user id or address), subscriptions,
 // consent log and bounces. An address on the suppression list stays there
-// (so that it is never mailed again); no other trace is kept.
+// (so that it is never mailed again); no other trace is kept. See
+// ForgetUserTx to do it in the deletion's own transaction.
 func (s *Store) ForgetUser(ctx context.Context, userID uuid.UUID, email string) error {
+	return s.inTx(ctx, "forget user", func(tx pgx.Tx) error { return ForgetUserTx(ctx, tx, userID, email) })
+}
+
+// ForgetUserTx is ForgetUser in tx (the account deletion's transaction).
+// Errors: the database's.
+func ForgetUserTx(ctx context.Context, tx pgx.Tx, userID uuid.UUID, email string) error {
 	email = strings.ToLower(strings.TrimSpace(email))
-	return s.inTx(ctx, "forget user", func(tx pgx.Tx) error {
-		rows, _ := tx.Query(ctx, forgetSubscribersSQL, userID, email)
-		emails, err := pgx.CollectRows(rows, pgx.RowTo[string])
-		if err != nil {
-			return err
-		}
-		if email != "" {
-			emails = append(emails, email)
-		}
-		_, err = tx.Exec(ctx, forgetBouncesSQL, emails)
-		return err
-	})
+	rows, _ := tx.Query(ctx, forgetSubscribersSQL, userID, email)
+	emails, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return fmt.Errorf("newsletters: forget user: %w", err)
+	}
+	if email != "" {
+		emails = append(emails, email)
+	}
+	if _, err := tx.Exec(ctx, forgetBouncesSQL, emails); err != nil {
+		return fmt.Errorf("newsletters: forget user's bounces: %w", err)
+	}
+	return nil
 }

@@ -336,3 +336,14 @@ func (s *Store) ResendConfirmation(ctx context.Context, token string, c Consent)
 	}
 	return s.subscribe(ctx, email, list, SubscribeRequest{Consent: c})
 }
+
+// UnsubscribePreview returns what an unsubscribe link names (list, address,
+// state) without changing anything: the page a GET of the link shows.
+// Errors: Unsubscribe's.
+func (s *Store) UnsubscribePreview(ctx context.Context, token string) (LinkResult, error) {
+	t, err := s.Links.Parse(PurposeUnsubscribe, token, s.now())
+	if err != nil {
+		return LinkResult{}, linkError(err)
+	}
+	return s.followLink(ctx, t, func(pgx.Tx, *LinkResult) error { return nil })
+}
