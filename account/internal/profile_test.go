@@ -42,11 +42,20 @@ type profileFixture struct {
 	site  *web.Site
 	sink  *mail.DirSink
 	users map[uuid.UUID]models.User
+	moved *movedEmails
+}
+
+// movedEmails records the address moves the profile asks newsletters for.
+type movedEmails struct{ calls []string }
+
+func (m *movedEmails) MoveUserEmail(_ context.Context, userID uuid.UUID, oldEmail, newEmail string) error {
+	m.calls = append(m.calls, userID.String()+" "+oldEmail+" -> "+newEmail)
+	return nil
 }
 
 func newProfileFixture(t *testing.T) *profileFixture {
 	t.Helper()
-	f := &profileFixture{db: pgtest.MustPool(t), site: testSite(t), users: map[uuid.UUID]models.User{}}
+	f := &profileFixture{db: pgtest.MustPool(t), site: testSite(t), users: map[uuid.UUID]models.User{}, moved: &movedEmails{}}
 	var err error
 	if f.sink, err = mail.NewDirSink(t.TempDir(), "Rose Ash <noreply@rose-ash.test>"); err != nil {
 		t.Fatal(err)
@@ -56,7 +65,7 @@ func newProfileFixture(t *testing.T) *profileFixture {
 		t.Fatal(err)
 	}
 	d := Deps{Site: f.site, Carts: carts.New(f.db), Orders: orders.New(f.db, products.New(f.db)), Bookings: bookings.New(f.db),
-		DB: f.db, Media: store, Mail: f.sink}
+		DB: f.db, Media: store, Mail: f.sink, EmailMover: f.moved}
 	site := f.site
 	r := site.Router()
 	r.Handle("/media/*", media.Handler(d.Media))
@@ -384,6 +393,9 @@ func TestEmailChangeConfirmedAtTheNewAddress(t *testing.T) {
 	if _, err := st.CheckAccessToken(ctx, token); models.Code(err) != models.EUnauthenticated {
 		t.Errorf("Ann's old access token after the change: %v, want it refused", err)
 	}
+	if want := ann.ID.String() + " ann@example.org -> ann@new.example"; len(f.moved.calls) != 1 || f.moved.calls[0] != want {
+		t.Errorf("newsletter addresses moved: %q, want [%q]", f.moved.calls, want)
+	}
 	for _, try := range []func() (*http.Response, string){
 		func() (*http.Response, string) { return getAs(t, f.srv.URL+path, uuid.Nil) },
 		func() (*http.Response, string) {
@@ -408,8 +420,8 @@ func TestEmailChangeConfirmedAtTheNewAddress(t *testing.T) {
 	if res.StatusCode != http.StatusConflict || !strings.Contains(body, "cat@example.org already belongs to another Rose Ash account") {
 		t.Errorf("a taken address: %d, want 409 with a sentence", res.StatusCode)
 	}
-	if got := f.column(t, ann.ID, "email"); got != "ann@new.example" {
-		t.Errorf("after a taken address the address is %q", got)
+	if got := f.column(t, ann.ID, "email"); got != "ann@new.example" || len(f.moved.calls) != 1 {
+		t.Errorf("after a taken address the address is %q (newsletter moves %q)", got, f.moved.calls)
 	}
 
 	// An expired link.
