@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/goccy/go-yaml"
+
+	outmail "rose-ash.com/platform/shared/mail"
 )
 
 // Services lists the six services in the order they are shown to users.
@@ -83,6 +85,10 @@ type Config struct {
 	GhostWebhookSecret string `yaml:"-"`
 	// SMTPPassword authenticates to the SMTP relay (SMTP_PASSWORD or SMTP_PASSWORD_FILE).
 	SMTPPassword string `yaml:"-"`
+	// MailDKIMPrivateKey is the PEM private key (RSA or Ed25519) that signs
+	// outgoing mail for mail.dkim.domain (MAIL_DKIM_PRIVATE_KEY or
+	// MAIL_DKIM_PRIVATE_KEY_FILE); never in the file, never logged.
+	MailDKIMPrivateKey string `yaml:"-"`
 	// NewsletterBounceSecret is the bearer token the relay's bounce webhook
 	// sends (NEWSLETTER_BOUNCE_SECRET or _FILE); empty: the webhook refuses
 	// every request.
@@ -299,6 +305,26 @@ type Mail struct {
 	SMTPPort     int    `yaml:"smtp_port"`
 	SMTPUsername string `yaml:"smtp_username"`
 	SMTPTLS      string `yaml:"smtp_tls"`
+	// BulkConnections is how many connections to the relay newsletters
+	// are sent over at once (1..50; 0 means DefaultMailBulkConnections).
+	BulkConnections int `yaml:"bulk_connections"`
+	// DKIM signs every message, with either transport, when its Domain is
+	// set; the key is Config.MailDKIMPrivateKey.
+	DKIM MailDKIM `yaml:"dkim"`
+}
+
+// DefaultMailBulkConnections is mail.bulk_connections when it is 0.
+const DefaultMailBulkConnections = 4
+
+// MailDKIM names the DKIM signature of outgoing mail: the signing domain
+// and the selector under which its public key is published
+// (selector._domainkey.domain).
+type MailDKIM struct {
+	// Domain is the d= tag; the From address must be in it or one of its
+	// subdomains, so the signature counts for DMARC. Empty: no signing.
+	Domain string `yaml:"domain"`
+	// Selector is the s= tag.
+	Selector string `yaml:"selector"`
 }
 
 // Log configures logging.
@@ -550,6 +576,17 @@ func (c *Config) applyEnv(getenv func(string) string, errs *[]error) {
 	})
 	str(&c.Mail.SMTPUsername, "SMTP_USERNAME")
 	str(&c.Mail.SMTPTLS, "SMTP_TLS")
+	parse("MAIL_BULK_CONNECTIONS", func(v string) (err error) {
+		c.Mail.BulkConnections, err = strconv.Atoi(v)
+		return err
+	})
+	str(&c.Mail.DKIM.Domain, "MAIL_DKIM_DOMAIN")
+	str(&c.Mail.DKIM.Selector, "MAIL_DKIM_SELECTOR")
+	secret(&c.MailDKIMPrivateKey, "MAIL_DKIM_PRIVATE_KEY")
+	if k := c.MailDKIMPrivateKey; !strings.Contains(k, "\n") && strings.Contains(k, `\n`) {
+		// An env file holds one line: the PEM's line breaks written as \n.
+		c.MailDKIMPrivateKey = strings.ReplaceAll(k, `\n`, "\n")
+	}
 	parse("FRAGMENTS_DEADLINE", func(v string) error { return c.Fragments.Deadline.UnmarshalText([]byte(v)) })
 	parse("FRAGMENTS_TTL", func(v string) error { return c.Fragments.TTL.UnmarshalText([]byte(v)) })
 	parse("PAGE_CACHE_TTL", func(v string) error { return c.PageCache.TTL.UnmarshalText([]byte(v)) })
@@ -836,6 +873,54 @@ func (c *Config) validateMail(bad reportFunc) {
 		}
 	default:
 		bad("mail.transport", "MAIL_TRANSPORT", "%q is not dir or smtp", c.Mail.Transport)
+	}
+	if n := c.Mail.BulkConnections; n < 0 || n > 50 {
+		bad("mail.bulk_connections", "MAIL_BULK_CONNECTIONS", "%d is outside 1..50 (0: %d)", n, DefaultMailBulkConnections)
+	}
+	c.validateDKIM(bad)
+}
+
+// validateDKIM checks that DKIM is either off or fully set: a domain, a
+// selector and a private key that signs, with the From address in the
+// domain. The key is never quoted.
+func (c *Config) validateDKIM(bad reportFunc) {
+	d := c.Mail.DKIM
+	key := c.MailDKIMPrivateKey
+	if d.Domain == "" {
+		if d.Selector != "" {
+			bad("mail.dkim.domain", "MAIL_DKIM_DOMAIN", "is missing while mail.dkim.selector is set (set both, and MAIL_DKIM_PRIVATE_KEY, or neither)")
+		}
+		if key != "" {
+			bad("mail.dkim.domain", "MAIL_DKIM_DOMAIN", "is missing while MAIL_DKIM_PRIVATE_KEY is set (set both, and mail.dkim.selector, or neither)")
+		}
+		return
+	}
+	if d.Selector == "" {
+		bad("mail.dkim.selector", "MAIL_DKIM_SELECTOR", "is missing while mail.dkim.domain is set")
+	}
+	if key == "" {
+		bad("dkim private key", "MAIL_DKIM_PRIVATE_KEY", "is missing while mail.dkim.domain is set; set MAIL_DKIM_PRIVATE_KEY or MAIL_DKIM_PRIVATE_KEY_FILE")
+	}
+	if d.Selector == "" || key == "" {
+		return
+	}
+	if _, err := outmail.NewDKIM(d.Domain, d.Selector, key); err != nil {
+		switch {
+		case strings.Contains(err.Error(), "dkim domain"):
+			bad("mail.dkim.domain", "MAIL_DKIM_DOMAIN", "%v", err)
+		case strings.Contains(err.Error(), "dkim selector"):
+			bad("mail.dkim.selector", "MAIL_DKIM_SELECTOR", "%v", err)
+		default:
+			bad("dkim private key", "MAIL_DKIM_PRIVATE_KEY", "%v", err)
+		}
+		return
+	}
+	if from, err := mail.ParseAddress(c.Mail.From); err == nil {
+		domain := strings.ToLower(strings.TrimSuffix(d.Domain, "."))
+		fromDomain := strings.ToLower(from.Address[strings.LastIndexByte(from.Address, '@')+1:])
+		if fromDomain != domain && !strings.HasSuffix(fromDomain, "."+domain) {
+			bad("mail.dkim.domain", "MAIL_DKIM_DOMAIN", "%q is not the domain of mail.from (%s) nor a parent of it: receivers would not count the signature for DMARC", d.Domain, fromDomain)
+		}
 	}
 }
 
