@@ -4,6 +4,7 @@
 package boot
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -84,6 +85,11 @@ type Deps struct {
 	// behind it when mail.transport is dir (nil otherwise).
 	Mail    mail.Sender
 	DevMail *mail.DirSink
+	// BulkMail sends many messages in a row (newsletters): with the smtp
+	// transport a mail.SMTPPool of mail.bulk_connections connections,
+	// closed when the service stops; with dir the same sink as Mail. Both
+	// sign with DKIM when mail.dkim is set.
+	BulkMail mail.Sender
 	// AP is the service's presence on the fediverse: its actor, inboxes,
 	// WebFinger and NodeInfo (mounted on every router of the service). Nil
 	// when the schema was not migrated in time.
@@ -160,12 +166,17 @@ func Run(ctx context.Context, opts Options, getenv func(string) string, stdout i
 	site.Fragments = fragments.NewClient(cfg, rdb, keys, site.Metrics.Registry, logger)
 	site.Fragments.Declare(web.HeaderFragments...)
 	sm := sessions.New(rdb, keys, opts.Service, secure, cfg.Auth.SessionTTL.Std(), logger, site.Error)
-	sender, devMail, err := openMail(cfg)
+	sender, devMail, bulkMail, err := openMail(cfg)
 	if err != nil {
 		return err
 	}
+	if pool, ok := bulkMail.(*mail.SMTPPool); ok {
+		// Deferred before the job queue's stop, so it runs after it: the
+		// campaign jobs finish their messages first.
+		defer pool.Close()
+	}
 	deps := Deps{Config: cfg, Logger: logger, DB: db, Redis: rdb, Site: site, Keys: keys, Sessions: sm,
-		Mail: sender, DevMail: devMail}
+		Mail: sender, DevMail: devMail, BulkMail: bulkMail}
 	// The site key lives in the database: a service started before the
 	// schema is migrated waits for it (DATABASE_WAIT), then runs without
 	// federation (logged) rather than not at all.
@@ -288,16 +299,41 @@ func startJobs(ctx context.Context, opts Options, deps *Deps, deliverer *deliver
 	}, nil
 }
 
-// openMail returns the sender the config asks for.
-func openMail(cfg *config.Config) (mail.Sender, *mail.DirSink, error) {
+// openMail returns the senders the config asks for: one for occasional
+// messages, the development sink behind it (dir transport only), and one
+// for bulk sending (an SMTPPool with the smtp transport, which the caller
+// closes). Both sign when mail.dkim is set.
+func openMail(cfg *config.Config) (mail.Sender, *mail.DirSink, mail.Sender, error) {
 	m := cfg.Mail
+	var dkim *mail.DKIM
+	if m.DKIM.Domain != "" {
+		// config.Load has checked the settings; this cannot fail for a
+		// loaded config.
+		d, err := mail.NewDKIM(m.DKIM.Domain, m.DKIM.Selector, cfg.MailDKIMPrivateKey)
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("mail.dkim: %w", err)
+		}
+		dkim = d
+	}
 	if m.Transport == "dir" {
 		sink, err := mail.NewDirSink(m.Dir, m.From)
-		return sink, sink, err
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		sink = sink.WithDKIM(dkim)
+		return sink, sink, sink, nil
 	}
-	s, err := mail.NewSMTP(mail.SMTPConfig{Host: m.SMTPHost, Port: m.SMTPPort, Username: m.SMTPUsername,
-		Password: cfg.SMTPPassword, From: m.From, TLS: m.SMTPTLS})
-	return s, nil, err
+	smtpCfg := mail.SMTPConfig{Host: m.SMTPHost, Port: m.SMTPPort, Username: m.SMTPUsername,
+		Password: cfg.SMTPPassword, From: m.From, TLS: m.SMTPTLS, DKIM: dkim}
+	s, err := mail.NewSMTP(smtpCfg)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	pool, err := mail.NewSMTPPool(smtpCfg, cmp.Or(m.BulkConnections, config.DefaultMailBulkConnections))
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return s, nil, pool, nil
 }
 
 // migrateWithRetry applies migrations, waiting up to a minute for PostgreSQL
