@@ -6,11 +6,14 @@ import (
 	"io"
 	"net/http"
 
+	"github.com/riverqueue/river"
+
 	"rose-ash.com/platform/account/internal"
 	"rose-ash.com/platform/shared/boot"
 	"rose-ash.com/platform/shared/media"
 	"rose-ash.com/platform/shared/services/bookings"
 	"rose-ash.com/platform/shared/services/carts"
+	"rose-ash.com/platform/shared/services/identity"
 	"rose-ash.com/platform/shared/services/orders"
 	"rose-ash.com/platform/shared/services/products"
 )
@@ -19,7 +22,15 @@ func main() { boot.Main("account", run) }
 
 // run starts the account service and blocks until ctx ends.
 func run(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
-	opts := boot.Options{Service: "account", MayMigrate: false}
+	opts := boot.Options{Service: "account", MayMigrate: false,
+		// The deletion of accounts whose grace period is over (deletion_job.go).
+		Workers: func(d boot.Deps, w *river.Workers) (int, error) {
+			eraser := &internal.Eraser{DB: d.DB, Identity: identity.New(d.DB), Bookings: bookings.New(d.DB),
+				FederationURL: d.Config.Service("federation").PublicURL, Logger: d.Logger}
+			return 1, river.AddWorkerSafely(w, &internal.DeletionWorker{Eraser: eraser})
+		},
+		Queues: func(boot.Deps) map[string]int { return map[string]int{identity.DeletionQueue: 1} },
+	}
 	return boot.Run(ctx, opts, getenv, stdout, func(d boot.Deps) (http.Handler, error) {
 		mediaStore, err := media.NewDiskStore(d.Config.Media.Dir)
 		if err != nil {

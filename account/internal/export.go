@@ -13,14 +13,16 @@ import (
 	"rose-ash.com/platform/shared/contracts"
 	"rose-ash.com/platform/shared/models"
 	"rose-ash.com/platform/shared/services/bookings"
+	"rose-ash.com/platform/shared/services/newsletters"
 	"rose-ash.com/platform/shared/services/orders"
 	"rose-ash.com/platform/shared/web"
 )
 
 // exportAbout is the export's "about" string: what it holds and what not yet.
 const exportAbout = "Everything Rose Ash keeps about you as a member: your profile, your orders with their lines, " +
-	"your bookings with their tickets (the codes are yours: keep them private) and your basket. " +
-	"Newsletter subscriptions with their consent log and your hub posts will be added to this export later."
+	"your bookings with their tickets (the codes are yours: keep them private), your basket, " +
+	"and your newsletter subscriptions with their consent log (when, from which page and address you subscribed, confirmed or left). " +
+	"Your hub posts will be added to this export later."
 
 // exportOrders bounds how many orders the export holds (all of a member's,
 // in practice).
@@ -34,6 +36,9 @@ type dataExport struct {
 	Orders      []exportOrder   `json:"orders"`
 	Bookings    []exportBooking `json:"bookings"`
 	Cart        exportCart      `json:"cart"`
+	// Newsletters are the member's subscriptions and consent log (none
+	// when the service runs without newsletters).
+	Newsletters *newsletters.Export `json:"newsletters,omitempty"`
 }
 
 type exportProfile struct {
@@ -153,6 +158,13 @@ func collectExport(ctx context.Context, u models.User, carts contracts.Carts, or
 	sum, err := carts.CartSummary(ctx, u.ID)
 	if err != nil {
 		return x, err
+	}
+	if nl := newsletterStoreFrom(ctx); nl != nil {
+		ex, err := nl.SubscriptionsExport(ctx, u.ID, u.Email)
+		if err != nil {
+			return x, err
+		}
+		x.Newsletters = &ex
 	}
 	x.Cart = exportCart{ItemCount: sum.ItemCount, Totals: []exportMoney{}}
 	for _, m := range sum.Totals {

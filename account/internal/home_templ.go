@@ -102,6 +102,10 @@ func HomePage(p layout.Page, links []layout.Link, d *dashboard, cartURL, federat
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
+				templ_7745c5c3_Err = DeletionBanner(d.security).Render(ctx, templ_7745c5c3_Buffer)
+				if templ_7745c5c3_Err != nil {
+					return templ_7745c5c3_Err
+				}
 				templ_7745c5c3_Err = ProfileSection(d.profile).Render(ctx, templ_7745c5c3_Buffer)
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
@@ -131,7 +135,7 @@ func HomePage(p layout.Page, links []layout.Link, d *dashboard, cartURL, federat
 						var templ_7745c5c3_Var6 string
 						templ_7745c5c3_Var6, templ_7745c5c3_Err = templruntime.NewAttributeExpression(templ.SafeURL(cartURL)).ResolveURL(ctx)
 						if templ_7745c5c3_Err != nil {
-							return templ.Error{Err: templ_7745c5c3_Err, FileName: `account/internal/home.templ`, Line: 34, Col: 38}
+							return templ.Error{Err: templ_7745c5c3_Err, FileName: `account/internal/home.templ`, Line: 35, Col: 38}
 						}
 						_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var6)
 						if templ_7745c5c3_Err != nil {
@@ -144,7 +148,7 @@ func HomePage(p layout.Page, links []layout.Link, d *dashboard, cartURL, federat
 						var templ_7745c5c3_Var7 string
 						templ_7745c5c3_Var7, templ_7745c5c3_Err = templ.JoinStringErrs(itemCount(d.cart.ItemCount))
 						if templ_7745c5c3_Err != nil {
-							return templ.Error{Err: templ_7745c5c3_Err, FileName: `account/internal/home.templ`, Line: 34, Col: 70}
+							return templ.Error{Err: templ_7745c5c3_Err, FileName: `account/internal/home.templ`, Line: 35, Col: 70}
 						}
 						_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var7))
 						if templ_7745c5c3_Err != nil {
@@ -162,7 +166,7 @@ func HomePage(p layout.Page, links []layout.Link, d *dashboard, cartURL, federat
 							var templ_7745c5c3_Var8 string
 							templ_7745c5c3_Var8, templ_7745c5c3_Err = templ.JoinStringErrs(t.String())
 							if templ_7745c5c3_Err != nil {
-								return templ.Error{Err: templ_7745c5c3_Err, FileName: `account/internal/home.templ`, Line: 36, Col: 22}
+								return templ.Error{Err: templ_7745c5c3_Err, FileName: `account/internal/home.templ`, Line: 37, Col: 22}
 							}
 							_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var8))
 							if templ_7745c5c3_Err != nil {
@@ -210,7 +214,7 @@ func HomePage(p layout.Page, links []layout.Link, d *dashboard, cartURL, federat
 							var templ_7745c5c3_Var10 string
 							templ_7745c5c3_Var10, templ_7745c5c3_Err = templruntime.NewAttributeExpression(templ.SafeURL(d.ordersURL + o.ID.String())).ResolveURL(ctx)
 							if templ_7745c5c3_Err != nil {
-								return templ.Error{Err: templ_7745c5c3_Err, FileName: `account/internal/home.templ`, Line: 48, Col: 60}
+								return templ.Error{Err: templ_7745c5c3_Err, FileName: `account/internal/home.templ`, Line: 49, Col: 60}
 							}
 							_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var10)
 							if templ_7745c5c3_Err != nil {
@@ -223,7 +227,7 @@ func HomePage(p layout.Page, links []layout.Link, d *dashboard, cartURL, federat
 							var templ_7745c5c3_Var11 string
 							templ_7745c5c3_Var11, templ_7745c5c3_Err = templ.JoinStringErrs(o.Name())
 							if templ_7745c5c3_Err != nil {
-								return templ.Error{Err: templ_7745c5c3_Err, FileName: `account/internal/home.templ`, Line: 48, Col: 73}
+								return templ.Error{Err: templ_7745c5c3_Err, FileName: `account/internal/home.templ`, Line: 49, Col: 73}
 							}
 							_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var11))
 							if templ_7745c5c3_Err != nil {
@@ -236,7 +240,7 @@ func HomePage(p layout.Page, links []layout.Link, d *dashboard, cartURL, federat
 							var templ_7745c5c3_Var12 string
 							templ_7745c5c3_Var12, templ_7745c5c3_Err = templ.JoinStringErrs(o.CreatedAt.Format("2 Jan 2006"))
 							if templ_7745c5c3_Err != nil {
-								return templ.Error{Err: templ_7745c5c3_Err, FileName: `account/internal/home.templ`, Line: 49, Col: 42}
+								return templ.Error{Err: templ_7745c5c3_Err, FileName: `account/internal/home.templ`, Line: 50, Col: 42}
 							}
 							_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var12))
 							if templ_7745c5c3_Err != nil {
@@ -249,7 +253,7 @@ func HomePage(p layout.Page, links []layout.Link, d *dashboard, cartURL, federat
 							var templ_7745c5c3_Var13 string
 							templ_7745c5c3_Var13, templ_7745c5c3_Err = templ.JoinStringErrs(models.OrderStatusText(o.Status))
 							if templ_7745c5c3_Err != nil {
-								return templ.Error{Err: templ_7745c5c3_Err, FileName: `account/internal/home.templ`, Line: 49, Col: 80}
+								return templ.Error{Err: templ_7745c5c3_Err, FileName: `account/internal/home.templ`, Line: 50, Col: 80}
 							}
 							_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var13))
 							if templ_7745c5c3_Err != nil {
@@ -262,7 +266,7 @@ func HomePage(p layout.Page, links []layout.Link, d *dashboard, cartURL, federat
 							var templ_7745c5c3_Var14 string
 							templ_7745c5c3_Var14, templ_7745c5c3_Err = templ.JoinStringErrs(o.Money(o.Total).String())
 							if templ_7745c5c3_Err != nil {
-								return templ.Error{Err: templ_7745c5c3_Err, FileName: `account/internal/home.templ`, Line: 49, Col: 111}
+								return templ.Error{Err: templ_7745c5c3_Err, FileName: `account/internal/home.templ`, Line: 50, Col: 111}
 							}
 							_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var14))
 							if templ_7745c5c3_Err != nil {
@@ -280,7 +284,7 @@ func HomePage(p layout.Page, links []layout.Link, d *dashboard, cartURL, federat
 								var templ_7745c5c3_Var15 string
 								templ_7745c5c3_Var15, templ_7745c5c3_Err = templ.JoinStringErrs(strings.Join(items, ", "))
 								if templ_7745c5c3_Err != nil {
-									return templ.Error{Err: templ_7745c5c3_Err, FileName: `account/internal/home.templ`, Line: 51, Col: 63}
+									return templ.Error{Err: templ_7745c5c3_Err, FileName: `account/internal/home.templ`, Line: 52, Col: 63}
 								}
 								_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var15))
 								if templ_7745c5c3_Err != nil {
@@ -341,7 +345,7 @@ func HomePage(p layout.Page, links []layout.Link, d *dashboard, cartURL, federat
 							var templ_7745c5c3_Var17 string
 							templ_7745c5c3_Var17, templ_7745c5c3_Err = templruntime.NewAttributeExpression(templ.SafeURL(d.ticketsURL + t.Booking.ID.String())).ResolveURL(ctx)
 							if templ_7745c5c3_Err != nil {
-								return templ.Error{Err: templ_7745c5c3_Err, FileName: `account/internal/home.templ`, Line: 66, Col: 69}
+								return templ.Error{Err: templ_7745c5c3_Err, FileName: `account/internal/home.templ`, Line: 67, Col: 69}
 							}
 							_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var17)
 							if templ_7745c5c3_Err != nil {
@@ -354,7 +358,7 @@ func HomePage(p layout.Page, links []layout.Link, d *dashboard, cartURL, federat
 							var templ_7745c5c3_Var18 string
 							templ_7745c5c3_Var18, templ_7745c5c3_Err = templ.JoinStringErrs(t.Booking.EventTitle)
 							if templ_7745c5c3_Err != nil {
-								return templ.Error{Err: templ_7745c5c3_Err, FileName: `account/internal/home.templ`, Line: 66, Col: 94}
+								return templ.Error{Err: templ_7745c5c3_Err, FileName: `account/internal/home.templ`, Line: 67, Col: 94}
 							}
 							_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var18))
 							if templ_7745c5c3_Err != nil {
@@ -367,7 +371,7 @@ func HomePage(p layout.Page, links []layout.Link, d *dashboard, cartURL, federat
 							var templ_7745c5c3_Var19 string
 							templ_7745c5c3_Var19, templ_7745c5c3_Err = templ.JoinStringErrs(t.When)
 							if templ_7745c5c3_Err != nil {
-								return templ.Error{Err: templ_7745c5c3_Err, FileName: `account/internal/home.templ`, Line: 67, Col: 16}
+								return templ.Error{Err: templ_7745c5c3_Err, FileName: `account/internal/home.templ`, Line: 68, Col: 16}
 							}
 							_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var19))
 							if templ_7745c5c3_Err != nil {
@@ -380,7 +384,7 @@ func HomePage(p layout.Page, links []layout.Link, d *dashboard, cartURL, federat
 							var templ_7745c5c3_Var20 string
 							templ_7745c5c3_Var20, templ_7745c5c3_Err = templ.JoinStringErrs(places(t.Booking.Quantity))
 							if templ_7745c5c3_Err != nil {
-								return templ.Error{Err: templ_7745c5c3_Err, FileName: `account/internal/home.templ`, Line: 67, Col: 50}
+								return templ.Error{Err: templ_7745c5c3_Err, FileName: `account/internal/home.templ`, Line: 68, Col: 50}
 							}
 							_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var20))
 							if templ_7745c5c3_Err != nil {
@@ -398,7 +402,7 @@ func HomePage(p layout.Page, links []layout.Link, d *dashboard, cartURL, federat
 								var templ_7745c5c3_Var21 string
 								templ_7745c5c3_Var21, templ_7745c5c3_Err = templruntime.NewAttributeExpression(templ.SafeURL(q.Src)).ResolveURL(ctx)
 								if templ_7745c5c3_Err != nil {
-									return templ.Error{Err: templ_7745c5c3_Err, FileName: `account/internal/home.templ`, Line: 70, Col: 41}
+									return templ.Error{Err: templ_7745c5c3_Err, FileName: `account/internal/home.templ`, Line: 71, Col: 41}
 								}
 								_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var21)
 								if templ_7745c5c3_Err != nil {
@@ -411,7 +415,7 @@ func HomePage(p layout.Page, links []layout.Link, d *dashboard, cartURL, federat
 								var templ_7745c5c3_Var22 string
 								templ_7745c5c3_Var22, templ_7745c5c3_Err = templruntime.NewAttributeExpression(qrAlt(t.Booking, q.Seat)).Resolve(ctx)
 								if templ_7745c5c3_Err != nil {
-									return templ.Error{Err: templ_7745c5c3_Err, FileName: `account/internal/home.templ`, Line: 70, Col: 74}
+									return templ.Error{Err: templ_7745c5c3_Err, FileName: `account/internal/home.templ`, Line: 71, Col: 74}
 								}
 								_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var22)
 								if templ_7745c5c3_Err != nil {
@@ -472,7 +476,7 @@ func HomePage(p layout.Page, links []layout.Link, d *dashboard, cartURL, federat
 							var templ_7745c5c3_Var24 string
 							templ_7745c5c3_Var24, templ_7745c5c3_Err = templruntime.NewAttributeExpression(templ.SafeURL(d.ticketsURL + b.ID.String())).ResolveURL(ctx)
 							if templ_7745c5c3_Err != nil {
-								return templ.Error{Err: templ_7745c5c3_Err, FileName: `account/internal/home.templ`, Line: 87, Col: 61}
+								return templ.Error{Err: templ_7745c5c3_Err, FileName: `account/internal/home.templ`, Line: 88, Col: 61}
 							}
 							_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var24)
 							if templ_7745c5c3_Err != nil {
@@ -485,7 +489,7 @@ func HomePage(p layout.Page, links []layout.Link, d *dashboard, cartURL, federat
 							var templ_7745c5c3_Var25 string
 							templ_7745c5c3_Var25, templ_7745c5c3_Err = templ.JoinStringErrs(b.EventTitle)
 							if templ_7745c5c3_Err != nil {
-								return templ.Error{Err: templ_7745c5c3_Err, FileName: `account/internal/home.templ`, Line: 87, Col: 78}
+								return templ.Error{Err: templ_7745c5c3_Err, FileName: `account/internal/home.templ`, Line: 88, Col: 78}
 							}
 							_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var25))
 							if templ_7745c5c3_Err != nil {
@@ -498,7 +502,7 @@ func HomePage(p layout.Page, links []layout.Link, d *dashboard, cartURL, federat
 							var templ_7745c5c3_Var26 string
 							templ_7745c5c3_Var26, templ_7745c5c3_Err = templ.JoinStringErrs(eventTime(b))
 							if templ_7745c5c3_Err != nil {
-								return templ.Error{Err: templ_7745c5c3_Err, FileName: `account/internal/home.templ`, Line: 88, Col: 22}
+								return templ.Error{Err: templ_7745c5c3_Err, FileName: `account/internal/home.templ`, Line: 89, Col: 22}
 							}
 							_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var26))
 							if templ_7745c5c3_Err != nil {
@@ -511,7 +515,7 @@ func HomePage(p layout.Page, links []layout.Link, d *dashboard, cartURL, federat
 							var templ_7745c5c3_Var27 string
 							templ_7745c5c3_Var27, templ_7745c5c3_Err = templ.JoinStringErrs(places(b.Quantity))
 							if templ_7745c5c3_Err != nil {
-								return templ.Error{Err: templ_7745c5c3_Err, FileName: `account/internal/home.templ`, Line: 88, Col: 48}
+								return templ.Error{Err: templ_7745c5c3_Err, FileName: `account/internal/home.templ`, Line: 89, Col: 48}
 							}
 							_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var27))
 							if templ_7745c5c3_Err != nil {
@@ -524,7 +528,7 @@ func HomePage(p layout.Page, links []layout.Link, d *dashboard, cartURL, federat
 							var templ_7745c5c3_Var28 string
 							templ_7745c5c3_Var28, templ_7745c5c3_Err = templ.JoinStringErrs(bookingState(b, d.now))
 							if templ_7745c5c3_Err != nil {
-								return templ.Error{Err: templ_7745c5c3_Err, FileName: `account/internal/home.templ`, Line: 88, Col: 78}
+								return templ.Error{Err: templ_7745c5c3_Err, FileName: `account/internal/home.templ`, Line: 89, Col: 78}
 							}
 							_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var28))
 							if templ_7745c5c3_Err != nil {
@@ -542,7 +546,7 @@ func HomePage(p layout.Page, links []layout.Link, d *dashboard, cartURL, federat
 								var templ_7745c5c3_Var29 string
 								templ_7745c5c3_Var29, templ_7745c5c3_Err = templ.JoinStringErrs(c)
 								if templ_7745c5c3_Err != nil {
-									return templ.Error{Err: templ_7745c5c3_Err, FileName: `account/internal/home.templ`, Line: 90, Col: 32}
+									return templ.Error{Err: templ_7745c5c3_Err, FileName: `account/internal/home.templ`, Line: 91, Col: 32}
 								}
 								_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var29))
 								if templ_7745c5c3_Err != nil {
@@ -566,6 +570,14 @@ func HomePage(p layout.Page, links []layout.Link, d *dashboard, cartURL, federat
 					return nil
 				})
 				templ_7745c5c3_Err = layout.Section("Bookings").Render(templ.WithChildren(ctx, templ_7745c5c3_Var23), templ_7745c5c3_Buffer)
+				if templ_7745c5c3_Err != nil {
+					return templ_7745c5c3_Err
+				}
+				templ_7745c5c3_Err = SecuritySection(d.security).Render(ctx, templ_7745c5c3_Buffer)
+				if templ_7745c5c3_Err != nil {
+					return templ_7745c5c3_Err
+				}
+				templ_7745c5c3_Err = DataSection(d.security).Render(ctx, templ_7745c5c3_Buffer)
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}

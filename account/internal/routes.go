@@ -13,6 +13,7 @@ import (
 	"rose-ash.com/platform/shared/media"
 	"rose-ash.com/platform/shared/oauth"
 	"rose-ash.com/platform/shared/services/bookings"
+	"rose-ash.com/platform/shared/services/identity"
 	"rose-ash.com/platform/shared/services/orders"
 	"rose-ash.com/platform/shared/web"
 )
@@ -52,7 +53,8 @@ func NewServer(d Deps) http.Handler {
 	r.Group(func(r chi.Router) {
 		r.Use(d.Auth.Middleware)
 		d.Auth.Mount(r)
-		r.Get("/", showHome(site, d.Carts, d.Orders, d.Bookings, d.DB))
+		ids := identity.New(d.DB)
+		r.With(loadSecurity(site, d.Auth, ids)).Get("/", showHome(site, d.Carts, d.Orders, d.Bookings, d.DB))
 		r.Get("/export.json", exportData(site, d.Carts, d.Orders, d.Bookings, d.DB))
 		prof := newProfiles(d)
 		r.With(site.RequireUser).Get("/profile", prof.showProfile)
@@ -61,6 +63,15 @@ func NewServer(d Deps) http.Handler {
 		r.With(site.RequireUser).Post("/profile/email", prof.requestEmailChange)
 		r.Get("/profile/email/confirm", prof.showEmailChange)
 		r.Post("/profile/email/confirm", prof.confirmEmailChange)
+		// Security and account deletion (security.go, deletion.go).
+		r.With(site.RequireUser).Post("/security/sign-out-everywhere", signOutEverywhere(site, d.Auth, ids))
+		r.With(site.RequireUser).Post("/security/sessions/{id}/revoke", revokeSession(site, d.Auth, ids))
+		r.Get("/signed-out", showSignedOut(site))
+		r.With(site.RequireUser).Get("/delete", showDeleteAccount(site, ids))
+		r.With(site.RequireUser).Post("/delete", requestDeletion(site, ids, d.Mail))
+		r.With(site.RequireUser).Post("/delete/keep", keepAccount(site, ids))
+		r.Get("/delete/undo", showUndoDeletion(site))
+		r.Post("/delete/undo", undoDeletion(site, ids))
 		r.With(site.RequireAdmin).Get("/admin", site.ShowAdminHome)
 	})
 	return r
