@@ -3,9 +3,9 @@
 // codes and tokens federation issues. Every secret it hands out is random
 // (256 bits) and stored only as its SHA-256.
 //
-// It owns the tables users, magic_links, sso_sessions, oauth_grants,
-// oauth_codes and oauth_tokens: no other package writes them (users.go
-// has the writes others make, in their transactions).
+// It owns the tables users, magic_links, email_changes, sso_sessions,
+// oauth_grants, oauth_codes and oauth_tokens: no other package writes them
+// (users.go has the writes others make, in their transactions).
 package identity
 
 import (
