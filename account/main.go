@@ -14,6 +14,7 @@ import (
 	"rose-ash.com/platform/shared/services/bookings"
 	"rose-ash.com/platform/shared/services/carts"
 	"rose-ash.com/platform/shared/services/identity"
+	"rose-ash.com/platform/shared/services/newsletters"
 	"rose-ash.com/platform/shared/services/orders"
 	"rose-ash.com/platform/shared/services/products"
 )
@@ -27,16 +28,24 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		Workers: func(d boot.Deps, w *river.Workers) (int, error) {
 			eraser := &internal.Eraser{DB: d.DB, Identity: identity.New(d.DB), Bookings: bookings.New(d.DB),
 				FederationURL: d.Config.Service("federation").PublicURL, Logger: d.Logger}
-			return 1, river.AddWorkerSafely(w, &internal.DeletionWorker{Eraser: eraser})
+			if err := river.AddWorkerSafely(w, &internal.DeletionWorker{Eraser: eraser}); err != nil {
+				return 0, err
+			}
+			n, err := newsletterWorkers(d, w)
+			return 1 + n, err
 		},
-		Queues: func(boot.Deps) map[string]int { return map[string]int{identity.DeletionQueue: 1} },
+		Queues: func(boot.Deps) map[string]int {
+			return map[string]int{identity.DeletionQueue: 1, newsletters.MailQueue: 2}
+		},
 	}
 	return boot.Run(ctx, opts, getenv, stdout, func(d boot.Deps) (http.Handler, error) {
 		mediaStore, err := media.NewDiskStore(d.Config.Media.Dir)
 		if err != nil {
 			return nil, err
 		}
+		nl := newsletterStore(d, d.Jobs)
 		return internal.NewServer(internal.Deps{Site: d.Site, Auth: d.SignIn(), Carts: carts.New(d.DB),
+			Newsletters: nl, BounceSecret: d.Config.NewsletterBounceSecret, EmailMover: nl,
 			Orders: orders.New(d.DB, products.New(d.DB)), Bookings: bookings.New(d.DB), DB: d.DB,
 			Media: mediaStore, Mail: d.Mail}), nil
 	})

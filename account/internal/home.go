@@ -41,6 +41,7 @@ func showHome(site *web.Site, carts contracts.Carts, orderStore *orders.Store, b
 				return
 			}
 			d = &dashboard{user: u, cart: sum, ordersURL: site.URL("cart", "/orders/"), ticketsURL: site.URL("events", "/tickets/")}
+			d.newsletters = newslettersFrom(r.Context())
 			d.security = securityFrom(r.Context())
 			if d.profile, err = dashboardProfile(r.Context(), site, db, u); err != nil {
 				site.Error(w, r, err)
@@ -162,6 +163,8 @@ type dashboard struct {
 	// ordersURL and ticketsURL are the cart's order pages and the events
 	// service's ticket pages, each followed by an id.
 	ordersURL, ticketsURL string
+	// newsletters is the Newsletters section (newsletters_dashboard.go).
+	newsletters *memberNewsletters
 	// security is the Security and Your data sections (security.go).
 	security *securityView
 }

@@ -446,6 +446,10 @@ func HomePage(p layout.Page, links []layout.Link, d *dashboard, cartURL, federat
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
+				templ_7745c5c3_Err = NewslettersSection(d.newsletters).Render(ctx, templ_7745c5c3_Buffer)
+				if templ_7745c5c3_Err != nil {
+					return templ_7745c5c3_Err
+				}
 				templ_7745c5c3_Var23 := templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 					templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
 					templ_7745c5c3_Buffer, templ_7745c5c3_IsBuffer := templruntime.GetBuffer(templ_7745c5c3_W)
@@ -476,7 +480,7 @@ func HomePage(p layout.Page, links []layout.Link, d *dashboard, cartURL, federat
 							var templ_7745c5c3_Var24 string
 							templ_7745c5c3_Var24, templ_7745c5c3_Err = templruntime.NewAttributeExpression(templ.SafeURL(d.ticketsURL + b.ID.String())).ResolveURL(ctx)
 							if templ_7745c5c3_Err != nil {
-								return templ.Error{Err: templ_7745c5c3_Err, FileName: `account/internal/home.templ`, Line: 88, Col: 61}
+								return templ.Error{Err: templ_7745c5c3_Err, FileName: `account/internal/home.templ`, Line: 89, Col: 61}
 							}
 							_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var24)
 							if templ_7745c5c3_Err != nil {
@@ -489,7 +493,7 @@ func HomePage(p layout.Page, links []layout.Link, d *dashboard, cartURL, federat
 							var templ_7745c5c3_Var25 string
 							templ_7745c5c3_Var25, templ_7745c5c3_Err = templ.JoinStringErrs(b.EventTitle)
 							if templ_7745c5c3_Err != nil {
-								return templ.Error{Err: templ_7745c5c3_Err, FileName: `account/internal/home.templ`, Line: 88, Col: 78}
+								return templ.Error{Err: templ_7745c5c3_Err, FileName: `account/internal/home.templ`, Line: 89, Col: 78}
 							}
 							_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var25))
 							if templ_7745c5c3_Err != nil {
@@ -502,7 +506,7 @@ func HomePage(p layout.Page, links []layout.Link, d *dashboard, cartURL, federat
 							var templ_7745c5c3_Var26 string
 							templ_7745c5c3_Var26, templ_7745c5c3_Err = templ.JoinStringErrs(eventTime(b))
 							if templ_7745c5c3_Err != nil {
-								return templ.Error{Err: templ_7745c5c3_Err, FileName: `account/internal/home.templ`, Line: 89, Col: 22}
+								return templ.Error{Err: templ_7745c5c3_Err, FileName: `account/internal/home.templ`, Line: 90, Col: 22}
 							}
 							_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var26))
 							if templ_7745c5c3_Err != nil {
@@ -515,7 +519,7 @@ func HomePage(p layout.Page, links []layout.Link, d *dashboard, cartURL, federat
 							var templ_7745c5c3_Var27 string
 							templ_7745c5c3_Var27, templ_7745c5c3_Err = templ.JoinStringErrs(places(b.Quantity))
 							if templ_7745c5c3_Err != nil {
-								return templ.Error{Err: templ_7745c5c3_Err, FileName: `account/internal/home.templ`, Line: 89, Col: 48}
+								return templ.Error{Err: templ_7745c5c3_Err, FileName: `account/internal/home.templ`, Line: 90, Col: 48}
 							}
 							_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var27))
 							if templ_7745c5c3_Err != nil {
@@ -528,7 +532,7 @@ func HomePage(p layout.Page, links []layout.Link, d *dashboard, cartURL, federat
 							var templ_7745c5c3_Var28 string
 							templ_7745c5c3_Var28, templ_7745c5c3_Err = templ.JoinStringErrs(bookingState(b, d.now))
 							if templ_7745c5c3_Err != nil {
-								return templ.Error{Err: templ_7745c5c3_Err, FileName: `account/internal/home.templ`, Line: 89, Col: 78}
+								return templ.Error{Err: templ_7745c5c3_Err, FileName: `account/internal/home.templ`, Line: 90, Col: 78}
 							}
 							_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var28))
 							if templ_7745c5c3_Err != nil {
@@ -546,7 +550,7 @@ func HomePage(p layout.Page, links []layout.Link, d *dashboard, cartURL, federat
 								var templ_7745c5c3_Var29 string
 								templ_7745c5c3_Var29, templ_7745c5c3_Err = templ.JoinStringErrs(c)
 								if templ_7745c5c3_Err != nil {
-									return templ.Error{Err: templ_7745c5c3_Err, FileName: `account/internal/home.templ`, Line: 91, Col: 32}
+									return templ.Error{Err: templ_7745c5c3_Err, FileName: `account/internal/home.templ`, Line: 92, Col: 32}
 								}
 								_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var29))
 								if templ_7745c5c3_Err != nil {

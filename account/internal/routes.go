@@ -9,11 +9,13 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"rose-ash.com/platform/shared/contracts"
+	"rose-ash.com/platform/shared/fragments"
 	"rose-ash.com/platform/shared/mail"
 	"rose-ash.com/platform/shared/media"
 	"rose-ash.com/platform/shared/oauth"
 	"rose-ash.com/platform/shared/services/bookings"
 	"rose-ash.com/platform/shared/services/identity"
+	"rose-ash.com/platform/shared/services/newsletters"
 	"rose-ash.com/platform/shared/services/orders"
 	"rose-ash.com/platform/shared/web"
 )
@@ -35,6 +37,11 @@ type Deps struct {
 	Media      media.Store
 	Mail       mail.Sender
 	EmailMover EmailMover
+	// Newsletters is the mailing lists' store (nil: no newsletter pages);
+	// BounceSecret authenticates the relay's bounce webhook (empty: it
+	// refuses every request).
+	Newsletters  *newsletters.Store
+	BounceSecret string
 }
 
 // NewServer returns the account service's HTTP handler; every route it serves is
@@ -44,7 +51,15 @@ func NewServer(d Deps) http.Handler {
 	r := site.Router()
 
 	// Machine routes: no session.
-	site.MountPlatform(r, fragmentRenderers(site, d.Bookings))
+	renderers := fragmentRenderers(site, d.Bookings)
+	if nl := d.Newsletters; nl != nil {
+		renderers[fragments.Newsletter] = newsletterFragment(site, nl)
+		// RFC 8058 one-click unsubscribe, posted by mail providers' servers
+		// (also the unsubscribe page's button), and the relay's bounces.
+		r.Post("/newsletters/unsubscribe", unsubscribeNewsletter(site, nl))
+		r.Post("/newsletters/webhooks/bounces", receiveBounces(site, nl, d.BounceSecret))
+	}
+	site.MountPlatform(r, renderers)
 	if d.Media != nil {
 		r.Handle("/media/*", media.Handler(d.Media))
 	}
@@ -54,8 +69,8 @@ func NewServer(d Deps) http.Handler {
 		r.Use(d.Auth.Middleware)
 		d.Auth.Mount(r)
 		ids := identity.New(d.DB)
-		r.With(loadSecurity(site, d.Auth, ids)).Get("/", showHome(site, d.Carts, d.Orders, d.Bookings, d.DB))
-		r.Get("/export.json", exportData(site, d.Carts, d.Orders, d.Bookings, d.DB))
+		r.With(loadSecurity(site, d.Auth, ids), loadNewsletters(site, d.Newsletters)).Get("/", showHome(site, d.Carts, d.Orders, d.Bookings, d.DB))
+		r.With(withNewsletterStore(d.Newsletters)).Get("/export.json", exportData(site, d.Carts, d.Orders, d.Bookings, d.DB))
 		prof := newProfiles(d)
 		r.With(site.RequireUser).Get("/profile", prof.showProfile)
 		r.With(site.RequireUser).Post("/profile", prof.saveProfile)
@@ -72,6 +87,17 @@ func NewServer(d Deps) http.Handler {
 		r.With(site.RequireUser).Post("/delete/keep", keepAccount(site, ids))
 		r.Get("/delete/undo", showUndoDeletion(site))
 		r.Post("/delete/undo", undoDeletion(site, ids))
+		// Newsletters (newsletters*.go): the lists, their signed links, the dashboard's buttons.
+		if nl := d.Newsletters; nl != nil {
+			r.Get("/newsletters", showNewsletters(site, nl))
+			r.Post("/newsletters/subscribe", subscribeNewsletter(site, nl))
+			r.Get("/newsletters/confirm", confirmNewsletter(site, nl))
+			r.Post("/newsletters/confirm/resend", resendConfirmation(site, nl))
+			r.Get("/newsletters/unsubscribe", showUnsubscribe(site, nl))
+			r.Get("/newsletters/preferences", showPreferences(site, nl))
+			r.Post("/newsletters/preferences", savePreference(site, nl))
+			r.With(site.RequireUser).Post("/newsletters/dashboard", saveDashboardNewsletter(site, nl))
+		}
 		r.With(site.RequireAdmin).Get("/admin", site.ShowAdminHome)
 	})
 	return r
