@@ -316,10 +316,10 @@ func countText(n int, noun string) string {
 // expiresText is when an email change's link stops working, in UTC.
 func expiresText(t time.Time) string { return t.UTC().Format("15:04 MST") }
 
-// usernameHelp explains what a username is, with the fediverse address it
-// makes ("name" while the member has none).
+// usernameHelp explains what a username is, with the fediverse address the
+// saved one makes ("name" while the member has none).
 func usernameHelp(f profileForm) string {
-	name := f.Username
+	name := f.Profile.Username
 	if name == "" {
 		name = "name"
 	}
