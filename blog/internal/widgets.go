@@ -35,12 +35,16 @@ var widgetFragments = map[string]func(ref string) fragments.Request{
 	"event": func(ref string) fragments.Request {
 		return fragments.NamedRef(fragments.EventCard, ref)
 	},
+	// A public newsletter of the account service and its subscribe form.
+	"newsletter": func(ref string) fragments.Request {
+		return fragments.NamedRef(fragments.Newsletter, ref)
+	},
 }
 
 // widgetFragmentTypes are the fragments widgets use, for their metrics.
 var widgetFragmentTypes = []fragments.Request{
 	fragments.Named(fragments.Calendar), fragments.Named(fragments.ProductCard), fragments.Named(fragments.MarketWidget),
-	fragments.Named(fragments.EventCard),
+	fragments.Named(fragments.EventCard), fragments.Named(fragments.Newsletter),
 }
 
 // widgets resolves container widgets in post bodies: each placeholder

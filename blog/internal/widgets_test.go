@@ -80,3 +80,25 @@ func TestMarketWidgets(t *testing.T) {
 		}
 	}
 }
+
+// A newsletter widget is account's newsletter fragment (the list's
+// subscribe form), put in place of its placeholder.
+func TestNewsletterWidget(t *testing.T) {
+	wg := &widgets{logger: slog.New(slog.DiscardHandler)}
+	plan := wg.plan(context.Background(), `<p>Stay in touch:</p><p>[[widget:newsletter:news]]</p>`)
+	want := fragments.Request{Service: "account", Type: "newsletter", Ref: "news"}
+	if len(plan.reqs) != 1 || plan.reqs[0] != want {
+		t.Fatalf("requests %+v, want %+v", plan.reqs, want)
+	}
+	got := wg.render(context.Background(), plan, []templ.Component{templ.Raw(`<aside>Rose Ash news <form></form></aside>`)})
+	if want := `<p>Stay in touch:</p><aside>Rose Ash news <form></form></aside>`; got != want {
+		t.Fatalf("render = %q, want %q", got, want)
+	}
+	found := false
+	for _, r := range widgetFragmentTypes {
+		found = found || r == fragments.Named(fragments.Newsletter)
+	}
+	if !found {
+		t.Errorf("widgetFragmentTypes lacks the newsletter fragment")
+	}
+}
