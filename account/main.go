@@ -12,6 +12,7 @@ import (
 	"rose-ash.com/platform/shared/boot"
 	"rose-ash.com/platform/shared/media"
 	"rose-ash.com/platform/shared/services/bookings"
+	"rose-ash.com/platform/shared/services/campaigns"
 	"rose-ash.com/platform/shared/services/carts"
 	"rose-ash.com/platform/shared/services/identity"
 	"rose-ash.com/platform/shared/services/newsletters"
@@ -32,10 +33,14 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 				return 0, err
 			}
 			n, err := newsletterWorkers(d, w)
-			return 1 + n, err
+			if err != nil {
+				return 0, err
+			}
+			m, err := campaignWorkers(d, w)
+			return 1 + n + m, err
 		},
 		Queues: func(boot.Deps) map[string]int {
-			return map[string]int{identity.DeletionQueue: 1, newsletters.MailQueue: 2}
+			return map[string]int{identity.DeletionQueue: 1, newsletters.MailQueue: 2, campaigns.Queue: 3}
 		},
 	}
 	return boot.Run(ctx, opts, getenv, stdout, func(d boot.Deps) (http.Handler, error) {

@@ -37,6 +37,7 @@ import (
 	"rose-ash.com/platform/shared/postgres"
 	"rose-ash.com/platform/shared/services/bookings"
 	"rose-ash.com/platform/shared/services/calendars"
+	"rose-ash.com/platform/shared/services/campaigns"
 	"rose-ash.com/platform/shared/services/identity"
 	"rose-ash.com/platform/shared/services/orders"
 	"rose-ash.com/platform/shared/services/products"
@@ -236,12 +237,15 @@ func Run(ctx context.Context, opts Options, getenv func(string) string, stdout i
 // the sweep of unclaimed waitlist offers and unpaid holds, every
 // bookings.SweepEvery, on the events queue; and the deletion of accounts
 // whose grace period is over, every identity.DeletionEvery, on the
-// account queue.
+// account queue; and the newsletter campaigns' tick (scheduled campaigns
+// start, sending ones keep their job), every campaigns.TickEvery, on the
+// campaigns queue worked by account replicas.
 func PeriodicJobs(cfg *config.Config) []*river.PeriodicJob {
 	jobs := []*river.PeriodicJob{articles.Periodic(articles.DueInterval), listings.Periodic(listings.DueInterval),
 		products.RefreshPeriodic(products.RefreshEvery), orders.SweepPeriodic(orders.SweepEvery),
 		calendars.HorizonPeriodic(calendars.HorizonEvery), agenda.Periodic(agenda.DueInterval),
-		bookings.SweepPeriodic(bookings.SweepEvery), identity.DeletionPeriodic(identity.DeletionEvery)}
+		bookings.SweepPeriodic(bookings.SweepEvery), identity.DeletionPeriodic(identity.DeletionEvery),
+		campaigns.TickPeriodic(campaigns.TickEvery)}
 	if cfg.Ghost.URL != "" && cfg.Ghost.SyncInterval > 0 {
 		jobs = append(jobs, ghostsync.Periodic(cfg.Ghost.SyncInterval.Std()))
 	}

@@ -135,6 +135,18 @@ type Newsletters struct {
 	// (NEWSLETTER_UNSUBSCRIBE_MAILTO); the operator's mailbox there handles
 	// what arrives.
 	UnsubscribeMailto string `yaml:"unsubscribe_mailto"`
+	// SendRate is how many campaign messages per second the account
+	// service's sender hands to the relay (NEWSLETTER_SEND_RATE; 0: no
+	// limit).
+	SendRate float64 `yaml:"send_rate"`
+	// WindowCap is how many campaign messages may go out in any Window,
+	// over all campaigns (NEWSLETTER_WINDOW_CAP; 0: no cap).
+	WindowCap int `yaml:"window_cap"`
+	// Window is the sliding window of WindowCap (NEWSLETTER_WINDOW; 0: 1h).
+	Window Duration `yaml:"window"`
+	// Concurrency is how many campaign messages are handed to the relay at
+	// once (NEWSLETTER_CONCURRENCY; 0: 4).
+	Concurrency int `yaml:"concurrency"`
 }
 
 // DefaultDeletionGrace is account.deletion_grace when it is not set.
@@ -544,6 +556,19 @@ func (c *Config) applyEnv(getenv func(string) string, errs *[]error) {
 	secret(&c.SMTPPassword, "SMTP_PASSWORD")
 	secret(&c.NewsletterBounceSecret, "NEWSLETTER_BOUNCE_SECRET")
 	str(&c.Newsletters.UnsubscribeMailto, "NEWSLETTER_UNSUBSCRIBE_MAILTO")
+	parse("NEWSLETTER_SEND_RATE", func(v string) (err error) {
+		c.Newsletters.SendRate, err = strconv.ParseFloat(v, 64)
+		return err
+	})
+	parse("NEWSLETTER_WINDOW_CAP", func(v string) (err error) {
+		c.Newsletters.WindowCap, err = strconv.Atoi(v)
+		return err
+	})
+	parse("NEWSLETTER_WINDOW", func(v string) error { return c.Newsletters.Window.UnmarshalText([]byte(v)) })
+	parse("NEWSLETTER_CONCURRENCY", func(v string) (err error) {
+		c.Newsletters.Concurrency, err = strconv.Atoi(v)
+		return err
+	})
 	parse("NEWSLETTER_SOFT_BOUNCE_LIMIT", func(v string) (err error) {
 		c.Newsletters.SoftBounceLimit, err = strconv.Atoi(v)
 		return err
@@ -850,6 +875,18 @@ func (c *Config) validateMail(bad reportFunc) {
 	}
 	if n := c.Newsletters.SoftBounceLimit; n < 0 || n > 100 {
 		bad("newsletters.soft_bounce_limit", "NEWSLETTER_SOFT_BOUNCE_LIMIT", "%d is outside 0..100 (0: 3)", n)
+	}
+	if r := c.Newsletters.SendRate; r < 0 || r > 10000 || r != r {
+		bad("newsletters.send_rate", "NEWSLETTER_SEND_RATE", "%g is outside 0..10000 messages a second (0: no limit)", r)
+	}
+	if n := c.Newsletters.WindowCap; n < 0 {
+		bad("newsletters.window_cap", "NEWSLETTER_WINDOW_CAP", "%d is negative (0: no cap)", n)
+	}
+	if w := c.Newsletters.Window.Std(); w != 0 && (w < time.Minute || w > 7*24*time.Hour) {
+		bad("newsletters.window", "NEWSLETTER_WINDOW", "%s is outside 1m..168h (0: 1h)", w)
+	}
+	if n := c.Newsletters.Concurrency; n < 0 || n > 64 {
+		bad("newsletters.concurrency", "NEWSLETTER_CONCURRENCY", "%d is outside 0..64 (0: 4)", n)
 	}
 	if m := c.Newsletters.UnsubscribeMailto; m != "" {
 		if a, err := mail.ParseAddress(m); err != nil || a.Name != "" || a.Address != m {

@@ -2,7 +2,6 @@ package campaigns
 
 import (
 	"html"
-	"net/url"
 	"regexp"
 	"strings"
 
@@ -110,29 +109,11 @@ type Recipient struct {
 	ListName     string
 }
 
-// Renderer makes a campaign's message for one recipient: its links are
-// signed by Links; ArchiveURL, when the campaign is archived, is its web
-// version; Mailto, when set, is the address a List-Unsubscribe mail goes
-// to ("unsubscribe@example.com").
+// Renderer makes a campaign's message for one recipient with the
+// newsletters' links (Links.Base is the account service, Links.Mailto the
+// optional unsubscribe mailbox).
 type Renderer struct {
-	Links  newsletters.Links
-	Mailto string
-}
-
-// ListID is the List-Id header value of list slug/name: the name and
-// "<slug>.<host of the account service>" in angle brackets.
-func (r Renderer) ListID(slug, name string) string {
-	host := "localhost"
-	if u, err := url.Parse(r.Links.Base); err == nil && u.Hostname() != "" {
-		host = u.Hostname()
-	}
-	name = strings.Map(func(c rune) rune {
-		if strings.ContainsRune("<>\"\r\n", c) {
-			return -1
-		}
-		return c
-	}, name)
-	return strings.TrimSpace(name) + " <" + slug + "." + host + ">"
+	Links newsletters.Links
 }
 
 // ArchiveURL is the web version of an archived campaign.
@@ -152,9 +133,7 @@ func (r Renderer) Message(c Campaign, to Recipient) mail.Message {
 	}
 	var text strings.Builder
 	text.WriteString(c.BodyText)
-	text.WriteString("\n\n-- \nYou receive this as a subscriber to " + to.ListName + ".\n")
-	text.WriteString("Unsubscribe: " + unsub + "\n")
-	text.WriteString("Your preferences: " + prefs + "\n")
+	text.WriteString(r.Links.Footer(newsletters.List{ID: to.ListID, Slug: to.ListSlug, Name: to.ListName}, to.SubscriberID))
 	if web != "" {
 		text.WriteString("Read it on the web: " + web + "\n")
 	}
@@ -162,17 +141,13 @@ func (r Renderer) Message(c Campaign, to Recipient) mail.Message {
 	h.WriteString(`<!DOCTYPE html><html><head><meta charset="utf-8"><title>` + html.EscapeString(c.Subject) + `</title></head>`)
 	h.WriteString(`<body style="font-family: sans-serif; line-height: 1.5; max-width: 40em; margin: 0 auto; padding: 1em;">`)
 	h.WriteString(`<div class="campaign-body">` + c.BodyHTML + `</div>`)
-	h.WriteString(`<hr><p style="font-size: 0.85em; color: #555;">You receive this as a subscriber to ` + html.EscapeString(to.ListName) + `. `)
-	h.WriteString(`<a href="` + html.EscapeString(unsub) + `">Unsubscribe</a> · <a href="` + html.EscapeString(prefs) + `">Your preferences</a>`)
+	h.WriteString(`<hr><p style="font-size: 0.85em; color: #555;">You receive this because you subscribed to ` + html.EscapeString(to.ListName) + `. `)
+	h.WriteString(`<a href="` + html.EscapeString(unsub) + `">Unsubscribe</a> · <a href="` + html.EscapeString(prefs) + `">Manage your newsletters</a>`)
 	if web != "" {
 		h.WriteString(` · <a href="` + html.EscapeString(web) + `">Read it on the web</a>`)
 	}
 	h.WriteString(`</p></body></html>`)
-	m := mail.Message{To: to.Email, Subject: c.Subject, Text: text.String(), HTML: h.String(),
-		List: &mail.ListHeaders{ID: r.ListID(to.ListSlug, to.ListName), UnsubscribeURL: unsub}}
-	if r.Mailto != "" {
-		m.List.UnsubscribeMailto = "mailto:" + r.Mailto + "?subject=" + url.PathEscape("unsubscribe "+r.Links.Sign(newsletters.Token{
-			Purpose: newsletters.PurposeUnsubscribe, SubscriberID: to.SubscriberID, ListID: to.ListID}))
-	}
-	return m
+	list := newsletters.List{ID: to.ListID, Slug: to.ListSlug, Name: to.ListName}
+	return mail.Message{To: to.Email, Subject: c.Subject, Text: text.String(), HTML: h.String(),
+		List: r.Links.ListMessage(list, to.SubscriberID)}
 }

@@ -140,28 +140,28 @@ WHERE campaign_id = $1 AND state = 'sending' AND claimed_by <> $2`
 const sqlWindow = `
 SELECT count(*), min(sent_at) FROM newsletter_campaign_recipients WHERE sent_at > now() - $1::interval`
 
-// sqlClaim claims up to $2 due recipients for run $3, committing them as
-// 'sending' before any goes to the relay; those suppressed or no longer
-// subscribed since the campaign started are skipped instead.
+// sqlClaim claims up to $2 due recipients for run $3 as 'sending'; the
+// claim is committed before any of them goes to the relay.
 const sqlClaim = `
-WITH c AS (
-    SELECT r.subscriber_id, r.list_id FROM newsletter_campaign_recipients r
-    WHERE r.campaign_id = $1 AND r.state = 'pending' AND (r.next_try_at IS NULL OR r.next_try_at <= now())
-    ORDER BY r.subscriber_id LIMIT $2 FOR UPDATE SKIP LOCKED
-), d AS (
-    SELECT c.subscriber_id, s.email,
-        (EXISTS (SELECT 1 FROM newsletter_suppressions x WHERE x.email = s.email)
-         OR NOT EXISTS (SELECT 1 FROM newsletter_subscriptions u
-                        WHERE u.subscriber_id = c.subscriber_id AND u.list_id = c.list_id AND u.status = 'confirmed')) AS skip
-    FROM c JOIN newsletter_subscribers s ON s.id = c.subscriber_id
-)
-UPDATE newsletter_campaign_recipients r
-SET state = CASE WHEN d.skip THEN 'skipped' ELSE 'sending' END,
-    claimed_by = $3, claimed_at = now(),
-    error = CASE WHEN d.skip THEN 'unsubscribed or suppressed before it was sent' ELSE r.error END
-FROM d
-WHERE r.campaign_id = $1 AND r.subscriber_id = d.subscriber_id
-RETURNING r.subscriber_id, r.list_id, d.email, d.skip, r.attempts`
+UPDATE newsletter_campaign_recipients r SET state = 'sending', claimed_by = $3, claimed_at = now()
+WHERE r.campaign_id = $1 AND r.subscriber_id IN (
+    SELECT q.subscriber_id FROM newsletter_campaign_recipients q
+    WHERE q.campaign_id = $1 AND q.state = 'pending' AND (q.next_try_at IS NULL OR q.next_try_at <= now())
+    LIMIT $2 FOR UPDATE SKIP LOCKED)
+RETURNING r.subscriber_id, r.list_id, r.attempts`
+
+// sqlClaimed gives the addresses of claimed recipients and whether each
+// was suppressed or left its list since the campaign started.
+const sqlClaimed = `
+SELECT s.id, s.email,
+    EXISTS (SELECT 1 FROM newsletter_suppressions x WHERE x.email = s.email)
+    OR NOT EXISTS (SELECT 1 FROM newsletter_subscriptions u WHERE u.subscriber_id = s.id AND u.list_id = v.list AND u.status = 'confirmed')
+FROM unnest($1::uuid[], $2::uuid[]) AS v(sid, list)
+JOIN newsletter_subscribers s ON s.id = v.sid`
+
+const sqlSkip = `
+UPDATE newsletter_campaign_recipients SET state = 'skipped', error = 'unsubscribed or suppressed before it was sent'
+WHERE campaign_id = $1 AND subscriber_id = ANY($2) AND state = 'sending'`
 
 // sqlRecord writes the outcome of a claimed batch.
 const sqlRecord = `
@@ -320,21 +320,52 @@ func (w *SendWorker) claim(ctx context.Context, id uuid.UUID, n int, run string,
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
+		byID := map[uuid.UUID]*claimed{}
+		var sids, lids []uuid.UUID
 		for rows.Next() {
 			var r claimed
-			var skip bool
-			if err := rows.Scan(&r.SubscriberID, &r.ListID, &r.Email, &skip, &r.attempts); err != nil {
+			if err := rows.Scan(&r.SubscriberID, &r.ListID, &r.attempts); err != nil {
 				return err
 			}
+			byID[r.SubscriberID] = &r
+			sids, lids = append(sids, r.SubscriberID), append(lids, r.ListID)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if len(sids) == 0 {
+			return nil
+		}
+		rows, err = tx.Query(ctx, sqlClaimed, sids, lids)
+		if err != nil {
+			return err
+		}
+		var skipped []uuid.UUID
+		for rows.Next() {
+			var sid uuid.UUID
+			var email string
+			var skip bool
+			if err := rows.Scan(&sid, &email, &skip); err != nil {
+				return err
+			}
+			r := byID[sid]
 			if skip {
+				skipped = append(skipped, sid)
 				continue
 			}
 			l := lists[r.ListID]
-			r.ListSlug, r.ListName = l.slug, l.name
-			out = append(out, &r)
+			r.Email, r.ListSlug, r.ListName = email, l.slug, l.name
+			out = append(out, r)
 		}
-		return rows.Err()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if len(skipped) > 0 {
+			if _, err := tx.Exec(ctx, sqlSkip, id, skipped); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("campaigns: send: claim: %w", err)

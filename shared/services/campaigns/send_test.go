@@ -54,7 +54,7 @@ func (h *harness) with(t testing.TB, opts campaigns.Options, addr string) *harne
 		t.Fatal(err)
 	}
 	h.store = campaigns.New(h.db)
-	h.links = newsletters.Links{Key: []byte("test-key-test-key-test-key-32byt"), Base: "https://account.rose-ash.test"}
+	h.links = newsletters.Links{Key: []byte("test-key-test-key-test-key-32byt"), Base: "https://account.rose-ash.test", Mailto: "unsubscribe@rose-ash.test"}
 	if opts.RetryAfter == 0 {
 		opts.RetryAfter = 100 * time.Millisecond
 	}
@@ -62,7 +62,7 @@ func (h *harness) with(t testing.TB, opts campaigns.Options, addr string) *harne
 		opts.RelayRetry = 200 * time.Millisecond
 	}
 	h.worker = &campaigns.SendWorker{DB: h.db, Mail: sender, Options: opts,
-		Renderer: campaigns.Renderer{Links: h.links, Mailto: "unsubscribe@rose-ash.test"}}
+		Renderer: campaigns.Renderer{Links: h.links}}
 	h.jobs, err = river.NewClient(riverpgxv5.New(h.db), &river.Config{})
 	if err != nil {
 		t.Fatal(err)
@@ -123,7 +123,7 @@ func (h *harness) campaign(t testing.TB, lists ...uuid.UUID) uuid.UUID {
 	t.Helper()
 	ctx := context.Background()
 	id, err := h.store.Create(ctx, campaigns.Input{Subject: "Spring at the cooperative",
-		HTML: `<h2>Hello</h2><p>The <a href="https://rose-ash.test/market">market</a> opens on Saturday.</p><script>alert(1)</script>`,
+		HTML:    `<h2>Hello</h2><p>The <a href="https://rose-ash.test/market">market</a> opens on Saturday.</p><script>alert(1)</script>`,
 		ListIDs: lists, Archive: true}, uuid.Nil)
 	if err != nil {
 		t.Fatal(err)
@@ -222,7 +222,7 @@ func TestCampaignReachesEachConfirmedSubscriberOnceWithListHeaders(t *testing.T)
 		t.Errorf("plain text: %s", m.Text)
 	}
 	raw := string(m.Raw)
-	if !strings.Contains(raw, "List-Id: Events <events.account.rose-ash.test>") {
+	if !strings.Contains(raw, "List-Id: Events <events.lists.account.rose-ash.test>") {
 		t.Errorf("a subscriber of both lists is not reached through Events:\n%s", raw)
 	}
 	if !strings.Contains(raw, "List-Unsubscribe-Post: List-Unsubscribe=One-Click") || !strings.Contains(raw, "mailto:unsubscribe@rose-ash.test") {
