@@ -247,6 +247,9 @@ func Seed(ctx context.Context, db *pgxpool.Pool, store media.Store) error {
 		if err := seedAdminCart(ctx, tx); err != nil {
 			return err
 		}
+		if err := seedNewsletters(ctx, tx); err != nil {
+			return err
+		}
 		return seedAdminHistory(ctx, tx, time.Now())
 	})
 }
@@ -413,7 +416,9 @@ var Posts = []Post{
 </ul>
 <p>The old site served us well for years, but it had grown into a patchwork of separate pages that did not talk to each other. Members told us they wanted one place to see what is in season, who grew it and when they can collect it.</p>
 <blockquote><p>A cooperative is only as good as the way its members can reach each other.</p></blockquote>
-<p>If something does not work the way you expect, tell us at the next members' meeting or through the contact page. We are still building, and your suggestions shape what comes next.</p>`},
+<p>If something does not work the way you expect, tell us at the next members' meeting or through the contact page. We are still building, and your suggestions shape what comes next.</p>
+<p>Would you rather hear from us by email? Subscribe to the cooperative's news:</p>
+<p>[[widget:newsletter:news]]</p>`},
 	{Type: "post", Slug: "meet-the-growers-at-hollow-lane-farm", Title: "Meet the growers at Hollow Lane Farm",
 		Excerpt: "Sam and Priya grow forty kinds of vegetables on six acres, without a single spray. We spent a morning with them.",
 		Tags:    []string{"producers", "food"}, Image: "farm.jpg", PublishedAgo: 26 * day,

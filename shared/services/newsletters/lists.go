@@ -119,8 +119,10 @@ func (s *Store) lists(ctx context.Context, publicOnly bool) ([]List, error) {
 	return out, nil
 }
 
-const createListSQL = `INSERT INTO newsletter_lists (slug, name, description, public, double_opt_in)
-VALUES ($1, $2, $3, $4, $5) RETURNING ` + listColumns
+// Lists are listed in the order they were made: clock_timestamp(), as
+// now() is the same for every list a transaction (a seed) makes.
+const createListSQL = `INSERT INTO newsletter_lists (slug, name, description, public, double_opt_in, created_at)
+VALUES ($1, $2, $3, $4, $5, clock_timestamp()) RETURNING ` + listColumns
 
 // CreateList makes a list. Errors: EInvalid (with a sentence), EConflict
 // when another list has the slug.
@@ -165,17 +167,26 @@ func (s *Store) DeleteList(ctx context.Context, id uuid.UUID) error {
 	return nil
 }
 
-const ensureListSQL = `INSERT INTO newsletter_lists (slug, name, description, public, double_opt_in)
-VALUES ($1, $2, $3, $4, $5) ON CONFLICT (slug) DO UPDATE SET slug = EXCLUDED.slug RETURNING ` + listColumns
+const ensureListSQL = `INSERT INTO newsletter_lists (slug, name, description, public, double_opt_in, created_at)
+VALUES ($1, $2, $3, $4, $5, clock_timestamp()) ON CONFLICT (slug) DO UPDATE SET slug = EXCLUDED.slug RETURNING ` + listColumns
 
 // EnsureList returns the list with in's slug, making it from in when there
 // is none (an existing list is left as it is): for idempotent seeds.
 // Errors: EInvalid.
 func (s *Store) EnsureList(ctx context.Context, in ListInput) (List, error) {
+	return ensureList(ctx, s.db, in)
+}
+
+// EnsureListTx is EnsureList in tx (the demo seed's transaction).
+func EnsureListTx(ctx context.Context, tx pgx.Tx, in ListInput) (List, error) {
+	return ensureList(ctx, tx, in)
+}
+
+func ensureList(ctx context.Context, q querier, in ListInput) (List, error) {
 	if err := in.Validate(); err != nil {
 		return List{}, err
 	}
-	rows, _ := s.db.Query(ctx, ensureListSQL, in.Slug, in.Name, in.Description, in.Public, in.DoubleOptIn)
+	rows, _ := q.Query(ctx, ensureListSQL, in.Slug, in.Name, in.Description, in.Public, in.DoubleOptIn)
 	l, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[List])
 	return l, listWriteError("ensure list", err)
 }
