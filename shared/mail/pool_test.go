@@ -333,59 +333,14 @@ func TestNewSMTPPoolRefusesBadSettings(t *testing.T) {
 	}
 }
 
-// lossyRelay is a minimal SMTP server that takes a whole message and
-// closes the connection instead of replying to it: the one case where the
-// sender cannot know whether the message was delivered.
-func lossyRelay(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				tp := textproto.NewConn(c)
-				_ = tp.PrintfLine("220 lossy ESMTP")
-				for {
-					line, err := tp.ReadLine()
-					if err != nil {
-						return
-					}
-					switch verb := strings.ToUpper(strings.Fields(line + " x")[0]); verb {
-					case "EHLO", "HELO":
-						_ = tp.PrintfLine("250 lossy")
-					case "DATA":
-						_ = tp.PrintfLine("354 go ahead")
-						_, _ = tp.ReadDotBytes()
-						return // no reply: the connection just ends
-					case "QUIT":
-						_ = tp.PrintfLine("221 bye")
-						return
-					default:
-						_ = tp.PrintfLine("250 ok")
-					}
-				}
-			}()
-		}
-	}()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 func TestConnectionLostAfterTheMessageIsPossiblyDelivered(t *testing.T) {
-	port := lossyRelay(t)
-	cfg := mail.SMTPConfig{Host: "127.0.0.1", Port: port, From: from, TLS: mail.TLSNone, Timeout: 5 * time.Second}
-	single, err := mail.NewSMTP(cfg)
+	srv := mailtest.Start(t)
+	srv.LoseReply("ada@example.com", true)
+	single, err := mail.NewSMTP(srv.Config(from))
 	if err != nil {
 		t.Fatal(err)
 	}
-	pool := mustPool(t, cfg, 1)
+	pool := mustPool(t, srv.Config(from), 1)
 	for name, sender := range map[string]mail.Sender{"smtp": single, "pool": pool} {
 		err := sender.Send(context.Background(), listMessage("ada@example.com"))
 		if err == nil {
@@ -395,6 +350,15 @@ func TestConnectionLostAfterTheMessageIsPossiblyDelivered(t *testing.T) {
 			t.Errorf("%s: %v: IsTemporary %v, PossiblyDelivered %v; want both", name, err,
 				mail.IsTemporary(err), mail.PossiblyDelivered(err))
 		}
+	}
+	// The relay did get them; the pool did not send the message again.
+	if got := srv.CountTo("ada@example.com"); got != 2 {
+		t.Errorf("the relay got %d messages, want 2 (one per sender, no resend)", got)
+	}
+	// The pool goes on with a new connection.
+	srv.LoseReply("ada@example.com", false)
+	if err := pool.Send(context.Background(), listMessage("ada@example.com")); err != nil {
+		t.Errorf("Send after a lost reply: %v", err)
 	}
 	if mail.PossiblyDelivered(nil) {
 		t.Error("PossiblyDelivered(nil) = true")

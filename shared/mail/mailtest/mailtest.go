@@ -103,6 +103,7 @@ type Server struct {
 	total    int                        // deliveries to anyone
 	arrived  chan struct{}              // closed and replaced when a message arrives
 	rejects  map[string]*smtp.SMTPError // by lower-case address
+	lose     map[string]bool            // by lower-case address: LoseReply
 	conns    map[*trackedConn]struct{}  // open connections
 	accepted int                        // connections accepted so far
 	logOff   bool                       // the test has ended: stop logging through tb
@@ -126,6 +127,7 @@ func Start(tb testing.TB, opts ...Option) *Server {
 		tlsMode: mail.TLSNone,
 		arrived: make(chan struct{}),
 		rejects: map[string]*smtp.SMTPError{},
+		lose:    map[string]bool{},
 		counts:  map[string]int{},
 		conns:   map[*trackedConn]struct{}{},
 	}
@@ -404,6 +406,34 @@ func (s *Server) WaitTotal(tb testing.TB, n int, timeout time.Duration) int {
 	}
 }
 
+// LoseReply makes the server, for a message to addr (compared without
+// regard to case), take the whole message, keep it as delivered, and then
+// close the connection instead of replying: a relay that crashes just
+// after accepting. The sender cannot know whether the message went
+// (mail.PossiblyDelivered), so a campaign must not count it as sent nor
+// as certainly unsent. on false undoes it.
+func (s *Server) LoseReply(addr string, on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if on {
+		s.lose[strings.ToLower(addr)] = true
+	} else {
+		delete(s.lose, strings.ToLower(addr))
+	}
+}
+
+// losesReply tells whether a message to any of to gets no reply.
+func (s *Server) losesReply(to []string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, addr := range to {
+		if s.lose[strings.ToLower(addr)] {
+			return true
+		}
+	}
+	return false
+}
+
 func (s *Server) rejection(addr string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -527,6 +557,9 @@ func (ss *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 }
 
 func (ss *session) Data(r io.Reader) error {
+	if ss.s.losesReply(ss.to) {
+		defer ss.conn.Conn().Close() // before go-smtp can write the reply
+	}
 	if ss.s.countOnly {
 		if _, err := io.Copy(io.Discard, r); err != nil {
 			return err
