@@ -56,6 +56,8 @@ type profileForm struct {
 	AvatarProblem         string
 	EmailProblem          string
 	Notice                string
+	// Pending is the change of address waiting for confirmation, if any.
+	Pending               *identity.EmailChange
 	FediverseHost, HubURL string
 }
 
@@ -64,6 +66,7 @@ var savedNotices = map[string]string{
 	"name":          "Your profile is saved.",
 	"avatar":        "Your picture is saved.",
 	"avatar-remove": "Your picture is removed.",
+	"email-cancel":  "The change of address is cancelled: its link no longer works.",
 }
 
 // form returns the page's state for the signed-in member, read now.
@@ -75,6 +78,13 @@ func (p *profiles) form(ctx context.Context, u models.User) (profileForm, error)
 	f := profileForm{Profile: prof, Username: prof.Username, DisplayName: prof.DisplayName, HubURL: p.site.URL("federation", "/")}
 	if fu, err := url.Parse(p.site.URL("federation", "/")); err == nil {
 		f.FediverseHost = fu.Host
+	}
+	c, pending, err := p.identity.PendingEmailChangeOf(ctx, u.ID)
+	if err != nil {
+		return profileForm{}, err
+	}
+	if pending {
+		f.Pending = &c
 	}
 	return f, nil
 }
@@ -208,15 +218,26 @@ func (p *profiles) requestEmailChange(w http.ResponseWriter, r *http.Request) {
 		Subject: "Your Rose Ash email address is about to change",
 		Text: "Hello,\n\nSomeone signed in to your Rose Ash account asked to change its email address from " + req.OldEmail + " to " + req.NewEmail + ".\n\n" +
 			"Nothing changes until the link we sent to " + req.NewEmail + " is confirmed (within " + minutes + " minutes).\n" +
-			"If this was not you, sign in with this address and ask for a change back to it on your profile (" + p.site.URL(p.site.Service, "/profile") + "): a newer request cancels the earlier one.\n\n-- Rose Ash\n",
+			"If this was not you, sign in with this address, cancel the change on your profile (" + p.site.URL(p.site.Service, "/profile") + ") and sign out everywhere from your account page.\n\n-- Rose Ash\n",
 	})
 	if err != nil {
 		// The change stays possible; the owner of the old address only
 		// misses the warning. Logged, not shown: the new address got its link.
 		p.site.Logger.WarnContext(ctx, "email change notice not sent to the old address", "error", err)
 	}
+	f.Pending = &req.EmailChange
 	f.Notice = "We have sent a link to " + req.NewEmail + ". Open it within " + minutes + " minutes to confirm the change; until then your address stays " + req.OldEmail + "."
 	p.render(w, r, http.StatusOK, f)
+}
+
+// cancelEmailChange voids the member's unconfirmed change of address.
+func (p *profiles) cancelEmailChange(w http.ResponseWriter, r *http.Request) {
+	u, _ := web.Viewer(r.Context())
+	if _, err := p.identity.CancelEmailChange(r.Context(), u.ID); err != nil {
+		p.site.Error(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/profile?saved=email-cancel", http.StatusSeeOther)
 }
 
 // showEmailChange is where the link mailed to the new address lands: a

@@ -85,6 +85,7 @@ func newProfileFixture(t *testing.T) *profileFixture {
 		r.With(site.RequireUser).Post("/profile", prof.saveProfile)
 		r.With(site.RequireUser).Post("/profile/avatar", prof.uploadAvatar)
 		r.With(site.RequireUser).Post("/profile/email", prof.requestEmailChange)
+		r.With(site.RequireUser).Post("/profile/email/cancel", prof.cancelEmailChange)
 		r.Get("/profile/email/confirm", prof.showEmailChange)
 		r.Post("/profile/email/confirm", prof.confirmEmailChange)
 	})
@@ -422,6 +423,25 @@ func TestEmailChangeConfirmedAtTheNewAddress(t *testing.T) {
 	}
 	if got := f.column(t, ann.ID, "email"); got != "ann@new.example" || len(f.moved.calls) != 1 {
 		t.Errorf("after a taken address the address is %q (newsletter moves %q)", got, f.moved.calls)
+	}
+
+	// A change cancelled from the profile page (as the old address's
+	// notice says): its link no longer works.
+	if res, _ := f.post(t, "/profile/email", ann.ID, url.Values{"email": {"ann@fourth.example"}}); res.StatusCode != http.StatusOK {
+		t.Fatalf("fourth request: %d", res.StatusCode)
+	}
+	cancelled := confirmPath(t, f.mailTo(t, "ann@fourth.example"))
+	if _, body := getAs(t, f.srv.URL+"/profile", ann.ID); !strings.Contains(body, "A change to <strong>ann@fourth.example</strong> waits for confirmation") {
+		t.Error("the profile page does not show the pending change")
+	}
+	if res, _ := f.post(t, "/profile/email/cancel", ann.ID, nil); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("cancel: %d", res.StatusCode)
+	}
+	if res, body := getAs(t, f.srv.URL+cancelled, uuid.Nil); res.StatusCode != http.StatusBadRequest || !strings.Contains(body, "has already been used") {
+		t.Errorf("a cancelled link: %d, want 400", res.StatusCode)
+	}
+	if _, body := getAs(t, f.srv.URL+"/profile?saved=email-cancel", ann.ID); strings.Contains(body, "waits for confirmation") || !strings.Contains(body, "The change of address is cancelled") {
+		t.Error("after cancelling, the profile page still shows the change, or does not say it is cancelled")
 	}
 
 	// An expired link.

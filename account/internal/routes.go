@@ -76,6 +76,7 @@ func NewServer(d Deps) http.Handler {
 		r.With(site.RequireUser).Post("/profile", prof.saveProfile)
 		r.With(site.RequireUser).Post("/profile/avatar", prof.uploadAvatar)
 		r.With(site.RequireUser).Post("/profile/email", prof.requestEmailChange)
+		r.With(site.RequireUser).Post("/profile/email/cancel", prof.cancelEmailChange)
 		r.Get("/profile/email/confirm", prof.showEmailChange)
 		r.Post("/profile/email/confirm", prof.confirmEmailChange)
 		// Security and account deletion (security.go, deletion.go).

@@ -176,3 +176,31 @@ func (s *Store) ConfirmEmailChange(ctx context.Context, token string) (EmailChan
 func errEmailTaken(email string) error {
 	return models.Errorf(models.EConflict, "%s already belongs to another Rose Ash account, so it cannot become yours. Sign in with it to use that account, or ask for a change to another address.", email)
 }
+
+// PendingEmailChangeOf returns the member's change of address that waits
+// for confirmation, if any (false when none). Errors: EInternal.
+func (s *Store) PendingEmailChangeOf(ctx context.Context, userID uuid.UUID) (EmailChange, bool, error) {
+	var c EmailChange
+	err := s.db.QueryRow(ctx, `
+		SELECT user_id, old_email, new_email, expires_at FROM email_changes
+		WHERE user_id = $1 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > now()
+		ORDER BY created_at DESC LIMIT 1`, userID).Scan(&c.UserID, &c.OldEmail, &c.NewEmail, &c.ExpiresAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return c, false, nil
+	}
+	if err != nil {
+		return c, false, internal("pending email change of user", err)
+	}
+	return c, true, nil
+}
+
+// CancelEmailChange voids the member's unconfirmed change of address (the
+// old address's notice tells its owner how), reporting whether there was
+// one. Errors: EInternal.
+func (s *Store) CancelEmailChange(ctx context.Context, userID uuid.UUID) (bool, error) {
+	tag, err := s.db.Exec(ctx, `UPDATE email_changes SET revoked_at = now() WHERE user_id = $1 AND used_at IS NULL AND revoked_at IS NULL`, userID)
+	if err != nil {
+		return false, internal("cancel email change", err)
+	}
+	return tag.RowsAffected() > 0, nil
+}
