@@ -1,12 +1,15 @@
 // Package mail sends the platform's email: sign-in links first, later order
 // confirmations and newsletters.
 //
-// A Sender delivers one Message. Two implementations exist: SMTPSender, for
-// production, hands each message to an SMTP relay; DirSink, for development,
+// A Sender delivers one Message. Three implementations exist: SMTPSender,
+// for production, hands each message to an SMTP relay on a connection of
+// its own; SMTPPool, for newsletters, keeps a few connections to the relay
+// open and sends message after message on them; DirSink, for development,
 // writes each message as an .eml file that a developer (or a dev page) can
-// read back. Both check the message the same way before doing anything, so
+// read back. All check the message the same way before doing anything, so
 // a message that the DirSink accepts in development is one the relay gets
-// in production.
+// in production. Each renders the message to bytes, signs them with DKIM
+// when configured (see NewDKIM), and sends or writes exactly those bytes.
 package mail
 
 import (
