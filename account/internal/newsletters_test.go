@@ -440,3 +440,31 @@ func TestBounceWebhook(t *testing.T) {
 		t.Errorf("subscribing a suppressed address: %d", res.StatusCode)
 	}
 }
+
+// The preferences link manages every list without signing in; a private
+// list cannot be joined from a form.
+func TestPreferencesPageManagesEveryList(t *testing.T) {
+	d := newNewsletterDesk(t)
+	r, err := d.store.Subscribe(context.Background(), newsletters.SubscribeRequest{Email: "pam@example.org", ListID: d.news.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	prefs := d.store.Links.PreferencesURL(r.SubscriberID)
+	res, page := d.do(t, "GET", prefs, nil, nil)
+	if res.StatusCode != 200 || !strings.Contains(page, "pam@example.org") || !strings.Contains(page, "Subscribe to Market days") ||
+		!strings.Contains(page, "Unsubscribe from Rose Ash news") || strings.Contains(page, "Board minutes") {
+		t.Fatalf("preferences: %d\n%s", res.StatusCode, page)
+	}
+	res, page = d.do(t, "POST", prefs, url.Values{"list": {"market-days"}, "action": {"subscribe"}}, nil)
+	if res.StatusCode != 200 || !strings.Contains(page, "You now receive Market days.") || !strings.Contains(page, "Unsubscribe from Market days") {
+		t.Fatalf("subscribing from preferences: %d\n%s", res.StatusCode, page)
+	}
+	d.waitMail(t, "pam@example.org", "Welcome to Market days")
+	res, page = d.do(t, "POST", prefs, url.Values{"list": {"news"}, "action": {"unsubscribe"}}, nil)
+	if res.StatusCode != 200 || !strings.Contains(page, "You no longer receive Rose Ash news.") {
+		t.Fatalf("unsubscribing from preferences: %d\n%s", res.StatusCode, page)
+	}
+	if res, _ := d.do(t, "POST", "/newsletters/subscribe", url.Values{"list": {"board"}, "email": {"pam@example.org"}}, nil); res.StatusCode != 404 {
+		t.Errorf("subscribing to a private list: %d, want 404", res.StatusCode)
+	}
+}
