@@ -17,6 +17,7 @@ import (
 	"rose-ash.com/platform/shared/services/bookings"
 	"rose-ash.com/platform/shared/services/carts"
 	"rose-ash.com/platform/shared/services/identity"
+	"rose-ash.com/platform/shared/services/newsletters"
 	"rose-ash.com/platform/shared/services/orders"
 	"rose-ash.com/platform/shared/services/social"
 )
@@ -75,7 +76,8 @@ func cmpErr(first, err error) error {
 // or erased already): the fediverse hears of it first (a Delete of each
 // of the user's hub posts and of their actor, to its followers, while
 // the follows are still known), then the hub forgets the user, their
-// orders are anonymised (kept for the accounts), their bookings of
+// orders are anonymised (kept for the accounts), their newsletter
+// subscriptions forgotten, their bookings of
 // events to come cancelled (places freed) and the others emptied of their
 // name and email, their basket emptied, and last their sign-ins revoked,
 // sign-in links deleted and users row scrubbed. Errors: any step's, and
@@ -141,7 +143,9 @@ func (w *DeletionWorker) Work(ctx context.Context, _ *river.Job[identity.Deletio
 	return err
 }
 
-// forgetNewsletters forgets the user's newsletter subscriptions.
+// forgetNewsletters forgets the user's newsletter subscriber rows,
+// subscriptions, consents and bounces (a suppressed address stays
+// suppressed).
 func forgetNewsletters(ctx context.Context, tx pgx.Tx, u identity.DeletingUser) error {
-	return nil
+	return newsletters.ForgetUserTx(ctx, tx, u.ID, u.Email)
 }

@@ -64,6 +64,9 @@ func newErasureFixture(t *testing.T) *erasureFixture {
 		{`INSERT INTO ap_objects (uri, type, actor, user_id, content, visibility) VALUES ($1, 'Note', $2, $3, '<p>Fresh bread today</p>', 'public')`, []any{f.annPost, f.annActor, f.ann.user.ID}},
 		{`INSERT INTO ap_actors (uri, host, inbox, shared_inbox) VALUES ($1, 'remote.example', $1 || '/inbox', 'https://remote.example/inbox')`, []any{f.follower}},
 		{`INSERT INTO ap_followers (local_actor, actor_uri, follow_uri, state) VALUES ($1, $2, $2 || '/follows/1', 'accepted')`, []any{f.annActor, f.follower}},
+		{`INSERT INTO newsletter_lists (slug, name) VALUES ('bakery-news', 'Bakery news')`, nil},
+		{`INSERT INTO newsletter_subscribers (email, user_id) VALUES ('ann@example.org', $1), ('bob@example.org', $2)`, []any{f.ann.user.ID, f.bob.user.ID}},
+		{`INSERT INTO newsletter_subscriptions (subscriber_id, list_id, status, confirmed_at) SELECT s.id, l.id, 'confirmed', now() FROM newsletter_subscribers s, newsletter_lists l`, nil},
 	} {
 		if _, err := db.Exec(ctx, q.sql, q.args...); err != nil {
 			t.Fatalf("%s: %v", q.sql, err)
@@ -113,7 +116,7 @@ func TestDeletionUndoneRemovesNothing(t *testing.T) {
 // nothing happens; after it the job erases Ann in one go: her users row
 // is scrubbed, her orders are kept without personal data, her booking of
 // the event to come is cancelled and its places freed, her basket is
-// gone, her hub post is a tombstone, a Delete of her actor (and of her
+// gone, her newsletter subscriptions are forgotten, her hub post is a tombstone, a Delete of her actor (and of her
 // post) is queued for her follower, her sign-ins end and her old email
 // signs in to a new, empty account. Bob keeps everything.
 func TestDeletionErasesTheAccountAfterTheGrace(t *testing.T) {
@@ -172,6 +175,10 @@ func TestDeletionErasesTheAccountAfterTheGrace(t *testing.T) {
 	}
 	if got := f.scalar(t, `SELECT count(*)::text FROM tickets WHERE booking_id = $1 AND status = 'valid'`, f.ann.booking); got != "0" {
 		t.Fatalf("valid tickets left: %s", got)
+	}
+	// Newsletters: Ann's subscriber row (and so her subscription) gone.
+	if got := f.scalar(t, `SELECT count(*)::text FROM newsletter_subscribers WHERE email = 'ann@example.org' OR user_id = $1`, ann); got != "0" {
+		t.Fatalf("Ann's newsletter subscribers left: %s", got)
 	}
 	// Basket gone.
 	if got := f.scalar(t, `SELECT count(*)::text FROM carts WHERE user_id = $1`, ann); got != "0" {
@@ -235,6 +242,9 @@ func TestDeletionErasesTheAccountAfterTheGrace(t *testing.T) {
 	}
 	if got := f.scalar(t, `SELECT status FROM bookings WHERE id = $1`, f.bob.booking); got != models.BookingConfirmed {
 		t.Fatalf("Bob's booking: %s", got)
+	}
+	if got := f.scalar(t, `SELECT count(*)::text FROM newsletter_subscriptions x JOIN newsletter_subscribers s ON s.id = x.subscriber_id WHERE s.user_id = $1`, bob); got != "1" {
+		t.Fatalf("Bob's subscriptions: %s", got)
 	}
 	if got := f.scalar(t, `SELECT count(*)::text FROM carts c JOIN cart_items i ON i.cart_id = c.id WHERE c.user_id = $1`, bob); got != "1" {
 		t.Fatalf("Bob's basket: %s items", got)
