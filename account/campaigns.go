@@ -5,6 +5,7 @@ import (
 
 	"github.com/riverqueue/river"
 
+	"rose-ash.com/platform/account/internal"
 	"rose-ash.com/platform/shared/boot"
 	"rose-ash.com/platform/shared/config"
 	"rose-ash.com/platform/shared/services/campaigns"
@@ -37,4 +38,11 @@ func campaignWorkers(d boot.Deps, w *river.Workers) (int, error) {
 		return 0, err
 	}
 	return 2, river.AddWorkerSafely(w, &campaigns.TickWorker{Store: campaigns.New(d.DB)})
+}
+
+// campaignAdmin is what the campaign admin pages and archive need; test
+// messages go through the ordinary sender.
+func campaignAdmin(d boot.Deps) *internal.Campaigns {
+	return &internal.Campaigns{Store: campaigns.New(d.DB), Jobs: d.Jobs, Renderer: campaignRenderer(d), Mail: d.Mail,
+		BlogURL: d.Config.Service("blog").InternalURL}
 }

@@ -52,6 +52,6 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		return internal.NewServer(internal.Deps{Site: d.Site, Auth: d.SignIn(), Carts: carts.New(d.DB),
 			Newsletters: nl, BounceSecret: d.Config.NewsletterBounceSecret, EmailMover: nl,
 			Orders: orders.New(d.DB, products.New(d.DB)), Bookings: bookings.New(d.DB), DB: d.DB,
-			Media: mediaStore, Mail: d.Mail}), nil
+			Media: mediaStore, Mail: d.Mail, Campaigns: campaignAdmin(d)}), nil
 	})
 }

@@ -42,6 +42,9 @@ type Deps struct {
 	// refuses every request).
 	Newsletters  *newsletters.Store
 	BounceSecret string
+	// Campaigns is the newsletter campaigns' admin and public archive
+	// (admin_campaigns.go; nil: none).
+	Campaigns *Campaigns
 }
 
 // NewServer returns the account service's HTTP handler; every route it serves is
@@ -98,6 +101,11 @@ func NewServer(d Deps) http.Handler {
 			r.Get("/newsletters/preferences", showPreferences(site, nl))
 			r.Post("/newsletters/preferences", savePreference(site, nl))
 			r.With(site.RequireUser).Post("/newsletters/dashboard", saveDashboardNewsletter(site, nl))
+		}
+		// Campaigns (admin_campaigns.go): /admin/newsletters/campaigns/... for
+		// admins, /newsletters/archive for everyone.
+		if c := d.Campaigns; c != nil {
+			mountCampaigns(r, site, c)
 		}
 		r.With(site.RequireAdmin).Get("/admin", site.ShowAdminHome)
 	})
