@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -15,14 +16,23 @@ import (
 // worker does.
 const benchSenders = 8
 
+// cpuTime is the CPU time the process (client and server) has used.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
 // benchSend sends b.N list messages through sender from benchSenders
-// goroutines and reports messages per second.
+// goroutines and reports messages per second, and the CPU time per
+// message of client and server together (which other processes on the
+// machine do not inflate, unlike msgs/s).
 func benchSend(b *testing.B, srv *mailtest.Server, sender mail.Sender) {
 	b.Helper()
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	b.ResetTimer()
-	start := time.Now()
+	start, cpuStart := time.Now(), cpuTime()
 	for range benchSenders {
 		wg.Go(func() {
 			for {
@@ -38,13 +48,14 @@ func benchSend(b *testing.B, srv *mailtest.Server, sender mail.Sender) {
 		})
 	}
 	wg.Wait()
-	elapsed := time.Since(start)
+	elapsed, cpu := time.Since(start), cpuTime()-cpuStart
 	b.StopTimer()
 	if got := srv.Total(); got != b.N {
 		b.Fatalf("the relay received %d messages, want %d", got, b.N)
 	}
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "msgs/s")
 	b.ReportMetric(float64(srv.Connections()), "conns")
+	b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-µs/msg")
 }
 
 // BenchmarkSendOneConnectionPerMessage is SMTPSender: connect, EHLO,
