@@ -552,3 +552,28 @@ func TestPauseResumeAndCancel(t *testing.T) {
 		t.Errorf("status %s", c.Status)
 	}
 }
+
+func TestAScheduledCampaignStartsWhenItsTimeComes(t *testing.T) {
+	h := newHarness(t, campaigns.Options{})
+	ctx := context.Background()
+	emails, _ := h.subscribers(t, h.list, "z", 3)
+	id, err := h.store.Create(ctx, campaigns.Input{Subject: "Later", HTML: "<p>Soon</p>", ListIDs: []uuid.UUID{h.list}}, uuid.Nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.store.Schedule(ctx, id, time.Now().Add(-time.Minute), 1); err == nil {
+		t.Error("a time in the past was accepted")
+	}
+	if err := h.store.Schedule(ctx, id, time.Now().Add(time.Hour), 1); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := h.store.StartDue(ctx, h.jobs, time.Now()); err != nil || n != 0 {
+		t.Fatalf("before its time: %d started, %v", n, err)
+	}
+	if n, err := h.store.StartDue(ctx, h.jobs, time.Now().Add(2*time.Hour)); err != nil || n != 1 {
+		t.Fatalf("at its time: %d started, %v", n, err)
+	}
+	h.run(t)
+	h.waitStatus(t, id, campaigns.StatusSent, 20*time.Second)
+	h.exactlyOnce(t, emails)
+}
