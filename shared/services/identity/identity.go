@@ -79,9 +79,10 @@ func (s *Store) UserByID(ctx context.Context, id uuid.UUID) (models.User, error)
 	return u, nil
 }
 
-// Users returns up to limit users, newest first. Errors: EInternal.
+// Users returns up to limit users, newest first (deleted accounts left
+// out). Errors: EInternal.
 func (s *Store) Users(ctx context.Context, limit int) ([]models.User, error) {
-	rows, err := s.db.Query(ctx, `SELECT `+userColumns+` FROM users u ORDER BY u.created_at DESC LIMIT $1`, limit)
+	rows, err := s.db.Query(ctx, `SELECT `+userColumns+` FROM users u WHERE u.deleted_at IS NULL ORDER BY u.created_at DESC LIMIT $1`, limit)
 	if err != nil {
 		return nil, internal("list users", err)
 	}
