@@ -285,7 +285,11 @@ func startJobs(ctx context.Context, opts Options, deps *Deps, deliverer *deliver
 	// notification goes to whichever server connection the listener last
 	// ran on): River then polls for new jobs and leadership instead.
 	jobs, err := river.NewClient(riverpgxv5.New(deps.DB), &river.Config{Logger: deps.Logger, Workers: workers, Queues: queues,
-		PeriodicJobs: PeriodicJobs(deps.Config), SkipUnknownJobCheck: true, PollOnly: deps.Config.Database.PgBouncer})
+		PeriodicJobs: PeriodicJobs(deps.Config), SkipUnknownJobCheck: true, PollOnly: deps.Config.Database.PgBouncer,
+		// At shutdown running jobs get half the drain to end on their own;
+		// then their contexts are cancelled, so a long job (a campaign's
+		// sending) records what it did and stops before the process exits.
+		SoftStopTimeout: deps.Config.HTTP.ShutdownTimeout.Std() / 2})
 	if err != nil {
 		return nil, fmt.Errorf("start the job queue: %w", err)
 	}
