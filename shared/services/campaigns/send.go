@@ -316,10 +316,11 @@ func (w *SendWorker) claim(ctx context.Context, id uuid.UUID, n int, run string,
 	var out []*claimed
 	err := pgx.BeginFunc(ctx, w.DB, func(tx pgx.Tx) error {
 		out = out[:0]
-		// A batch is a few hundred rows looked up by primary key; the
-		// planner otherwise hashes whole tables for them, a cost that grows
-		// with the campaign.
-		if _, err := tx.Exec(ctx, `SET LOCAL enable_hashjoin = off`); err != nil {
+		// A batch is a few hundred rows found through the index of what is
+		// left to send and looked up by primary key; the planner otherwise
+		// scans and hashes whole tables for them, a cost per batch that
+		// grows with the campaign.
+		if _, err := tx.Exec(ctx, `SET LOCAL enable_hashjoin = off; SET LOCAL enable_seqscan = off`); err != nil {
 			return err
 		}
 		rows, err := tx.Query(ctx, sqlClaim, id, n, run)
