@@ -66,7 +66,15 @@ func newCampaignSite(t *testing.T) *campaignSite {
 		t.Fatal(err)
 	}
 	site := testSite(t)
-	c := &Campaigns{Store: campaigns.New(db), Jobs: jobs, Mail: sender,
+	blog := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/static/editor.js" {
+			http.NotFound(w, r)
+			return
+		}
+		_, _ = io.WriteString(w, "/* rose-ash editor bundle */")
+	}))
+	t.Cleanup(blog.Close)
+	c := &Campaigns{Store: campaigns.New(db), Jobs: jobs, Mail: sender, BlogURL: blog.URL,
 		Renderer: campaigns.Renderer{Links: newsletters.Links{Key: []byte("k"), Base: "https://account.example.org"}}}
 	byID := map[uuid.UUID]models.User{s.admin.ID: s.admin, s.user.ID: s.user}
 	r := site.Router()
@@ -222,5 +230,20 @@ func TestCampaignTestPreviewSendAndArchive(t *testing.T) {
 	}
 	if res, _ := getAs(t, s.url+"/newsletters/archive/no-such-thing", uuid.Nil); res.StatusCode != http.StatusNotFound {
 		t.Errorf("unknown archive slug: %d", res.StatusCode)
+	}
+}
+
+func TestCampaignFormLoadsTheBlogsEditorFromThisOrigin(t *testing.T) {
+	s := newCampaignSite(t)
+	_, page := getAs(t, s.url+"/admin/newsletters/campaigns/new", s.admin.ID)
+	if !strings.Contains(page, `<script src="/admin/newsletters/campaigns/editor/editor.js" defer>`) {
+		t.Errorf("the form does not load the editor:\n%s", page)
+	}
+	res, body := getAs(t, s.url+"/admin/newsletters/campaigns/editor/editor.js", s.admin.ID)
+	if res.StatusCode != http.StatusOK || body != "/* rose-ash editor bundle */" || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/javascript") {
+		t.Errorf("editor.js: %d %q %q", res.StatusCode, res.Header.Get("Content-Type"), body)
+	}
+	if res, _ := getAs(t, s.url+"/admin/newsletters/campaigns/editor/other.js", s.admin.ID); res.StatusCode != http.StatusNotFound {
+		t.Errorf("another file: %d", res.StatusCode)
 	}
 }
