@@ -270,6 +270,18 @@ CREATE TABLE public.checkins (
     CONSTRAINT checkins_kind_check CHECK ((kind = ANY (ARRAY['entry'::text, 'exit'::text])))
 );
 
+CREATE TABLE public.email_changes (
+    token_hash bytea NOT NULL,
+    user_id uuid NOT NULL,
+    old_email text NOT NULL,
+    new_email text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    expires_at timestamp with time zone NOT NULL,
+    used_at timestamp with time zone,
+    revoked_at timestamp with time zone,
+    CONSTRAINT email_changes_new_email_check CHECK (((new_email ~ '^[^@\s]+@[^@\s]+\.[^@\s]+$'::text) AND (length(new_email) <= 254)))
+);
+
 CREATE TABLE public.event_occurrences (
     id uuid DEFAULT gen_random_uuid() NOT NULL,
     event_id uuid NOT NULL,
@@ -394,6 +406,140 @@ CREATE TABLE public.nav_items (
     CONSTRAINT nav_items_check CHECK ((parent_id <> id)),
     CONSTRAINT nav_items_label_check CHECK (((length(label) >= 1) AND (length(label) <= 60))),
     CONSTRAINT nav_items_url_check CHECK (((length(url) <= 2000) AND (url ~ '^(/([^/\\].*)?|https?://[^/\\].*)$'::text) AND (url !~ '[[:space:][:cntrl:]]'::text)))
+);
+
+CREATE TABLE public.newsletter_bounces (
+    id bigint NOT NULL,
+    email text NOT NULL,
+    kind text NOT NULL,
+    campaign_id uuid,
+    detail text DEFAULT ''::text NOT NULL,
+    received_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT newsletter_bounces_detail_check CHECK ((length(detail) <= 2000)),
+    CONSTRAINT newsletter_bounces_email_check CHECK ((email = lower(email))),
+    CONSTRAINT newsletter_bounces_kind_check CHECK ((kind = ANY (ARRAY['hard'::text, 'soft'::text, 'complaint'::text])))
+);
+
+CREATE SEQUENCE public.newsletter_bounces_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+ALTER SEQUENCE public.newsletter_bounces_id_seq OWNED BY public.newsletter_bounces.id;
+
+CREATE TABLE public.newsletter_campaign_lists (
+    campaign_id uuid NOT NULL,
+    list_id uuid NOT NULL
+);
+
+CREATE TABLE public.newsletter_campaign_recipients (
+    campaign_id uuid NOT NULL,
+    subscriber_id uuid NOT NULL,
+    list_id uuid NOT NULL,
+    state text DEFAULT 'pending'::text NOT NULL,
+    attempts integer DEFAULT 0 NOT NULL,
+    next_try_at timestamp with time zone,
+    claimed_by text DEFAULT ''::text NOT NULL,
+    claimed_at timestamp with time zone,
+    sent_at timestamp with time zone,
+    error text DEFAULT ''::text NOT NULL,
+    CONSTRAINT newsletter_campaign_recipients_error_check CHECK ((length(error) <= 1000)),
+    CONSTRAINT newsletter_campaign_recipients_state_check CHECK ((state = ANY (ARRAY['pending'::text, 'sending'::text, 'sent'::text, 'failed'::text, 'uncertain'::text, 'skipped'::text])))
+);
+
+CREATE TABLE public.newsletter_campaigns (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    subject text NOT NULL,
+    body_html text DEFAULT ''::text NOT NULL,
+    body_text text DEFAULT ''::text NOT NULL,
+    status text DEFAULT 'draft'::text NOT NULL,
+    status_note text DEFAULT ''::text NOT NULL,
+    scheduled_at timestamp with time zone,
+    started_at timestamp with time zone,
+    finished_at timestamp with time zone,
+    archived boolean DEFAULT false NOT NULL,
+    slug text NOT NULL,
+    created_by uuid,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    version integer DEFAULT 1 NOT NULL,
+    CONSTRAINT newsletter_campaigns_body_html_check CHECK ((length(body_html) <= 500000)),
+    CONSTRAINT newsletter_campaigns_body_text_check CHECK ((length(body_text) <= 500000)),
+    CONSTRAINT newsletter_campaigns_slug_check CHECK ((slug ~ '^[a-z0-9][a-z0-9-]{0,100}$'::text)),
+    CONSTRAINT newsletter_campaigns_status_check CHECK ((status = ANY (ARRAY['draft'::text, 'scheduled'::text, 'sending'::text, 'paused'::text, 'sent'::text, 'cancelled'::text]))),
+    CONSTRAINT newsletter_campaigns_status_note_check CHECK ((length(status_note) <= 500)),
+    CONSTRAINT newsletter_campaigns_subject_check CHECK ((((length(btrim(subject)) >= 1) AND (length(btrim(subject)) <= 200)) AND (subject !~ '[\r\n]'::text))),
+    CONSTRAINT newsletter_campaigns_version_check CHECK ((version >= 1))
+);
+
+CREATE TABLE public.newsletter_consents (
+    id bigint NOT NULL,
+    subscriber_id uuid NOT NULL,
+    list_id uuid NOT NULL,
+    action text NOT NULL,
+    source text DEFAULT ''::text NOT NULL,
+    ip inet,
+    user_agent text DEFAULT ''::text NOT NULL,
+    at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT newsletter_consents_action_check CHECK ((action = ANY (ARRAY['subscribe'::text, 'confirm'::text, 'unsubscribe'::text, 'admin_add'::text, 'admin_remove'::text]))),
+    CONSTRAINT newsletter_consents_source_check CHECK ((length(source) <= 2000)),
+    CONSTRAINT newsletter_consents_user_agent_check CHECK ((length(user_agent) <= 500))
+);
+
+CREATE SEQUENCE public.newsletter_consents_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+ALTER SEQUENCE public.newsletter_consents_id_seq OWNED BY public.newsletter_consents.id;
+
+CREATE TABLE public.newsletter_lists (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    slug text NOT NULL,
+    name text NOT NULL,
+    description text DEFAULT ''::text NOT NULL,
+    public boolean DEFAULT true NOT NULL,
+    double_opt_in boolean DEFAULT true NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT newsletter_lists_description_check CHECK ((length(description) <= 2000)),
+    CONSTRAINT newsletter_lists_name_check CHECK (((length(btrim(name)) >= 1) AND (length(btrim(name)) <= 120))),
+    CONSTRAINT newsletter_lists_slug_check CHECK ((slug ~ '^[a-z0-9][a-z0-9-]{0,62}$'::text))
+);
+
+CREATE TABLE public.newsletter_subscribers (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    email text NOT NULL,
+    user_id uuid,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT newsletter_subscribers_email_check CHECK (((email = lower(email)) AND (length(email) <= 254)))
+);
+
+CREATE TABLE public.newsletter_subscriptions (
+    subscriber_id uuid NOT NULL,
+    list_id uuid NOT NULL,
+    status text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    confirmed_at timestamp with time zone,
+    unsubscribed_at timestamp with time zone,
+    confirm_sent_at timestamp with time zone,
+    welcome_sent_at timestamp with time zone,
+    CONSTRAINT newsletter_subscriptions_status_check CHECK ((status = ANY (ARRAY['unconfirmed'::text, 'confirmed'::text, 'unsubscribed'::text])))
+);
+
+CREATE TABLE public.newsletter_suppressions (
+    email text NOT NULL,
+    reason text NOT NULL,
+    detail text DEFAULT ''::text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT newsletter_suppressions_detail_check CHECK ((length(detail) <= 2000)),
+    CONSTRAINT newsletter_suppressions_email_check CHECK ((email = lower(email))),
+    CONSTRAINT newsletter_suppressions_reason_check CHECK ((reason = ANY (ARRAY['hard_bounce'::text, 'complaint'::text, 'soft_bounces'::text, 'manual'::text])))
 );
 
 CREATE TABLE public.oauth_codes (
@@ -786,7 +932,10 @@ CREATE TABLE public.sso_sessions (
     user_id uuid NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     expires_at timestamp with time zone NOT NULL,
-    revoked_at timestamp with time zone
+    revoked_at timestamp with time zone,
+    user_agent text DEFAULT ''::text NOT NULL,
+    last_seen_at timestamp with time zone,
+    CONSTRAINT sso_sessions_user_agent_check CHECK ((length(user_agent) <= 500))
 );
 
 CREATE TABLE public.tags (
@@ -847,8 +996,12 @@ CREATE TABLE public.users (
     ghost_author_id text,
     ghost_author_synced jsonb,
     fediverse_locked boolean DEFAULT false NOT NULL,
+    deletion_requested_at timestamp with time zone,
+    deletion_due_at timestamp with time zone,
+    deleted_at timestamp with time zone,
     CONSTRAINT users_avatar_url_check CHECK ((length(avatar_url) <= 2000)),
     CONSTRAINT users_bio_check CHECK ((length(bio) <= 500)),
+    CONSTRAINT users_deletion_check CHECK (((deletion_requested_at IS NULL) = (deletion_due_at IS NULL))),
     CONSTRAINT users_display_name_check CHECK ((length(display_name) <= 100)),
     CONSTRAINT users_email_check CHECK (((email ~ '^[^@\s]+@[^@\s]+\.[^@\s]+$'::text) AND (length(email) <= 254))),
     CONSTRAINT users_username_check CHECK ((username ~ '^[a-z0-9_]{3,30}$'::text))
@@ -873,6 +1026,10 @@ CREATE TABLE public.waitlist_entries (
     CONSTRAINT waitlist_entries_quantity_check CHECK (((quantity >= 1) AND (quantity <= 20))),
     CONSTRAINT waitlist_entries_status_check CHECK ((status = ANY (ARRAY['waiting'::text, 'offered'::text, 'claimed'::text, 'expired'::text, 'left'::text])))
 );
+
+ALTER TABLE ONLY public.newsletter_bounces ALTER COLUMN id SET DEFAULT nextval('public.newsletter_bounces_id_seq'::regclass);
+
+ALTER TABLE ONLY public.newsletter_consents ALTER COLUMN id SET DEFAULT nextval('public.newsletter_consents_id_seq'::regclass);
 
 ALTER TABLE ONLY public.river_job ALTER COLUMN id SET DEFAULT nextval('public.river_job_id_seq'::regclass);
 
@@ -956,6 +1113,9 @@ ALTER TABLE ONLY public.checkin_lists
 ALTER TABLE ONLY public.checkins
     ADD CONSTRAINT checkins_pkey PRIMARY KEY (id);
 
+ALTER TABLE ONLY public.email_changes
+    ADD CONSTRAINT email_changes_pkey PRIMARY KEY (token_hash);
+
 ALTER TABLE ONLY public.event_occurrences
     ADD CONSTRAINT event_occurrences_event_start_key UNIQUE (event_id, starts_at);
 
@@ -982,6 +1142,42 @@ ALTER TABLE ONLY public.markets
 
 ALTER TABLE ONLY public.nav_items
     ADD CONSTRAINT nav_items_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.newsletter_bounces
+    ADD CONSTRAINT newsletter_bounces_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.newsletter_campaign_lists
+    ADD CONSTRAINT newsletter_campaign_lists_pkey PRIMARY KEY (campaign_id, list_id);
+
+ALTER TABLE ONLY public.newsletter_campaign_recipients
+    ADD CONSTRAINT newsletter_campaign_recipients_pkey PRIMARY KEY (campaign_id, subscriber_id);
+
+ALTER TABLE ONLY public.newsletter_campaigns
+    ADD CONSTRAINT newsletter_campaigns_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.newsletter_campaigns
+    ADD CONSTRAINT newsletter_campaigns_slug_key UNIQUE (slug);
+
+ALTER TABLE ONLY public.newsletter_consents
+    ADD CONSTRAINT newsletter_consents_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.newsletter_lists
+    ADD CONSTRAINT newsletter_lists_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.newsletter_lists
+    ADD CONSTRAINT newsletter_lists_slug_key UNIQUE (slug);
+
+ALTER TABLE ONLY public.newsletter_subscribers
+    ADD CONSTRAINT newsletter_subscribers_email_key UNIQUE (email);
+
+ALTER TABLE ONLY public.newsletter_subscribers
+    ADD CONSTRAINT newsletter_subscribers_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.newsletter_subscriptions
+    ADD CONSTRAINT newsletter_subscriptions_pkey PRIMARY KEY (subscriber_id, list_id);
+
+ALTER TABLE ONLY public.newsletter_suppressions
+    ADD CONSTRAINT newsletter_suppressions_pkey PRIMARY KEY (email);
 
 ALTER TABLE ONLY public.oauth_codes
     ADD CONSTRAINT oauth_codes_pkey PRIMARY KEY (code_hash);
@@ -1166,6 +1362,8 @@ CREATE UNIQUE INDEX checkins_scan_key ON public.checkins USING btree (list_id, c
 
 CREATE INDEX checkins_ticket_idx ON public.checkins USING btree (ticket_id);
 
+CREATE INDEX email_changes_user_idx ON public.email_changes USING btree (user_id, created_at);
+
 CREATE INDEX event_occurrences_starts_at_idx ON public.event_occurrences USING btree (starts_at);
 
 CREATE UNIQUE INDEX events_slug_key ON public.events USING btree (slug);
@@ -1175,6 +1373,20 @@ CREATE INDEX events_starts_at_idx ON public.events USING btree (starts_at);
 CREATE INDEX magic_links_email_idx ON public.magic_links USING btree (lower(email), created_at);
 
 CREATE UNIQUE INDEX nav_items_parent_url_key ON public.nav_items USING btree (parent_id, url) NULLS NOT DISTINCT;
+
+CREATE INDEX newsletter_bounces_campaign_idx ON public.newsletter_bounces USING btree (campaign_id) WHERE (campaign_id IS NOT NULL);
+
+CREATE INDEX newsletter_bounces_email_idx ON public.newsletter_bounces USING btree (email, kind);
+
+CREATE INDEX newsletter_campaign_recipients_sent_idx ON public.newsletter_campaign_recipients USING btree (sent_at) WHERE (sent_at IS NOT NULL);
+
+CREATE INDEX newsletter_campaign_recipients_todo_idx ON public.newsletter_campaign_recipients USING btree (campaign_id, state) WHERE (state = ANY (ARRAY['pending'::text, 'sending'::text]));
+
+CREATE INDEX newsletter_consents_subscriber_idx ON public.newsletter_consents USING btree (subscriber_id, at);
+
+CREATE INDEX newsletter_subscribers_user_idx ON public.newsletter_subscribers USING btree (user_id) WHERE (user_id IS NOT NULL);
+
+CREATE INDEX newsletter_subscriptions_list_idx ON public.newsletter_subscriptions USING btree (list_id, status);
 
 CREATE INDEX oauth_codes_grant_idx ON public.oauth_codes USING btree (grant_id);
 
@@ -1242,6 +1454,8 @@ CREATE INDEX river_notification_topic_id_idx ON public.river_notification USING 
 
 CREATE INDEX sso_sessions_user_idx ON public.sso_sessions USING btree (user_id);
 
+CREATE INDEX users_deletion_due_idx ON public.users USING btree (deletion_due_at) WHERE (deletion_due_at IS NOT NULL);
+
 CREATE UNIQUE INDEX users_email_key ON public.users USING btree (lower(email));
 
 CREATE UNIQUE INDEX users_username_key ON public.users USING btree (username);
@@ -1303,6 +1517,9 @@ ALTER TABLE ONLY public.checkins
 ALTER TABLE ONLY public.checkins
     ADD CONSTRAINT checkins_ticket_id_fkey FOREIGN KEY (ticket_id) REFERENCES public.tickets(id) ON DELETE CASCADE;
 
+ALTER TABLE ONLY public.email_changes
+    ADD CONSTRAINT email_changes_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;
+
 ALTER TABLE ONLY public.event_occurrences
     ADD CONSTRAINT event_occurrences_event_id_fkey FOREIGN KEY (event_id) REFERENCES public.events(id) ON DELETE CASCADE;
 
@@ -1314,6 +1531,42 @@ ALTER TABLE ONLY public.events
 
 ALTER TABLE ONLY public.nav_items
     ADD CONSTRAINT nav_items_parent_id_fkey FOREIGN KEY (parent_id) REFERENCES public.nav_items(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.newsletter_bounces
+    ADD CONSTRAINT newsletter_bounces_campaign_id_fkey FOREIGN KEY (campaign_id) REFERENCES public.newsletter_campaigns(id) ON DELETE SET NULL;
+
+ALTER TABLE ONLY public.newsletter_campaign_lists
+    ADD CONSTRAINT newsletter_campaign_lists_campaign_id_fkey FOREIGN KEY (campaign_id) REFERENCES public.newsletter_campaigns(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.newsletter_campaign_lists
+    ADD CONSTRAINT newsletter_campaign_lists_list_id_fkey FOREIGN KEY (list_id) REFERENCES public.newsletter_lists(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.newsletter_campaign_recipients
+    ADD CONSTRAINT newsletter_campaign_recipients_campaign_id_fkey FOREIGN KEY (campaign_id) REFERENCES public.newsletter_campaigns(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.newsletter_campaign_recipients
+    ADD CONSTRAINT newsletter_campaign_recipients_list_id_fkey FOREIGN KEY (list_id) REFERENCES public.newsletter_lists(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.newsletter_campaign_recipients
+    ADD CONSTRAINT newsletter_campaign_recipients_subscriber_id_fkey FOREIGN KEY (subscriber_id) REFERENCES public.newsletter_subscribers(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.newsletter_campaigns
+    ADD CONSTRAINT newsletter_campaigns_created_by_fkey FOREIGN KEY (created_by) REFERENCES public.users(id) ON DELETE SET NULL;
+
+ALTER TABLE ONLY public.newsletter_consents
+    ADD CONSTRAINT newsletter_consents_list_id_fkey FOREIGN KEY (list_id) REFERENCES public.newsletter_lists(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.newsletter_consents
+    ADD CONSTRAINT newsletter_consents_subscriber_id_fkey FOREIGN KEY (subscriber_id) REFERENCES public.newsletter_subscribers(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.newsletter_subscribers
+    ADD CONSTRAINT newsletter_subscribers_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE SET NULL;
+
+ALTER TABLE ONLY public.newsletter_subscriptions
+    ADD CONSTRAINT newsletter_subscriptions_list_id_fkey FOREIGN KEY (list_id) REFERENCES public.newsletter_lists(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.newsletter_subscriptions
+    ADD CONSTRAINT newsletter_subscriptions_subscriber_id_fkey FOREIGN KEY (subscriber_id) REFERENCES public.newsletter_subscribers(id) ON DELETE CASCADE;
 
 ALTER TABLE ONLY public.oauth_codes
     ADD CONSTRAINT oauth_codes_grant_id_fkey FOREIGN KEY (grant_id) REFERENCES public.oauth_grants(id) ON DELETE CASCADE;

@@ -24,12 +24,13 @@ import (
 // none of our code may write it.
 var owners = map[string]string{
 	// Users and sign-in.
-	"users":        "shared/services/identity",
-	"magic_links":  "shared/services/identity",
-	"sso_sessions": "shared/services/identity",
-	"oauth_grants": "shared/services/identity",
-	"oauth_codes":  "shared/services/identity",
-	"oauth_tokens": "shared/services/identity",
+	"users":         "shared/services/identity",
+	"magic_links":   "shared/services/identity",
+	"sso_sessions":  "shared/services/identity",
+	"oauth_grants":  "shared/services/identity",
+	"oauth_codes":   "shared/services/identity",
+	"oauth_tokens":  "shared/services/identity",
+	"email_changes": "shared/services/identity",
 
 	// The blog.
 	"posts":            "shared/services/posts",
@@ -46,6 +47,17 @@ var owners = map[string]string{
 	"ticket_types":      "shared/services/calendars",
 	"carts":             "shared/services/carts",
 	"cart_items":        "shared/services/carts",
+
+	// Newsletters: lists and subscriptions; campaigns and their recipients.
+	"newsletter_lists":               "shared/services/newsletters",
+	"newsletter_subscribers":         "shared/services/newsletters",
+	"newsletter_subscriptions":       "shared/services/newsletters",
+	"newsletter_consents":            "shared/services/newsletters",
+	"newsletter_suppressions":        "shared/services/newsletters",
+	"newsletter_bounces":             "shared/services/newsletters",
+	"newsletter_campaigns":           "shared/services/campaigns",
+	"newsletter_campaign_lists":      "shared/services/campaigns",
+	"newsletter_campaign_recipients": "shared/services/campaigns",
 
 	// Bookings of events: tickets, waitlists and check-in.
 	"bookings":         "shared/services/bookings",
