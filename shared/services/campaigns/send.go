@@ -445,8 +445,10 @@ func (w *SendWorker) send(ctx context.Context, c Campaign, batch []*claimed) boo
 // outcome sets r's state from the relay's answer: sent; 4xx: retried with
 // backoff until MaxAttempts, then failed; 5xx or an invalid message:
 // failed; the relay not reached (connection refused, no route, dial
-// timeout): pending, nothing went; the connection lost after it was made:
-// uncertain, as the relay may have taken the message.
+// timeout), or the connection lost before the whole message was written:
+// pending, nothing went (mail.PossiblyDelivered); the connection lost
+// after the message was written and before the relay answered:
+// uncertain, as the relay may have taken it.
 func (w *SendWorker) outcome(r *claimed, err error) {
 	if err == nil {
 		r.state = StateSent
@@ -465,7 +467,7 @@ func (w *SendWorker) outcome(r *claimed, err error) {
 		r.state, r.nextTry = StatePending, &next
 	case code >= 500 || errors.Is(err, mail.ErrInvalidMessage):
 		r.state = StateFailed
-	case unreachable(err):
+	case unreachable(err), mail.IsTemporary(err) && !mail.PossiblyDelivered(err):
 		r.state = StatePending
 	case mail.IsTemporary(err):
 		r.state = StateUncertain

@@ -577,3 +577,22 @@ func TestAScheduledCampaignStartsWhenItsTimeComes(t *testing.T) {
 	h.waitStatus(t, id, campaigns.StatusSent, 20*time.Second)
 	h.exactlyOnce(t, emails)
 }
+
+// A relay that takes a message and then drops the connection without
+// answering may or may not have delivered it: that recipient is uncertain
+// and never tried again, while everyone else is reached once.
+func TestAMessageWhoseReplyWasLostIsUncertainAndNotResent(t *testing.T) {
+	h := newHarness(t, campaigns.Options{Concurrency: 2})
+	emails, ids := h.subscribers(t, h.list, "l", 6)
+	h.sink.LoseReply(emails[2], true)
+	h.run(t)
+	id := h.campaign(t, h.list)
+	h.waitStatus(t, id, campaigns.StatusSent, 20*time.Second)
+	h.exactlyOnce(t, emails) // the relay kept the lost-reply message too: once
+	if s := h.state(t, id, ids[2]); s != campaigns.StateUncertain {
+		t.Errorf("the message whose reply was lost is %s, want uncertain", s)
+	}
+	if st, _ := h.store.Stats(context.Background(), id); st.Uncertain != 1 || st.Sent != 5 {
+		t.Errorf("stats %+v, want 5 sent and 1 uncertain", st)
+	}
+}
