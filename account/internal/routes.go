@@ -101,13 +101,15 @@ func NewServer(d Deps) http.Handler {
 			r.Get("/newsletters/preferences", showPreferences(site, nl))
 			r.Post("/newsletters/preferences", savePreference(site, nl))
 			r.With(site.RequireUser).Post("/newsletters/dashboard", saveDashboardNewsletter(site, nl))
+			// Admins: lists, their subscribers, the suppression list (admin_lists*.go).
+			mountListAdmin(r, site, nl)
 		}
 		// Campaigns (admin_campaigns.go): /admin/newsletters/campaigns/... for
 		// admins, /newsletters/archive for everyone.
 		if c := d.Campaigns; c != nil {
 			mountCampaigns(r, site, c)
 		}
-		r.With(site.RequireAdmin).Get("/admin", site.ShowAdminHome)
+		r.With(site.RequireAdmin).Get("/admin", showAdmin(site, d.Newsletters != nil, d.Campaigns != nil))
 	})
 	return r
 }
