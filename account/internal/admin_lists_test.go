@@ -420,13 +420,13 @@ VALUES ($1, $3, 'subscribe', 'https://blog.example/old', now() - interval '1 day
 	d.seed(t, d.board.ID, "confirmed", many...)
 	pb := listPath(d.board.ID, "/subscribers")
 	_, page = d.as(t, d.admin.ID, "GET", pb+"?q=reader", nil)
-	if !strings.Contains(page, "55 subscribers") || !strings.Contains(page, "Page 1 of 2") || strings.Count(page, "@example.com") != 50 ||
+	if !strings.Contains(page, "55 subscribers") || !strings.Contains(page, "Page 1 of 2") || strings.Count(page, "<tr><td>reader") != 50 ||
 		!strings.Contains(page, `href="`+pb+`?page=2&amp;q=reader"`) {
 		t.Errorf("page 1:\n%s", page)
 	}
 	_, page = d.as(t, d.admin.ID, "GET", pb+"?q=reader&page=2", nil)
-	if !strings.Contains(page, "Page 2 of 2") || strings.Count(page, "@example.com") != 5 {
-		t.Errorf("page 2 has %d rows", strings.Count(page, "@example.com"))
+	if !strings.Contains(page, "Page 2 of 2") || strings.Count(page, "<tr><td>reader") != 5 {
+		t.Errorf("page 2 has %d rows", strings.Count(page, "<tr><td>reader"))
 	}
 }
 
