@@ -6,18 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/alexedwards/scs/v2"
 	"github.com/google/uuid"
-	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
-	"rose-ash.com/platform/shared/mail"
 	"rose-ash.com/platform/shared/models"
 	"rose-ash.com/platform/shared/oauth"
 	"rose-ash.com/platform/shared/postgres/pgtest"
@@ -44,41 +39,10 @@ func newListDesk(t *testing.T) *listDesk {
 	t.Helper()
 	ctx := context.Background()
 	d := &listDesk{newsletterDesk: &newsletterDesk{db: pgtest.MustPool(t), site: testSite(t)}}
-	var err error
-	if d.sink, err = mail.NewDirSink(t.TempDir(), "Rose Ash <noreply@rose-ash.test>"); err != nil {
-		t.Fatal(err)
-	}
-	d.srv = httptest.NewUnstartedServer(nil)
-	base := "http://" + d.srv.Listener.Addr().String()
-	svc := d.site.Config.Services["account"]
-	svc.PublicURL, svc.InternalURL = base, base
-	d.site.Config.Services["account"] = svc
-
-	worker := &newsletters.MailWorker{Sender: d.sink}
-	workers := river.NewWorkers()
-	river.AddWorker(workers, worker)
-	jobs, err := river.NewClient(riverpgxv5.New(d.db), &river.Config{Workers: workers,
-		Queues: map[string]river.QueueConfig{newsletters.MailQueue: {MaxWorkers: 1}}, FetchPollInterval: 200 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	d.store = newsletters.New(d.db, jobs, newsletters.Links{Key: []byte("test-links"), Base: base, Mailto: "unsubscribe@rose-ash.test"})
-	worker.Store = d.store
-	if err := jobs.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = jobs.Stop(context.Background()) })
-
-	mk := func(in newsletters.ListInput) newsletters.List {
-		l, err := d.store.CreateList(ctx, in)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return l
-	}
-	d.news = mk(newsletters.ListInput{Slug: "news", Name: "Rose Ash news", Public: true, DoubleOptIn: true})
-	d.days = mk(newsletters.ListInput{Slug: "market-days", Name: "Market days", Public: true})
-	d.board = mk(newsletters.ListInput{Slug: "board", Name: "Board minutes", DoubleOptIn: true})
+	d.startStore(t)
+	d.news = d.mustList(t, newsletters.ListInput{Slug: "news", Name: "Rose Ash news", Public: true, DoubleOptIn: true})
+	d.days = d.mustList(t, newsletters.ListInput{Slug: "market-days", Name: "Market days", Public: true})
+	d.board = d.mustList(t, newsletters.ListInput{Slug: "board", Name: "Board minutes", DoubleOptIn: true})
 
 	d.member = models.User{Email: "mia@example.org"}
 	d.admin = models.User{Email: "ada@example.org", IsAdmin: true}

@@ -48,10 +48,12 @@ type newsletterDesk struct {
 	news   newsletters.List
 }
 
-func newNewsletterDesk(t *testing.T) *newsletterDesk {
+// startStore gives d its mail sink, its server (not started yet; its
+// address is the account's base URL, which the signed links name) and a
+// newsletters store whose mails a River client works into the sink.
+func (d *newsletterDesk) startStore(t *testing.T) {
 	t.Helper()
 	ctx := context.Background()
-	d := &newsletterDesk{db: pgtest.MustPool(t), site: testSite(t)}
 	var err error
 	if d.sink, err = mail.NewDirSink(t.TempDir(), "Rose Ash <noreply@rose-ash.test>"); err != nil {
 		t.Fatal(err)
@@ -77,16 +79,26 @@ func newNewsletterDesk(t *testing.T) *newsletterDesk {
 	}
 	t.Cleanup(func() { _ = jobs.Stop(context.Background()) })
 
-	mk := func(in newsletters.ListInput) newsletters.List {
-		l, err := d.store.CreateList(ctx, in)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return l
+}
+
+// mustList makes a list through the store.
+func (d *newsletterDesk) mustList(t *testing.T, in newsletters.ListInput) newsletters.List {
+	t.Helper()
+	l, err := d.store.CreateList(context.Background(), in)
+	if err != nil {
+		t.Fatal(err)
 	}
-	d.news = mk(newsletters.ListInput{Slug: "news", Name: "Rose Ash news", Description: "What the cooperative is up to.", Public: true, DoubleOptIn: true})
-	mk(newsletters.ListInput{Slug: "market-days", Name: "Market days", Public: true})
-	mk(newsletters.ListInput{Slug: "board", Name: "Board minutes", DoubleOptIn: true})
+	return l
+}
+
+func newNewsletterDesk(t *testing.T) *newsletterDesk {
+	t.Helper()
+	ctx := context.Background()
+	d := &newsletterDesk{db: pgtest.MustPool(t), site: testSite(t)}
+	d.startStore(t)
+	d.news = d.mustList(t, newsletters.ListInput{Slug: "news", Name: "Rose Ash news", Description: "What the cooperative is up to.", Public: true, DoubleOptIn: true})
+	d.mustList(t, newsletters.ListInput{Slug: "market-days", Name: "Market days", Public: true})
+	d.mustList(t, newsletters.ListInput{Slug: "board", Name: "Board minutes", DoubleOptIn: true})
 
 	d.member = models.User{Email: "mia@example.org", DisplayName: "Mia"}
 	if err := d.db.QueryRow(ctx, `INSERT INTO users (email, display_name) VALUES ($1, $2) RETURNING id`, d.member.Email, d.member.DisplayName).Scan(&d.member.ID); err != nil {
