@@ -149,16 +149,6 @@ func (a listAdmin) removeSubscriber(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, listPath(l.ID, "/subscribers?done="+done), http.StatusSeeOther)
 }
 
-// spreadsheetSafe keeps a CSV cell from being read as a formula by a
-// spreadsheet (CSV injection): text starting with = + - @ (or a tab or
-// carriage return, which some spreadsheets skip) gets a leading quote.
-func spreadsheetSafe(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		return "'" + s
-	}
-	return s
-}
-
 func csvTime(t *time.Time) string {
 	if t == nil {
 		return ""
@@ -182,8 +172,8 @@ func (a listAdmin) exportSubscribers(w http.ResponseWriter, r *http.Request) {
 		if cw == nil {
 			cw = a.startCSV(w, l)
 		}
-		return cw.Write([]string{spreadsheetSafe(s.Email), s.Status, csvTime(&s.Since), csvTime(&s.CreatedAt),
-			csvTime(s.ConfirmedAt), csvTime(s.UnsubscribedAt), s.LastAction, spreadsheetSafe(s.LastSource),
+		return cw.Write([]string{web.SpreadsheetSafe(s.Email), s.Status, csvTime(&s.Since), csvTime(&s.CreatedAt),
+			csvTime(s.ConfirmedAt), csvTime(s.UnsubscribedAt), s.LastAction, web.SpreadsheetSafe(s.LastSource),
 			csvTime(s.LastAt), strconv.Itoa(s.Bounces), strconv.FormatBool(s.Suppressed)})
 	})
 	if cw == nil {

@@ -122,7 +122,7 @@ func (p *Payments) exportOrders(w http.ResponseWriter, r *http.Request) {
 	_ = cw.Write(csvHeader)
 	err = p.Orders.EachOrder(r.Context(), q, func(o models.Order) error {
 		money := func(minor int64) string { return o.Money(minor).Decimal() }
-		return cw.Write([]string{strconv.FormatInt(o.Number, 10), o.CreatedAt.UTC().Format(time.RFC3339), csvCell(o.Email),
+		return cw.Write([]string{strconv.FormatInt(o.Number, 10), o.CreatedAt.UTC().Format(time.RFC3339), web.SpreadsheetSafe(o.Email),
 			o.Status, o.Fulfilment, o.Currency, money(o.Subtotal), money(o.Delivery), money(o.Total), money(o.VAT), money(o.Refunded)})
 	})
 	cw.Flush()
@@ -135,12 +135,3 @@ func (p *Payments) exportOrders(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// csvCell keeps a cell from being read as a formula by a spreadsheet
-// (CSV injection): text starting with = + - @ (or a tab or carriage
-// return, which some spreadsheets skip) gets a leading quote.
-func csvCell(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		return "'" + s
-	}
-	return s
-}

@@ -595,12 +595,3 @@ func TestReadAmount(t *testing.T) {
 		}
 	}
 }
-
-func TestCSVCell(t *testing.T) {
-	for in, want := range map[string]string{"=1+1": "'=1+1", "+44": "'+44", "-2": "'-2", "@SUM(A1)": "'@SUM(A1)",
-		"\tx": "'\tx", "ann@example.org": "ann@example.org", "": ""} {
-		if got := csvCell(in); got != want {
-			t.Errorf("csvCell(%q) = %q, want %q", in, got, want)
-		}
-	}
-}

@@ -9,6 +9,7 @@ import (
 
 	"rose-ash.com/platform/shared/models"
 	"rose-ash.com/platform/shared/services/bookings"
+	"rose-ash.com/platform/shared/web"
 )
 
 // eventBookingsView is an event's bookings for its organiser.
@@ -63,22 +64,12 @@ func (h *bookingHandlers) exportEventBookings(w http.ResponseWriter, r *http.Req
 	cw := csv.NewWriter(w)
 	_ = cw.Write(bookingsCSVHeader)
 	for _, b := range list {
-		_ = cw.Write([]string{b.ID.String(), b.StartsAt.In(b.Zone()).Format("2006-01-02 15:04"), bookingsCSVCell(b.Name),
-			bookingsCSVCell(b.Email), bookingsCSVCell(b.RemoteActor), bookingsCSVCell(b.TicketTypeName),
+		_ = cw.Write([]string{b.ID.String(), b.StartsAt.In(b.Zone()).Format("2006-01-02 15:04"), web.SpreadsheetSafe(b.Name),
+			web.SpreadsheetSafe(b.Email), web.SpreadsheetSafe(b.RemoteActor), web.SpreadsheetSafe(b.TicketTypeName),
 			strconv.Itoa(b.Quantity), b.Status, b.CreatedAt.UTC().Format(time.RFC3339)})
 	}
 	cw.Flush()
 	if err := cw.Error(); err != nil {
 		h.Site.Logger.ErrorContext(r.Context(), "bookings export cut short", "error", err)
 	}
-}
-
-// bookingsCSVCell keeps a cell from being read as a formula by a
-// spreadsheet (CSV injection): text starting with = + - @ (or a tab or
-// carriage return) gets a leading quote.
-func bookingsCSVCell(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		return "'" + s
-	}
-	return s
 }
