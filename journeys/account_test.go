@@ -27,12 +27,16 @@ var unsubscribeLinkRE = regexp.MustCompile(`<(https?://[^>]+)>`)
 // address and press Subscribe; the account service says to check their
 // inbox. The confirmation mail's link confirms the subscription, and the
 // welcome message that follows carries List-Id and RFC 8058 one-click
-// List-Unsubscribe headers. They open the mail's unsubscribe link, which
-// asks before it changes anything, and press Unsubscribe: unsubscribed.
+// List-Unsubscribe headers. The demo admin signs in on the account
+// service, writes a campaign in the editor (a paragraph with bold words)
+// and sends it to Rose Ash news: the reader receives it, with the bold
+// words in its HTML and one-click List-Unsubscribe. They open the
+// campaign's unsubscribe link, which asks before it changes anything, and
+// press Unsubscribe: unsubscribed.
 // A mail provider's one-click POST of the same link afterwards (no cookie,
 // no Origin) answers 200 and changes nothing more.
 //
-// Then the demo admin signs in on the account service: the dashboard shows
+// Then the admin's dashboard shows
 // their collected demo order (linking to the cart's order page), their
 // ticket to the members' meeting with its QR code, and the newsletters;
 // they subscribe to "Market days" from the dashboard (a signed-in member's
@@ -91,6 +95,39 @@ func TestBrowserAccountNewsletterAndDashboard(t *testing.T) {
 	if welcome.HTML == "" || strings.TrimSpace(welcome.Text) == "" {
 		t.Errorf("the welcome message lacks a plain-text or an HTML part")
 	}
+	// The admin writes a campaign in the editor and sends it to the list.
+	tab.signInKnownUser(st, "account", demo.AdminEmail, "Rose Ash Admin")
+	tab.load("open a new campaign", chromedp.Navigate(account+"/admin/newsletters/campaigns/new"))
+	tab.waitVisible("form[data-editor] .ProseMirror")
+	const subject, body = "Winter fair news", "The winter fair opens at ten. "
+	tab.do("type the subject", chromedp.SendKeys(chromedp.CSS("input#subject"), subject))
+	tab.do("click into the editor", chromedp.Click(chromedp.CSS(".ProseMirror")))
+	tab.waitVisible(".ProseMirror.ProseMirror-focused")
+	tab.do("type the message", chromedp.KeyEvent(body))
+	tab.do("click Bold", chromedp.Click(chromedp.CSS(`button[aria-label="Bold"]`)))
+	tab.do("type the bold words", chromedp.KeyEvent("Bring a friend."))
+	tab.waitVisible(".ProseMirror p strong")
+	list := chromedp.Search(`//label[contains(normalize-space(), "Rose Ash news")]/input[@name="list"]`)
+	tab.do("choose Rose Ash news", chromedp.WaitVisible(list))
+	tab.do("tick Rose Ash news", chromedp.Click(list))
+	tab.load("click Save", chromedp.Click(chromedp.CSS(`form[data-editor] button[type="submit"]`)))
+	send := `form[action$="/send"] button[type="submit"]`
+	tab.waitVisible(send)
+	tab.load("click Send now", chromedp.Click(chromedp.CSS(send)))
+	tab.waitVisible("progress")
+
+	news := st.Mail.WaitFor(t, reader, 30*time.Second)
+	if news.Subject != subject || !strings.Contains(news.Text, "The winter fair opens at ten.") ||
+		!strings.Contains(news.HTML, "<strong>Bring a friend.</strong>") {
+		t.Fatalf("the campaign reached the reader as %q:\n%s\n%s", news.Subject, news.Text, news.HTML)
+	}
+	head, err = netmail.ReadMessage(bytes.NewReader(news.Raw))
+	if err != nil {
+		t.Fatalf("the campaign's message does not parse: %v", err)
+	}
+	if v := head.Header.Get("List-Unsubscribe-Post"); v != "List-Unsubscribe=One-Click" {
+		t.Errorf("the campaign's List-Unsubscribe-Post is %q", v)
+	}
 	m := unsubscribeLinkRE.FindStringSubmatch(head.Header.Get("List-Unsubscribe"))
 	if m == nil {
 		t.Fatalf("List-Unsubscribe has no http(s) link: %q", head.Header.Get("List-Unsubscribe"))
@@ -126,8 +163,6 @@ WHERE r.email = $1 AND l.slug = 'news'`, reader).Scan(&status); err != nil || st
 		t.Errorf("the reader's subscription is %q (%v), want unsubscribed", status, err)
 	}
 
-	// The admin's dashboard.
-	tab.signInKnownUser(st, "account", demo.AdminEmail, "Rose Ash Admin")
 	tab.load("open the dashboard", chromedp.Navigate(account+"/"))
 	tab.waitVisible("main h2")
 	headings := tab.text("main")
