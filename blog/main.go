@@ -22,6 +22,7 @@ import (
 	"rose-ash.com/platform/shared/pagecache"
 	"rose-ash.com/platform/shared/services/calendars"
 	"rose-ash.com/platform/shared/services/navigation"
+	"rose-ash.com/platform/shared/services/newsletters"
 	"rose-ash.com/platform/shared/services/posts"
 	"rose-ash.com/platform/shared/services/products"
 )
@@ -52,7 +53,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 			Posts: store, Editor: store, Tags: store, Authors: store,
 			Pages: pagecache.New(d.Redis, d.Keys, "blog", d.Site.Assets.Version(), d.Config.PageCache.TTL.Std(), d.Site.Metrics.Registry),
 			Media: mediaStore, Ghost: ghostSync(d), Articles: federate(d, store), Products: products.New(d.DB),
-			Calendars: calendars.New(d.DB),
+			Calendars: calendars.New(d.DB), Newsletters: newsletters.New(d.DB, nil, newsletters.Links{}),
 		}), nil
 	})
 }

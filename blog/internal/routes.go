@@ -12,6 +12,7 @@ import (
 	"rose-ash.com/platform/shared/pagecache"
 	"rose-ash.com/platform/shared/services/calendars"
 	"rose-ash.com/platform/shared/services/navigation"
+	"rose-ash.com/platform/shared/services/newsletters"
 	"rose-ash.com/platform/shared/services/posts"
 	"rose-ash.com/platform/shared/services/products"
 	"rose-ash.com/platform/shared/web"
@@ -47,6 +48,9 @@ type Deps struct {
 	// Calendars are the events service's calendars and events, read for
 	// the editor's widget picker (nil: none listed).
 	Calendars *calendars.Store
+	// Newsletters are the account's newsletter lists, read for the
+	// editor's widget picker (nil: none listed).
+	Newsletters *newsletters.Store
 }
 
 // NewServer returns the blog service's HTTP handler; every route it serves is
@@ -114,7 +118,7 @@ func NewServer(d Deps) http.Handler {
 			r.Get("/posts/{id}/delete", ad.confirmDelete)
 			r.Post("/posts/{id}/delete", ad.deletePost)
 			r.Post("/media", uploadMedia(site, mediaStore, site.Config.Media.MaxBytes))
-			r.Get("/widgets/products", widgetPicker{site: site, products: d.Products, calendars: d.Calendars}.search)
+			r.Get("/widgets/products", widgetPicker{site: site, products: d.Products, calendars: d.Calendars, newsletters: d.Newsletters}.search)
 			r.Get("/tags", ta.list)
 			r.Post("/tags/{slug}", ta.save)
 			r.Get("/authors", aa.list)

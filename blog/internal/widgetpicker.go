@@ -7,6 +7,7 @@ import (
 
 	"rose-ash.com/platform/shared/models"
 	"rose-ash.com/platform/shared/services/calendars"
+	"rose-ash.com/platform/shared/services/newsletters"
 	"rose-ash.com/platform/shared/services/products"
 	"rose-ash.com/platform/shared/web"
 )
@@ -15,8 +16,9 @@ import (
 const pickerLimit = 10
 
 // widgetPicker answers the editor's widget button, which inserts a
-// product's card ([[widget:product-card:<slug>]]) or a market
-// ([[widget:market:<slug>]]) picked by name. It reads the market's
+// product's card ([[widget:product-card:<slug>]]), a market
+// ([[widget:market:<slug>]]), a calendar, an event or a newsletter's
+// sign-up ([[widget:newsletter:<slug>]]) picked by name. It reads the market's
 // catalogue directly (the products store; reads only).
 type widgetPicker struct {
 	site     *web.Site
@@ -24,6 +26,9 @@ type widgetPicker struct {
 	// calendars are the events service's calendars and events (reads
 	// only); nil lists none.
 	calendars *calendars.Store
+	// newsletters are the account's newsletter lists (reads only; the
+	// public ones are offered); nil lists none.
+	newsletters *newsletters.Store
 }
 
 // pickedProduct and pickedMarket are what the editor lists.
@@ -42,7 +47,9 @@ type pickedMarket struct {
 // to pickerLimit published products whose name (or text) matches q, best
 // first, and the markets whose name or address contains it; without q, the
 // newest products and every market (up to pickerLimit). JSON:
-// {"products": [{slug, name, market}], "markets": [{slug, name}]}.
+// {"products": [{slug, name, market}], "markets": [{slug, name}],
+// "calendars": [{slug, name}], "events": [{slug, name, date}],
+// "newsletters": [{slug, name}]} (public newsletter lists only).
 func (p widgetPicker) search(w http.ResponseWriter, r *http.Request) {
 	if p.products == nil {
 		p.site.Error(w, r, models.Errorf(models.EUnavailable, "The market's catalogue is not available to the blog."))
@@ -71,12 +78,18 @@ func (p widgetPicker) search(w http.ResponseWriter, r *http.Request) {
 		p.site.Error(w, r, err)
 		return
 	}
+	lists, err := p.newslettersFound(ctx, q)
+	if err != nil {
+		p.site.Error(w, r, err)
+		return
+	}
 	out := struct {
-		Products  []pickedProduct `json:"products"`
-		Markets   []pickedMarket  `json:"markets"`
-		Calendars []pickedMarket  `json:"calendars"`
-		Events    []pickedEvent   `json:"events"`
-	}{Products: []pickedProduct{}, Markets: []pickedMarket{}, Calendars: cals, Events: evs}
+		Products    []pickedProduct `json:"products"`
+		Markets     []pickedMarket  `json:"markets"`
+		Calendars   []pickedMarket  `json:"calendars"`
+		Events      []pickedEvent   `json:"events"`
+		Newsletters []pickedMarket  `json:"newsletters"`
+	}{Products: []pickedProduct{}, Markets: []pickedMarket{}, Calendars: cals, Events: evs, Newsletters: lists}
 	for _, pr := range page.Products {
 		out.Products = append(out.Products, pickedProduct{Slug: pr.Slug, Name: pr.Name, Market: pr.MarketName})
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"testing"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"rose-ash.com/platform/shared/models"
 	"rose-ash.com/platform/shared/postgres/pgtest"
 	"rose-ash.com/platform/shared/services/calendars"
+	"rose-ash.com/platform/shared/services/newsletters"
 	"rose-ash.com/platform/shared/services/products"
 	"rose-ash.com/platform/shared/web"
 )
@@ -156,4 +158,53 @@ func TestWidgetPickerFindsCalendarsAndEvents(t *testing.T) {
 type pickerEvents struct {
 	Calendars []pickedMarket `json:"calendars"`
 	Events    []pickedEvent  `json:"events"`
+}
+
+// The picker lists the public newsletter lists whose name or slug matches
+// what was typed (every public one when nothing is), never a private list,
+// whose widget would render nothing.
+func TestWidgetPickerFindsPublicNewsletters(t *testing.T) {
+	ctx := context.Background()
+	db := pgtest.MustPool(t)
+	lists := newsletters.New(db, nil, newsletters.Links{})
+	for _, in := range []newsletters.ListInput{
+		{Slug: "garden-notes", Name: "Garden notes", Public: true},
+		{Slug: "bakery-news", Name: "Bakery news", Public: true},
+		{Slug: "garden-volunteers", Name: "Garden volunteers", Public: false},
+	} {
+		if _, err := lists.CreateList(ctx, in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p := widgetPicker{site: mediaTestSite(t), products: products.New(db), newsletters: lists}
+	get := func(q string) pickerNewsletters {
+		rec := httptest.NewRecorder()
+		p.search(rec, httptest.NewRequest(http.MethodGet, "/admin/widgets/products?q="+q, nil))
+		var a pickerNewsletters
+		if err := json.Unmarshal(rec.Body.Bytes(), &a); err != nil {
+			t.Fatalf("%d %s: %v", rec.Code, rec.Body.String(), err)
+		}
+		return a
+	}
+	if a := get("garden"); len(a.Newsletters) != 1 || a.Newsletters[0] != (pickedMarket{Slug: "garden-notes", Name: "Garden notes"}) {
+		t.Errorf("\"garden\": %+v, want the public garden notes alone", a.Newsletters)
+	}
+	if a := get("Bakery"); len(a.Newsletters) != 1 || a.Newsletters[0].Slug != "bakery-news" {
+		t.Errorf("\"Bakery\": %+v, want bakery news", a.Newsletters)
+	}
+	if a := get("volunteers"); a.Newsletters == nil || len(a.Newsletters) != 0 {
+		t.Errorf("the private list's name: %+v, want an empty list", a.Newsletters)
+	}
+	a := get("")
+	var slugs []string
+	for _, n := range a.Newsletters {
+		slugs = append(slugs, n.Slug)
+	}
+	if !slices.Equal(slugs, []string{"garden-notes", "bakery-news"}) {
+		t.Errorf("with nothing typed: %v, want the two public lists", slugs)
+	}
+}
+
+type pickerNewsletters struct {
+	Newsletters []pickedMarket `json:"newsletters"`
 }
