@@ -191,17 +191,19 @@ function insertWidget(editor, type, id) {
     .run();
 }
 
-// The admin endpoint that finds the market's products and markets, and the events service's
-// calendars and events, by name: {"products": [{slug, name, market}], "markets": [{slug, name}],
-// "calendars": [{slug, name}], "events": [{slug, name, date}]}.
+// The admin endpoint that finds the market's products and markets, the events service's
+// calendars and events, and the public newsletter lists, by name: {"products": [{slug, name,
+// market}], "markets": [{slug, name}], "calendars": [{slug, name}], "events": [{slug, name, date}],
+// "newsletters": [{slug, name}]}.
 const PICKER_URL = '/admin/widgets/products';
 
 // The widget picker behind each Widget button, created on first use.
 const pickers = new WeakMap();
 
-// pickWidget opens the widget picker: the market's products and markets and the calendars and
-// events found by name, one of which is inserted as its widget ([[widget:product-card:<slug>]],
-// [[widget:market:<slug>]], [[widget:events-calendar:<slug>]] or [[widget:event:<slug>]]);
+// pickWidget opens the widget picker: the market's products and markets, the calendars and
+// events, and the newsletters found by name, one of which is inserted as its widget
+// ([[widget:product-card:<slug>]], [[widget:market:<slug>]], [[widget:events-calendar:<slug>]],
+// [[widget:event:<slug>]] or [[widget:newsletter:<slug>]]);
 // "Other widget" asks for a type and id instead (promptWidget).
 function pickWidget(editor, button) {
   let picker = pickers.get(button);
@@ -223,7 +225,7 @@ function widgetPicker(editor, button) {
 
   const title = document.createElement('h2');
   title.id = `${inputID}-title`;
-  title.textContent = 'Insert a product, a market, a calendar or an event';
+  title.textContent = 'Insert a product, a market, a calendar, an event or a newsletter';
   const label = document.createElement('label');
   label.htmlFor = inputID;
   label.textContent = 'Name';
@@ -310,6 +312,9 @@ function widgetPicker(editor, button) {
         }
         for (const e of Array.isArray(data.events) ? data.events : []) {
           items.push({ type: 'event', slug: e.slug, text: e.name, note: e.date ? `Event, ${e.date}` : 'Event' });
+        }
+        for (const n of Array.isArray(data.newsletters) ? data.newsletters : []) {
+          items.push({ type: 'newsletter', slug: n.slug, text: n.name, note: 'Newsletter' });
         }
         items = items.filter((item) => typeof item.slug === 'string' && WIDGET_ID.test(item.slug) && typeof item.text === 'string');
       } else {
