@@ -15,14 +15,15 @@ import (
 	"rose-ash.com/platform/shared/services/bookings"
 	"rose-ash.com/platform/shared/services/newsletters"
 	"rose-ash.com/platform/shared/services/orders"
+	"rose-ash.com/platform/shared/services/social"
 	"rose-ash.com/platform/shared/web"
 )
 
 // exportAbout is the export's "about" string: what it holds and what not yet.
 const exportAbout = "Everything Rose Ash keeps about you as a member: your profile, your orders with their lines, " +
 	"your bookings with their tickets (the codes are yours: keep them private), your basket, " +
-	"and your newsletter subscriptions with their consent log (when, from which page and address you subscribed, confirmed or left). " +
-	"Your hub posts will be added to this export later."
+	"your newsletter subscriptions with their consent log (when, from which page and address you subscribed, confirmed or left), " +
+	"and your part of the social hub: your posts, whom you follow and who follows you, what you liked and boosted."
 
 // exportOrders bounds how many orders the export holds (all of a member's,
 // in practice).
@@ -39,6 +40,9 @@ type dataExport struct {
 	// Newsletters are the member's subscriptions and consent log (none
 	// when the service runs without newsletters).
 	Newsletters *newsletters.Export `json:"newsletters,omitempty"`
+	// Hub is the member's social hub data (none until they choose a
+	// username, which their hub actor is named by).
+	Hub *social.HubExport `json:"hub,omitempty"`
 }
 
 type exportProfile struct {
@@ -103,7 +107,8 @@ func exportData(site *web.Site, carts contracts.Carts, orderStore *orders.Store,
 			site.Error(w, r, models.Errorf(models.EUnauthenticated, "Sign in to download your data."))
 			return
 		}
-		x, err := collectExport(r.Context(), u, carts, orderStore, bookingStore, db)
+		hub := social.New(db, nil, social.Options{FederationURL: site.URL("federation", "")})
+		x, err := collectExport(r.Context(), u, carts, orderStore, bookingStore, db, hub)
 		if err != nil {
 			site.Error(w, r, err)
 			return
@@ -121,7 +126,7 @@ func exportData(site *web.Site, carts contracts.Carts, orderStore *orders.Store,
 }
 
 // collectExport gathers u's data: every read is by u's id.
-func collectExport(ctx context.Context, u models.User, carts contracts.Carts, orderStore *orders.Store, bookingStore *bookings.Store, db *pgxpool.Pool) (dataExport, error) {
+func collectExport(ctx context.Context, u models.User, carts contracts.Carts, orderStore *orders.Store, bookingStore *bookings.Store, db *pgxpool.Pool, hub *social.Store) (dataExport, error) {
 	x := dataExport{GeneratedAt: time.Now().UTC(), About: exportAbout, Orders: []exportOrder{}, Bookings: []exportBooking{},
 		Profile: exportProfile{Email: u.Email, Username: u.Username, DisplayName: u.DisplayName, Created: u.CreatedAt}}
 	list, err := orderStore.OrdersOf(ctx, u.ID, exportOrders)
@@ -165,6 +170,13 @@ func collectExport(ctx context.Context, u models.User, carts contracts.Carts, or
 			return x, err
 		}
 		x.Newsletters = &ex
+	}
+	if me, err := hub.ActorOf(u); err == nil {
+		hx, err := hub.Export(ctx, me)
+		if err != nil {
+			return x, err
+		}
+		x.Hub = &hx
 	}
 	x.Cart = exportCart{ItemCount: sum.ItemCount, Totals: []exportMoney{}}
 	for _, m := range sum.Totals {

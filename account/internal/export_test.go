@@ -172,6 +172,19 @@ func TestExportHoldsTheMembersDataOnly(t *testing.T) {
 	soon := time.Now().Add(72 * time.Hour).Truncate(time.Minute)
 	ann := mustMember(t, db, "Ann", "Sourdough loaf", "Bread-making workshop", 2, soon)
 	bob := mustMember(t, db, "Bob", "Rye loaf", "Pottery evening", 1, soon)
+	// Ann has chosen a username: her hub actor posted; so did Bob's.
+	ann.user.Username, bob.user.Username = "ann", "bob"
+	fed := site.URL("federation", "")
+	for _, u := range []models.User{ann.user, bob.user} {
+		if _, err := db.Exec(context.Background(), `UPDATE users SET username = $2 WHERE id = $1`, u.ID, u.Username); err != nil {
+			t.Fatal(err)
+		}
+		actor := fed + "/users/" + u.Username
+		if _, err := db.Exec(context.Background(), `INSERT INTO ap_objects (uri, type, actor, user_id, content) VALUES ($1, 'Note', $2, $3, $4)`,
+			actor+"/statuses/1", actor, u.ID, "<p>"+u.DisplayName+"'s hub post</p>"); err != nil {
+			t.Fatal(err)
+		}
+	}
 	srv := exportServer(t, site, db, ann.user, bob.user)
 
 	res, body := getAs(t, srv.URL+"/export.json", ann.user.ID)
@@ -185,7 +198,7 @@ func TestExportHoldsTheMembersDataOnly(t *testing.T) {
 	if err := json.Unmarshal([]byte(body), &x); err != nil {
 		t.Fatalf("export is not JSON: %v", err)
 	}
-	if x.GeneratedAt.IsZero() || !strings.Contains(x.About, "later") {
+	if x.GeneratedAt.IsZero() || !strings.Contains(x.About, "hub") {
 		t.Errorf("generated_at %v, about %q", x.GeneratedAt, x.About)
 	}
 	if x.Profile.Email != "ann@example.org" || x.Profile.DisplayName != "Ann" || x.Profile.Created.IsZero() {
@@ -202,7 +215,10 @@ func TestExportHoldsTheMembersDataOnly(t *testing.T) {
 			t.Errorf("ticket %d code %q, want %q", i+1, tk.Code, ann.codes[i])
 		}
 	}
-	for _, other := range append([]string{"bob@example.org", "Rye loaf", "Pottery evening", bob.booking.String()}, bob.codes...) {
+	if x.Hub == nil || x.Hub.Handle == "" || len(x.Hub.Posts) != 1 || !strings.Contains(x.Hub.Posts[0].Content, "Ann's hub post") {
+		t.Errorf("hub %+v, want Ann's handle and her one post", x.Hub)
+	}
+	for _, other := range append([]string{"bob@example.org", "Rye loaf", "Pottery evening", bob.booking.String(), "Bob's hub post", "/users/bob"}, bob.codes...) {
 		if strings.Contains(body, other) {
 			t.Errorf("Ann's export holds Bob's %q", other)
 		}

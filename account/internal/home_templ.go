@@ -442,7 +442,7 @@ func HomePage(p layout.Page, links []layout.Link, d *dashboard, cartURL, federat
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 34, "</div><p class=\"account-export\"><a href=\"/export.json\" download>Download my data</a> (your profile, orders, bookings, tickets and basket, as JSON).</p>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 34, "</div><p class=\"account-export\"><a href=\"/export.json\" download>Download my data</a> (your profile, orders, bookings and tickets, basket, newsletter subscriptions with their consent log, and hub posts and follows, as JSON).</p>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
