@@ -247,7 +247,7 @@ func Seed(ctx context.Context, db *pgxpool.Pool, store media.Store) error {
 		if err := seedAdminCart(ctx, tx); err != nil {
 			return err
 		}
-		if err := seedNewsletters(ctx, tx); err != nil {
+		if err := seedNewsletters(ctx, tx, time.Now()); err != nil {
 			return err
 		}
 		return seedAdminHistory(ctx, tx, time.Now())

@@ -3,9 +3,12 @@ package demo
 import (
 	"context"
 	"fmt"
+	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"rose-ash.com/platform/shared/services/campaigns"
 	"rose-ash.com/platform/shared/services/newsletters"
 )
 
@@ -25,12 +28,37 @@ var NewsletterLists = []newsletters.ListInput{
 // subscribe form ([[widget:newsletter:news]]).
 const NewsletterWidgetPost = "welcome-to-the-new-rose-ash"
 
-// seedNewsletters makes the demo lists that are missing; a list an admin
-// has changed since is left as it is.
-func seedNewsletters(ctx context.Context, tx pgx.Tx) error {
+// NewsletterCampaigns are the demo campaigns to the news list: one sent
+// three weeks before the seed (on the public archive), and a draft about
+// the winter fair that an admin can preview, test and send.
+var NewsletterCampaigns = []campaigns.DemoCampaign{
+	{Slug: "a-new-home-for-rose-ash", Subject: "A new home for Rose Ash",
+		HTML: `<p>Dear members,</p><p>The cooperative has moved to its own platform: the blog, the market, events and your account now live under one sign-in. Your orders, tickets and bookings are on <strong>your account page</strong>, and you can follow the cooperative from Mastodon and the rest of the fediverse.</p><p>See you at the market,<br>the Rose Ash board</p>`},
+	{Slug: "winter-fair-is-coming", Subject: "The winter fair is coming",
+		HTML: `<p>The market hall fills up for the winter fair: stalls from every producer, mulled apple juice and carols at three.</p><ul><li>Bring your own bags</li><li>Members' gifts stall by the door</li></ul><p>It is free: the date and times are on the events page.</p>`},
+}
+
+// seedNewsletters makes the demo lists that are missing (a list an admin
+// has changed since is left as it is) and the demo campaigns to the news
+// list, the first of them sent three weeks before now.
+func seedNewsletters(ctx context.Context, tx pgx.Tx, now time.Time) error {
+	var news uuid.UUID
 	for _, in := range NewsletterLists {
-		if _, err := newsletters.EnsureListTx(ctx, tx, in); err != nil {
+		l, err := newsletters.EnsureListTx(ctx, tx, in)
+		if err != nil {
 			return fmt.Errorf("demo: newsletter list %s: %w", in.Slug, err)
+		}
+		if in.Slug == "news" {
+			news = l.ID
+		}
+	}
+	for i, c := range NewsletterCampaigns {
+		c.ListIDs = []uuid.UUID{news}
+		if i == 0 {
+			c.Sent = now.Add(-21 * 24 * time.Hour).Truncate(time.Minute)
+		}
+		if err := campaigns.AddDemoCampaignIfMissing(ctx, tx, c); err != nil {
+			return fmt.Errorf("demo: %w", err)
 		}
 	}
 	return nil
