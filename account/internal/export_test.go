@@ -107,7 +107,7 @@ func mustMember(t *testing.T, db *pgxpool.Pool, name, lineTitle, eventTitle stri
 // renderNav renders the account-nav fragment for viewer.
 func renderNav(t *testing.T, site *web.Site, store *bookings.Store, viewer models.User) string {
 	t.Helper()
-	c, err := fragmentRenderers(site, store)[fragments.AccountNav](context.Background(), &viewer)
+	c, err := fragmentRenderers(site, store, nil)[fragments.AccountNav](context.Background(), &viewer)
 	if err != nil {
 		t.Fatal(err)
 	}

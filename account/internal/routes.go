@@ -54,7 +54,7 @@ func NewServer(d Deps) http.Handler {
 	r := site.Router()
 
 	// Machine routes: no session.
-	renderers := fragmentRenderers(site, d.Bookings)
+	renderers := fragmentRenderers(site, d.Bookings, identity.New(d.DB))
 	if nl := d.Newsletters; nl != nil {
 		renderers[fragments.Newsletter] = newsletterFragment(site, nl)
 		// RFC 8058 one-click unsubscribe, posted by mail providers' servers
