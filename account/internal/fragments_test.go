@@ -47,7 +47,7 @@ func TestAccountNavShowsTheMembersPicture(t *testing.T) {
 	}
 
 	got := nav(member("Ann", picture))
-	want := `<span class="account-name"><img class="account-avatar" src="` + picture + `" alt="" width="24" height="24"> Ann</span>`
+	want := `<img class="account-avatar" src="` + picture + `" alt="" width="24" height="24"> <span class="account-name">Ann</span>`
 	if !strings.HasPrefix(picture, "http") || !strings.Contains(got, want) {
 		t.Errorf("Ann's account-nav lacks her picture beside her name:\n got %s\nwant %s", got, want)
 	}
