@@ -11,6 +11,7 @@ import (
 	"rose-ash.com/platform/account/internal"
 	"rose-ash.com/platform/shared/boot"
 	"rose-ash.com/platform/shared/media"
+	"rose-ash.com/platform/shared/ratelimit"
 	"rose-ash.com/platform/shared/services/bookings"
 	"rose-ash.com/platform/shared/services/campaigns"
 	"rose-ash.com/platform/shared/services/carts"
@@ -52,6 +53,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		return internal.NewServer(internal.Deps{Site: d.Site, Auth: d.SignIn(), Carts: carts.New(d.DB),
 			Newsletters: nl, BounceSecret: d.Config.NewsletterBounceSecret, EmailMover: nl,
 			Orders: orders.New(d.DB, products.New(d.DB)), Bookings: bookings.New(d.DB), DB: d.DB,
-			Media: mediaStore, Mail: d.Mail, Campaigns: campaignAdmin(d)}), nil
+			Media: mediaStore, Mail: d.Mail, Campaigns: campaignAdmin(d),
+			Limiter: ratelimit.New(d.Redis, d.Keys)}), nil
 	})
 }

@@ -6,9 +6,12 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
+	"time"
 
 	"rose-ash.com/platform/shared/models"
+	"rose-ash.com/platform/shared/ratelimit"
 	"rose-ash.com/platform/shared/services/newsletters"
 	"rose-ash.com/platform/shared/web"
 )
@@ -318,4 +321,35 @@ func platformPage(site *web.Site, u string) string {
 		}
 	}
 	return ""
+}
+
+// limitSubscriptions refuses a client address's subscribe requests over
+// newsletters.subscribe_per_ip an hour with 429 and a sentence: each
+// request may mail a confirmation to an address someone typed, so an
+// unlimited form would mail-bomb strangers. With Redis away the limiter
+// fails closed (503), as sign-in does.
+func limitSubscriptions(site *web.Site, limiter *ratelimit.Limiter) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		if limiter == nil {
+			return next
+		}
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			ip, _, err := net.SplitHostPort(r.RemoteAddr)
+			if err != nil {
+				ip = r.RemoteAddr
+			}
+			err = limiter.Allow(r.Context(), "newsletter-subscribe:"+ip, site.Config.Newsletters.SubscribeLimit(), time.Hour)
+			var limited *ratelimit.Limited
+			switch {
+			case errors.As(err, &limited):
+				w.Header().Set("Retry-After", strconv.Itoa(int(limited.RetryAfter.Seconds())+1))
+				site.Render(w, r, http.StatusTooManyRequests, LinkProblemPage(site.Page(r, "Newsletters"), "Too many requests",
+					"Too many subscriptions were asked from your address in the last hour. Please try again later.", ""))
+			case err != nil:
+				site.Error(w, r, err)
+			default:
+				next.ServeHTTP(w, r)
+			}
+		})
+	}
 }

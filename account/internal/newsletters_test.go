@@ -3,6 +3,7 @@ package internal
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -21,16 +22,19 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
+	"rose-ash.com/platform/shared/cache"
 	"rose-ash.com/platform/shared/fragments"
 	"rose-ash.com/platform/shared/mail"
 	"rose-ash.com/platform/shared/models"
 	"rose-ash.com/platform/shared/oauth"
 	"rose-ash.com/platform/shared/postgres/pgtest"
+	"rose-ash.com/platform/shared/ratelimit"
 	"rose-ash.com/platform/shared/services/bookings"
 	"rose-ash.com/platform/shared/services/carts"
 	"rose-ash.com/platform/shared/services/newsletters"
 	"rose-ash.com/platform/shared/services/orders"
 	"rose-ash.com/platform/shared/services/products"
+	"rose-ash.com/platform/shared/servicetest"
 	"rose-ash.com/platform/shared/web"
 )
 
@@ -478,5 +482,41 @@ func TestPreferencesPageManagesEveryList(t *testing.T) {
 	}
 	if res, _ := d.do(t, "POST", "/newsletters/subscribe", url.Values{"list": {"board"}, "email": {"pam@example.org"}}, nil); res.StatusCode != 404 {
 		t.Errorf("subscribing to a private list: %d, want 404", res.StatusCode)
+	}
+}
+
+// A client address asking for more subscriptions in an hour than
+// newsletters.subscribe_per_ip gets 429 with Retry-After and a sentence,
+// and nothing is subscribed (nor mailed) for the request refused; another
+// address is still served.
+func TestSubscribeRequestsAreLimitedPerAddress(t *testing.T) {
+	d := newNewsletterDesk(t)
+	d.site.Config.Newsletters.SubscribePerIP = 2
+	limiter := ratelimit.New(servicetest.MustRedis(t), cache.Namespace(fmt.Sprintf("acctlimit%d", time.Now().UnixNano())))
+	subscribe := limitSubscriptions(d.site, limiter)(subscribeNewsletter(d.site, d.store))
+	post := func(from, email string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest(http.MethodPost, "/newsletters/subscribe",
+			strings.NewReader(url.Values{"list": {"news"}, "email": {email}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.RemoteAddr = from + ":40000"
+		rec := httptest.NewRecorder()
+		subscribe.ServeHTTP(rec, req)
+		return rec
+	}
+	for i := range 2 {
+		if rec := post("203.0.113.7", fmt.Sprintf("reader%d@example.org", i)); rec.Code != http.StatusOK {
+			t.Fatalf("subscription %d: %d\n%s", i+1, rec.Code, rec.Body)
+		}
+	}
+	rec := post("203.0.113.7", "victim@example.org")
+	if rec.Code != http.StatusTooManyRequests || rec.Header().Get("Retry-After") == "" || !strings.Contains(rec.Body.String(), "Too many subscriptions") {
+		t.Fatalf("the third request from one address: %d, Retry-After %q\n%s", rec.Code, rec.Header().Get("Retry-After"), rec.Body)
+	}
+	var n int
+	if err := d.db.QueryRow(context.Background(), `SELECT count(*) FROM newsletter_subscribers WHERE email = 'victim@example.org'`).Scan(&n); err != nil || n != 0 {
+		t.Errorf("the refused request left %d subscriber rows (%v)", n, err)
+	}
+	if rec := post("198.51.100.9", "victim@example.org"); rec.Code != http.StatusOK {
+		t.Errorf("another address's request: %d", rec.Code)
 	}
 }

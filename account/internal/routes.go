@@ -13,6 +13,7 @@ import (
 	"rose-ash.com/platform/shared/mail"
 	"rose-ash.com/platform/shared/media"
 	"rose-ash.com/platform/shared/oauth"
+	"rose-ash.com/platform/shared/ratelimit"
 	"rose-ash.com/platform/shared/services/bookings"
 	"rose-ash.com/platform/shared/services/identity"
 	"rose-ash.com/platform/shared/services/newsletters"
@@ -42,6 +43,9 @@ type Deps struct {
 	// refuses every request).
 	Newsletters  *newsletters.Store
 	BounceSecret string
+	// Limiter counts subscribe requests per client address
+	// (newsletters.subscribe_per_ip an hour; nil: no limit).
+	Limiter *ratelimit.Limiter
 	// Campaigns is the newsletter campaigns' admin and public archive
 	// (admin_campaigns.go; nil: none).
 	Campaigns *Campaigns
@@ -94,9 +98,9 @@ func NewServer(d Deps) http.Handler {
 		// Newsletters (newsletters*.go): the lists, their signed links, the dashboard's buttons.
 		if nl := d.Newsletters; nl != nil {
 			r.Get("/newsletters", showNewsletters(site, nl))
-			r.Post("/newsletters/subscribe", subscribeNewsletter(site, nl))
+			r.With(limitSubscriptions(site, d.Limiter)).Post("/newsletters/subscribe", subscribeNewsletter(site, nl))
 			r.Get("/newsletters/confirm", confirmNewsletter(site, nl))
-			r.Post("/newsletters/confirm/resend", resendConfirmation(site, nl))
+			r.With(limitSubscriptions(site, d.Limiter)).Post("/newsletters/confirm/resend", resendConfirmation(site, nl))
 			r.Get("/newsletters/unsubscribe", showUnsubscribe(site, nl))
 			r.Get("/newsletters/preferences", showPreferences(site, nl))
 			r.Post("/newsletters/preferences", savePreference(site, nl))

@@ -147,6 +147,22 @@ type Newsletters struct {
 	// Concurrency is how many campaign messages are handed to the relay at
 	// once (NEWSLETTER_CONCURRENCY; 0: 4).
 	Concurrency int `yaml:"concurrency"`
+	// SubscribePerIP is how many subscribe requests (each may mail a
+	// confirmation to any address) one client address may make in an hour
+	// (NEWSLETTER_SUBSCRIBE_PER_IP; 0: 30).
+	SubscribePerIP int `yaml:"subscribe_per_ip"`
+}
+
+// DefaultSubscribePerIP is newsletters.subscribe_per_ip when it is 0.
+const DefaultSubscribePerIP = 30
+
+// SubscribeLimit returns SubscribePerIP, or DefaultSubscribePerIP when it
+// is 0.
+func (n Newsletters) SubscribeLimit() int {
+	if n.SubscribePerIP == 0 {
+		return DefaultSubscribePerIP
+	}
+	return n.SubscribePerIP
 }
 
 // DefaultDeletionGrace is account.deletion_grace when it is not set.
@@ -569,6 +585,10 @@ func (c *Config) applyEnv(getenv func(string) string, errs *[]error) {
 		c.Newsletters.Concurrency, err = strconv.Atoi(v)
 		return err
 	})
+	parse("NEWSLETTER_SUBSCRIBE_PER_IP", func(v string) (err error) {
+		c.Newsletters.SubscribePerIP, err = strconv.Atoi(v)
+		return err
+	})
 	parse("NEWSLETTER_SOFT_BOUNCE_LIMIT", func(v string) (err error) {
 		c.Newsletters.SoftBounceLimit, err = strconv.Atoi(v)
 		return err
@@ -872,6 +892,9 @@ func (c *Config) validateGhost(bad reportFunc) {
 func (c *Config) validateMail(bad reportFunc) {
 	if _, err := mail.ParseAddress(c.Mail.From); err != nil {
 		bad("mail.from", "MAIL_FROM", "%q is not an email address", c.Mail.From)
+	}
+	if n := c.Newsletters.SubscribePerIP; n < 0 || n > 100000 {
+		bad("newsletters.subscribe_per_ip", "NEWSLETTER_SUBSCRIBE_PER_IP", "%d is outside 0..100000 (0: 30)", n)
 	}
 	if n := c.Newsletters.SoftBounceLimit; n < 0 || n > 100 {
 		bad("newsletters.soft_bounce_limit", "NEWSLETTER_SOFT_BOUNCE_LIMIT", "%d is outside 0..100 (0: 3)", n)
