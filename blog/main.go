@@ -35,7 +35,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	if err != nil {
 		return err
 	}
-	opts := boot.Options{Service: "blog", MayMigrate: true, Static: static, Workers: workers,
+	opts := boot.Options{Service: "blog", MayMigrate: true, Static: static, Editor: true, Workers: workers,
 		Queues: queues}
 	return boot.Run(ctx, opts, getenv, stdout, func(d boot.Deps) (http.Handler, error) {
 		store, nav := posts.New(d.DB), navigation.New(d.DB)

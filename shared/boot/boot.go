@@ -29,6 +29,7 @@ import (
 	"rose-ash.com/platform/shared/activitypub/listings"
 	"rose-ash.com/platform/shared/cache"
 	"rose-ash.com/platform/shared/config"
+	"rose-ash.com/platform/shared/editor"
 	"rose-ash.com/platform/shared/fragments"
 	"rose-ash.com/platform/shared/ghostsync"
 	"rose-ash.com/platform/shared/layout"
@@ -53,6 +54,10 @@ type Options struct {
 	// Static holds the service's own static files (nil for none); they
 	// override the shared layout's files of the same name.
 	Static fs.FS
+	// Editor adds the rich-text editor (shared/editor's Assets: editor.js
+	// and editor.css) to the service's static files, for pages that edit
+	// rich text: served from the service's own origin under hashed names.
+	Editor bool
 	// MayMigrate lets this service apply migrations at start-up when the
 	// config's run_migrations is true. Only the blog sets it.
 	MayMigrate bool
@@ -145,6 +150,9 @@ func Run(ctx context.Context, opts Options, getenv func(string) string, stdout i
 	layers := []fs.FS{}
 	if opts.Static != nil {
 		layers = append(layers, opts.Static)
+	}
+	if opts.Editor {
+		layers = append(layers, editor.Assets())
 	}
 	shared, err := fs.Sub(layout.Static, "static")
 	if err != nil {

@@ -1,7 +1,8 @@
-// Builds the blog editor bundle: node build.mjs (after npm ci).
+// Builds the rich-text editor bundle: node build.mjs (after npm ci).
 //
-// The output, ../../blog/internal/static/editor.js, is committed so Go builds never need npm. Its
-// first line is a banner carrying the SHA-256 of the sources it was built from:
+// The output, dist/editor.js (beside the hand-written dist/editor.css), is committed so Go builds
+// never need npm; assets.go embeds both for the services whose pages edit rich text. Its first
+// line is a banner carrying the SHA-256 of the sources it was built from:
 //
 //   /* rose-ash editor bundle; source sha256: <hex> */
 //
@@ -18,7 +19,7 @@ import * as esbuild from 'esbuild';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const srcDir = join(here, 'src');
-const outfile = join(here, '..', '..', 'blog', 'internal', 'static', 'editor.js');
+const outfile = join(here, 'dist', 'editor.js');
 
 // files lists the regular files under dir as slash-separated paths relative to dir.
 function files(dir, prefix = '') {

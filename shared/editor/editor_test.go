@@ -57,7 +57,7 @@ func sourceHash(t *testing.T) string {
 func TestBundleIsFresh(t *testing.T) {
 	want := "/* rose-ash editor bundle; source sha256: " + sourceHash(t) + " */"
 
-	f, err := os.Open(filepath.Join("..", "..", "blog", "internal", "static", "editor.js"))
+	f, err := os.Open(filepath.Join("dist", "editor.js"))
 	if err != nil {
 		t.Fatalf("editor bundle is stale: run `make editor` (%v)", err)
 	}
