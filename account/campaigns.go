@@ -43,6 +43,5 @@ func campaignWorkers(d boot.Deps, w *river.Workers) (int, error) {
 // campaignAdmin is what the campaign admin pages and archive need; test
 // messages go through the ordinary sender.
 func campaignAdmin(d boot.Deps) *internal.Campaigns {
-	return &internal.Campaigns{Store: campaigns.New(d.DB), Jobs: d.Jobs, Renderer: campaignRenderer(d), Mail: d.Mail,
-		BlogURL: d.Config.Service("blog").InternalURL}
+	return &internal.Campaigns{Store: campaigns.New(d.DB), Jobs: d.Jobs, Renderer: campaignRenderer(d), Mail: d.Mail}
 }

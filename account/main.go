@@ -25,7 +25,8 @@ func main() { boot.Main("account", run) }
 
 // run starts the account service and blocks until ctx ends.
 func run(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
-	opts := boot.Options{Service: "account", MayMigrate: false,
+	// Editor: the campaign form's rich-text editor (admin_campaigns.go).
+	opts := boot.Options{Service: "account", MayMigrate: false, Editor: true,
 		// The deletion of accounts whose grace period is over (deletion_job.go).
 		Workers: func(d boot.Deps, w *river.Workers) (int, error) {
 			eraser := &internal.Eraser{DB: d.DB, Identity: identity.New(d.DB), Bookings: bookings.New(d.DB),

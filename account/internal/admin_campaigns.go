@@ -3,12 +3,10 @@ package internal
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -25,15 +23,14 @@ import (
 
 // Campaigns is what the newsletter campaigns' admin pages and public
 // archive need: the store, the job queue sending starts on, the renderer
-// of messages (previews and tests), the sender of test messages, and the
-// blog's internal URL, whose rich-text editor bundle the campaign form
-// loads (served here, same origin, so the pages' CSP holds).
+// of messages (previews and tests) and the sender of test messages. The
+// campaign form's rich-text editor is among the site's static files
+// (boot.Options.Editor).
 type Campaigns struct {
 	Store    *campaigns.Store
 	Jobs     *river.Client[pgx.Tx]
 	Renderer campaigns.Renderer
 	Mail     mail.Sender
-	BlogURL  string
 }
 
 // mountCampaigns adds the campaign routes: the admin pages under
@@ -47,7 +44,6 @@ func mountCampaigns(r chi.Router, site *web.Site, c *Campaigns) {
 		r.Get("/", a.listCampaigns)
 		r.Get("/new", a.newCampaign)
 		r.Post("/", a.createCampaign)
-		r.Get("/editor/{file}", a.serveEditor)
 		r.Get("/{id}", a.showCampaign)
 		r.Post("/{id}", a.updateCampaign)
 		r.Get("/{id}/preview", a.previewCampaign)
@@ -88,7 +84,7 @@ func (f campaignForm) chosen(id uuid.UUID) bool {
 func (a campaignAdmin) page(r *http.Request, title string, editor bool) layout.Page {
 	p := a.site.Page(r, title)
 	if editor {
-		p.Head = campaignEditorHead("/admin/newsletters/campaigns/editor/editor.js", "/admin/newsletters/campaigns/editor/editor.css")
+		p.Head = campaignEditorHead(a.site.Assets.URL("editor.js"), a.site.Assets.URL("editor.css"))
 	}
 	return p
 }
@@ -380,70 +376,6 @@ func (a campaignAdmin) showArchived(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.site.Render(w, r, http.StatusOK, ArchivedCampaignPage(a.site.Page(r, c.Subject), c))
-}
-
-// editorBundle caches the blog's editor files fetched from the blog.
-var editorBundle struct {
-	sync.Mutex
-	files map[string]editorFile
-}
-
-type editorFile struct {
-	body    []byte
-	fetched time.Time
-}
-
-// serveEditor serves the blog's rich-text editor (editor.js, editor.css),
-// fetched from the blog service and kept for ten minutes: one editor,
-// built once from shared/editor, loaded from this origin.
-func (a campaignAdmin) serveEditor(w http.ResponseWriter, r *http.Request) {
-	name := chi.URLParam(r, "file")
-	ctype := map[string]string{"editor.js": "text/javascript; charset=utf-8", "editor.css": "text/css; charset=utf-8"}[name]
-	if ctype == "" || a.c.BlogURL == "" {
-		http.NotFound(w, r)
-		return
-	}
-	editorBundle.Lock()
-	f, ok := editorBundle.files[name]
-	editorBundle.Unlock()
-	if !ok || time.Since(f.fetched) > 10*time.Minute {
-		body, err := fetchEditor(r.Context(), strings.TrimRight(a.c.BlogURL, "/")+"/static/"+name)
-		if err != nil {
-			if !ok {
-				a.site.Error(w, r, models.Wrap(models.EUnavailable, "The editor cannot be loaded just now; the form works without it.", err))
-				return
-			}
-		} else {
-			f = editorFile{body: body, fetched: time.Now()}
-			editorBundle.Lock()
-			if editorBundle.files == nil {
-				editorBundle.files = map[string]editorFile{}
-			}
-			editorBundle.files[name] = f
-			editorBundle.Unlock()
-		}
-	}
-	w.Header().Set("Content-Type", ctype)
-	w.Header().Set("Cache-Control", "private, max-age=600")
-	_, _ = w.Write(f.body)
-}
-
-func fetchEditor(ctx context.Context, url string) ([]byte, error) {
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return nil, err
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer res.Body.Close()
-	if res.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("fetch %s: %s", url, res.Status)
-	}
-	return io.ReadAll(io.LimitReader(res.Body, 8<<20))
 }
 
 func formAction(f campaignForm) string {

@@ -3,11 +3,15 @@ package internal
 import (
 	"context"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"path"
+	"regexp"
 	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -16,6 +20,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
+	"rose-ash.com/platform/shared/editor"
 	"rose-ash.com/platform/shared/mail"
 	"rose-ash.com/platform/shared/mail/mailtest"
 	"rose-ash.com/platform/shared/models"
@@ -66,18 +71,22 @@ func newCampaignSite(t *testing.T) *campaignSite {
 		t.Fatal(err)
 	}
 	site := testSite(t)
-	blog := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/static/editor.js" {
-			http.NotFound(w, r)
-			return
-		}
-		_, _ = io.WriteString(w, "/* rose-ash editor bundle */")
-	}))
-	t.Cleanup(blog.Close)
-	c := &Campaigns{Store: campaigns.New(db), Jobs: jobs, Mail: sender, BlogURL: blog.URL,
+	// The account's static files as boot gives them (boot.Options.Editor):
+	// the shared rich-text editor among them.
+	if site.Assets, err = web.NewAssets("/static/", editor.Assets(), fstest.MapFS{"site.css": {Data: []byte("body{}")}}); err != nil {
+		t.Fatal(err)
+	}
+	// No blog runs: its addresses lead to a server already closed.
+	gone := httptest.NewServer(http.NotFoundHandler())
+	gone.Close()
+	blog := site.Config.Services["blog"]
+	blog.InternalURL, blog.PublicURL = gone.URL, gone.URL
+	site.Config.Services["blog"] = blog
+	c := &Campaigns{Store: campaigns.New(db), Jobs: jobs, Mail: sender,
 		Renderer: campaigns.Renderer{Links: newsletters.Links{Key: []byte("k"), Base: "https://account.example.org"}}}
 	byID := map[uuid.UUID]models.User{s.admin.ID: s.admin, s.user.ID: s.user}
 	r := site.Router()
+	site.MountPlatform(r, nil)
 	r.Group(func(r chi.Router) {
 		r.Use(func(next http.Handler) http.Handler {
 			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -233,17 +242,38 @@ func TestCampaignTestPreviewSendAndArchive(t *testing.T) {
 	}
 }
 
-func TestCampaignFormLoadsTheBlogsEditorFromThisOrigin(t *testing.T) {
+// The campaign form loads the rich-text editor from the account's own
+// origin under content-hashed names, as the blog does, and the account
+// serves it (the bundle built from shared/editor, cached for a year) while
+// no blog runs at all.
+func TestCampaignFormLoadsTheEditorFromThisOriginWithoutTheBlog(t *testing.T) {
 	s := newCampaignSite(t)
 	_, page := getAs(t, s.url+"/admin/newsletters/campaigns/new", s.admin.ID)
-	if !strings.Contains(page, `<script src="/admin/newsletters/campaigns/editor/editor.js" defer>`) {
-		t.Errorf("the form does not load the editor:\n%s", page)
+	if !strings.Contains(page, `data-editor`) || !strings.Contains(page, `<textarea`) {
+		t.Errorf("the form has no textarea for the editor to replace:\n%s", page)
 	}
-	res, body := getAs(t, s.url+"/admin/newsletters/campaigns/editor/editor.js", s.admin.ID)
-	if res.StatusCode != http.StatusOK || body != "/* rose-ash editor bundle */" || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/javascript") {
-		t.Errorf("editor.js: %d %q %q", res.StatusCode, res.Header.Get("Content-Type"), body)
+	for _, f := range []struct{ name, tag, ctype, start string }{
+		{"editor.js", `<script src="`, "text/javascript", "/* rose-ash editor bundle; source sha256: "},
+		{"editor.css", `<link rel="stylesheet" href="`, "text/css", "/* The rich-text editor"},
+	} {
+		m := regexp.MustCompile(regexp.QuoteMeta(f.tag) + `(/static/editor\.[0-9a-f]{10}\.` + strings.TrimPrefix(path.Ext(f.name), ".") + `)"`).FindStringSubmatch(page)
+		if m == nil {
+			t.Errorf("the form does not load %s from /static/ under a hashed name:\n%s", f.name, page)
+			continue
+		}
+		res, body := getAs(t, s.url+m[1], s.admin.ID)
+		if res.StatusCode != http.StatusOK || !strings.HasPrefix(body, f.start) || !strings.HasPrefix(res.Header.Get("Content-Type"), f.ctype) {
+			t.Errorf("%s: %d %q %.80q", m[1], res.StatusCode, res.Header.Get("Content-Type"), body)
+		}
+		if cc := res.Header.Get("Cache-Control"); !strings.Contains(cc, "immutable") {
+			t.Errorf("%s: Cache-Control %q, want a long immutable lifetime", m[1], cc)
+		}
+		want, err := fs.ReadFile(editor.Assets(), f.name)
+		if err != nil || body != string(want) {
+			t.Errorf("%s is not shared/editor's %s (%v)", m[1], f.name, err)
+		}
 	}
-	if res, _ := getAs(t, s.url+"/admin/newsletters/campaigns/editor/other.js", s.admin.ID); res.StatusCode != http.StatusNotFound {
-		t.Errorf("another file: %d", res.StatusCode)
+	if res, _ := getAs(t, s.url+"/admin/newsletters/campaigns/editor/editor.js", s.admin.ID); res.StatusCode == http.StatusOK {
+		t.Errorf("the old editor address still answers")
 	}
 }
