@@ -99,7 +99,7 @@ func TestDockerignore(t *testing.T) {
 		if excluded(f) {
 			t.Errorf("the image builds read %s, but .dockerignore leaves it out of the context", f)
 		}
-		editorBundle = editorBundle || f == "blog/internal/static/editor.js"
+		editorBundle = editorBundle || f == "shared/editor/dist/editor.js"
 		templ = templ || strings.HasSuffix(f, "_templ.go")
 	}
 	if !editorBundle || !templ {
@@ -108,6 +108,7 @@ func TestDockerignore(t *testing.T) {
 	for _, f := range []string{
 		".git/HEAD", ".dev/bin/blog", ".data/media/ab/x.png", ".env", ".gitea/workflows/ci.yml",
 		"shared/editor/node_modules/@tiptap/core/index.js", "shared/editor/src/editor.js",
+		"shared/editor/package.json", "shared/editor/package-lock.json", "shared/editor/build.mjs",
 		"blog/main_test.go", "shared/web/testdata/page.html", "journeys/signin_test.go",
 		"docs/DECISIONS.md", "README.md", "cmd/roseash/main.go", "deploy/compose_test.go", "schema.sql",
 	} {
