@@ -45,5 +45,5 @@ bench: ## load-test the blog home against a static page with wrk, ~3 min (ARGS g
 gobench: ## run the Go benchmarks, one package at a time (ARGS go to go test)
 	@bash scripts/test.sh --bench $(ARGS)
 
-editor: ## rebuild the blog editor bundle (blog/internal/static/editor.js) from shared/editor (needs npm)
+editor: ## rebuild the rich-text editor bundle (shared/editor/dist/editor.js) from shared/editor (needs npm)
 	cd shared/editor && npm ci && node build.mjs
