@@ -181,6 +181,33 @@ func count(t *testing.T, db *pgxpool.Pool, q string, args ...any) int {
 	return n
 }
 
+// An erased member's actor answers 410 Gone (actor, WebFinger,
+// collections), so that peers drop their copy of the account: Mastodon
+// removes an account on a 410, not on a 404.
+func TestAnErasedMembersActorIsGone(t *testing.T) {
+	p := newPlatform(t)
+	host := strings.TrimPrefix(p.url, "http://")
+	if _, err := p.db.Exec(context.Background(), `UPDATE users SET deleted_at = now() WHERE username = 'ann'`); err != nil {
+		t.Fatal(err)
+	}
+	for url, accept := range map[string]string{
+		p.url + "/users/ann":                                       activitypub.MediaType,
+		p.url + "/users/ann/outbox":                                activitypub.MediaType,
+		p.url + "/users/ann/followers":                             activitypub.MediaType,
+		p.url + "/.well-known/webfinger?resource=acct:ann@" + host: "application/jrd+json",
+	} {
+		if code, _, _ := getJSON(t, url, accept); code != http.StatusGone {
+			t.Errorf("%s: %d, want 410", url, code)
+		}
+	}
+	if code, _, _ := getJSON(t, p.url+"/users/nobody", activitypub.MediaType); code != http.StatusNotFound {
+		t.Errorf("an account that never was: %d, want 404", code)
+	}
+	if code, _, _ := getJSON(t, p.url+"/users/federation", activitypub.MediaType); code != http.StatusOK {
+		t.Errorf("the service actor: %d", code)
+	}
+}
+
 func TestInboxRefusesWhatIsNotSignedByTheActor(t *testing.T) {
 	p := newPlatform(t)
 	remote := aptest.NewServer(t)

@@ -40,6 +40,10 @@ func (s *Service) webfinger(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "no such account on this host", http.StatusNotFound)
 			return
 		}
+		if errors.Is(err, ErrGone) {
+			http.Error(w, "this account was deleted", http.StatusGone)
+			return
+		}
 		s.fail(w, r, err)
 		return
 	}

@@ -149,7 +149,8 @@ type localActor struct {
 	Locked bool
 }
 
-// local finds this host's actor called name.
+// local finds this host's actor called name. Errors: ErrNotFound, ErrGone
+// for a member whose account was erased, the database's.
 func (s *Service) local(ctx context.Context, name string) (localActor, error) {
 	if name == s.Name {
 		return localActor{ID: s.ActorID(), Type: "Service", Username: s.Name, Name: s.Title, Summary: s.Summary,
@@ -160,13 +161,20 @@ func (s *Service) local(ctx context.Context, name string) (localActor, error) {
 	}
 	var a localActor
 	var id uuid.UUID
-	err := s.DB.QueryRow(ctx, `SELECT id, username, display_name, created_at, fediverse_locked FROM users WHERE username = $1 AND deleted_at IS NULL`, name).
-		Scan(&id, &a.Username, &a.Name, &a.Published, &a.Locked)
+	var deleted bool
+	err := s.DB.QueryRow(ctx, `SELECT id, username, display_name, created_at, fediverse_locked, deleted_at IS NOT NULL FROM users WHERE username = $1`, name).
+		Scan(&id, &a.Username, &a.Name, &a.Published, &a.Locked, &deleted)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return a, ErrNotFound
 	}
 	if err != nil {
 		return a, err
+	}
+	if deleted {
+		// An erased member's actor (its username is never given to anyone
+		// else): 410, so that peers drop their copy of the account, as
+		// Mastodon does on a 410 and not on a 404.
+		return localActor{}, ErrGone
 	}
 	a.ID, a.Type, a.UserID = UserActorID(s.BaseURL, a.Username), "Person", &id
 	a.URL = a.ID
