@@ -29,7 +29,12 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	opts := boot.Options{Service: "account", MayMigrate: false, Editor: true,
 		// The deletion of accounts whose grace period is over (deletion_job.go).
 		Workers: func(d boot.Deps, w *river.Workers) (int, error) {
-			eraser := &internal.Eraser{DB: d.DB, Identity: identity.New(d.DB), Bookings: bookings.New(d.DB),
+			// Places a deleted member gives back are offered to the waitlist,
+			// and each offer is emailed as the events service emails it.
+			bk := bookings.New(d.DB)
+			bk.Offered = bookings.OfferMailer{Mail: d.Mail, Secret: []byte(d.Config.SecretKey), Logger: d.Logger,
+				EventsURL: func(path string) string { return d.Site.URL("events", path) }}.Send
+			eraser := &internal.Eraser{DB: d.DB, Identity: identity.New(d.DB), Bookings: bk,
 				FederationURL: d.Config.Service("federation").PublicURL, Logger: d.Logger}
 			if err := river.AddWorkerSafely(w, &internal.DeletionWorker{Eraser: eraser}); err != nil {
 				return 0, err

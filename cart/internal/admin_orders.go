@@ -134,4 +134,3 @@ func (p *Payments) exportOrders(w http.ResponseWriter, r *http.Request) {
 		p.Site.Logger.ErrorContext(r.Context(), "orders export cut short", "error", err)
 	}
 }
-

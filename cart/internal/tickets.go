@@ -3,15 +3,14 @@ package internal
 import (
 	"context"
 	"fmt"
-	"html"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/google/uuid"
 
-	"rose-ash.com/platform/shared/mail"
 	"rose-ash.com/platform/shared/models"
+	"rose-ash.com/platform/shared/services/bookings"
 	"rose-ash.com/platform/shared/services/calendars"
 )
 
@@ -295,28 +294,9 @@ func ticketLinkText(i, n int) string {
 // MailOffers is the Offered hook of the cart's bookings store: places an
 // unpaid order gives back (expired, cancelled) are offered to the
 // event's waitlist, and each offer is emailed its link to claim them on
-// the events service, signed as the events service signs its own
-// ("waitlist-claim:<entry id>"), in the same words.
+// the events service (bookings.OfferMailer, as the events service words
+// and signs it).
 func (p *Payments) MailOffers(ctx context.Context, offers []models.WaitlistEntry) {
-	if p.Mail == nil {
-		return
-	}
-	for _, o := range offers {
-		link := p.Site.URL("events", "/waitlist/"+o.ID.String()+"/claim?t="+p.sign("waitlist-claim", o.ID.String()))
-		zone := models.ZoneOf(o.TimeZone)
-		places, verb := "1 place", "is"
-		if o.Quantity != 1 {
-			places, verb = fmt.Sprintf("%d places", o.Quantity), "are"
-		}
-		first := places + " at " + o.EventTitle + " (" + o.StartsAt.In(zone).Format("Monday 2 January 2006, 15:04 MST") + ") " +
-			verb + " free and kept for you until " + o.OfferExpiresAt.In(zone).Format("Monday 2 January, 15:04 MST") + "."
-		second := "Claim them before then; after that they go to the next person waiting. No longer interested? The same page lets you leave the waitlist."
-		msg := mail.Message{To: o.Email, Subject: "A place is free: " + o.EventTitle,
-			Text: "Hello,\n\n" + first + "\n\n" + second + "\n\nClaim your places: " + link + "\n\n-- Rose Ash\n",
-			HTML: "<p>Hello,</p><p>" + html.EscapeString(first) + "</p><p>" + html.EscapeString(second) + "</p><p><a href=\"" +
-				html.EscapeString(link) + "\">Claim your places</a></p><p>-- Rose Ash</p>"}
-		if err := p.Mail.Send(ctx, msg); err != nil {
-			p.Site.Logger.WarnContext(ctx, "waitlist offer email not sent", "entry", o.ID, "error", err)
-		}
-	}
+	bookings.OfferMailer{Mail: p.Mail, Secret: p.Secret, Logger: p.Site.Logger,
+		EventsURL: func(path string) string { return p.Site.URL("events", path) }}.Send(ctx, offers)
 }

@@ -19,6 +19,7 @@ import (
 	"rose-ash.com/platform/shared/fragments"
 	"rose-ash.com/platform/shared/mail"
 	"rose-ash.com/platform/shared/models"
+	"rose-ash.com/platform/shared/services/bookings"
 )
 
 // mountBookings mounts the booking routes (booking a ticket type of an
@@ -130,9 +131,7 @@ func (h *bookingHandlers) ticketPath(b models.Booking) string {
 }
 
 // claimToken lets whoever holds it claim the waitlist offer id.
-func (h *bookingHandlers) claimToken(id uuid.UUID) string {
-	return h.sign("waitlist-claim", id.String())
-}
+func (h *bookingHandlers) claimToken(id uuid.UUID) string { return bookings.ClaimToken(h.Secret, id) }
 
 // guestBooking is what a guest's confirmation link carries: the booking
 // asked for, the booking's id to be (so that the link books once) and
@@ -200,18 +199,13 @@ func (h *bookingHandlers) sendMail(ctx context.Context, to, subject string, para
 	return err
 }
 
-// mailOffers emails each waitlist offer its link to claim the places.
+// mailOffers emails each waitlist offer its link to claim the places
+// (bookings.OfferMailer, the words every service uses) and purges the
+// pages that show places left.
 func (h *bookingHandlers) mailOffers(ctx context.Context, offers []models.WaitlistEntry) {
 	h.seatsChanged()
-	for _, o := range offers {
-		link := h.Site.URL("events", "/waitlist/"+o.ID.String()+"/claim?t="+h.claimToken(o.ID))
-		when := o.StartsAt.In(models.ZoneOf(o.TimeZone)).Format("Monday 2 January 2006, 15:04 MST")
-		_ = h.sendMail(ctx, o.Email, "A place is free: "+o.EventTitle, []string{
-			placesText(o.Quantity) + " at " + o.EventTitle + " (" + when + ") " + isAre(o.Quantity) + " free and kept for you until " +
-				o.OfferExpiresAt.In(models.ZoneOf(o.TimeZone)).Format("Monday 2 January, 15:04 MST") + ".",
-			"Claim them before then; after that they go to the next person waiting. No longer interested? The same page lets you leave the waitlist.",
-		}, "Claim your places", link, "")
-	}
+	bookings.OfferMailer{Mail: h.Mail, Secret: h.Secret, Logger: h.Site.Logger,
+		EventsURL: func(path string) string { return h.Site.URL("events", path) }}.Send(ctx, offers)
 }
 
 func placesText(n int) string {
@@ -219,11 +213,4 @@ func placesText(n int) string {
 		return "1 place"
 	}
 	return strconv.Itoa(n) + " places"
-}
-
-func isAre(n int) string {
-	if n == 1 {
-		return "is"
-	}
-	return "are"
 }
