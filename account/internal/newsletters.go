@@ -279,14 +279,20 @@ func saveDashboardNewsletter(site *web.Site, store *newsletters.Store) http.Hand
 // address and user agent.
 func consentOf(r *http.Request, source string) newsletters.Consent {
 	c := newsletters.Consent{Source: source, UserAgent: r.UserAgent()}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	if ip, err := netip.ParseAddr(host); err == nil {
+	if ip, err := netip.ParseAddr(clientHost(r)); err == nil {
 		c.IP = ip
 	}
 	return c
+}
+
+// clientHost is the client's address of r without its port (RemoteAddr,
+// which the site's middleware sets from a trusted proxy's header).
+func clientHost(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
 }
 
 // sourceOf is the page a subscribe form was on: the Referer when it is one
@@ -334,11 +340,7 @@ func limitSubscriptions(site *web.Site, limiter *ratelimit.Limiter) func(http.Ha
 			return next
 		}
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			ip, _, err := net.SplitHostPort(r.RemoteAddr)
-			if err != nil {
-				ip = r.RemoteAddr
-			}
-			err = limiter.Allow(r.Context(), "newsletter-subscribe:"+ip, site.Config.Newsletters.SubscribeLimit(), time.Hour)
+			err := limiter.Allow(r.Context(), "newsletter-subscribe:"+clientHost(r), site.Config.Newsletters.SubscribeLimit(), time.Hour)
 			var limited *ratelimit.Limited
 			switch {
 			case errors.As(err, &limited):

@@ -125,29 +125,21 @@ func (r Renderer) ArchiveURL(c Campaign) string {
 // personal unsubscribe and preferences links (and the web version when c is
 // archived), in plain text and HTML, with the list headers.
 func (r Renderer) Message(c Campaign, to Recipient) mail.Message {
-	unsub := r.Links.UnsubscribeURL(to.SubscriberID, to.ListID)
-	prefs := r.Links.PreferencesURL(to.SubscriberID)
+	list := newsletters.List{ID: to.ListID, Slug: to.ListSlug, Name: to.ListName}
 	web := ""
 	if c.Archived {
 		web = r.ArchiveURL(c)
 	}
-	var text strings.Builder
-	text.WriteString(c.BodyText)
-	text.WriteString(r.Links.Footer(newsletters.List{ID: to.ListID, Slug: to.ListSlug, Name: to.ListName}, to.SubscriberID))
+	text := c.BodyText + r.Links.Footer(list, to.SubscriberID)
 	if web != "" {
-		text.WriteString("Read it on the web: " + web + "\n")
+		text += "Read it on the web: " + web + "\n"
 	}
 	var h strings.Builder
 	h.WriteString(`<!DOCTYPE html><html><head><meta charset="utf-8"><title>` + html.EscapeString(c.Subject) + `</title></head>`)
 	h.WriteString(`<body style="font-family: sans-serif; line-height: 1.5; max-width: 40em; margin: 0 auto; padding: 1em;">`)
 	h.WriteString(`<div class="campaign-body">` + c.BodyHTML + `</div>`)
-	h.WriteString(`<hr><p style="font-size: 0.85em; color: #555;">You receive this because you subscribed to ` + html.EscapeString(to.ListName) + `. `)
-	h.WriteString(`<a href="` + html.EscapeString(unsub) + `">Unsubscribe</a> · <a href="` + html.EscapeString(prefs) + `">Manage your newsletters</a>`)
-	if web != "" {
-		h.WriteString(` · <a href="` + html.EscapeString(web) + `">Read it on the web</a>`)
-	}
-	h.WriteString(`</p></body></html>`)
-	list := newsletters.List{ID: to.ListID, Slug: to.ListSlug, Name: to.ListName}
-	return mail.Message{To: to.Email, Subject: c.Subject, Text: text.String(), HTML: h.String(),
+	h.WriteString(r.Links.FooterHTML(list, to.SubscriberID, web))
+	h.WriteString(`</body></html>`)
+	return mail.Message{To: to.Email, Subject: c.Subject, Text: text, HTML: h.String(),
 		List: r.Links.ListMessage(list, to.SubscriberID)}
 }

@@ -2,8 +2,6 @@ package campaigns
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -205,7 +203,7 @@ func (w *SendWorker) Work(ctx context.Context, job *river.Job[SendArgs]) error {
 	w.init()
 	id := job.Args.CampaignID
 	db := context.WithoutCancel(ctx)
-	run := fmt.Sprintf("job-%d-%s", job.ID, randomHex(6))
+	run := fmt.Sprintf("job-%d-%s", job.ID, uuid.NewString()[:8])
 	if _, err := w.DB.Exec(db, sqlResumeRelay, id, NoteRelayUnreachable); err != nil {
 		return fmt.Errorf("campaigns: send: %w", err)
 	}
@@ -517,10 +515,4 @@ func (w *SendWorker) record(ctx context.Context, id uuid.UUID, run string, batch
 		return fmt.Errorf("campaigns: send: record: %w", err)
 	}
 	return nil
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
 }

@@ -1,6 +1,7 @@
 package newsletters
 
 import (
+	"html"
 	"net/url"
 	"strings"
 
@@ -48,4 +49,19 @@ func (l Links) Footer(list List, subscriberID uuid.UUID) string {
 	return "\n\n-- \nYou receive this because you subscribed to " + list.Name + ".\n" +
 		"Unsubscribe: " + l.UnsubscribeURL(subscriberID, list.ID) + "\n" +
 		"Manage your newsletters (preferences): " + l.PreferencesURL(subscriberID) + "\n"
+}
+
+// FooterHTML is Footer for the HTML part, after a rule: why the reader gets
+// the message and the links to leave the list and to manage all their
+// newsletters, and, when webURL is set, to read the message on the web.
+func (l Links) FooterHTML(list List, subscriberID uuid.UUID, webURL string) string {
+	var b strings.Builder
+	b.WriteString(`<hr><p style="font-size: 0.85em; color: #555;">You receive this because you subscribed to ` + html.EscapeString(list.Name) + `. `)
+	b.WriteString(`<a href="` + html.EscapeString(l.UnsubscribeURL(subscriberID, list.ID)) + `">Unsubscribe</a> · `)
+	b.WriteString(`<a href="` + html.EscapeString(l.PreferencesURL(subscriberID)) + `">Manage your newsletters</a>`)
+	if webURL != "" {
+		b.WriteString(` · <a href="` + html.EscapeString(webURL) + `">Read it on the web</a>`)
+	}
+	b.WriteString(`</p>`)
+	return b.String()
 }

@@ -141,7 +141,6 @@ func (s *Store) confirmMessage(list List, subscriberID uuid.UUID, email string) 
 // list message (List-Id, one-click List-Unsubscribe) whose footer links to
 // unsubscribing and to the subscriber's preferences.
 func (s *Store) WelcomeMessage(list List, subscriberID uuid.UUID, email string) mail.Message {
-	unsub, prefs := s.Links.UnsubscribeURL(subscriberID, list.ID), s.Links.PreferencesURL(subscriberID)
 	var about string
 	if d := strings.TrimSpace(list.Description); d != "" {
 		about = d + "\n\n"
@@ -154,8 +153,7 @@ func (s *Store) WelcomeMessage(list List, subscriberID uuid.UUID, email string) 
 	if about != "" {
 		h.WriteString("<p>" + html.EscapeString(strings.TrimSpace(about)) + "</p>")
 	}
-	h.WriteString("<hr><p style=\"font-size:small\">You receive this because you subscribed to " + html.EscapeString(list.Name) +
-		". <a href=\"" + html.EscapeString(unsub) + "\">Unsubscribe</a> · <a href=\"" + html.EscapeString(prefs) + "\">Manage your newsletters</a></p>")
+	h.WriteString(s.Links.FooterHTML(list, subscriberID, ""))
 	return mail.Message{To: email, Subject: "Welcome to " + oneLine(list.Name), Text: text, HTML: h.String(),
 		List: s.Links.ListMessage(list, subscriberID)}
 }
